@@ -1,0 +1,1 @@
+"""The control plane: the CLI and API of SPARC Video."""

@@ -1,0 +1,191 @@
+"""`sparc-video`: transcode locally, run a worker, enqueue and follow a job, probe the hardware."""
+
+import json
+import os
+import socket
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+import redis
+
+from workers.celery_app import create_celery_app
+from workers.commands import Accel
+from workers.dispatch import submit_job
+from workers.errors import TranscodeError
+from workers.hardware import Capability, gpu_encoder_ready, probe_hardware
+from workers.jobs import JobSpec, JobState, JobStatus, JobStore
+from workers.pools import Pool, start_heartbeat
+from workers.redis_server import resolve_redis_url, stop_embedded_redis
+from workers.settings import WorkerSettings
+from workers.sources import has_protocol
+from workers.transcode import Report, run_transcode
+
+
+@click.group()
+def main() -> None:
+    """SPARC Video: RTSP and files in, a five-rung HLS ladder out."""
+
+
+@main.command()
+@click.argument("input_")
+@click.argument("outdir", type=click.Path(path_type=Path))
+@click.option("--live", is_flag=True, help="Treat the input as live: keep a sliding window.")
+@click.option("--gpu", is_flag=True, help="Use CUDA decode/scale and NVENC (probe-hw must pass).")
+def transcode(input_: str, outdir: Path, live: bool, gpu: bool) -> None:
+    """Transcode INPUT into an HLS ladder in OUTDIR, here, with a progress bar."""
+    settings = WorkerSettings()
+    accel = Accel.CUDA if gpu else Accel.CPU
+    with click.progressbar(length=1000, label="transcoding", show_eta=True) as bar:
+
+        def on_report(report: Report) -> None:
+            if report.percent is not None:
+                bar.update(int(report.percent * 10) - bar.pos)
+            elif live:
+                bar.label = f"live {report.out_time_s:6.1f} s"
+                bar.render_progress()
+
+        try:
+            result = run_transcode(
+                input_, outdir, settings, live=live, accel=accel, on_report=on_report
+            )
+        except TranscodeError as error:
+            raise click.ClickException(str(error)) from error
+        bar.update(1000 - bar.pos)
+    copied = {rung.name for rung in result.plan.rungs if rung.copy}
+    for rendition in result.renditions:
+        click.echo(
+            f"{rendition.name:>6} {rendition.width}x{rendition.height} "
+            f"peak {rendition.peak_bps / 1000:.0f} kb/s avg {rendition.average_bps / 1000:.0f} kb/s"
+            + (" (source copied)" if rendition.name in copied else "")
+        )
+    click.echo(f"master playlist: {result.master}")
+
+
+@main.command()
+@click.option("--pool", type=click.Choice([p.value for p in Pool]), default=Pool.CPU.value)
+@click.option("--concurrency", type=int, default=1, show_default=True)
+@click.option("--hostname", default=None, help="Worker name (default: POOL@HOST-PID).")
+@click.option("--loglevel", default="info", show_default=True)
+def worker(pool: str, concurrency: int, hostname: str | None, loglevel: str) -> None:
+    """Run a Celery worker for the pool its hardware probe allows."""
+    settings = WorkerSettings()
+    chosen, accel = _choose_worker_pool(Pool(pool), settings)
+    redis_url = resolve_redis_url(settings)
+    app = create_celery_app(settings, redis_url, accel=accel)
+    name = hostname or f"{chosen.value}@{socket.gethostname()}-{os.getpid()}"
+    stop = start_heartbeat(
+        redis.Redis.from_url(redis_url), chosen, name, settings.worker_heartbeat_s
+    )
+    try:
+        app.worker_main(
+            [
+                "worker",
+                f"--queues={chosen.queue}",
+                f"--concurrency={concurrency}",
+                f"--hostname={name}",
+                f"--loglevel={loglevel}",
+                "--pool=prefork",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        )
+    finally:
+        stop.set()
+
+
+def _choose_worker_pool(requested: Pool, settings: WorkerSettings) -> tuple[Pool, Accel]:
+    if requested is Pool.CPU:
+        return Pool.CPU, Accel.CPU
+    capabilities = probe_hardware(settings)
+    _print_capabilities(capabilities)
+    if gpu_encoder_ready(capabilities):
+        click.echo("GPU encoder opened: serving transcode.gpu")
+        return Pool.GPU, Accel.CUDA
+    click.echo("no GPU encoder opened: falling back to the CPU pool (transcode.cpu)", err=True)
+    return Pool.CPU, Accel.CPU
+
+
+@main.command()
+@click.argument("input_")
+@click.argument("outdir", type=click.Path(path_type=Path))
+@click.option("--score", type=click.IntRange(0, 1000), default=0, show_default=True)
+@click.option("--live", is_flag=True)
+@click.option("--pool", type=click.Choice([p.value for p in Pool]), default=None)
+@click.option("--follow/--no-follow", default=True, show_default=True)
+def enqueue(
+    input_: str, outdir: Path, score: int, live: bool, pool: str | None, follow: bool
+) -> None:
+    """Submit INPUT to the worker pool, follow its progress; exit non-zero if it fails."""
+    settings = WorkerSettings()
+    redis_url = resolve_redis_url(settings)
+    client = redis.Redis.from_url(redis_url)
+    app = create_celery_app(settings, redis_url)
+    spec = JobSpec(_absolute_input(input_), str(outdir.absolute()), live, score)
+    job_id = submit_job(app, client, spec, Pool(pool) if pool else None)
+    click.echo(f"job {job_id} queued")
+    if follow:
+        status = _follow(JobStore(client), job_id)
+        if status.state is JobState.FAILED:
+            raise click.ClickException(f"job {job_id} failed: {status.error}")
+        click.echo(f"master playlist: {status.master}")
+
+
+def _absolute_input(raw: str) -> str:
+    # The worker runs elsewhere; a relative path means nothing there. The worker checks it.
+    return raw if has_protocol(raw) else str(Path(raw).expanduser().absolute())
+
+
+def _follow(store: JobStore, job_id: str) -> JobStatus:
+    seen_attempts = 0
+    with click.progressbar(length=1000, label="waiting") as bar:
+        while True:
+            status = store.status(job_id)
+            if len(status.attempts) > seen_attempts:
+                seen_attempts = len(status.attempts)
+                bar.label = f"attempt {seen_attempts}"
+            if status.state is JobState.RETRYING:
+                bar.label = f"retrying ({status.error})"
+            if status.percent is not None:
+                bar.update(int(status.percent * 10) - bar.pos)
+            if status.speed:
+                bar.label = f"attempt {seen_attempts} at {status.speed:.2f}x"
+            if status.state.finished:
+                return status
+            time.sleep(0.5)
+
+
+@main.command("probe-hw")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def probe_hw(as_json: bool) -> None:
+    """Open each hardware encoder and decoder and say what works and why not."""
+    capabilities = probe_hardware(WorkerSettings())
+    if as_json:
+        click.echo(json.dumps([asdict(c) for c in capabilities], indent=2))
+        return
+    _print_capabilities(capabilities)
+
+
+def _print_capabilities(capabilities: list[Capability]) -> None:
+    for cap in capabilities:
+        mark = "yes" if cap.ok else "no "
+        click.echo(f"{cap.name:<6} {cap.kind:<6} {mark} {cap.detail}")
+
+
+@main.command("redis-url")
+def redis_url_command() -> None:
+    """Print the Redis URL in use, starting the embedded server where REDIS_URL is unset."""
+    click.echo(resolve_redis_url(WorkerSettings()))
+
+
+@main.command("redis-stop")
+def redis_stop() -> None:
+    """Stop the embedded Redis server of this machine's state directory."""
+    stopped = stop_embedded_redis(WorkerSettings().state_dir / "redis")
+    click.echo("stopped" if stopped else "no embedded Redis was running")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ladder engine and the Celery workers that run it."""

@@ -1,0 +1,152 @@
+"""Pure builders of the FFmpeg ladder command: one process decodes once, splits, scales and
+encodes every rung, and segments each into HLS.
+
+The filter graph is a short string built here rather than with ffmpeg-python: that library
+is unmaintained and the graph is one `split` and a `scale` per rung, which reads plainly.
+
+Segments are MPEG-TS, not fMP4: every segment stands alone (no init segment a per-segment
+job or a token rewrite must also carry), a copied H.264 source needs nothing but a bitstream
+filter, EXT-X-DISCONTINUITY after a camera reconnect needs no new init section, and both
+hls.js and Safari play it.
+"""
+
+from enum import StrEnum
+from pathlib import Path
+
+from workers.ladder import AudioPolicy, KeyframePolicy, LadderPlan, RungPlan
+from workers.settings import WorkerSettings
+from workers.sources import FILE_FORMATS, SourceKind, SourceRef
+
+SEGMENT_PATTERN = "seg_%05d.ts"
+MEDIA_PLAYLIST = "index.m3u8"
+MASTER_PLAYLIST = "master.m3u8"
+# Large enough that the encoder never places a keyframe of its own: only forced ones.
+_NO_NATURAL_KEYFRAMES = "100000"
+
+
+class Accel(StrEnum):
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+def build_ladder_command(
+    plan: LadderPlan,
+    source: SourceRef,
+    outdir: Path,
+    settings: WorkerSettings,
+    *,
+    live: bool = False,
+    accel: Accel = Accel.CPU,
+) -> list[str]:
+    args = [settings.ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    args += ["-progress", "pipe:1", "-nostats", "-stats_period", "0.5"]
+    args += build_input_args(source, live=live, accel=accel)
+    if plan.encoded:
+        args += ["-filter_complex", build_filter_graph(plan, accel)]
+    for rung in plan.rungs:
+        args += build_rung_output_args(rung, plan, outdir, settings, live=live, accel=accel)
+    return args
+
+
+def build_input_args(source: SourceRef, *, live: bool, accel: Accel) -> list[str]:
+    args = ["-protocol_whitelist", source.protocol_whitelist]
+    if source.kind is SourceKind.FILE:
+        # A damaged file must fail the job, not yield a silently short ladder.
+        args += ["-xerror", "-format_whitelist", FILE_FORMATS]
+        if live:
+            args += ["-re"]
+    if source.kind is SourceKind.RTSP:
+        args += ["-rtsp_transport", "tcp"]
+    if accel is Accel.CUDA:
+        args += ["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"]
+    return [*args, "-i", source.url]
+
+
+def build_filter_graph(plan: LadderPlan, accel: Accel = Accel.CPU) -> str:
+    encoded = plan.encoded
+    heads = "".join(f"[s{index}]" for index in range(len(encoded)))
+    chains = [f"[0:v:0]split={len(encoded)}{heads}"]
+    for index, rung in enumerate(encoded):
+        chains.append(f"[s{index}]{_scale(rung, accel)}[{rung.filter_label}]")
+    return ";".join(chains)
+
+
+def _scale(rung: RungPlan, accel: Accel) -> str:
+    if accel is Accel.CUDA:
+        return f"scale_cuda={rung.width}:{rung.height}:format=yuv420p"
+    return f"scale={rung.width}:{rung.height},format=yuv420p"
+
+
+def build_rung_output_args(
+    rung: RungPlan,
+    plan: LadderPlan,
+    outdir: Path,
+    settings: WorkerSettings,
+    *,
+    live: bool,
+    accel: Accel = Accel.CPU,
+) -> list[str]:
+    video = (
+        ["-map", "0:v:0", "-c:v", "copy"]
+        if rung.copy
+        else _encode_args(rung, plan, settings, accel)
+    )
+    return [
+        *video,
+        *_audio_args(plan, settings),
+        *build_hls_args(rung, plan, outdir, settings, live=live),
+    ]
+
+
+def _encode_args(
+    rung: RungPlan, plan: LadderPlan, settings: WorkerSettings, accel: Accel
+) -> list[str]:
+    kbps = rung.video_kbps
+    rate = [
+        "-b:v",
+        f"{kbps}k",
+        "-maxrate",
+        f"{kbps * 107 // 100}k",
+        "-bufsize",
+        f"{kbps * 3 // 2}k",
+    ]
+    keyframes = ["-g", _NO_NATURAL_KEYFRAMES, "-force_key_frames", _keyframe_expr(plan)]
+    if accel is Accel.CUDA:
+        codec = ["-c:v", "h264_nvenc", "-preset", "p4", "-profile:v", "high", "-rc", "vbr"]
+        return ["-map", f"[{rung.filter_label}]", *codec, *rate, *keyframes, "-forced-idr", "1"]
+    codec = ["-c:v", "libx264", "-preset", settings.x264_preset, "-profile:v", "high"]
+    return ["-map", f"[{rung.filter_label}]", *codec, *rate, *keyframes, "-sc_threshold", "0"]
+
+
+def _keyframe_expr(plan: LadderPlan) -> str:
+    if plan.keyframes is KeyframePolicy.SOURCE:
+        return "source"
+    return f"expr:gte(t,n_forced*{plan.segment_seconds:g})"
+
+
+def _audio_args(plan: LadderPlan, settings: WorkerSettings) -> list[str]:
+    if plan.audio is AudioPolicy.NONE:
+        return []
+    if plan.audio is AudioPolicy.COPY:
+        return ["-map", "0:a:0", "-c:a", "copy"]
+    return ["-map", "0:a:0", "-c:a", "aac", "-b:a", f"{settings.audio_kbps}k", "-ac", "2"]
+
+
+def build_hls_args(
+    rung: RungPlan, plan: LadderPlan, outdir: Path, settings: WorkerSettings, *, live: bool
+) -> list[str]:
+    rung_dir = outdir / rung.name
+    flags = "independent_segments+temp_file"
+    if live:
+        window = ["-hls_list_size", str(settings.live_window), "-hls_delete_threshold", "1"]
+        mode = [*window, "-hls_flags", flags + "+delete_segments+program_date_time"]
+    else:
+        mode = ["-hls_playlist_type", "vod", "-hls_flags", flags]
+    return [
+        "-f", "hls",
+        "-hls_time", f"{plan.segment_seconds:g}",
+        "-hls_segment_type", "mpegts",
+        *mode,
+        "-hls_segment_filename", str(rung_dir / SEGMENT_PATTERN),
+        str(rung_dir / MEDIA_PLAYLIST),
+    ]  # fmt: skip

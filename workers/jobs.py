@@ -1,0 +1,156 @@
+"""Job records in Redis: what was asked, how far it got, and who holds it now.
+
+Tasks take a job id, not the job: the spec, the status a user follows (state, percent,
+speed, attempts, error) and the lease that stops two workers running one job at once all
+live here, keyed `sparc:job:{id}`.
+"""
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+import redis
+from pydantic import BaseModel
+
+_TTL_S = 7 * 24 * 3600
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED)
+
+
+class UnknownJob(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    input: str
+    outdir: str
+    live: bool = False
+    score: int = 0
+
+
+class JobStatus(BaseModel, frozen=True):
+    job_id: str
+    state: JobState
+    percent: float | None = None
+    speed: float | None = None
+    attempts: list[float] = []
+    error: str | None = None
+    error_kind: str | None = None
+    queue: str | None = None
+    worker: str | None = None
+    master: str | None = None
+
+
+class JobStore:
+    def __init__(self, client: redis.Redis, ttl_s: int = _TTL_S) -> None:
+        self._redis = client
+        self._ttl_s = ttl_s
+
+    def create(self, spec: JobSpec) -> str:
+        job_id = uuid.uuid4().hex
+        key = _key(job_id)
+        with self._redis.pipeline() as pipe:
+            pipe.hset(key, mapping={"spec": json.dumps(asdict(spec)), "state": JobState.QUEUED})
+            pipe.expire(key, self._ttl_s)
+            pipe.execute()
+        return job_id
+
+    def spec(self, job_id: str) -> JobSpec:
+        raw = self._redis.hget(_key(job_id), "spec")
+        if raw is None:
+            raise UnknownJob(f"no job {job_id}")
+        return JobSpec(**json.loads(raw))
+
+    def update(self, job_id: str, **fields: object) -> None:
+        encoded: dict[str | bytes, str] = {
+            name: json.dumps(value) for name, value in fields.items() if name != "state"
+        }
+        if "state" in fields:
+            encoded["state"] = str(fields["state"])
+        self._redis.hset(_key(job_id), mapping=encoded)  # type: ignore[arg-type]
+
+    def record_attempt(self, job_id: str, at: float) -> int:
+        attempts = self._redis.rpush(_key(job_id) + ":attempts", at)
+        self._redis.expire(_key(job_id) + ":attempts", self._ttl_s)
+        return int(attempts)
+
+    def status(self, job_id: str) -> JobStatus:
+        raw = self._redis.hgetall(_key(job_id))
+        if not raw:
+            raise UnknownJob(f"no job {job_id}")
+        fields = {_text(k): _text(v) for k, v in raw.items()}
+        attempts = [float(a) for a in self._redis.lrange(_key(job_id) + ":attempts", 0, -1)]
+        values = {name: json.loads(value) for name, value in fields.items() if name in _JSON}
+        return JobStatus(
+            job_id=job_id, state=JobState(fields["state"]), attempts=attempts, **values
+        )
+
+    def acquire_lease(self, job_id: str, holder: str, ttl_s: int) -> bool:
+        return bool(self._redis.set(_key(job_id) + ":lease", holder, nx=True, ex=ttl_s))
+
+    def renew_lease(self, job_id: str, holder: str, ttl_s: int) -> bool:
+        # Only the holder may extend; compare-and-expire in one script.
+        renewed = self._redis.eval(_RENEW, 1, _key(job_id) + ":lease", holder, ttl_s)
+        return bool(renewed)
+
+    def release_lease(self, job_id: str, holder: str) -> None:
+        self._redis.eval(_RELEASE, 1, _key(job_id) + ":lease", holder)
+
+    @contextmanager
+    def lease(self, job_id: str, holder: str, ttl_s: int) -> Iterator[None]:
+        """Hold an acquired lease, renewing it every third of its life until the block ends."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(ttl_s / 3):
+                self.renew_lease(job_id, holder, ttl_s)
+
+        renewer = threading.Thread(target=renew, name="sparc-lease", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join(timeout=2)
+            self.release_lease(job_id, holder)
+
+
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('expire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+def _key(job_id: str) -> str:
+    return f"sparc:job:{job_id}"
+
+
+_JSON = frozenset({"percent", "speed", "error", "error_kind", "queue", "worker", "master"})
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

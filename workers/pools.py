@@ -1,0 +1,53 @@
+"""Which worker pools are alive, from heartbeats the workers keep in Redis, and where work goes."""
+
+import contextlib
+import threading
+from enum import StrEnum
+
+import redis
+
+_KEY = "sparc:pool:{pool}:{worker}"
+
+
+class Pool(StrEnum):
+    CPU = "cpu"
+    GPU = "gpu"
+
+    @property
+    def queue(self) -> str:
+        return f"transcode.{self.value}"
+
+
+def beat(client: redis.Redis, pool: Pool, worker: str, ttl_s: int) -> None:
+    client.set(_KEY.format(pool=pool.value, worker=worker), "1", ex=ttl_s)
+
+
+def forget(client: redis.Redis, pool: Pool, worker: str) -> None:
+    client.delete(_KEY.format(pool=pool.value, worker=worker))
+
+
+def live_workers(client: redis.Redis, pool: Pool) -> list[str]:
+    prefix = _KEY.format(pool=pool.value, worker="")
+    return sorted(key.decode()[len(prefix) :] for key in client.scan_iter(match=prefix + "*"))
+
+
+def choose_pool(client: redis.Redis) -> Pool:
+    """The GPU pool when a GPU worker is alive, else the CPU pool (its queue waits for one)."""
+    return Pool.GPU if live_workers(client, Pool.GPU) else Pool.CPU
+
+
+def start_heartbeat(client: redis.Redis, pool: Pool, worker: str, every_s: int) -> threading.Event:
+    """Beat until the returned event is set; the key outlives three missed beats."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            # The broker connection reports an outage itself; keep beating through it.
+            with contextlib.suppress(redis.RedisError):
+                beat(client, pool, worker, ttl_s=every_s * 3)
+            stop.wait(every_s)
+        with contextlib.suppress(redis.RedisError):
+            forget(client, pool, worker)
+
+    threading.Thread(target=loop, name="sparc-heartbeat", daemon=True).start()
+    return stop

