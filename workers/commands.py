@@ -139,7 +139,9 @@ def build_hls_args(
     flags = "independent_segments+temp_file"
     if live:
         window = ["-hls_list_size", str(settings.live_window), "-hls_delete_threshold", "1"]
-        mode = [*window, "-hls_flags", flags + "+delete_segments+program_date_time"]
+        # A live rendition never ends: a camera that drops and comes back continues it.
+        live_flags = "+delete_segments+program_date_time+omit_endlist"
+        mode = [*window, "-hls_flags", flags + live_flags]
     else:
         mode = ["-hls_playlist_type", "vod", "-hls_flags", flags]
     return [

@@ -75,7 +75,7 @@ def probe_source(source: SourceRef, settings: WorkerSettings) -> SourceInfo:
     completed = run_capture(build_ffprobe_command(source, settings), settings.probe_timeout_s)
     name = source.path.name if source.path else source.url
     if completed.returncode != 0:
-        raise UnsupportedInput(f"{name} {_explain(completed.stderr_tail)}")
+        raise UnsupportedInput(f"{name} {_explain(completed.stderr_tail, source.path)}")
     try:
         document = json.loads(completed.stdout)
     except json.JSONDecodeError as error:
@@ -140,12 +140,20 @@ def _is_picture(stream: dict[str, Any]) -> bool:
     return bool(stream.get("disposition", {}).get("attached_pic"))
 
 
-def _explain(stderr_tail: str) -> str:
+def _explain(stderr_tail: str, path: Path | None) -> str:
+    if "moov atom not found" in stderr_tail and path and not _looks_like_mp4(path):
+        return "is not a video file FFmpeg can read (named like MP4, but it is not one)"
     for needle, explanation in _EXPLANATIONS:
         if needle in stderr_tail:
             return explanation
     last = stderr_tail.strip().splitlines()[-1:] or ["ffprobe could not read it"]
     return f"could not be read: {last[0]}"
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    with path.open("rb") as head:
+        box = head.read(8)[4:8]
+    return box in (b"ftyp", b"mdat", b"moov", b"free", b"wide", b"skip")
 
 
 def parse_rate(value: object) -> float | None:

@@ -103,6 +103,8 @@ def run_ffmpeg(
         timer.cancel()
         _stop(process)
         reader.join(timeout=2)
+        process.stdout.close()
+        process.stderr.close()
     stderr_tail = "\n".join(tail)
     if time.monotonic() >= deadline and returncode != 0:
         raise FFmpegFailed(f"{what} timed out after {timeout_s:.0f} s", returncode, stderr_tail)

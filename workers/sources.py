@@ -13,7 +13,8 @@ from pathlib import Path
 from workers.errors import InputNotAllowed, InputNotFound, UnsupportedInput
 from workers.settings import WorkerSettings
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+# FFmpeg reads a protocol name as these characters followed by ':' or ',' (options).
+_SCHEME = re.compile(r"^([A-Za-z0-9+.\-]+)[:,]")
 
 # Container demuxers a local file may be read with. It keeps playlist-like formats
 # (hls, concat, sdp, image2 patterns) from pulling in other files or URLs.
@@ -73,7 +74,7 @@ def parse_input(raw: str, settings: WorkerSettings) -> SourceRef:
             )
         return SourceRef(SourceKind.HTTP, raw)
     raise InputNotAllowed(
-        f"the FFmpeg protocol '{scheme}:' is not allowed as input "
+        f"the FFmpeg protocol '{scheme}' is not allowed as input "
         "(use a local file under the allowed roots, rtsp://, or http(s):// if enabled)"
     )
 

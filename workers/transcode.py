@@ -46,7 +46,14 @@ class TranscodeResult:
 ReportSink = Callable[[Report], None]
 
 _STORAGE_FAULTS = ("No space left on device", "Read-only file system", "Input/output error")
-_DAMAGED_INPUT = ("partial file", "Invalid data found", "error while decoding", "Truncat")
+_DAMAGED_INPUT = (
+    "partial file",
+    "corrupt input packet",
+    "Invalid data found",
+    "Invalid NAL unit",
+    "error while decoding",
+    "Truncat",
+)
 
 
 def run_transcode(

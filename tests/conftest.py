@@ -1,0 +1,70 @@
+"""Shared fixtures: real Redis, real FFmpeg-generated media, settings rooted in a temp dir."""
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from workers.settings import WorkerSettings
+
+TEST_REDIS_URL = os.environ.get("SPARC_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+def ffmpeg(*args: str) -> None:
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
+    subprocess.run(command, check=True, timeout=180)
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+def _h264_source(path: Path, size: str, seconds: int, rate: int, *extra: str) -> Path:
+    if not path.exists():
+        ffmpeg(
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+            "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
+            "-g", str(2 * rate), "-keyint_min", str(2 * rate), "-sc_threshold", "0",
+            "-pix_fmt", "yuv420p", *extra, "-c:a", "aac", "-b:a", "96k", str(path),
+        )  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="session")
+def source_1080p(media_dir: Path) -> Path:
+    """8 s of 1080p H.264 at 10 fps, a keyframe every 2 s, AAC: copyable as the top rung."""
+    return _h264_source(media_dir / "src1080.mp4", "1920x1080", 8, 10)
+
+
+@pytest.fixture(scope="session")
+def source_360p(media_dir: Path) -> Path:
+    return _h264_source(media_dir / "src360.mp4", "640x360", 7, 10)
+
+
+@pytest.fixture(scope="session")
+def source_small(media_dir: Path) -> Path:
+    """3 s at 320x180: the quickest job there is, for queue tests."""
+    return _h264_source(media_dir / "small.mp4", "320x180", 3, 10)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, media_dir: Path) -> WorkerSettings:
+    return WorkerSettings(
+        redis_url=TEST_REDIS_URL,
+        allowed_roots=[tmp_path, media_dir],
+        state_dir=tmp_path / "state",
+    )
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
