@@ -145,7 +145,11 @@ def build_hls_args(
     else:
         mode = ["-hls_playlist_type", "vod", "-hls_flags", flags]
     return [
+        # Every rung keeps the source's own timestamps: either muxer would otherwise shift
+        # a rung whose encoder delays with B-frames away from the copied rung.
+        "-avoid_negative_ts", "disabled",
         "-f", "hls",
+        "-hls_ts_options", "avoid_negative_ts=disabled",
         "-hls_time", f"{plan.segment_seconds:g}",
         "-hls_segment_type", "mpegts",
         *mode,

@@ -6,7 +6,13 @@ import m3u8
 import pytest
 
 from tests.conftest import ffmpeg
-from tests.media import concat_segments, media_segments, segment_facts, video_frame_hashes
+from tests.media import (
+    FIVE,
+    assert_aligned_ladder,
+    concat_segments,
+    media_segments,
+    video_frame_hashes,
+)
 from workers.errors import (
     BadInputError,
     InputNotAllowed,
@@ -15,35 +21,6 @@ from workers.errors import (
 )
 from workers.settings import WorkerSettings
 from workers.transcode import Report, run_transcode
-
-FIVE = ["240p", "360p", "480p", "720p", "1080p"]
-SIZES = {"240p": (426, 240), "360p": (640, 360), "480p": (854, 480), "720p": (1280, 720),
-         "1080p": (1920, 1080)}  # fmt: skip
-
-
-def assert_aligned_ladder(outdir: Path, rungs: list[str], segment_s: float = 6.0) -> None:
-    master = m3u8.load(str(outdir / "master.m3u8"))
-    assert master.is_variant and master.is_independent_segments
-    assert [p.uri.split("/")[0] for p in master.playlists] == rungs
-    starts: list[list[float]] = []
-    for variant in master.playlists:
-        info = variant.stream_info
-        assert info.bandwidth >= info.average_bandwidth > 0
-        assert info.codecs.startswith("avc1.") and info.frame_rate
-        rung = variant.uri.split("/")[0]
-        assert info.resolution == SIZES[rung]
-        media = m3u8.load(str(outdir / variant.uri))
-        assert media.is_endlist and media.target_duration == round(segment_s)
-        segments = media_segments(outdir / rung)
-        assert len(segments) >= 2
-        *full, last = [duration for _, duration in segments]
-        assert all(abs(duration - segment_s) < 0.05 for duration in full), full
-        assert 0 < last <= segment_s + 0.05
-        facts = [segment_facts(path) for path, _ in segments]
-        assert all((f.width, f.height) == SIZES[rung] for f in facts)
-        assert all(f.codec == "h264" and f.starts_with_keyframe for f in facts)
-        starts.append([round(f.first_pts, 3) for f in facts])
-    assert all(row == starts[0] for row in starts), starts
 
 
 def test_1080p_gives_five_aligned_rungs_with_the_source_copied_on_top(

@@ -1,0 +1,217 @@
+"""Real Celery workers on the real Redis: priority order, retries, bad input, a lost worker."""
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.conftest import TEST_REDIS_URL, ffmpeg
+from tests.media import FIVE, assert_aligned_ladder
+from tests.workers_harness import WorkerProcess, start_worker
+from workers.celery_app import create_celery_app
+from workers.dispatch import submit_job
+from workers.jobs import JobSpec, JobState, JobStatus, JobStore
+from workers.pools import Pool, beat, choose_pool
+from workers.settings import WorkerSettings
+
+StartWorker = Callable[..., WorkerProcess]
+
+
+@pytest.fixture
+def worker_env(settings: WorkerSettings) -> dict[str, str]:
+    return {
+        "REDIS_URL": TEST_REDIS_URL,
+        "SPARC_ALLOWED_ROOTS": ":".join(str(root) for root in settings.allowed_roots),
+        "SPARC_STATE_DIR": str(settings.state_dir),
+    }
+
+
+@pytest.fixture
+def workers(
+    worker_env: dict[str, str], tmp_path: Path, redis_client: redis.Redis
+) -> Iterator[StartWorker]:
+    started: list[WorkerProcess] = []
+
+    def start(name: str, **extra: str) -> WorkerProcess:
+        worker = start_worker(name, {**worker_env, **extra}, tmp_path)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def submit(settings: WorkerSettings, client: redis.Redis, spec: JobSpec) -> str:
+    return submit_job(create_celery_app(settings, TEST_REDIS_URL), client, spec)
+
+
+def wait_for(
+    store: JobStore, job_id: str, until: Callable[[JobStatus], bool], timeout: float = 90
+) -> JobStatus:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = store.status(job_id)
+        if until(status):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} stuck at {store.status(job_id)}")
+
+
+def finished(status: JobStatus) -> bool:
+    return status.state.finished
+
+
+def test_with_the_worker_busy_the_highest_score_runs_first(
+    workers: StartWorker,
+    settings: WorkerSettings,
+    redis_client: redis.Redis,
+    source_1080p: Path,
+    source_small: Path,
+    tmp_path: Path,
+) -> None:
+    store = JobStore(redis_client)
+    workers("solo")
+    blocker = submit(
+        settings, redis_client, JobSpec(str(source_1080p), str(tmp_path / "b"), False, 1)
+    )
+    wait_for(store, blocker, lambda s: s.state is JobState.RUNNING)
+    scores = [10, 1000, 0, 500]
+    jobs = {
+        score: submit(
+            settings,
+            redis_client,
+            JobSpec(str(source_small), str(tmp_path / f"s{score}"), False, score),
+        )
+        for score in scores
+    }
+    assert store.status(blocker).state is JobState.RUNNING, "queue them while the worker is busy"
+    started = {}
+    for score, job_id in jobs.items():
+        status = wait_for(store, job_id, finished)
+        assert status.state is JobState.DONE, status
+        started[score] = status.attempts[0]
+    assert sorted(scores, key=started.__getitem__) == [1000, 500, 10, 0]
+
+
+def test_a_transient_fault_is_retried_after_2_then_4_seconds_then_fails(
+    workers: StartWorker,
+    settings: WorkerSettings,
+    redis_client: redis.Redis,
+    source_small: Path,
+    tmp_path: Path,
+) -> None:
+    store = JobStore(redis_client)
+    workers("retrier")
+    unmounted = tmp_path / "unmounted" / "out"
+    job_id = submit(settings, redis_client, JobSpec(str(source_small), str(unmounted)))
+    status = wait_for(store, job_id, finished, timeout=60)
+    assert status.state is JobState.FAILED
+    assert status.error_kind == "StorageUnavailable"
+    assert "not reachable" in (status.error or "")
+    first, second, third = status.attempts
+    assert 1.8 <= second - first <= 3.5
+    assert 3.8 <= third - second <= 5.5
+    time.sleep(5)
+    assert len(store.status(job_id).attempts) == 3, "the third failure is final"
+
+
+def test_a_transient_fault_that_clears_succeeds_on_the_next_attempt(
+    workers: StartWorker,
+    settings: WorkerSettings,
+    redis_client: redis.Redis,
+    source_small: Path,
+    tmp_path: Path,
+) -> None:
+    store = JobStore(redis_client)
+    workers("recovering")
+    mount = tmp_path / "mount"
+    job_id = submit(settings, redis_client, JobSpec(str(source_small), str(mount / "out")))
+    wait_for(store, job_id, lambda s: s.state is JobState.RETRYING)
+    mount.mkdir()
+    status = wait_for(store, job_id, finished)
+    assert status.state is JobState.DONE and len(status.attempts) == 2
+    assert (mount / "out" / "master.m3u8").exists()
+
+
+def test_bad_input_fails_at_once_and_is_never_retried(
+    workers: StartWorker,
+    settings: WorkerSettings,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    store = JobStore(redis_client)
+    workers("strict")
+    audio = tmp_path / "voice.m4a"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=300", "-t", "2", "-c:a", "aac", str(audio))
+    job_id = submit(settings, redis_client, JobSpec(str(audio), str(tmp_path / "out")))
+    status = wait_for(store, job_id, finished)
+    assert status.state is JobState.FAILED
+    assert status.error_kind == "UnsupportedInput"
+    assert "voice.m4a has no video stream" in (status.error or "")
+    time.sleep(3)
+    assert len(store.status(job_id).attempts) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_worker_killed_mid_job_leaves_it_to_another_that_completes_it(
+    workers: StartWorker,
+    settings: WorkerSettings,
+    redis_client: redis.Redis,
+    media_dir: Path,
+    tmp_path: Path,
+) -> None:
+    source = media_dir / "long1080.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=10", "-t", "20",
+           "-c:v", "libx264", "-preset", "ultrafast", "-g", "20", "-sc_threshold", "0",
+           "-pix_fmt", "yuv420p", str(source))  # fmt: skip
+    store = JobStore(redis_client)
+    fast_redelivery = {
+        "SPARC_VISIBILITY_TIMEOUT_S": "4",
+        "SPARC_RESTORE_INTERVAL_S": "1",
+        "SPARC_LEASE_S": "3",
+    }
+    doomed = workers("doomed", **fast_redelivery)
+    outdir = tmp_path / "out"
+    job_id = submit(settings, redis_client, JobSpec(str(source), str(outdir)))
+    wait_for(store, job_id, lambda s: (s.percent or 0) >= 20)
+    doomed.kill()
+    assert not outdir.exists(), "no half-written ladder is visible"
+    assert list(tmp_path.glob(".out.staging-*")), "the killed attempt was mid-write"
+    workers("rescuer", **fast_redelivery)
+    status = wait_for(store, job_id, finished, timeout=120)
+    assert status.state is JobState.DONE, status
+    assert status.worker == "celery@rescuer" and len(status.attempts) == 2
+    assert_aligned_ladder(outdir, FIVE)
+    assert not list(tmp_path.glob(".out.*")), "exactly one output, no staging left"
+
+
+def test_work_goes_to_the_gpu_pool_only_while_a_gpu_worker_is_alive(
+    redis_client: redis.Redis,
+) -> None:
+    assert choose_pool(redis_client) is Pool.CPU
+    beat(redis_client, Pool.GPU, "gpu@node-1", ttl_s=1)
+    assert choose_pool(redis_client) is Pool.GPU
+    time.sleep(1.2)
+    assert choose_pool(redis_client) is Pool.CPU
+
+
+def test_a_gpu_worker_without_a_gpu_says_why_and_serves_the_cpu_pool(
+    worker_env: dict[str, str],
+    settings: WorkerSettings,
+    redis_client: redis.Redis,
+    source_small: Path,
+    tmp_path: Path,
+) -> None:
+    worker = start_worker("would-be-gpu", worker_env, tmp_path, pool="gpu")
+    try:
+        log = worker.output()
+        assert "nvenc" in log and "falling back to the CPU pool" in log
+        assert choose_pool(redis_client) is Pool.CPU
+        job_id = submit(settings, redis_client, JobSpec(str(source_small), str(tmp_path / "o")))
+        status = wait_for(JobStore(redis_client), job_id, finished)
+        assert status.state is JobState.DONE and status.queue == "transcode.cpu"
+    finally:
+        worker.stop()
