@@ -10,7 +10,10 @@ from pathlib import Path
 
 import click
 import redis
+from pydantic import ValidationError
 
+from video_service.demo import run_demo
+from video_service.progress_bar import ProgressBar
 from workers.celery_app import create_celery_app
 from workers.commands import Accel
 from workers.dispatch import submit_job
@@ -29,31 +32,37 @@ def main() -> None:
     """SPARC Video: RTSP and files in, a five-rung HLS ladder out."""
 
 
+def load_settings() -> WorkerSettings:
+    try:
+        return WorkerSettings()
+    except ValidationError as error:
+        raise click.ClickException(f"bad configuration in the environment:\n{error}") from error
+
+
 @main.command()
 @click.argument("input_")
 @click.argument("outdir", type=click.Path(path_type=Path))
 @click.option("--live", is_flag=True, help="Treat the input as live: keep a sliding window.")
-@click.option("--gpu", is_flag=True, help="Use CUDA decode/scale and NVENC (probe-hw must pass).")
+@click.option("--gpu", is_flag=True, help="CUDA decode and scaling, NVENC: where the probe passes.")
 def transcode(input_: str, outdir: Path, live: bool, gpu: bool) -> None:
     """Transcode INPUT into an HLS ladder in OUTDIR, here, with a progress bar."""
-    settings = WorkerSettings()
-    accel = Accel.CUDA if gpu else Accel.CPU
-    with click.progressbar(length=1000, label="transcoding", show_eta=True) as bar:
+    settings = load_settings()
+    _, accel = _choose_worker_pool(Pool.GPU if gpu else Pool.CPU, settings)
+    bar = ProgressBar(sys.stdout, "transcoding")
 
-        def on_report(report: Report) -> None:
-            if report.percent is not None:
-                bar.update(int(report.percent * 10) - bar.pos)
-            elif live:
-                bar.label = f"live {report.out_time_s:6.1f} s"
-                bar.render_progress()
+    def on_report(report: Report) -> None:
+        if live:
+            bar.note(f"live, {report.out_time_s // 10 * 10:.0f} s in")
+        bar.update(report.percent, report.speed)
 
-        try:
-            result = run_transcode(
-                input_, outdir, settings, live=live, accel=accel, on_report=on_report
-            )
-        except TranscodeError as error:
-            raise click.ClickException(str(error)) from error
-        bar.update(1000 - bar.pos)
+    try:
+        result = run_transcode(
+            input_, outdir, settings, live=live, accel=accel, on_report=on_report
+        )
+    except TranscodeError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        bar.close()
     copied = {rung.name for rung in result.plan.rungs if rung.copy}
     for rendition in result.renditions:
         click.echo(
@@ -71,7 +80,7 @@ def transcode(input_: str, outdir: Path, live: bool, gpu: bool) -> None:
 @click.option("--loglevel", default="info", show_default=True)
 def worker(pool: str, concurrency: int, hostname: str | None, loglevel: str) -> None:
     """Run a Celery worker for the pool its hardware probe allows."""
-    settings = WorkerSettings()
+    settings = load_settings()
     chosen, accel = _choose_worker_pool(Pool(pool), settings)
     redis_url = resolve_redis_url(settings)
     app = create_celery_app(settings, redis_url, accel=accel)
@@ -102,9 +111,9 @@ def _choose_worker_pool(requested: Pool, settings: WorkerSettings) -> tuple[Pool
     capabilities = probe_hardware(settings)
     _print_capabilities(capabilities)
     if gpu_encoder_ready(capabilities):
-        click.echo("GPU encoder opened: serving transcode.gpu")
+        click.echo("GPU encoder opened: using CUDA and NVENC (transcode.gpu)")
         return Pool.GPU, Accel.CUDA
-    click.echo("no GPU encoder opened: falling back to the CPU pool (transcode.cpu)", err=True)
+    click.echo("no GPU encoder opened: falling back to the CPU (transcode.cpu)", err=True)
     return Pool.CPU, Accel.CPU
 
 
@@ -119,7 +128,7 @@ def enqueue(
     input_: str, outdir: Path, score: int, live: bool, pool: str | None, follow: bool
 ) -> None:
     """Submit INPUT to the worker pool, follow its progress; exit non-zero if it fails."""
-    settings = WorkerSettings()
+    settings = load_settings()
     redis_url = resolve_redis_url(settings)
     client = redis.Redis.from_url(redis_url)
     app = create_celery_app(settings, redis_url)
@@ -139,29 +148,32 @@ def _absolute_input(raw: str) -> str:
 
 
 def _follow(store: JobStore, job_id: str) -> JobStatus:
-    seen_attempts = 0
-    with click.progressbar(length=1000, label="waiting") as bar:
+    bar = ProgressBar(sys.stdout, f"job {job_id[:8]}")
+    try:
         while True:
             status = store.status(job_id)
-            if len(status.attempts) > seen_attempts:
-                seen_attempts = len(status.attempts)
-                bar.label = f"attempt {seen_attempts}"
-            if status.state is JobState.RETRYING:
-                bar.label = f"retrying ({status.error})"
-            if status.percent is not None:
-                bar.update(int(status.percent * 10) - bar.pos)
-            if status.speed:
-                bar.label = f"attempt {seen_attempts} at {status.speed:.2f}x"
+            bar.note(_describe_attempt(status))
+            bar.update(status.percent, status.speed)
             if status.state.finished:
                 return status
             time.sleep(0.5)
+    finally:
+        bar.close()
+
+
+def _describe_attempt(status: JobStatus) -> str:
+    if status.state is JobState.QUEUED:
+        return f"queued on {status.queue}"
+    if status.state is JobState.RETRYING:
+        return f"attempt {len(status.attempts)} failed, retrying: {status.error}"
+    return f"attempt {len(status.attempts)} on {status.worker}"
 
 
 @main.command("probe-hw")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def probe_hw(as_json: bool) -> None:
     """Open each hardware encoder and decoder and say what works and why not."""
-    capabilities = probe_hardware(WorkerSettings())
+    capabilities = probe_hardware(load_settings())
     if as_json:
         click.echo(json.dumps([asdict(c) for c in capabilities], indent=2))
         return
@@ -174,16 +186,32 @@ def _print_capabilities(capabilities: list[Capability]) -> None:
         click.echo(f"{cap.name:<6} {cap.kind:<6} {mark} {cap.detail}")
 
 
+@main.command()
+@click.option("--seconds", type=click.IntRange(4, 600), default=20, show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workdir", type=click.Path(path_type=Path), default=Path("demo-out"))
+@click.option("--once", is_flag=True, help="Exit after the check instead of serving on.")
+def demo(seconds: int, port: int, workdir: Path, once: bool) -> None:
+    """The main job: a test camera file through the worker pool into a ladder that plays."""
+    try:
+        run_demo(
+            load_settings(), workdir, seconds=seconds, port=port, follow=_follow,
+            say=click.echo, once=once,
+        )  # fmt: skip
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from error
+
+
 @main.command("redis-url")
 def redis_url_command() -> None:
     """Print the Redis URL in use, starting the embedded server where REDIS_URL is unset."""
-    click.echo(resolve_redis_url(WorkerSettings()))
+    click.echo(resolve_redis_url(load_settings()))
 
 
 @main.command("redis-stop")
 def redis_stop() -> None:
     """Stop the embedded Redis server of this machine's state directory."""
-    stopped = stop_embedded_redis(WorkerSettings().state_dir / "redis")
+    stopped = stop_embedded_redis(load_settings().state_dir / "redis")
     click.echo("stopped" if stopped else "no embedded Redis was running")
 
 

@@ -54,7 +54,7 @@ def x264(label: str, kbps: int, maxrate: int, bufsize: int, keyframes: str) -> l
 def test_copied_top_rung_and_source_keyframes() -> None:
     assert build_ladder_command(plan(copy_top=True), SOURCE, OUT, SETTINGS) == [
         *HEAD, "-i", "file:/media/in.mp4",
-        "-filter_complex", "[0:v:0]split=1[s0];[s0]scale=426:240,format=yuv420p[v240p]",
+        "-filter_complex", "[0:v:0]scale=426:240,format=yuv420p[v240p]",
         *x264("v240p", 400, 428, 600, "source"), *AAC, *hls("240p"),
         "-map", "0:v:0", "-c:v", "copy", *AAC, *hls("1080p"),
     ]  # fmt: skip
@@ -64,8 +64,8 @@ def test_every_rung_encoded_with_a_keyframe_every_segment() -> None:
     assert build_ladder_command(plan(copy_top=False), SOURCE, OUT, SETTINGS) == [
         *HEAD, "-i", "file:/media/in.mp4",
         "-filter_complex",
-        "[0:v:0]split=2[s0][s1];[s0]scale=426:240,format=yuv420p[v240p];"
-        "[s1]scale=1920:1080,format=yuv420p[v1080p]",
+        "[0:v:0]scale=1920:1080,format=yuv420p,split=2[v1080p][c1080p];"
+        "[c1080p]scale=426:240,format=yuv420p[v240p]",
         *x264("v240p", 400, 428, 600, "expr:gte(t,n_forced*6)"), *AAC, *hls("240p"),
         *x264("v1080p", 5000, 5350, 7500, "expr:gte(t,n_forced*6)"), *AAC, *hls("1080p"),
     ]  # fmt: skip
@@ -91,8 +91,8 @@ def test_gpu_variant_decodes_scales_and_encodes_on_the_gpu() -> None:
         "-hwaccel", "cuda", "-hwaccel_output_format", "cuda",
     ]  # fmt: skip
     assert build_filter_graph(plan(copy_top=False), Accel.CUDA) == (
-        "[0:v:0]split=2[s0][s1];[s0]scale_cuda=426:240:format=yuv420p[v240p];"
-        "[s1]scale_cuda=1920:1080:format=yuv420p[v1080p]"
+        "[0:v:0]scale_cuda=1920:1080:format=yuv420p,split=2[v1080p][c1080p];"
+        "[c1080p]scale_cuda=426:240:format=yuv420p[v240p]"
     )
     first = args.index("-c:v")
     assert args[first : first + 16] == [

@@ -208,7 +208,7 @@ def test_a_gpu_worker_without_a_gpu_says_why_and_serves_the_cpu_pool(
     worker = start_worker("would-be-gpu", worker_env, tmp_path, pool="gpu")
     try:
         log = worker.output()
-        assert "nvenc" in log and "falling back to the CPU pool" in log
+        assert "nvenc" in log and "falling back to the CPU (transcode.cpu)" in log
         assert choose_pool(redis_client) is Pool.CPU
         job_id = submit(settings, redis_client, JobSpec(str(source_small), str(tmp_path / "o")))
         status = wait_for(JobStore(redis_client), job_id, finished)

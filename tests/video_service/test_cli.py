@@ -1,0 +1,101 @@
+"""The CLI as a user runs it: exit codes, messages, and nothing half-done left behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import m3u8
+import redis
+
+from tests.conftest import TEST_REDIS_URL
+from tests.media import FIVE, assert_aligned_ladder
+from tests.workers_harness import start_worker
+from workers.settings import WorkerSettings
+
+CLI = [sys.executable, "-m", "video_service.cli"]
+
+
+def env_for(settings: WorkerSettings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "REDIS_URL": TEST_REDIS_URL,
+        "SPARC_ALLOWED_ROOTS": ":".join(str(root) for root in settings.allowed_roots),
+        "SPARC_STATE_DIR": str(settings.state_dir),
+    }
+
+
+def test_transcode_shows_progress_and_prints_the_ladder(
+    source_360p: Path, settings: WorkerSettings, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [*CLI, "transcode", str(source_360p), str(tmp_path / "out")],
+        env=env_for(settings), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "transcoding [##############################] 100.0%" in done.stdout
+    assert "360p 640x360" in done.stdout and "(source copied)" in done.stdout
+    assert m3u8.load(str(tmp_path / "out" / "master.m3u8")).is_variant
+
+
+def test_transcode_bad_input_exits_non_zero_with_the_reason(
+    settings: WorkerSettings, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [*CLI, "transcode", "concat:a.ts|b.ts", str(tmp_path / "out")],
+        env=env_for(settings), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Error: the FFmpeg protocol 'concat' is not allowed" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_killed_transcode_leaves_no_output_and_a_rerun_leaves_one(
+    source_1080p: Path, settings: WorkerSettings, tmp_path: Path
+) -> None:
+    outdir = tmp_path / "out"
+    command = [*CLI, "transcode", str(source_1080p), str(outdir)]
+    victim = subprocess.Popen(
+        command, env=env_for(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".out.staging-*/1080p/seg_*.ts")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert not outdir.exists()
+    done = subprocess.run(command, env=env_for(settings), capture_output=True, timeout=120)
+    assert done.returncode == 0
+    assert_aligned_ladder(outdir, FIVE)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_enqueue_follows_the_job_and_exits_by_its_outcome(
+    source_small: Path,
+    settings: WorkerSettings,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    env = env_for(settings)
+    worker = start_worker(
+        "cli-worker", {k: env[k] for k in env if k.startswith(("REDIS", "SPARC"))}, tmp_path
+    )
+    try:
+        good = subprocess.run(
+            [*CLI, "enqueue", str(source_small), str(tmp_path / "good"), "--score", "40"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert good.returncode == 0, good.stderr
+        assert f"master playlist: {tmp_path / 'good' / 'master.m3u8'}" in good.stdout
+        bad = subprocess.run(
+            [*CLI, "enqueue", str(tmp_path / "missing.mp4"), str(tmp_path / "bad")],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert bad.returncode == 1
+        assert "failed: " in bad.stderr and "missing.mp4 does not exist" in bad.stderr
+    finally:
+        worker.stop()
