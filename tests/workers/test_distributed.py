@@ -1,9 +1,11 @@
 """Real Celery workers on the real Redis: priority order, retries, bad input, a lost worker."""
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import kombu
 import pytest
 import redis
 
@@ -64,7 +66,20 @@ def finished(status: JobStatus) -> bool:
     return status.state.finished
 
 
+RABBITMQ_URL = os.environ.get("SPARC_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def fresh_rabbitmq_queues() -> None:
+    """Drop our queues so they are declared anew with x-max-priority."""
+    with kombu.Connection(RABBITMQ_URL, connect_timeout=3) as connection:
+        channel = connection.channel()
+        for pool in Pool:
+            channel.queue_delete(pool.queue)
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_with_the_worker_busy_the_highest_score_runs_first(
+    broker: str,
     workers: StartWorker,
     settings: WorkerSettings,
     redis_client: redis.Redis,
@@ -72,18 +87,22 @@ def test_with_the_worker_busy_the_highest_score_runs_first(
     source_small: Path,
     tmp_path: Path,
 ) -> None:
+    extra = {}
+    if broker == "rabbitmq":
+        fresh_rabbitmq_queues()
+        extra = {"SPARC_BROKER_URL": RABBITMQ_URL}
+        settings = settings.model_copy(update={"broker_url": RABBITMQ_URL})
     store = JobStore(redis_client)
-    workers("solo")
-    blocker = submit(
-        settings, redis_client, JobSpec(str(source_1080p), str(tmp_path / "b"), False, 1)
-    )
+    workers("solo", **extra)
+    blocker_spec = JobSpec(str(source_1080p), str(tmp_path / "b"), score=1)
+    blocker = submit(settings, redis_client, blocker_spec)
     wait_for(store, blocker, lambda s: s.state is JobState.RUNNING)
     scores = [10, 1000, 0, 500]
     jobs = {
         score: submit(
             settings,
             redis_client,
-            JobSpec(str(source_small), str(tmp_path / f"s{score}"), False, score),
+            JobSpec(str(source_small), str(tmp_path / f"s{score}"), score=score),
         )
         for score in scores
     }
