@@ -157,7 +157,7 @@ def build_hls_args(
         # a rung whose encoder delays with B-frames away from the copied rung.
         "-avoid_negative_ts", "disabled",
         "-f", "hls",
-        "-hls_ts_options", "avoid_negative_ts=disabled",
+        "-hls_segment_options", "avoid_negative_ts=disabled",
         "-hls_time", f"{plan.segment_seconds:g}",
         "-hls_segment_type", "mpegts",
         *mode,

@@ -28,7 +28,7 @@ def hls(rung: str, live: bool = False) -> list[str]:
     )  # fmt: skip
     return [
         "-avoid_negative_ts", "disabled", "-f", "hls",
-        "-hls_ts_options", "avoid_negative_ts=disabled",
+        "-hls_segment_options", "avoid_negative_ts=disabled",
         "-hls_time", "6", "-hls_segment_type", "mpegts", *mode,
         "-hls_segment_filename", f"/out/{rung}/seg_%05d.ts", f"/out/{rung}/index.m3u8",
     ]  # fmt: skip
