@@ -17,6 +17,10 @@ _TIMEOUT_S = 30.0
 
 # What FFmpeg says, and what it means to an operator.
 _REASONS = (
+    (
+        "required nvenc API version",
+        "the NVIDIA driver is older than the NVENC API this FFmpeg was built for",
+    ),
     ("libnvidia-encode", "the NVIDIA encode library is missing (driver libraries not mounted)"),
     ("libcuda.so", "the CUDA driver library is missing (no NVIDIA driver in this container)"),
     ("libnvcuvid", "the NVIDIA decode library is missing (driver libraries not mounted)"),
@@ -24,7 +28,9 @@ _REASONS = (
     ("No capable devices found", "no NVENC-capable GPU (an H100 or H200 has NVDEC only)"),
     ("no CUDA-capable device", "no CUDA device is visible"),
     ("CUDA_ERROR_NO_DEVICE", "no CUDA device is visible"),
+    ("OpenEncodeSessionEx failed", "NVENC refused a session (no NVENC engine, or none free)"),
     ("/dev/dri", "no VAAPI render device (/dev/dri) in this machine or container"),
+    ("libva-drm", "Intel Quick Sync could not load its VAAPI runtime"),
     ("Failed to initialise VAAPI", "VAAPI could not open a driver for the render device"),
     ("libmfx", "the Intel Media SDK runtime is missing"),
     ("MFX", "Intel Quick Sync could not open a session"),
@@ -96,9 +102,14 @@ def _verdict(name: str, kind: str, outcome: Completed) -> Capability:
     return Capability(name, kind, False, explain_failure(outcome.stderr_tail))
 
 
+# FFmpeg's closing lines say that it failed, not why.
+_AFTERMATH = ("Nothing was written", "Conversion failed", "Task finished", "Terminating thread")
+
+
 def explain_failure(stderr: str) -> str:
     for needle, reason in _REASONS:
         if needle in stderr:
             return reason
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "failed without a message"
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    telling = [line for line in lines if not any(word in line for word in _AFTERMATH)]
+    return (telling or lines or ["failed without a message"])[0]

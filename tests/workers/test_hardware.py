@@ -9,7 +9,11 @@ def test_known_failures_are_explained_for_an_operator() -> None:
     assert "driver" in explain_failure("Cannot load libcuda.so.1")
     assert "NVIDIA encode library" in explain_failure("Cannot load libnvidia-encode.so.1")
     assert "/dev/dri" in explain_failure("No such file or directory: /dev/dri/renderD128")
-    assert explain_failure("something new\n") == "something new"
+    assert "older than the NVENC API" in explain_failure(
+        "[h264_nvenc @ 0x1] Driver does not support the required nvenc API version. "
+        "Required: 13.1 Found: 13.0"
+    )
+    assert explain_failure("something new\nConversion failed!\n") == "something new"
 
 
 def test_probe_really_opens_each_device_and_says_why_not() -> None:
