@@ -234,3 +234,35 @@ def test_a_gpu_worker_without_a_gpu_says_why_and_serves_the_cpu_pool(
         assert status.state is JobState.DONE and status.queue == "transcode.cpu"
     finally:
         worker.stop()
+
+
+def test_a_redelivery_while_the_first_worker_runs_waits_instead_of_running_twice(
+    workers: StartWorker,
+    settings: WorkerSettings,
+    redis_client: redis.Redis,
+    source_1080p: Path,
+    tmp_path: Path,
+) -> None:
+    # A visibility timeout far shorter than the job makes the broker hand it out again
+    # while the first worker is still on it.
+    eager_redelivery = {
+        "SPARC_VISIBILITY_TIMEOUT_S": "1",
+        "SPARC_RESTORE_INTERVAL_S": "1",
+        "SPARC_LEASE_S": "2",
+        "SPARC_X264_PRESET": "medium",
+    }
+    store = JobStore(redis_client)
+    first = workers("first", **eager_redelivery)
+    job_id = submit(settings, redis_client, JobSpec(str(source_1080p), str(tmp_path / "out")))
+    wait_for(store, job_id, lambda s: s.state is JobState.RUNNING)
+    second = workers("second", **eager_redelivery)
+    status = wait_for(store, job_id, finished)
+    assert status.state is JobState.DONE and status.worker == "celery@first"
+    deadline = time.monotonic() + 20
+    while "'deferred'" not in second.output() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "'deferred'" in second.output(), second.output()
+    time.sleep(4)  # the deferred copy comes back, finds the job done, and does nothing
+    assert len(store.status(job_id).attempts) == 1
+    assert "succeeded" in first.output()
+    assert_aligned_ladder(tmp_path / "out", FIVE)
