@@ -1,0 +1,1 @@
+"""Delivery: CDN providers, the selector, URL signers, playlist token rewriting, steering."""

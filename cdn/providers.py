@@ -1,0 +1,61 @@
+"""CDN providers as configured: a weight, regions, a signing scheme, a base URL, its keys."""
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+GLOBAL = "global"
+
+
+class Scheme(StrEnum):
+    CLOUDFRONT = "cloudfront"
+    AKAMAI = "akamai"
+    FASTLY = "fastly"
+    ORIGIN = "origin"
+
+
+class Provider(BaseModel, frozen=True):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    weight: float = Field(gt=0)
+    regions: tuple[str, ...] = (GLOBAL,)
+    scheme: Scheme
+    base_url: str
+    # CloudFront: the key pair id and the PEM private key. Akamai: the hex key.
+    # Fastly: the base64 key. Origin: any secret string.
+    key_id: str | None = None
+    secret: SecretStr | None = None
+    token_name: str = "hdnts"
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, url: str) -> str:
+        return url.rstrip("/")
+
+    def serves(self, region: str) -> bool:
+        return GLOBAL in self.regions or region in self.regions
+
+
+# The configuration the issue names, as an example and for tests (no real keys).
+EXAMPLE_PROVIDERS: tuple[Provider, ...] = (
+    Provider(
+        name="cloudfront",
+        weight=0.6,
+        regions=("us", "eu"),
+        scheme=Scheme.CLOUDFRONT,
+        base_url="https://d111111abcdef8.cloudfront.net",
+    ),
+    Provider(
+        name="fastly",
+        weight=0.3,
+        regions=("us", "asia"),
+        scheme=Scheme.FASTLY,
+        base_url="https://sparc.global.ssl.fastly.net",
+    ),
+    Provider(
+        name="akamai",
+        weight=0.1,
+        regions=(GLOBAL,),
+        scheme=Scheme.AKAMAI,
+        base_url="https://sparc.akamaized.net",
+    ),
+)

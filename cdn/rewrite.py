@@ -1,0 +1,70 @@
+"""Put a token on every URI of a playlist: URI lines and `URI="..."` attributes alike.
+
+A relative URI drops the query string of the playlist it came from, so a token on the
+playlist URL alone does not reach its segments: each URI must carry its own. Queries are
+computed from the URI's absolute path, so per-path schemes (Fastly) work as well as
+wildcard ones (CloudFront, Akamai, the origin).
+"""
+
+import hashlib
+import posixpath
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from urllib.parse import urlsplit
+
+QueryFor = Callable[[str], str]
+
+# URI="..." but not SERVER-URI="..." (the steering server authenticates viewers itself).
+_URI_ATTRIBUTE = re.compile(r'(?<![A-Z-])URI="([^"]*)"')
+
+
+def rewrite_playlist(text: str, playlist_path: str, query_for: QueryFor) -> str:
+    base = posixpath.dirname(playlist_path)
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            lines.append(_with_token(stripped, base, query_for))
+        elif stripped.startswith("#EXT") and 'URI="' in stripped:
+            lines.append(
+                _URI_ATTRIBUTE.sub(
+                    lambda m: f'URI="{_with_token(m.group(1), base, query_for)}"', stripped
+                )
+            )
+        else:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _with_token(uri: str, base: str, query_for: QueryFor) -> str:
+    parts = urlsplit(uri)
+    if parts.scheme or uri.startswith("/"):
+        path = parts.path
+    else:
+        path = posixpath.normpath(posixpath.join(base, parts.path))
+    separator = "&" if "?" in uri else "?"
+    return f"{uri}{separator}{query_for(path)}"
+
+
+class RewriteCache:
+    """Rewritten playlists by (stream, provider, token window, source text): a player's
+    poll of an unchanged playlist within a window is a dictionary look-up."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._entries: OrderedDict[Hashable, str] = OrderedDict()
+        self._max = max_entries
+
+    def get(self, key: Hashable, text: str, build: Callable[[], str]) -> str:
+        full_key = (key, hashlib.blake2b(text.encode(), digest_size=16).digest())
+        if full_key in self._entries:
+            self._entries.move_to_end(full_key)
+            return self._entries[full_key]
+        value = build()
+        self._entries[full_key] = value
+        if len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
