@@ -12,8 +12,14 @@ import click
 import redis
 from pydantic import ValidationError
 
+from video_service.app import create_app
+from video_service.db import create_database, session_scope
 from video_service.demo import run_demo
+from video_service.keys import UnknownSites, create_key
+from video_service.models import Scope
 from video_service.progress_bar import ProgressBar
+from video_service.schemas import KeyCreate
+from video_service.settings import ApiSettings
 from workers.celery_app import create_celery_app
 from workers.commands import Accel
 from workers.dispatch import submit_job
@@ -200,6 +206,47 @@ def demo(seconds: int, port: int, workdir: Path, once: bool) -> None:
         )  # fmt: skip
     except RuntimeError as error:
         raise click.ClickException(str(error)) from error
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Run the control API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run(create_app(load_api_settings()), host=host, port=port, log_level="info")
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--admin", "scope", flag_value=Scope.ADMIN.value, help="A key that may do anything.")
+@click.option("--viewer", "scope", flag_value=Scope.VIEWER.value, help="A key for some sites.")
+@click.option("--site", "sites", multiple=True, help="A site a viewer key may see (repeat).")
+@click.option("--name", default="cli", show_default=True)
+def keys_create(scope: str | None, sites: tuple[str, ...], name: str) -> None:
+    """Create an API key and print it (it is shown once; only its hash is kept)."""
+    if scope is None:
+        raise click.UsageError("say --admin or --viewer")
+    sessions = create_database(load_api_settings().resolved_database_url)
+    request = KeyCreate(name=name, scope=Scope(scope), site_ids=list(sites))
+    try:
+        with session_scope(sessions) as session:
+            created = create_key(session, request)
+    except UnknownSites as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(created.key)
+
+
+def load_api_settings() -> ApiSettings:
+    try:
+        return ApiSettings()
+    except ValidationError as error:
+        raise click.ClickException(f"bad configuration in the environment:\n{error}") from error
 
 
 @main.command("redis-url")

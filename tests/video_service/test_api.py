@@ -1,0 +1,234 @@
+"""The control API over real HTTP (uvicorn in a thread) and a real database file."""
+
+import hashlib
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy import select, text
+
+from video_service.app import create_app
+from video_service.db import engine_of, session_scope
+from video_service.events import record_event
+from video_service.models import EventType
+from video_service.settings import ApiSettings
+
+ADMIN_KEY = "sv_test-admin-key-0123456789"
+
+
+@dataclass
+class Api:
+    url: str
+    app_state: object
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self, key: str | None = ADMIN_KEY) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        client = httpx.Client(base_url=self.url, headers=headers, timeout=10)
+        self.clients.append(client)
+        return client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SPARC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite (the embedded default) and the machine's real PostgreSQL, a new database each."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'api.db'}"
+        return
+    name = f"sparc_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    yield f"{url}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
+    settings = ApiSettings(state_dir=tmp_path, admin_key=ADMIN_KEY, database_url=database_url)
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.02)
+    running = Api(f"http://127.0.0.1:{port}", app.state)
+    yield running
+    for client in running.clients:
+        client.close()
+    server.should_exit = True
+    thread.join(10)
+    engine_of(app.state.sessions).dispose()
+
+
+def make_site(client: httpx.Client, name: str = "HQ", tier: int = 3) -> dict[str, object]:
+    response = client.post("/api/sites", json={"name": name, "tier": tier})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def make_camera(client: httpx.Client, site_id: object, **extra: object) -> dict[str, object]:
+    response = client.post("/api/cameras", json={"site_id": site_id, "name": "Gate", **extra})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_a_missing_or_wrong_key_gets_401(api: Api) -> None:
+    for client in (api.client(None), api.client("sv_wrong")):
+        response = client.get("/api/cameras")
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert "key" in response.json()["detail"]
+
+
+def test_a_camera_shows_its_password_once_and_only_the_ha1_is_kept(api: Api) -> None:
+    admin = api.client()
+    site = make_site(admin)
+    created = make_camera(admin, site["id"])
+    password = created["rtsp_password"]
+    assert isinstance(password, str) and len(password) >= 20
+    assert created["publish_url"] == f"rtsp://127.0.0.1:8554/cam/{created['id']}"
+    fetched = admin.get(f"/api/cameras/{created['id']}").json()
+    assert "rtsp_password" not in fetched
+    assert fetched["rtsp_username"] == created["rtsp_username"]
+    with session_scope(api.app_state.sessions) as session:  # type: ignore[attr-defined]
+        row = session.execute(text("SELECT * FROM cameras")).mappings().one()
+    assert password not in {str(value) for value in row.values()}
+    expected = hashlib.md5(f"{created['rtsp_username']}:sparc-video:{password}".encode())
+    assert row["digest_ha1"] == expected.hexdigest()
+
+
+def test_pull_camera_credentials_are_never_returned(api: Api) -> None:
+    admin = api.client()
+    site = make_site(admin)
+    camera = make_camera(
+        admin, site["id"], mode="pull", source_url="rtsp://user:s3cret@10.0.0.5:554/stream1"
+    )
+    assert camera["source_url"] == "rtsp://10.0.0.5:554/stream1"
+    assert camera["rtsp_password"] is None and camera["publish_url"] is None
+    listed = admin.get("/api/cameras").text
+    assert "s3cret" not in listed and "user:" not in listed
+    refused = admin.post("/api/cameras", json={"site_id": site["id"], "name": "x", "mode": "pull"})
+    assert refused.status_code == 422 and "source_url" in refused.text
+    bad = admin.post(
+        "/api/cameras", json={"site_id": site["id"], "name": "x", "source_url": "http://x"}
+    )
+    assert bad.status_code == 422
+
+
+def test_list_paginates_and_update_disable_delete_work(api: Api) -> None:
+    admin = api.client()
+    site = make_site(admin)
+    ids = [make_camera(admin, site["id"])["id"] for _ in range(5)]
+    page = admin.get("/api/cameras", params={"offset": 2, "limit": 2}).json()
+    assert page["count"] == 5 and [c["id"] for c in page["data"]] == ids[2:4]
+    renamed = admin.patch(f"/api/cameras/{ids[0]}", json={"name": "Lobby"}).json()
+    assert renamed["name"] == "Lobby"
+    assert admin.post(f"/api/cameras/{ids[0]}/disable").json()["enabled"] is False
+    assert admin.delete(f"/api/cameras/{ids[1]}").status_code == 204
+    assert admin.get(f"/api/cameras/{ids[1]}").status_code == 404
+    assert admin.delete(f"/api/sites/{site['id']}").status_code == 409
+    for camera_id in ids[2:] + ids[:1]:
+        admin.delete(f"/api/cameras/{camera_id}")
+    assert admin.delete(f"/api/sites/{site['id']}").status_code == 204
+
+
+def test_unknown_ids_and_bad_json_are_4xx_never_500(api: Api) -> None:
+    admin = api.client()
+    assert admin.get("/api/cameras/nope").status_code == 404
+    assert admin.get("/api/sites/nope").status_code == 404
+    assert admin.patch("/api/sites/nope", json={"tier": 2}).status_code == 404
+    assert admin.post("/api/cameras", json={"site_id": "nope", "name": "x"}).status_code == 404
+    broken = admin.post(
+        "/api/sites", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert admin.post("/api/sites", json={"name": "", "tier": "high"}).status_code == 422
+    assert admin.get("/api/cameras", params={"limit": 100000}).status_code == 422
+
+
+def test_a_viewer_key_sees_only_its_sites(api: Api) -> None:
+    admin = api.client()
+    mine, theirs = make_site(admin, "Mine"), make_site(admin, "Theirs")
+    my_camera = make_camera(admin, mine["id"])
+    their_camera = make_camera(admin, theirs["id"])
+    key = admin.post(
+        "/api/keys", json={"name": "guard", "scope": "viewer", "site_ids": [mine["id"]]}
+    ).json()["key"]
+    viewer = api.client(key)
+    assert [c["id"] for c in viewer.get("/api/cameras").json()["data"]] == [my_camera["id"]]
+    assert viewer.get(f"/api/cameras/{my_camera['id']}").status_code == 200
+    assert viewer.get(f"/api/cameras/{their_camera['id']}").status_code == 403
+    assert viewer.get(f"/api/sites/{theirs['id']}").status_code == 403
+    assert viewer.get("/api/cameras", params={"site_id": theirs["id"]}).status_code == 403
+    assert viewer.post("/api/sites", json={"name": "x"}).status_code == 403
+    assert viewer.delete(f"/api/cameras/{my_camera['id']}").status_code == 403
+    unknown_site = admin.post(
+        "/api/keys", json={"name": "g", "scope": "viewer", "site_ids": ["nope"]}
+    )
+    assert unknown_site.status_code == 422 and "nope" in unknown_site.text
+
+
+def test_events_newest_first_filtered_by_camera_and_type(api: Api) -> None:
+    admin = api.client()
+    site = make_site(admin)
+    a, b = make_camera(admin, site["id"]), make_camera(admin, site["id"])
+    with session_scope(api.app_state.sessions) as session:  # type: ignore[attr-defined]
+        record_event(session, EventType.CAMERA_ONLINE, camera_id=a["id"], site_id=site["id"])
+        record_event(session, EventType.PUBLISH_REFUSED, camera_id=b["id"], site_id=site["id"],
+                     reason="wrong password")  # fmt: skip
+        record_event(session, EventType.CAMERA_OFFLINE, camera_id=a["id"], site_id=site["id"])
+    newest = admin.get("/api/events", params={"limit": 2}).json()["data"]
+    assert [e["type"] for e in newest] == ["camera_offline", "publish_refused"]
+    only_a = admin.get("/api/events", params={"camera_id": a["id"]}).json()["data"]
+    assert [e["type"] for e in only_a] == ["camera_offline", "camera_online"]
+    refused = admin.get("/api/events", params={"type": "publish_refused"}).json()["data"]
+    assert refused[0]["detail"] == {"reason": "wrong password"}
+    assert admin.get("/api/events", params={"type": "bogus"}).status_code == 422
+    other = make_site(admin, "Other")
+    key = admin.post(
+        "/api/keys", json={"name": "v", "scope": "viewer", "site_ids": [other["id"]]}
+    ).json()["key"]
+    assert api.client(key).get("/api/events").json()["data"] == []
+
+
+def test_openapi_docs_are_served(api: Api) -> None:
+    client = api.client(None)
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/sites", "/api/cameras", "/api/events", "/api/keys"} <= set(paths)
+
+
+def test_placeholder_admin_keys_are_refused() -> None:
+    with pytest.raises(ValueError, match="real secret"):
+        ApiSettings(admin_key="changethis")
+
+
+def test_no_row_holds_a_key_in_clear(api: Api) -> None:
+    with session_scope(api.app_state.sessions) as session:  # type: ignore[attr-defined]
+        hashes = list(session.scalars(select(text("key_hash")).select_from(text("api_keys"))))
+    assert hashes == [hashlib.sha256(ADMIN_KEY.encode()).hexdigest()]

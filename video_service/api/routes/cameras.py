@@ -1,0 +1,131 @@
+"""Cameras: create (the publish URL and password are shown once), list, get, update,
+disable, delete. The server keeps only the Digest HA1 of a push camera's password, and a
+pull camera's source URL is never returned with its credentials."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, select
+
+from video_service.api.deps import AdminDep, PrincipalDep, SessionDep, SettingsDep
+from video_service.api.routes.sites import find_site
+from video_service.errors import NotFound, Unprocessable
+from video_service.models import Camera, CameraMode, new_id
+from video_service.schemas import (
+    CameraCreate,
+    CameraCreated,
+    CameraPublic,
+    CamerasPublic,
+    CameraUpdate,
+    strip_credentials,
+)
+from video_service.security import digest_ha1, generate_password
+from video_service.settings import ApiSettings
+
+router = APIRouter(prefix="/api/cameras", tags=["cameras"])
+
+
+@router.post("", status_code=201)
+def create_camera(
+    body: CameraCreate, session: SessionDep, settings: SettingsDep, _: AdminDep
+) -> CameraCreated:
+    find_site(session, body.site_id)
+    if body.mode is CameraMode.PULL and not body.source_url:
+        raise Unprocessable("a pull camera needs source_url")
+    camera_id = new_id()
+    username = f"cam-{camera_id[:12]}"
+    # A pull camera gets a random password nobody knows: its edge path cannot be published to.
+    password = generate_password()
+    camera = Camera(
+        id=camera_id,
+        site_id=body.site_id,
+        name=body.name,
+        mode=body.mode,
+        rtsp_username=username,
+        digest_ha1=digest_ha1(username, settings.rtsp_realm, password),
+        source_url=body.source_url,
+    )
+    session.add(camera)
+    session.flush()
+    public = to_public(camera, settings)
+    shown = password if body.mode is CameraMode.PUSH else None
+    return CameraCreated(**public.model_dump(), rtsp_password=shown)
+
+
+@router.get("")
+def list_cameras(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    site_id: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> CamerasPublic:
+    query = select(Camera)
+    if site_id is not None:
+        principal.check_site(site_id)
+        query = query.where(Camera.site_id == site_id)
+    if not principal.is_admin:
+        query = query.where(Camera.site_id.in_(principal.site_ids))
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(query.order_by(Camera.created_at, Camera.id).offset(offset).limit(limit))
+    return CamerasPublic(data=[to_public(c, settings) for c in page], count=count)
+
+
+@router.get("/{camera_id}")
+def get_camera(
+    camera_id: str, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
+) -> CameraPublic:
+    camera = find_camera(session, camera_id)
+    principal.check_site(camera.site_id)
+    return to_public(camera, settings)
+
+
+@router.patch("/{camera_id}")
+def update_camera(
+    camera_id: str, body: CameraUpdate, session: SessionDep, settings: SettingsDep, _: AdminDep
+) -> CameraPublic:
+    camera = find_camera(session, camera_id)
+    for name, value in body.model_dump(exclude_unset=True).items():
+        setattr(camera, name, value)
+    return to_public(camera, settings)
+
+
+@router.post("/{camera_id}/disable")
+def disable_camera(
+    camera_id: str, session: SessionDep, settings: SettingsDep, _: AdminDep
+) -> CameraPublic:
+    camera = find_camera(session, camera_id)
+    camera.enabled = False
+    return to_public(camera, settings)
+
+
+@router.delete("/{camera_id}", status_code=204)
+def delete_camera(camera_id: str, session: SessionDep, _: AdminDep) -> None:
+    session.delete(find_camera(session, camera_id))
+
+
+def find_camera(session: SessionDep, camera_id: str) -> Camera:
+    camera = session.get(Camera, camera_id)
+    if camera is None:
+        raise NotFound(f"no camera {camera_id}")
+    return camera
+
+
+def publish_path(camera: Camera) -> str:
+    return f"/cam/{camera.id}"
+
+
+def to_public(camera: Camera, settings: ApiSettings) -> CameraPublic:
+    push = CameraMode(camera.mode) is CameraMode.PUSH
+    return CameraPublic(
+        id=camera.id,
+        site_id=camera.site_id,
+        name=camera.name,
+        mode=CameraMode(camera.mode),
+        enabled=camera.enabled,
+        publish_url=f"{settings.rtsp_public_url}{publish_path(camera)}" if push else None,
+        rtsp_username=camera.rtsp_username if push else None,
+        source_url=strip_credentials(camera.source_url),
+        created_at=camera.created_at,
+    )

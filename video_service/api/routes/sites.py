@@ -1,0 +1,65 @@
+"""Sites: a customer location with an account tier, owning cameras."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, select
+
+from video_service.api.deps import AdminDep, PrincipalDep, SessionDep
+from video_service.errors import Conflict, NotFound
+from video_service.models import Camera, Site
+from video_service.schemas import SiteCreate, SitePublic, SitesPublic, SiteUpdate
+
+router = APIRouter(prefix="/api/sites", tags=["sites"])
+
+
+@router.post("", status_code=201)
+def create_site(body: SiteCreate, session: SessionDep, _: AdminDep) -> SitePublic:
+    site = Site(name=body.name, tier=body.tier)
+    session.add(site)
+    session.flush()
+    return SitePublic.model_validate(site)
+
+
+@router.get("")
+def list_sites(
+    session: SessionDep,
+    principal: PrincipalDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> SitesPublic:
+    query = select(Site)
+    if not principal.is_admin:
+        query = query.where(Site.id.in_(principal.site_ids))
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    sites = session.scalars(query.order_by(Site.created_at, Site.id).offset(offset).limit(limit))
+    return SitesPublic(data=[SitePublic.model_validate(s) for s in sites], count=count)
+
+
+@router.get("/{site_id}")
+def get_site(site_id: str, session: SessionDep, principal: PrincipalDep) -> SitePublic:
+    principal.check_site(site_id)
+    return SitePublic.model_validate(find_site(session, site_id))
+
+
+@router.patch("/{site_id}")
+def update_site(site_id: str, body: SiteUpdate, session: SessionDep, _: AdminDep) -> SitePublic:
+    site = find_site(session, site_id)
+    for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(site, name, value)
+    return SitePublic.model_validate(site)
+
+
+@router.delete("/{site_id}", status_code=204)
+def delete_site(site_id: str, session: SessionDep, _: AdminDep) -> None:
+    site = find_site(session, site_id)
+    if session.scalar(select(func.count()).where(Camera.site_id == site_id)):
+        raise Conflict("the site still has cameras: delete them first")
+    session.delete(site)
+
+
+def find_site(session: SessionDep, site_id: str) -> Site:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"no site {site_id}")
+    return site

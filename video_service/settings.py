@@ -1,0 +1,37 @@
+"""The control plane's settings, read from the environment once and passed in."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "admin", "password"})
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SPARC_", extra="ignore")
+
+    state_dir: Path = Path.home() / ".local" / "state" / "sparc-video"
+    # SQLite in the state directory by default; PostgreSQL in production.
+    database_url: str | None = None
+    # A first admin key, for deployments that cannot run `sparc-video keys create`.
+    admin_key: SecretStr | None = None
+    # What cameras are told to publish to.
+    rtsp_public_url: str = "rtsp://127.0.0.1:8554"
+    rtsp_realm: str = "sparc-video"
+    page_limit_max: int = Field(default=500, gt=0)
+
+    @field_validator("admin_key")
+    @classmethod
+    def _refuse_placeholders(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            value = key.get_secret_value()
+            if value.lower() in PLACEHOLDERS or len(value) < 16:
+                raise ValueError("SPARC_ADMIN_KEY must be a real secret of 16 characters or more")
+        return key
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.state_dir / 'sparc-video.db'}"
