@@ -1,5 +1,6 @@
 """`sparc-video`: transcode locally, run a worker, enqueue and follow a job, probe the hardware."""
 
+import asyncio
 import json
 import os
 import socket
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from video_service.app import create_app
 from video_service.db import create_database, session_scope
 from video_service.demo import run_demo
+from video_service.edge import Edge
 from video_service.keys import UnknownSites, create_key
 from video_service.models import Scope
 from video_service.progress_bar import ProgressBar
@@ -216,6 +218,23 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     uvicorn.run(create_app(load_api_settings()), host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="RTSP port (default SPARC_RTSP_PORT, 8554).")
+def edge(port: int | None) -> None:
+    """Run the RTSP edge: cameras publish to rtsp://HOST:PORT/cam/ID with their password."""
+    settings = load_api_settings()
+    sessions = create_database(settings.resolved_database_url)
+    asyncio.run(_run_edge(Edge(settings, sessions), port))
+
+
+async def _run_edge(server: Edge, port: int | None) -> None:
+    listener = await server.start(port=port)
+    for sock in listener.sockets:
+        click.echo(f"RTSP edge listening on {sock.getsockname()[0]}:{sock.getsockname()[1]}")
+    async with listener:
+        await listener.serve_forever()
 
 
 @main.group()

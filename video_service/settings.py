@@ -19,6 +19,14 @@ class ApiSettings(BaseSettings):
     # What cameras are told to publish to.
     rtsp_public_url: str = "rtsp://127.0.0.1:8554"
     rtsp_realm: str = "sparc-video"
+    # The edge: where it listens, where recordings go, how recordings are cut.
+    rtsp_host: str = "0.0.0.0"
+    rtsp_port: int = 8554
+    media_root: Path | None = None
+    ffmpeg: str = "ffmpeg"
+    source_segment_s: float = Field(default=6.0, gt=0)
+    live_window: int = Field(default=10, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0)
     page_limit_max: int = Field(default=500, gt=0)
 
     @field_validator("admin_key")
@@ -29,6 +37,10 @@ class ApiSettings(BaseSettings):
             if value.lower() in PLACEHOLDERS or len(value) < 16:
                 raise ValueError("SPARC_ADMIN_KEY must be a real secret of 16 characters or more")
         return key
+
+    @property
+    def resolved_media_root(self) -> Path:
+        return self.media_root or self.state_dir / "media"
 
     @property
     def resolved_database_url(self) -> str:

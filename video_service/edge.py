@@ -1,0 +1,315 @@
+"""The RTSP edge: one TCP port for every camera, a path per camera (`/cam/{id}`).
+
+The edge speaks RTSP itself up to authentication: OPTIONS, then ANNOUNCE checked with
+Digest or Basic against the camera's stored HA1 (401 with a challenge, 404 for an unknown or
+disabled camera, an event for every refusal). An accepted publisher is handed to its own
+FFmpeg recorder listening on a loopback port: the edge forwards the ANNOUNCE, SETUP and
+RECORD exchange (its own URL rewritten, the credentials removed), then relays the
+interleaved RTP bytes as they are. FFmpeg depacketizes and remuxes; the edge only routes.
+
+A second publisher for a camera that is live replaces the first: a camera that reconnects
+after a network fault often does so before its old TCP connection has timed out, and
+refusing it would lose video. Garbage, oversized heads and clients that never finish a
+request are answered 400 or dropped; each connection is its own task, so none of that
+reaches other cameras.
+"""
+
+import asyncio
+import contextlib
+import logging
+import re
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from video_service.db import session_scope
+from video_service.digest import NonceIssuer, challenges, check_authorization
+from video_service.events import record_event
+from video_service.models import Camera, CameraMode, EventType
+from video_service.recording import build_record_command, sdp_has_aac, sdp_has_audio
+from video_service.rtsp import MAX_HEAD, BadMessage, Message, read_message, response
+from video_service.settings import ApiSettings
+
+log = logging.getLogger(__name__)
+
+_PATH = re.compile(r"^rtsp://[^/]+(/cam/([0-9a-f]{32}))(/.*)?$")
+_PUBLIC_METHODS = "OPTIONS, ANNOUNCE, SETUP, RECORD, TEARDOWN, GET_PARAMETER"
+_RELAY_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class CameraAuth:
+    id: str
+    site_id: str
+    username: str
+    ha1: str
+    enabled: bool
+    push: bool
+
+
+@dataclass
+class _Publish:
+    camera_id: str
+    writer: asyncio.StreamWriter
+    recorder: asyncio.subprocess.Process
+    done: asyncio.Event
+
+    def stop(self) -> None:
+        self.writer.close()
+        if self.recorder.returncode is None:
+            self.recorder.terminate()
+
+
+class Edge:
+    def __init__(self, settings: ApiSettings, sessions: "sessionmaker[Session]") -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._nonces = NonceIssuer()
+        self._live: dict[str, _Publish] = {}
+
+    @property
+    def live_cameras(self) -> list[str]:
+        return sorted(self._live)
+
+    async def start(self, host: str | None = None, port: int | None = None) -> asyncio.Server:
+        return await asyncio.start_server(
+            self._handle,
+            host or self._settings.rtsp_host,
+            self._settings.rtsp_port if port is None else port,
+            limit=MAX_HEAD,
+        )
+
+    def source_dir(self, camera_id: str) -> Path:
+        return self._settings.resolved_media_root / "live" / camera_id / "source"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._converse(reader, writer)
+        except BadMessage as error:
+            await _send(writer, response(400, "Bad Request", None, ("X-Reason", str(error))))
+        except (TimeoutError, ConnectionError):
+            pass  # a client that stalls or vanishes is simply dropped
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            request = await asyncio.wait_for(read_message(reader), self._settings.request_timeout_s)
+            if request is None:
+                return
+            if request.status:
+                raise BadMessage("a client sent a response")
+            cseq = request.header("CSeq")
+            if request.method == "OPTIONS":
+                await _send(writer, response(200, "OK", cseq, ("Public", _PUBLIC_METHODS)))
+            elif request.method == "ANNOUNCE":
+                camera = await self._authorize(request, writer)
+                if camera is not None:
+                    await self._publish(camera, request, reader, writer)
+                    return
+            elif request.method in ("DESCRIBE", "PLAY"):
+                await _send(writer, response(405, "Method Not Allowed", cseq,
+                                             ("Allow", _PUBLIC_METHODS)))  # fmt: skip
+            else:
+                await _send(writer, response(455, "Method Not Valid in This State", cseq))
+
+    async def _authorize(self, request: Message, writer: asyncio.StreamWriter) -> CameraAuth | None:
+        cseq = request.header("CSeq")
+        match = _PATH.match(request.url)
+        camera = await asyncio.to_thread(self._lookup, match.group(2)) if match else None
+        if camera is None or not camera.push or not camera.enabled:
+            reason = "unknown camera" if camera is None or not camera.push else "camera disabled"
+            await self._event(EventType.PUBLISH_REFUSED, camera, reason=reason, url=request.url)
+            await _send(writer, response(404, "Not Found", cseq))
+            return None
+        authorization = request.header("Authorization")
+        accepted = check_authorization(
+            authorization,
+            method=request.method,
+            username=camera.username,
+            ha1=camera.ha1,
+            realm=self._settings.rtsp_realm,
+            nonces=self._nonces,
+        )
+        if accepted:
+            return camera
+        if authorization:
+            await self._event(EventType.PUBLISH_REFUSED, camera, reason="wrong credentials")
+        challenge = challenges(self._settings.rtsp_realm, self._nonces.issue())
+        await _send(writer, response(401, "Unauthorized", cseq, *challenge))
+        return None
+
+    async def _publish(
+        self,
+        camera: CameraAuth,
+        announce: Message,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        previous = self._live.get(camera.id)
+        if previous is not None:
+            log.info("camera %s publishes again: the new publisher replaces the old", camera.id)
+            previous.stop()
+            await previous.done.wait()
+        port = _free_port()
+        outdir = self.source_dir(camera.id)
+        await asyncio.to_thread(outdir.mkdir, parents=True, exist_ok=True)
+        recorder = await self._start_recorder(camera, port, outdir, announce.body.decode())
+        publish = _Publish(camera.id, writer, recorder, asyncio.Event())
+        self._live[camera.id] = publish
+        upstream_writer: asyncio.StreamWriter | None = None
+        try:
+            upstream_reader, upstream_writer = await _connect_when_listening(port, recorder)
+            local = f"rtsp://127.0.0.1:{port}"
+            rewrite = _url_rewriter(local)
+            # FFmpeg's listener expects CSeq to start at 1; the publisher's started earlier
+            # (OPTIONS, the 401 round), so sequence numbers are shifted both ways.
+            shift = int(announce.header("CSeq") or "1") - 1
+            message: Message | None = announce
+            while message is not None:
+                cseq = int(message.header("CSeq") or "0")
+                forwarded = message.without("Authorization").with_url(rewrite(message.url))
+                await _send(upstream_writer, forwarded.with_header("CSeq", str(cseq - shift)))
+                answer = await asyncio.wait_for(read_message(upstream_reader), 10)
+                if answer is None:
+                    raise ConnectionError("the recorder closed the connection")
+                await _send(writer, answer.with_header("CSeq", str(cseq)))
+                if message.method == "RECORD" and answer.status == 200:
+                    break
+                message = await asyncio.wait_for(
+                    read_message(reader), self._settings.request_timeout_s
+                )
+            else:
+                return
+            await self._event(EventType.CAMERA_ONLINE, camera)
+            await _relay(reader, writer, upstream_reader, upstream_writer)
+        finally:
+            if upstream_writer is not None:
+                upstream_writer.close()
+            await _finish(recorder)
+            if self._live.get(camera.id) is publish:
+                del self._live[camera.id]
+            await self._event(EventType.CAMERA_OFFLINE, camera)
+            publish.done.set()
+
+    async def _start_recorder(
+        self, camera: CameraAuth, port: int, outdir: Path, sdp: str
+    ) -> asyncio.subprocess.Process:
+        audio = "none" if not sdp_has_audio(sdp) else "copy" if sdp_has_aac(sdp) else "aac"
+        command = build_record_command(
+            self._settings.ffmpeg,
+            f"rtsp://127.0.0.1:{port}/cam/{camera.id}",
+            outdir,
+            segment_s=self._settings.source_segment_s,
+            window=self._settings.live_window,
+            audio=audio,
+        )
+        # FFmpeg's own complaints go beside the recording, where an operator looks first.
+        with (outdir / "recorder.log").open("ab") as log_file:
+            return await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log_file,
+            )
+
+    def _lookup(self, camera_id: str) -> CameraAuth | None:
+        with session_scope(self._sessions) as session:
+            camera = session.get(Camera, camera_id)
+            if camera is None:
+                return None
+            return CameraAuth(
+                camera.id,
+                camera.site_id,
+                camera.rtsp_username,
+                camera.digest_ha1,
+                camera.enabled,
+                CameraMode(camera.mode) is CameraMode.PUSH,
+            )
+
+    async def _event(self, type_: EventType, camera: CameraAuth | None, **detail: object) -> None:
+        def write() -> None:
+            with session_scope(self._sessions) as session:
+                record_event(
+                    session,
+                    type_,
+                    camera_id=camera.id if camera else None,
+                    site_id=camera.site_id if camera else None,
+                    **detail,
+                )
+
+        await asyncio.to_thread(write)
+
+
+def _url_rewriter(local: str) -> Callable[[str], str]:
+    def rewrite(url: str) -> str:
+        match = _PATH.match(url)
+        return f"{local}{match.group(1)}{match.group(3) or ''}" if match else url
+
+    return rewrite
+
+
+async def _send(writer: asyncio.StreamWriter, message: Message) -> None:
+    writer.write(message.encode())
+    await writer.drain()
+
+
+async def _relay(
+    client_reader: asyncio.StreamReader,
+    client_writer: asyncio.StreamWriter,
+    upstream_reader: asyncio.StreamReader,
+    upstream_writer: asyncio.StreamWriter,
+) -> None:
+    """Copy bytes both ways until either side closes."""
+
+    async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while chunk := await source.read(_RELAY_CHUNK):
+                sink.write(chunk)
+                await sink.drain()
+
+    tasks = [
+        asyncio.create_task(pump(client_reader, upstream_writer)),
+        asyncio.create_task(pump(upstream_reader, client_writer)),
+    ]
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _connect_when_listening(
+    port: int, recorder: asyncio.subprocess.Process
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    for _ in range(200):
+        if recorder.returncode is not None:
+            raise ConnectionError("the recorder exited before it listened")
+        try:
+            return await asyncio.open_connection("127.0.0.1", port)
+        except ConnectionRefusedError:
+            await asyncio.sleep(0.025)
+    raise ConnectionError("the recorder did not listen within 5 s")
+
+
+async def _finish(recorder: asyncio.subprocess.Process) -> None:
+    """Let FFmpeg close its last segment; stop it if it does not."""
+    try:
+        await asyncio.wait_for(recorder.wait(), 10)
+    except TimeoutError:
+        recorder.terminate()
+        try:
+            await asyncio.wait_for(recorder.wait(), 5)
+        except TimeoutError:
+            recorder.kill()
+            await recorder.wait()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
