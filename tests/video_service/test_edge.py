@@ -1,0 +1,253 @@
+"""The RTSP edge with real FFmpeg publishers: auth, recording, reconnects, hostile clients."""
+
+import asyncio
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import m3u8
+import pytest
+
+from tests.media import segment_facts
+from tests.video_service.conftest import Api
+from video_service.edge import Edge
+
+
+@dataclass
+class RunningEdge:
+    edge: Edge
+    port: int
+    loop: asyncio.AbstractEventLoop
+
+    def url(self, camera: dict[str, object], password: object = None) -> str:
+        secret = camera["rtsp_password"] if password is None else password
+        return f"rtsp://{camera['rtsp_username']}:{secret}@127.0.0.1:{self.port}/cam/{camera['id']}"
+
+    def source(self, camera: dict[str, object]) -> Path:
+        return self.edge.source_dir(str(camera["id"]))
+
+
+def start_edge(api: Api, **overrides: object) -> Iterator[RunningEdge]:
+    settings = api.settings.model_copy(update={"request_timeout_s": 1.5, **overrides})
+    edge = Edge(settings, api.app_state.sessions)  # type: ignore[attr-defined]
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, asyncio.Server] = {}
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        holder["server"] = loop.run_until_complete(edge.start(host="127.0.0.1", port=0))
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    server = holder["server"]
+    yield RunningEdge(edge, int(server.sockets[0].getsockname()[1]), loop)
+
+    async def shutdown() -> None:
+        server.close()
+        await server.wait_closed()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(shutdown(), loop).result(20)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    loop.close()
+
+
+@pytest.fixture
+def edge(sqlite_api: Api) -> Iterator[RunningEdge]:
+    yield from start_edge(sqlite_api)
+
+
+@pytest.fixture
+def admin(sqlite_api: Api) -> Callable[..., dict[str, object]]:
+    client = sqlite_api.client()
+    site = client.post("/api/sites", json={"name": "HQ", "tier": 2}).json()
+
+    def make_camera(name: str = "Gate") -> dict[str, object]:
+        response = client.post("/api/cameras", json={"site_id": site["id"], "name": name})
+        assert response.status_code == 201
+        return dict(response.json())
+
+    return make_camera
+
+
+def publisher(
+    url: str, seconds: float, size: str = "320x180", rate: int = 10, gop_s: int = 2
+) -> list[str]:
+    return [
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+        "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop_s * rate),
+        "-c:a", "aac", "-f", "rtsp", "-rtsp_transport", "tcp", url,
+    ]  # fmt: skip
+
+
+def publish(url: str, seconds: float, **options: object) -> subprocess.CompletedProcess[str]:
+    command = publisher(url, seconds, **options)  # type: ignore[arg-type]
+    return subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
+
+
+def events(api: Api, **params: str) -> list[dict[str, object]]:
+    found = api.client().get("/api/events", params={"limit": 100, **params}).json()["data"]
+    return list(found)
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_a_camera_publishing_20_s_is_recorded_in_6_s_segments(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
+) -> None:
+    camera = admin()
+    done = publish(edge.url(camera), 21)
+    assert done.returncode == 0, done.stderr
+    wait_until(lambda: not edge.edge.live_cameras)
+    playlist = m3u8.load(str(edge.source(camera) / "index.m3u8"))
+    durations = [float(s.duration) for s in playlist.segments]
+    assert len(durations) >= 3
+    assert all(abs(d - 6.0) < 0.5 for d in durations[:-1]), durations
+    for segment in playlist.segments:
+        facts = segment_facts(edge.source(camera) / segment.uri)
+        assert facts.starts_with_keyframe and (facts.width, facts.height) == (320, 180)
+    kinds = [e["type"] for e in events(sqlite_api, camera_id=str(camera["id"]))]
+    assert kinds == ["camera_offline", "camera_online"]
+
+
+def test_the_live_window_holds_the_last_ten_segments(
+    sqlite_api: Api, admin: Callable[..., dict[str, object]]
+) -> None:
+    for running in start_edge(sqlite_api, source_segment_s=1.0):
+        camera = admin()
+        assert publish(running.url(camera), 14, rate=5, gop_s=1).returncode == 0
+        wait_until(lambda r=running: not r.edge.live_cameras)
+        playlist = m3u8.load(str(running.source(camera) / "index.m3u8"))
+        assert len(playlist.segments) == 10
+        assert playlist.media_sequence >= 3
+
+
+def test_a_wrong_password_gets_401_an_event_and_no_recording(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
+) -> None:
+    camera = admin()
+    done = publish(edge.url(camera, password="not-the-password"), 3)
+    assert done.returncode != 0 and "401" in done.stderr
+    refused = events(sqlite_api, type="publish_refused")
+    assert refused and refused[0]["camera_id"] == camera["id"]
+    assert refused[0]["detail"]["reason"] == "wrong credentials"  # type: ignore[index]
+    assert not edge.source(camera).exists()
+
+
+def test_an_unknown_or_disabled_camera_gets_404_and_an_event(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
+) -> None:
+    unknown = {"id": "0" * 32, "rtsp_username": "cam-x", "rtsp_password": "x"}
+    done = publish(edge.url(unknown), 3)
+    assert done.returncode != 0 and "404" in done.stderr
+    camera = admin()
+    sqlite_api.client().post(f"/api/cameras/{camera['id']}/disable")
+    done = publish(edge.url(camera), 3)
+    assert done.returncode != 0 and "404" in done.stderr
+    reasons = [e["detail"]["reason"] for e in events(sqlite_api, type="publish_refused")]  # type: ignore[index]
+    assert reasons == ["camera disabled", "unknown camera"]
+    assert not edge.source(camera).exists() and not edge.source(unknown).exists()
+
+
+def test_a_publisher_killed_and_restarted_continues_the_playlist_after_a_discontinuity(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]]
+) -> None:
+    camera = admin()
+    first = subprocess.Popen(publisher(edge.url(camera), 60), stderr=subprocess.DEVNULL)
+    playlist_path = edge.source(camera) / "index.m3u8"
+    wait_until(lambda: playlist_path.exists() and "seg_000001.ts" in playlist_path.read_text())
+    first.kill()
+    first.wait()
+    wait_until(lambda: not edge.edge.live_cameras)
+    before = m3u8.load(str(playlist_path))
+    assert publish(edge.url(camera), 8).returncode == 0
+    wait_until(lambda: not edge.edge.live_cameras)
+    after = m3u8.load(str(playlist_path))
+    old = [s.uri for s in before.segments]
+    new = [s for s in after.segments if s.uri not in old]
+    assert new, "the second run added segments"
+    assert new[0].discontinuity, "the jump is marked"
+    numbers = [int(s.uri[4:10]) for s in after.segments]
+    assert numbers == sorted(numbers) and numbers[-1] >= len(old) + 1
+    assert after.media_sequence >= before.media_sequence
+
+
+def test_a_second_publisher_replaces_the_first(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
+) -> None:
+    camera = admin()
+    first = subprocess.Popen(publisher(edge.url(camera), 30), stderr=subprocess.DEVNULL)
+    wait_until(lambda: str(camera["id"]) in edge.edge.live_cameras)
+    time.sleep(1)
+    second = publish(edge.url(camera), 4)
+    assert second.returncode == 0, second.stderr
+    assert first.wait(15) != 0, "the first publisher was cut off"
+    kinds = [e["type"] for e in events(sqlite_api, camera_id=str(camera["id"]))]
+    assert kinds.count("camera_online") == 2
+
+
+def raw_exchange(port: int, payload: bytes, wait: float = 3.0) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as conn:
+        conn.sendall(payload)
+        chunks = []
+        try:
+            while chunk := conn.recv(4096):
+                chunks.append(chunk)
+        except TimeoutError:
+            pass
+        return b"".join(chunks)
+
+
+def test_garbage_huge_heads_and_slow_clients_do_not_hurt_a_publishing_camera(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]]
+) -> None:
+    camera = admin()
+    live = subprocess.Popen(publisher(edge.url(camera), 8), stderr=subprocess.PIPE, text=True)
+    assert raw_exchange(edge.port, b"\x00\xffGARBAGE\r\n\r\n").startswith(b"RTSP/1.0 400")
+    huge = b"OPTIONS rtsp://x/ RTSP/1.0\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n"
+    answer = raw_exchange(edge.port, huge)
+    assert answer == b"" or answer.startswith(b"RTSP/1.0 400")
+    started = time.monotonic()
+    assert raw_exchange(edge.port, b"OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 1\r\n", wait=5) == b""
+    assert time.monotonic() - started < 4, "a slow client is dropped after the request timeout"
+    options = raw_exchange(edge.port, b"OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 7\r\n\r\n", wait=1)
+    assert b"RTSP/1.0 200 OK" in options and b"CSeq: 7" in options and b"ANNOUNCE" in options
+    _, errors = live.communicate(timeout=40)
+    assert live.returncode == 0, errors
+    assert len(m3u8.load(str(edge.source(camera) / "index.m3u8")).segments) >= 1
+
+
+def test_ten_cameras_publishing_at_once_are_all_recorded(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]]
+) -> None:
+    cameras = [admin(f"cam {n}") for n in range(10)]
+    runs = [
+        subprocess.Popen(publisher(edge.url(c), 8, size="160x90", rate=5), stderr=subprocess.PIPE)
+        for c in cameras
+    ]
+    for run in runs:
+        _, errors = run.communicate(timeout=60)
+        assert run.returncode == 0, errors
+    wait_until(lambda: not edge.edge.live_cameras, timeout=30)
+    for camera in cameras:
+        playlist = m3u8.load(str(edge.source(camera) / "index.m3u8"))
+        assert sum(float(s.duration) for s in playlist.segments) >= 6
