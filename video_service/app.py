@@ -1,15 +1,23 @@
 """Build the FastAPI app: the control plane's routes, its error mapping, its database."""
 
-from fastapi import FastAPI
+from collections.abc import Callable
 
-from video_service.api.routes import cameras, events, keys, sites
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from video_service.api.routes import cameras, events, keys, sites, viewers
 from video_service.db import create_database, session_scope
 from video_service.errors import install_error_handlers
 from video_service.keys import ensure_key
+from video_service.live import LiveServices
 from video_service.settings import ApiSettings
 
+LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
 
-def create_app(settings: ApiSettings) -> FastAPI:
+
+def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAPI:
+    """`live` builds the live services (Redis, the Celery app) that viewer sessions need;
+    without it they answer 503."""
     app = FastAPI(
         title="SPARC Video",
         summary="Cameras, sites, keys and events of the SPARC Video pipeline",
@@ -21,8 +29,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
             ensure_key(session, settings.admin_key.get_secret_value(), "SPARC_ADMIN_KEY")
     app.state.settings = settings
     app.state.sessions = sessions
+    app.state.live = live(sessions) if live is not None else None
     install_error_handlers(app)
-    for module in (sites, cameras, events, keys):
+    for module in (sites, cameras, events, keys, viewers):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -18,6 +18,7 @@ from video_service.db import create_database, session_scope
 from video_service.demo import run_demo
 from video_service.edge import Edge
 from video_service.keys import UnknownSites, create_key
+from video_service.live import build_live_services
 from video_service.models import Scope
 from video_service.progress_bar import ProgressBar
 from video_service.schemas import KeyCreate
@@ -217,7 +218,8 @@ def serve(host: str, port: int) -> None:
     """Run the control API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    uvicorn.run(create_app(load_api_settings()), host=host, port=port, log_level="info")
+    app = create_app(load_api_settings(), live=lambda sessions: build_live_services(sessions))
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @main.command()
@@ -226,7 +228,8 @@ def edge(port: int | None) -> None:
     """Run the RTSP edge: cameras publish to rtsp://HOST:PORT/cam/ID with their password."""
     settings = load_api_settings()
     sessions = create_database(settings.resolved_database_url)
-    asyncio.run(_run_edge(Edge(settings, sessions), port))
+    live = build_live_services(sessions)
+    asyncio.run(_run_edge(Edge(settings, sessions, live.scheduler), port))
 
 
 async def _run_edge(server: Edge, port: int | None) -> None:

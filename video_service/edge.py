@@ -19,19 +19,28 @@ import contextlib
 import logging
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.db import session_scope
 from video_service.digest import NonceIssuer, challenges, check_authorization
 from video_service.events import record_event
 from video_service.models import Camera, CameraMode, EventType
-from video_service.recording import build_record_command, sdp_has_aac, sdp_has_audio
+from video_service.recording import (
+    SOURCE_PLAYLIST,
+    build_record_command,
+    sdp_has_aac,
+    sdp_has_audio,
+)
 from video_service.rtsp import MAX_HEAD, BadMessage, Message, read_message, response
+from video_service.scheduler import LadderScheduler, NewSegment
 from video_service.settings import ApiSettings
+from workers.live_playlist import parse_source_window
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +57,7 @@ class CameraAuth:
     ha1: str
     enabled: bool
     push: bool
+    tier: int = 1
 
 
 @dataclass
@@ -64,17 +74,27 @@ class _Publish:
 
 
 class Edge:
-    def __init__(self, settings: ApiSettings, sessions: "sessionmaker[Session]") -> None:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        sessions: "sessionmaker[Session]",
+        scheduler: LadderScheduler | None = None,
+    ) -> None:
         self._settings = settings
         self._sessions = sessions
+        self._scheduler = scheduler
         self._nonces = NonceIssuer()
         self._live: dict[str, _Publish] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._seen: dict[str, set[str]] = {}
 
     @property
     def live_cameras(self) -> list[str]:
         return sorted(self._live)
 
     async def start(self, host: str | None = None, port: int | None = None) -> asyncio.Server:
+        if self._scheduler is not None:
+            self._spawn(self._drain_outcomes(self._scheduler))
         return await asyncio.start_server(
             self._handle,
             host or self._settings.rtsp_host,
@@ -163,6 +183,7 @@ class Edge:
         publish = _Publish(camera.id, writer, recorder, asyncio.Event())
         self._live[camera.id] = publish
         upstream_writer: asyncio.StreamWriter | None = None
+        watcher = self._spawn(self._watch(camera, outdir)) if self._scheduler else None
         try:
             upstream_reader, upstream_writer = await _connect_when_listening(port, recorder)
             local = f"rtsp://127.0.0.1:{port}"
@@ -192,6 +213,9 @@ class Edge:
             if upstream_writer is not None:
                 upstream_writer.close()
             await _finish(recorder)
+            if watcher is not None:
+                watcher.cancel()
+                await self._announce_segments(camera, outdir)  # the last, closed on exit
             if self._live.get(camera.id) is publish:
                 del self._live[camera.id]
             await self._event(EventType.CAMERA_OFFLINE, camera)
@@ -205,7 +229,7 @@ class Edge:
             self._settings.ffmpeg,
             f"rtsp://127.0.0.1:{port}/cam/{camera.id}",
             outdir,
-            segment_s=self._settings.source_segment_s,
+            segment_s=self._settings.segment_seconds,
             window=self._settings.live_window,
             audio=audio,
         )
@@ -230,7 +254,39 @@ class Edge:
                 camera.digest_ha1,
                 camera.enabled,
                 CameraMode(camera.mode) is CameraMode.PUSH,
+                camera.site.tier,
             )
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def _watch(self, camera: CameraAuth, outdir: Path) -> None:
+        """Notice each segment the recorder closes, within a fifth of a second."""
+        self._seen[camera.id] = _listed_segments(outdir)
+        while True:
+            await asyncio.sleep(0.2)
+            await self._announce_segments(camera, outdir)
+
+    async def _announce_segments(self, camera: CameraAuth, outdir: Path) -> None:
+        assert self._scheduler is not None
+        seen = self._seen.setdefault(camera.id, set())
+        fresh = await asyncio.to_thread(_new_segments, outdir, seen)
+        if fresh:
+            scheduler = self._scheduler
+            await asyncio.to_thread(
+                scheduler.on_new_segments, camera.id, camera.site_id, camera.tier, fresh
+            )
+
+    async def _drain_outcomes(self, scheduler: LadderScheduler) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(scheduler.drain_outcomes, 500)
+            except (OSError, redis.RedisError) as error:
+                log.warning("reading ladder outcomes failed: %s; retrying", error)
+                await asyncio.sleep(1)
 
     async def _event(self, type_: EventType, camera: CameraAuth | None, **detail: object) -> None:
         def write() -> None:
@@ -244,6 +300,37 @@ class Edge:
                 )
 
         await asyncio.to_thread(write)
+
+
+def _listed_segments(outdir: Path) -> set[str]:
+    playlist = outdir / SOURCE_PLAYLIST
+    if not playlist.exists():
+        return set()
+    return {entry.uri for entry in parse_source_window(playlist.read_text()).entries}
+
+
+def _new_segments(outdir: Path, seen: set[str]) -> list[NewSegment]:
+    """Segments the source playlist lists that were not seen before: when each was closed
+    (its file's last write) and when the playlist first listed it (the playlist's)."""
+    playlist = outdir / SOURCE_PLAYLIST
+    try:
+        listed_at = playlist.stat().st_mtime
+        window = parse_source_window(playlist.read_text())
+    except FileNotFoundError:
+        return []
+    fresh = []
+    for entry in window.entries:
+        if entry.uri in seen:
+            continue
+        try:
+            closed_at = (outdir / entry.uri).stat().st_mtime
+        except FileNotFoundError:
+            continue
+        seen.add(entry.uri)
+        fresh.append(NewSegment(entry.uri, closed_at, listed_at))
+    current = {entry.uri for entry in window.entries}
+    seen.intersection_update(current | {f.uri for f in fresh})
+    return fresh
 
 
 def _url_rewriter(local: str) -> Callable[[str], str]:

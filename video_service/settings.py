@@ -24,7 +24,7 @@ class ApiSettings(BaseSettings):
     rtsp_port: int = 8554
     media_root: Path | None = None
     ffmpeg: str = "ffmpeg"
-    source_segment_s: float = Field(default=6.0, gt=0)
+    segment_seconds: float = Field(default=6.0, gt=0)
     live_window: int = Field(default=10, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
     page_limit_max: int = Field(default=500, gt=0)

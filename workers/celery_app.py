@@ -14,6 +14,7 @@ from workers.priority import PRIORITY_LEVELS
 from workers.settings import WorkerSettings
 
 TRANSCODE_TASK = "sparc.transcode_job"
+SEGMENT_TASK = "sparc.transcode_segment"
 
 
 class SparcCelery(Celery):  # type: ignore[misc]

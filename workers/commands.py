@@ -97,17 +97,21 @@ def build_rung_output_args(
     video = (
         ["-map", "0:v:0", "-c:v", "copy"]
         if rung.copy
-        else _encode_args(rung, plan, settings, accel)
+        else build_encode_args(rung, plan, settings, accel)
     )
     return [
         *video,
-        *_audio_args(plan, settings),
+        *build_audio_args(plan, settings),
         *build_hls_args(rung, plan, outdir, settings, live=live),
     ]
 
 
-def _encode_args(
-    rung: RungPlan, plan: LadderPlan, settings: WorkerSettings, accel: Accel
+def build_encode_args(
+    rung: RungPlan,
+    plan: LadderPlan,
+    settings: WorkerSettings,
+    accel: Accel,
+    keyframes_at: str | None = None,
 ) -> list[str]:
     kbps = rung.video_kbps
     rate = [
@@ -118,7 +122,8 @@ def _encode_args(
         "-bufsize",
         f"{kbps * 3 // 2}k",
     ]
-    keyframes = ["-g", _NO_NATURAL_KEYFRAMES, "-force_key_frames", _keyframe_expr(plan)]
+    forced = keyframes_at or _keyframe_expr(plan)
+    keyframes = ["-g", _NO_NATURAL_KEYFRAMES, "-force_key_frames", forced]
     if accel is Accel.CUDA:
         codec = ["-c:v", "h264_nvenc", "-preset", "p4", "-profile:v", "high", "-rc", "vbr"]
         return ["-map", f"[{rung.filter_label}]", *codec, *rate, *keyframes, "-forced-idr", "1"]
@@ -132,7 +137,7 @@ def _keyframe_expr(plan: LadderPlan) -> str:
     return f"expr:gte(t,n_forced*{plan.segment_seconds:g})"
 
 
-def _audio_args(plan: LadderPlan, settings: WorkerSettings) -> list[str]:
+def build_audio_args(plan: LadderPlan, settings: WorkerSettings) -> list[str]:
     if plan.audio is AudioPolicy.NONE:
         return []
     if plan.audio is AudioPolicy.COPY:

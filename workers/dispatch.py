@@ -2,7 +2,7 @@
 
 import redis
 
-from workers.celery_app import TRANSCODE_TASK, SparcCelery, broker_transport
+from workers.celery_app import SEGMENT_TASK, TRANSCODE_TASK, SparcCelery, broker_transport
 from workers.jobs import JobSpec, JobStore
 from workers.pools import Pool, choose_pool
 from workers.priority import broker_priority
@@ -18,3 +18,20 @@ def submit_job(
     priority = broker_priority(spec.score, broker_transport(app.conf.broker_url))
     app.send_task(TRANSCODE_TASK, args=(job_id,), queue=chosen.queue, priority=priority)
     return job_id
+
+
+def submit_segment(
+    app: SparcCelery,
+    client: redis.Redis,
+    camera_id: str,
+    segment: str,
+    closed_at: float,
+    score: int,
+) -> str:
+    """Queue one live source segment for the lower rungs, at the camera's score."""
+    pool = choose_pool(client)
+    priority = broker_priority(score, broker_transport(app.conf.broker_url))
+    result = app.send_task(
+        SEGMENT_TASK, args=(camera_id, segment, closed_at), queue=pool.queue, priority=priority
+    )
+    return str(result.id)

@@ -31,6 +31,10 @@ class WorkerSettings(BaseSettings):
     # The Celery broker; the Redis above when unset (RabbitMQ works too: amqp://...).
     broker_url: str | None = None
     state_dir: Path = Path.home() / ".local" / "state" / "sparc-video"
+    # Where the edge records and the live ladder is written (the API's SPARC_MEDIA_ROOT).
+    media_root_override: Path | None = Field(
+        default=None, validation_alias=AliasChoices("SPARC_MEDIA_ROOT", "media_root")
+    )
     ffmpeg: str = "ffmpeg"
     ffprobe: str = "ffprobe"
     # Local inputs must lie under one of these; `file:` elsewhere is refused.
@@ -65,6 +69,10 @@ class WorkerSettings(BaseSettings):
         if isinstance(value, str):
             return [part for part in value.split(":") if part]
         return value
+
+    @property
+    def media_root(self) -> Path:
+        return self.media_root_override or self.state_dir / "media"
 
     @property
     def top_rung(self) -> Rung:

@@ -6,18 +6,23 @@ from typing import Any
 import redis
 from celery import Task, shared_task
 
-from workers.celery_app import TRANSCODE_TASK
+from workers.celery_app import SEGMENT_TASK, TRANSCODE_TASK
 from workers.errors import TransientError
 from workers.jobs import JobStore
+from workers.live_ladder import run_live_segment
 from workers.runner import LeaseHeld, execute_job
 
 MAX_ATTEMPTS = 3
 
 
 @cache
-def _store(redis_url: str) -> JobStore:
+def _client(redis_url: str) -> redis.Redis:
     # One client per worker process, made after the prefork fork.
-    return JobStore(redis.Redis.from_url(redis_url))
+    return redis.Redis.from_url(redis_url)
+
+
+def _store(redis_url: str) -> JobStore:
+    return JobStore(_client(redis_url))
 
 
 @shared_task(  # type: ignore[untyped-decorator]
@@ -53,3 +58,22 @@ def transcode_job(self: Task[Any, Any], job_id: str) -> str:
         )
         return "deferred"
     return str(status.state)
+
+
+@shared_task(  # type: ignore[untyped-decorator]
+    bind=True,
+    name=SEGMENT_TASK,
+    autoretry_for=(TransientError,),
+    max_retries=MAX_ATTEMPTS - 1,
+    retry_backoff=2,
+    retry_jitter=False,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def transcode_segment(self: Task[Any, Any], camera_id: str, segment: str, closed_at: float) -> str:
+    """One live source segment through the lower rungs; skipped past its deadline."""
+    app = self.app
+    result = run_live_segment(
+        _client(app.redis_url), app.settings, camera_id, segment, closed_at, accel=app.accel
+    )
+    return result.outcome

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import uvicorn
 
-from video_service.app import create_app
+from video_service.app import LiveBuilder, create_app
 from video_service.db import engine_of
 from video_service.settings import ApiSettings
 
@@ -74,8 +74,8 @@ def sqlite_api(tmp_path: Path) -> Iterator[Api]:
     yield from run_api(ApiSettings(state_dir=tmp_path, admin_key=ADMIN_KEY))
 
 
-def run_api(settings: ApiSettings) -> Iterator[Api]:
-    app = create_app(settings)
+def run_api(settings: ApiSettings, live: LiveBuilder | None = None) -> Iterator[Api]:
+    app = create_app(settings, live)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)

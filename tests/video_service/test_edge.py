@@ -15,6 +15,7 @@ import pytest
 from tests.media import segment_facts
 from tests.video_service.conftest import Api
 from video_service.edge import Edge
+from video_service.scheduler import LadderScheduler
 
 
 @dataclass
@@ -31,9 +32,11 @@ class RunningEdge:
         return self.edge.source_dir(str(camera["id"]))
 
 
-def start_edge(api: Api, **overrides: object) -> Iterator[RunningEdge]:
+def start_edge(
+    api: Api, scheduler: LadderScheduler | None = None, **overrides: object
+) -> Iterator[RunningEdge]:
     settings = api.settings.model_copy(update={"request_timeout_s": 1.5, **overrides})
-    edge = Edge(settings, api.app_state.sessions)  # type: ignore[attr-defined]
+    edge = Edge(settings, api.app_state.sessions, scheduler)  # type: ignore[attr-defined]
     loop = asyncio.new_event_loop()
     started = threading.Event()
     holder: dict[str, asyncio.Server] = {}
@@ -132,7 +135,7 @@ def test_a_camera_publishing_20_s_is_recorded_in_6_s_segments(
 def test_the_live_window_holds_the_last_ten_segments(
     sqlite_api: Api, admin: Callable[..., dict[str, object]]
 ) -> None:
-    for running in start_edge(sqlite_api, source_segment_s=1.0):
+    for running in start_edge(sqlite_api, segment_seconds=1.0):
         camera = admin()
         assert publish(running.url(camera), 14, rate=5, gop_s=1).returncode == 0
         wait_until(lambda r=running: not r.edge.live_cameras)

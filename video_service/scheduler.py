@@ -1,0 +1,139 @@
+"""The ladder follows the viewers: each new source segment of a camera with a score above 0
+(viewers x the site's tier, capped at 1000) is queued for the lower rungs at that score; a
+camera's first viewer also queues its last two segments so the rungs start at once.
+
+Outcomes come back from the workers on a Redis stream and become events and publish-lag
+samples here, on the control plane's side of the boundary.
+"""
+
+import json
+import logging
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from video_service.db import session_scope
+from video_service.events import record_event
+from video_service.models import EventType
+from workers.celery_app import SparcCelery
+from workers.dispatch import submit_segment
+from workers.live_ladder import OUTCOMES
+from workers.live_playlist import parse_source_window
+from workers.priority import build_score
+from workers.viewers import count_viewers
+
+log = logging.getLogger(__name__)
+
+SOURCE = "source"
+LAG_SAMPLES = 500
+
+
+@dataclass(frozen=True)
+class NewSegment:
+    uri: str
+    closed_at: float
+    listed_at: float
+
+
+class LadderScheduler:
+    def __init__(
+        self,
+        client: redis.Redis,
+        app: SparcCelery,
+        sessions: "sessionmaker[Session]",
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = client
+        self._app = app
+        self._sessions = sessions
+        self._clock = clock
+        self._outcomes_from = "$"
+
+    def score(self, camera_id: str, tier: int) -> int:
+        return build_score(count_viewers(self._redis, camera_id, now=self._clock()), tier)
+
+    def on_new_segments(
+        self, camera_id: str, site_id: str, tier: int, segments: list[NewSegment]
+    ) -> int:
+        """Events and lag for each recorded segment; queue them if anyone watches."""
+        score = self.score(camera_id, tier)
+        with session_scope(self._sessions) as session:
+            for segment in segments:
+                record_event(session, EventType.SEGMENT_RECORDED, camera_id=camera_id,
+                             site_id=site_id, segment=segment.uri)  # fmt: skip
+        for segment in segments:
+            record_lag(self._redis, camera_id, SOURCE, segment.listed_at - segment.closed_at)
+            if score > 0:
+                submit_segment(
+                    self._app, self._redis, camera_id, segment.uri, segment.closed_at, score
+                )
+        return score
+
+    def queue_recent(self, camera_dir: Path, camera_id: str, tier: int, count: int = 2) -> int:
+        playlist = camera_dir / SOURCE / "index.m3u8"
+        if not playlist.exists():
+            return 0
+        entries = parse_source_window(playlist.read_text()).entries[-count:]
+        score = self.score(camera_id, tier)
+        for entry in entries:
+            closed = (camera_dir / SOURCE / entry.uri).stat().st_mtime
+            submit_segment(self._app, self._redis, camera_id, entry.uri, closed, max(score, 1))
+        return len(entries)
+
+    def drain_outcomes(self, block_ms: int = 500) -> int:
+        """Turn worker outcomes into events and rung lag samples; returns how many."""
+        found: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] = self._redis.xread(
+            {OUTCOMES: self._outcomes_from}, count=200, block=block_ms
+        )  # type: ignore[assignment]
+        handled = 0
+        for _, messages in found or []:
+            for message_id, fields in messages:
+                self._outcomes_from = message_id.decode()
+                self._record_outcome(json.loads(fields[b"outcome"]))
+                handled += 1
+        return handled
+
+    def _record_outcome(self, outcome: dict[str, object]) -> None:
+        camera_id = str(outcome["camera_id"])
+        kind = {
+            "done": EventType.LADDER_JOB_DONE,
+            "skipped": EventType.LADDER_JOB_SKIPPED,
+            "failed": EventType.LADDER_JOB_FAILED,
+        }[str(outcome["outcome"])]
+        with session_scope(self._sessions) as session:
+            record_event(session, kind, camera_id=camera_id, segment=outcome["segment"],
+                         error=outcome.get("error"))  # fmt: skip
+        closed_at = float(outcome["closed_at"])  # type: ignore[arg-type]
+        listed = outcome.get("listed_at") or {}
+        assert isinstance(listed, dict)
+        for rung, at in listed.items():
+            record_lag(self._redis, camera_id, str(rung), float(at) - closed_at)
+
+
+def record_lag(client: redis.Redis, camera_id: str, rendition: str, seconds: float) -> None:
+    key = f"sparc:lag:{camera_id}:{rendition}"
+    client.lpush(key, f"{max(seconds, 0.0):.4f}")
+    client.ltrim(key, 0, LAG_SAMPLES - 1)
+
+
+def lag_summary(client: redis.Redis, camera_id: str) -> dict[str, dict[str, float]]:
+    """p50 and p95 of the publish lag, in seconds, per rendition."""
+    summary: dict[str, dict[str, float]] = {}
+    prefix = f"sparc:lag:{camera_id}:"
+    for key in client.scan_iter(match=prefix + "*"):
+        samples = sorted(float(v) for v in client.lrange(key, 0, -1))
+        if not samples:
+            continue
+        rendition = key.decode()[len(prefix) :]
+        summary[rendition] = {
+            "p50_s": statistics.median(samples),
+            "p95_s": samples[min(len(samples) - 1, int(0.95 * len(samples)))],
+            "samples": float(len(samples)),
+        }
+    return summary

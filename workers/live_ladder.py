@@ -1,0 +1,162 @@
+"""One live segment through the ladder: skip it past its deadline, else transcode it, then
+re-render the camera's rung playlists and master under the camera's lock, and report.
+
+The outcome goes on a Redis stream (`sparc:ladder:outcomes`) for the control plane to turn
+into events and publish-lag figures: workers import nothing of the control plane.
+"""
+
+import contextlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import redis
+
+from workers.commands import MEDIA_PLAYLIST, Accel
+from workers.errors import TranscodeError
+from workers.ladder import LadderPlan
+from workers.live_playlist import build_rung_playlist, media_sequence_of, parse_source_window
+from workers.playlists import Rendition, describe_rendition, write_master_playlist
+from workers.probe import probe_file
+from workers.segment_job import SOURCE_DIR, SegmentWork, plan_segment, run_segment_job
+from workers.settings import WorkerSettings
+
+OUTCOMES = "sparc:ladder:outcomes"
+DEADLINE_SEGMENTS = 3
+
+
+@dataclass(frozen=True)
+class LiveOutcome:
+    camera_id: str
+    segment: str
+    outcome: str  # done, skipped, failed
+    closed_at: float
+    finished_at: float
+    listed_at: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+def deadline_s(settings: WorkerSettings) -> float:
+    return DEADLINE_SEGMENTS * settings.segment_seconds
+
+
+def run_live_segment(
+    client: redis.Redis,
+    settings: WorkerSettings,
+    camera_id: str,
+    segment: str,
+    closed_at: float,
+    *,
+    accel: Accel = Accel.CPU,
+    clock: Callable[[], float] = time.time,
+) -> LiveOutcome:
+    work = SegmentWork(settings.media_root / "live" / camera_id, segment)
+    outcome = "done"
+    error: str | None = None
+    if clock() > closed_at + deadline_s(settings):
+        outcome = "skipped"
+    else:
+        try:
+            run_segment_job(work, settings, accel)
+        except TranscodeError as failure:
+            outcome, error = "failed", str(failure)
+    with camera_lock(client, camera_id):
+        listed = render_live_ladder(work.camera_dir, settings, now=clock())
+    result = LiveOutcome(
+        camera_id, segment, outcome, closed_at, clock(), listed.get(segment, {}), error
+    )
+    client.xadd(OUTCOMES, {"outcome": json.dumps(asdict(result))}, maxlen=10_000)
+    return result
+
+
+def render_live_ladder(
+    camera_dir: Path, settings: WorkerSettings, *, now: float
+) -> dict[str, dict[str, float]]:
+    """Re-render every encoded rung's playlist; returns, per segment newly listed, when."""
+    source_playlist = camera_dir / SOURCE_DIR / MEDIA_PLAYLIST
+    if not source_playlist.exists():
+        return {}
+    window = parse_source_window(source_playlist.read_text())
+    if not window.entries:
+        return {}
+    plan = _plan_for(camera_dir, window.entries[-1].uri, settings)
+    newly: dict[str, dict[str, float]] = {}
+    for rung in plan.encoded:
+        rung_dir = camera_dir / rung.name
+        rung_dir.mkdir(parents=True, exist_ok=True)
+        available = {name for name in os.listdir(rung_dir) if name.endswith(".ts")}
+        previous = _read(rung_dir / MEDIA_PLAYLIST)
+        floor = media_sequence_of(previous)
+        text = build_rung_playlist(
+            window, available, now=now, deadline_s=deadline_s(settings), floor=floor
+        )
+        _replace(rung_dir / MEDIA_PLAYLIST, text)
+        for uri in _listed(text) - _listed(previous):
+            newly.setdefault(uri, {})[rung.name] = now
+    _write_master(camera_dir, plan, settings)
+    return newly
+
+
+def _plan_for(camera_dir: Path, segment: str, settings: WorkerSettings) -> LadderPlan:
+    return plan_segment(probe_file(camera_dir / SOURCE_DIR / segment, settings), settings)
+
+
+def _write_master(camera_dir: Path, plan: LadderPlan, settings: WorkerSettings) -> None:
+    renditions: list[Rendition] = []
+    for rung in plan.rungs:
+        folder = SOURCE_DIR if rung.copy else rung.name
+        described = describe_rendition(rung, camera_dir / folder, settings)
+        if described is None:
+            return  # the master appears once every rung has a segment
+        renditions.append(_renamed(described, folder))
+    write_master_playlist(camera_dir, renditions)
+
+
+def _renamed(rendition: Rendition, folder: str) -> Rendition:
+    fields = asdict(rendition)
+    fields["name"] = folder
+    return Rendition(**fields)
+
+
+def _listed(text: str) -> set[str]:
+    lines = text.splitlines()
+    return {
+        line
+        for index, line in enumerate(lines)
+        if line and not line.startswith("#") and lines[index - 1] != "#EXT-X-GAP"
+    }
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def _replace(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def camera_lock(client: redis.Redis, camera_id: str, ttl_s: float = 10.0) -> Iterator[None]:
+    """Playlists of one camera are rendered by one process at a time, so that a slower
+    render can never put back a view older than the one a faster render wrote."""
+    key = f"sparc:render:{camera_id}"
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + ttl_s
+    while not client.set(key, token, nx=True, px=int(ttl_s * 1000)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the render lock of camera {camera_id} stayed taken")
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        if client.get(key) == token.encode():
+            client.delete(key)

@@ -1,0 +1,35 @@
+"""Viewer sessions with a time to live, in Redis: a sorted set per camera, scored by expiry.
+
+A playback request opens a session, player polls renew it; the camera's viewer count is the
+number of sessions not yet expired. The clock is passed in.
+"""
+
+import uuid
+
+import redis
+
+
+def _key(camera_id: str) -> str:
+    return f"sparc:viewers:{camera_id}"
+
+
+def open_session(client: redis.Redis, camera_id: str, *, ttl_s: float, now: float) -> str:
+    session_id = uuid.uuid4().hex
+    client.zadd(_key(camera_id), {session_id: now + ttl_s})
+    return session_id
+
+
+def renew_session(
+    client: redis.Redis, camera_id: str, session_id: str, *, ttl_s: float, now: float
+) -> bool:
+    """False when the session is unknown or has expired: the player must open a new one."""
+    expires = client.zscore(_key(camera_id), session_id)
+    if expires is None or float(expires) <= now:
+        return False
+    client.zadd(_key(camera_id), {session_id: now + ttl_s}, xx=True)
+    return True
+
+
+def count_viewers(client: redis.Redis, camera_id: str, *, now: float) -> int:
+    client.zremrangebyscore(_key(camera_id), "-inf", now)
+    return int(client.zcard(_key(camera_id)))
