@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from video_service.app import create_app
 from video_service.db import create_database, session_scope
-from video_service.demo import run_demo
+from video_service.demo import DemoPorts, run_demo
 from video_service.edge import Edge
 from video_service.keys import UnknownSites, create_key
 from video_service.live import build_live_services
@@ -196,17 +196,31 @@ def _print_capabilities(capabilities: list[Capability]) -> None:
 
 
 @main.command()
-@click.option("--seconds", type=click.IntRange(4, 600), default=20, show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--seconds",
+    type=click.IntRange(10, 86400),
+    default=None,
+    help="Stop the synthetic camera after this long (default: run until Ctrl-C).",
+)
+@click.option("--api-port", type=int, default=8080, show_default=True)
+@click.option("--rtsp-port", type=int, default=8554, show_default=True)
+@click.option(
+    "--port",
+    "origin_port",
+    type=int,
+    default=8000,
+    show_default=True,
+    help="The origin serving the ladder.",
+)
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path("demo-out"))
-@click.option("--once", is_flag=True, help="Exit after the check instead of serving on.")
-def demo(seconds: int, port: int, workdir: Path, once: bool) -> None:
-    """The main job: a test camera file through the worker pool into a ladder that plays."""
+@click.option("--once", is_flag=True, help="Exit once the URL is shown to play.")
+def demo(
+    seconds: int | None, api_port: int, rtsp_port: int, origin_port: int, workdir: Path, once: bool
+) -> None:
+    """The main job: a synthetic camera over RTSP, the ladder, a URL that plays."""
+    ports = DemoPorts(api=api_port, rtsp=rtsp_port, origin=origin_port)
     try:
-        run_demo(
-            load_settings(), workdir, seconds=seconds, port=port, follow=_follow,
-            say=click.echo, once=once,
-        )  # fmt: skip
+        run_demo(workdir, ports=ports, seconds=seconds, once=once, say=click.echo)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from error
 

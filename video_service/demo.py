@@ -1,94 +1,203 @@
-"""The main job, end to end: a generated camera-like file through the worker pool into a
-ladder served over HTTP, checked by ffprobe through that URL, then left playing."""
+"""The main job, live: a synthetic camera pushes RTSP to the edge, the ladder follows a
+viewer, and the printed URL plays.
 
+`sparc-video demo` starts, on this machine: Redis (the embedded one where REDIS_URL is
+unset), the control API, the RTSP edge, a CPU worker and the origin; creates a site, a
+camera and an admin key through the API; publishes FFmpeg's testsrc2 with a clock and a
+tone over RTSP with the camera's password; opens a viewer session (renewed while the demo
+runs, as a player's polls would); waits for the master playlist and checks with ffprobe
+that it plays through the origin URL.
+"""
+
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import redis
+import httpx
+import m3u8
+import uvicorn
+from pydantic import SecretStr
 
+from video_service.app import create_app
+from video_service.db import create_database
+from video_service.edge import Edge
+from video_service.live import build_live_services
 from video_service.origin import start_origin
-from workers.celery_app import create_celery_app
-from workers.dispatch import submit_job
-from workers.jobs import JobSpec, JobState, JobStatus, JobStore
+from video_service.security import generate_api_key
+from video_service.settings import ApiSettings
 from workers.process import run_capture
 from workers.redis_server import resolve_redis_url
 from workers.settings import WorkerSettings
 
+CLOCK_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+Say = Callable[[str], None]
 
-def build_sample_command(settings: WorkerSettings, path: Path, seconds: int) -> list[str]:
-    video = "testsrc2=size=1920x1080:rate=30"
-    tone = "sine=frequency=440:sample_rate=48000"
+
+@dataclass(frozen=True)
+class DemoPorts:
+    api: int = 8080
+    rtsp: int = 8554
+    origin: int = 8000
+
+
+def build_camera_command(ffmpeg: str, url: str, seconds: int | None) -> list[str]:
+    video = "testsrc2=size=1280x720:rate=25"
+    if CLOCK_FONT.exists():
+        video += (
+            f",drawtext=fontfile={CLOCK_FONT}:text='%{{localtime}}':fontsize=40"
+            ":fontcolor=white:box=1:boxcolor=black@0.6:x=24:y=24"
+        )
+    length = ["-t", str(seconds)] if seconds else []
     return [
-        settings.ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", video, "-f", "lavfi", "-i", tone, "-t", str(seconds),
-        "-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M", "-maxrate", "5M",
-        "-bufsize", "8M", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
-        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", str(path),
+        ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+        "-f", "lavfi", "-i", video, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+        *length, "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
+        "-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "5000k", "-g", "50",
+        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
+        "-f", "rtsp", "-rtsp_transport", "tcp", url,
     ]  # fmt: skip
 
 
-def start_demo_worker(redis_url: str, workdir: Path, log: Path) -> "subprocess.Popen[bytes]":
-    env = {**os.environ, "REDIS_URL": redis_url, "SPARC_ALLOWED_ROOTS": str(workdir)}
+def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool, say: Say) -> str:
+    workdir = workdir.absolute()
+    state = workdir / "state"
+    worker_settings = WorkerSettings(state_dir=state)
+    redis_url = resolve_redis_url(worker_settings.model_copy(update={"state_dir": workdir}))
+    worker_settings = worker_settings.model_copy(update={"redis_url": redis_url})
+    admin_key = generate_api_key()
+    api_settings = ApiSettings(
+        state_dir=state,
+        admin_key=SecretStr(admin_key),
+        rtsp_public_url=f"rtsp://127.0.0.1:{ports.rtsp}",
+        rtsp_port=ports.rtsp,
+        rtsp_host="127.0.0.1",
+    )
+    sessions = create_database(api_settings.resolved_database_url)
+    live = build_live_services(sessions, worker_settings)
+    app = create_app(api_settings, live=lambda _: live)
+    api_url = _start_api(app, ports.api)
+    say(f"1/6 control API on {api_url} (docs: {api_url}/docs); Redis: {_redacted(redis_url)}")
+    edge_port = _start_edge(Edge(api_settings, sessions, live.scheduler), ports.rtsp)
+    say(f"2/6 RTSP edge on rtsp://127.0.0.1:{edge_port}")
+    worker = _start_worker(redis_url, state, workdir / "worker.log")
+    say(f"3/6 CPU worker started (log: {workdir / 'worker.log'})")
+    client = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {admin_key}"})
+    site = client.post("/api/sites", json={"name": "Demo HQ", "tier": 5}).json()
+    camera = client.post("/api/cameras", json={"site_id": site["id"], "name": "Lobby"}).json()
+    publish_url = camera["publish_url"].replace(
+        "rtsp://", f"rtsp://{camera['rtsp_username']}:{camera['rtsp_password']}@"
+    )
+    publish_url = publish_url.replace(f":{ports.rtsp}/", f":{edge_port}/")
+    say(f"4/6 camera {camera['id']} publishing to {camera['publish_url']}")
+    publisher = subprocess.Popen(
+        build_camera_command(api_settings.ffmpeg, publish_url, seconds),
+        stdin=subprocess.DEVNULL,
+        stderr=(workdir / "camera.log").open("wb"),
+    )
+    media = api_settings.resolved_media_root
+    origin = start_origin(media, port=ports.origin)
+    stop = threading.Event()
+    try:
+        _wait_for(lambda: (media / "live" / camera["id"] / "source" / "index.m3u8").exists(), 30)
+        viewer = client.post(f"/api/cameras/{camera['id']}/viewers").json()
+        threading.Thread(
+            target=_keep_watching, args=(client, camera["id"], viewer["session_id"], stop),
+            daemon=True,
+        ).start()  # fmt: skip
+        say("5/6 a viewer session is open: the ladder follows it")
+        master = media / "live" / camera["id"] / "master.m3u8"
+        _wait_for(lambda: master.exists() and len(m3u8.load(str(master)).playlists) >= 2, 90)
+        url = f"http://127.0.0.1:{origin.server_address[1]}/live/{camera['id']}/master.m3u8"
+        _check_plays(api_settings.ffmpeg.replace("ffmpeg", "ffprobe"), url)
+        say(f"6/6 the live ladder plays: {url}")
+        lag = client.get(f"/api/cameras/{camera['id']}/lag").json()
+        say("    publish lag p95: " + ", ".join(f"{k} {v['p95_s']:.2f} s" for k, v in lag.items()))
+        if not once:
+            say("    open it in Safari, VLC, ffplay or an hls.js page; Ctrl-C stops the demo")
+            _serve_until_interrupted(publisher)
+        return url
+    finally:
+        stop.set()
+        publisher.terminate()
+        publisher.wait(10)
+        worker.terminate()
+        worker.wait(30)
+        origin.shutdown()
+        client.close()
+
+
+def _start_api(app: object, port: int) -> str:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    threading.Thread(target=server.run, daemon=True).start()
+    _wait_for(lambda: server.started, 15)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    return f"http://127.0.0.1:{bound}"
+
+
+def _start_edge(edge: Edge, port: int) -> int:
+    ready = threading.Event()
+    bound: list[int] = []
+
+    def run() -> None:
+        async def serve() -> None:
+            server = await edge.start(port=port)
+            bound.append(int(server.sockets[0].getsockname()[1]))
+            ready.set()
+            async with server:
+                await server.serve_forever()
+
+        asyncio.run(serve())
+
+    threading.Thread(target=run, daemon=True).start()
+    if not ready.wait(15):
+        raise RuntimeError("the RTSP edge did not start")
+    return bound[0]
+
+
+def _start_worker(redis_url: str, state: Path, log: Path) -> "subprocess.Popen[bytes]":
+    env = {**os.environ, "REDIS_URL": redis_url, "SPARC_STATE_DIR": str(state)}
     command = [sys.executable, "-m", "video_service.cli", "worker", "--hostname", "demo@local"]
     with log.open("wb") as sink:
         return subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
 
 
-def run_demo(
-    settings: WorkerSettings,
-    workdir: Path,
-    *,
-    seconds: int,
-    port: int,
-    follow: Callable[[JobStore, str], JobStatus],
-    say: Callable[[str], None],
-    once: bool,
-) -> str:
-    workdir = workdir.absolute()
-    workdir.mkdir(parents=True, exist_ok=True)
-    settings = settings.model_copy(update={"allowed_roots": [workdir]})
-    sample = workdir / "camera.mp4"
-    say(f"1/4 generating {seconds} s of 1080p30 test camera video: {sample}")
-    run_capture(build_sample_command(settings, sample, seconds), timeout_s=600)
-    redis_url = resolve_redis_url(settings)
-    say(f"2/4 starting a CPU worker on {_redacted(redis_url)} (log: {workdir / 'worker.log'})")
-    worker = start_demo_worker(redis_url, workdir, workdir / "worker.log")
-    try:
-        client = redis.Redis.from_url(redis_url)
-        app = create_celery_app(settings, redis_url)
-        job_id = submit_job(app, client, JobSpec(str(sample), str(workdir / "ladder"), score=100))
-        say(f"3/4 job {job_id} queued; following it")
-        status = follow(JobStore(client), job_id)
-        if status.state is not JobState.DONE:
-            raise RuntimeError(f"the demo job failed: {status.error}")
-    finally:
-        worker.terminate()
-        worker.wait(30)
-    origin = start_origin(workdir / "ladder", port=port)
-    url = f"http://127.0.0.1:{origin.server_address[1]}/master.m3u8"
-    _check_plays(settings, url)
-    say(f"4/4 the ladder plays: {url}")
-    say("    open it in Safari, VLC, ffplay or any hls.js page; Ctrl-C stops the demo")
-    if not once:
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-    origin.shutdown()
-    return url
+def _keep_watching(
+    client: httpx.Client, camera_id: str, session_id: str, stop: threading.Event
+) -> None:
+    while not stop.wait(5):
+        renewed = client.post(f"/api/cameras/{camera_id}/viewers/{session_id}/renew")
+        if renewed.status_code == 404:
+            session_id = client.post(f"/api/cameras/{camera_id}/viewers").json()["session_id"]
 
 
-def _check_plays(settings: WorkerSettings, url: str) -> None:
-    """Read every rung through the URL, as a player would, and decode a second of each."""
-    probe = [settings.ffprobe, "-v", "error", "-show_entries", "stream=width,height", "-of"]
-    done = run_capture([*probe, "csv=p=0", url], timeout_s=60)
+def _wait_for(check: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the demo did not get there within {timeout_s:.0f} s")
+        time.sleep(0.2)
+
+
+def _check_plays(ffprobe: str, url: str) -> None:
+    """Open the master and read every rung through the URL, as a player would."""
+    probe = [ffprobe, "-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0"]
+    done = run_capture([*probe, url], timeout_s=60)
     if done.returncode != 0 or not done.stdout.strip():
         raise RuntimeError(f"the ladder at {url} does not open: {done.stderr_tail}")
+
+
+def _serve_until_interrupted(publisher: "subprocess.Popen[bytes]") -> None:
+    try:
+        while publisher.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
 
 
 def _redacted(url: str) -> str:
