@@ -19,6 +19,7 @@ import contextlib
 import logging
 import re
 import socket
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from video_service.recording import (
     sdp_has_aac,
     sdp_has_audio,
 )
+from video_service.retention import sweep_media
 from video_service.rtsp import MAX_HEAD, BadMessage, Message, read_message, response
 from video_service.scheduler import LadderScheduler, NewSegment
 from video_service.settings import ApiSettings
@@ -95,6 +97,7 @@ class Edge:
     async def start(self, host: str | None = None, port: int | None = None) -> asyncio.Server:
         if self._scheduler is not None:
             self._spawn(self._drain_outcomes(self._scheduler))
+        self._spawn(self._sweep_forever())
         return await asyncio.start_server(
             self._handle,
             host or self._settings.rtsp_host,
@@ -279,6 +282,21 @@ class Edge:
             await asyncio.to_thread(
                 scheduler.on_new_segments, camera.id, camera.site_id, camera.tier, fresh
             )
+
+    async def _sweep_forever(self) -> None:
+        settings = self._settings
+        live_keep_s = settings.segment_seconds * (settings.live_window + 3)
+        while True:
+            deleted = await asyncio.to_thread(
+                sweep_media,
+                settings.resolved_media_root,
+                now=time.time(),
+                retention_s=settings.recording_retention_s,
+                live_keep_s=live_keep_s,
+            )
+            if deleted:
+                log.info("retention: deleted %d aged-out segments", deleted)
+            await asyncio.sleep(settings.sweep_every_s)
 
     async def _drain_outcomes(self, scheduler: LadderScheduler) -> None:
         while True:

@@ -27,6 +27,8 @@ class ApiSettings(BaseSettings):
     segment_seconds: float = Field(default=6.0, gt=0)
     live_window: int = Field(default=10, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
+    recording_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    sweep_every_s: float = Field(default=60.0, gt=0)
     page_limit_max: int = Field(default=500, gt=0)
 
     @field_validator("admin_key")

@@ -1,0 +1,50 @@
+"""Delete what has aged out: recordings (source segments) after the retention period, and
+rung segments once they have left their live window; a segment a playlist still names is
+never deleted."""
+
+import logging
+import re
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_SEGMENT = "seg_*.ts"
+_URI = re.compile(r"^(seg_[^\s#]+\.ts)$", re.MULTILINE)
+
+
+def sweep_media(media_root: Path, *, now: float, retention_s: float, live_keep_s: float) -> int:
+    """Returns how many files were deleted."""
+    live = media_root / "live"
+    if not live.is_dir():
+        return 0
+    deleted = 0
+    for camera_dir in live.iterdir():
+        if not camera_dir.is_dir():
+            continue
+        for folder in camera_dir.iterdir():
+            if folder.is_dir():
+                keep_s = retention_s if folder.name == "source" else live_keep_s
+                deleted += _sweep_folder(folder, now=now, keep_s=keep_s)
+    return deleted
+
+
+def _sweep_folder(folder: Path, *, now: float, keep_s: float) -> int:
+    named = set(_URI.findall(_read(folder / "index.m3u8")))
+    deleted = 0
+    for segment in folder.glob(_SEGMENT):
+        if segment.name in named:
+            continue
+        try:
+            if now - segment.stat().st_mtime > keep_s:
+                segment.unlink()
+                deleted += 1
+        except FileNotFoundError:
+            continue  # another sweep, or a rename in flight
+    return deleted
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
