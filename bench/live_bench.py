@@ -17,6 +17,7 @@ each rung. Targets: source p95 under 0.5 s; rungs p95 under 6 s.
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,12 @@ def publisher(clip: Path, url: str, seconds: int) -> list[str]:
     ]  # fmt: skip
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def proc_cpu(pid: int) -> float:
     """utime + stime of a process and of its children it has waited for, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -67,14 +74,18 @@ class Stack:
         self.env = {**os.environ, "SPARC_STATE_DIR": str(work), "SPARC_ADMIN_KEY": self.key,
                     **(extra_env or {})}  # fmt: skip
         cli = [sys.executable, "-m", "video_service.cli"]
-        quiet = subprocess.DEVNULL
-        self.api = subprocess.Popen(
-            [*cli, "serve", "--port", "18990"], env=self.env, stdout=quiet, stderr=quiet
-        )
-        self.edge = subprocess.Popen(
-            [*cli, "edge", "--port", "18991"], env=self.env, stdout=quiet, stderr=quiet
-        )
-        self.http = httpx.Client(base_url="http://127.0.0.1:18990",
+        work.mkdir(parents=True, exist_ok=True)
+        api_port, self.rtsp_port = free_port(), free_port()
+        with (work / "api.log").open("wb") as api_log, (work / "edge.log").open("wb") as edge_log:
+            self.api = subprocess.Popen(
+                [*cli, "serve", "--port", str(api_port)], env=self.env,
+                stdout=api_log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            self.edge = subprocess.Popen(
+                [*cli, "edge", "--port", str(self.rtsp_port)], env=self.env,
+                stdout=edge_log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{api_port}",
                                  headers={"Authorization": f"Bearer {self.key}"})  # fmt: skip
         self.media = work / "media" / "live"
         deadline = time.monotonic() + 30
@@ -90,8 +101,8 @@ class Stack:
 
     def camera(self, name: str) -> tuple[str, str]:
         cam = self.http.post("/api/cameras", json={"site_id": self.site, "name": name}).json()
-        url = (f"rtsp://{cam['rtsp_username']}:{cam['rtsp_password']}@127.0.0.1:18991"
-               f"/cam/{cam['id']}")  # fmt: skip
+        url = (f"rtsp://{cam['rtsp_username']}:{cam['rtsp_password']}"
+               f"@127.0.0.1:{self.rtsp_port}/cam/{cam['id']}")  # fmt: skip
         return cam["id"], url
 
     def close(self) -> None:

@@ -43,6 +43,7 @@ from video_service.rtsp import MAX_HEAD, BadMessage, Message, read_message, resp
 from video_service.scheduler import LadderScheduler, NewSegment
 from video_service.settings import ApiSettings
 from workers.live_playlist import parse_source_window
+from workers.process import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,7 @@ class Edge:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=log_file,
+                preexec_fn=die_with_parent,  # an edge that dies takes its recorders along
             )
 
     def _lookup(self, camera_id: str) -> CameraAuth | None:

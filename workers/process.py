@@ -30,7 +30,8 @@ class Completed:
     stderr_tail: str
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """In a child before exec: be killed when the parent dies (Linux PR_SET_PDEATHSIG)."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -43,7 +44,7 @@ def _start(args: Sequence[str]) -> "subprocess.Popen[str]":
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
 
 
