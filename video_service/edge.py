@@ -198,7 +198,7 @@ class Edge:
             message: Message | None = announce
             while message is not None:
                 cseq = int(message.header("CSeq") or "0")
-                forwarded = message.without("Authorization").with_url(rewrite(message.url))
+                forwarded = _for_recorder(message, rewrite)
                 await _send(upstream_writer, forwarded.with_header("CSeq", str(cseq - shift)))
                 answer = await asyncio.wait_for(read_message(upstream_reader), 10)
                 if answer is None:
@@ -351,6 +351,19 @@ def _new_segments(outdir: Path, seen: set[str]) -> list[NewSegment]:
     current = {entry.uri for entry in window.entries}
     seen.intersection_update(current | {f.uri for f in fresh})
     return fresh
+
+
+_MODE = re.compile(r'mode="?(record|receive)"?', re.IGNORECASE)
+
+
+def _for_recorder(message: Message, rewrite: Callable[[str], str]) -> Message:
+    """The request as the recorder should see it: its own URL, no credentials, and the
+    Transport dialect FFmpeg parses (GStreamer quotes the mode: mode="RECORD")."""
+    forwarded = message.without("Authorization").with_url(rewrite(message.url))
+    transport = forwarded.header("Transport")
+    if transport is not None:
+        forwarded = forwarded.with_header("Transport", _MODE.sub("mode=record", transport))
+    return forwarded
 
 
 def _url_rewriter(local: str) -> Callable[[str], str]:
