@@ -203,7 +203,7 @@ class Edge:
                 answer = await asyncio.wait_for(read_message(upstream_reader), 10)
                 if answer is None:
                     raise ConnectionError("the recorder closed the connection")
-                await _send(writer, answer.with_header("CSeq", str(cseq)))
+                await _send(writer, _for_publisher(answer).with_header("CSeq", str(cseq)))
                 if message.method == "RECORD" and answer.status == 200:
                     break
                 message = await asyncio.wait_for(
@@ -364,6 +364,14 @@ def _for_recorder(message: Message, rewrite: Callable[[str], str]) -> Message:
     if transport is not None:
         forwarded = forwarded.with_header("Transport", _MODE.sub("mode=record", transport))
     return forwarded
+
+
+def _for_publisher(answer: Message) -> Message:
+    """FFmpeg's listener answers mode=receive (an old alias); publishers expect RECORD."""
+    transport = answer.header("Transport")
+    if transport is None:
+        return answer
+    return answer.with_header("Transport", _MODE.sub("mode=record", transport))
 
 
 def _url_rewriter(local: str) -> Callable[[str], str]:

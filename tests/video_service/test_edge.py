@@ -132,6 +132,34 @@ def test_a_camera_publishing_20_s_is_recorded_in_6_s_segments(
     assert kinds == ["camera_offline", "camera_online"]
 
 
+def test_a_gstreamer_rtspclientsink_publisher_is_recorded(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]]
+) -> None:
+    camera = admin()
+    pipeline = [
+        "gst-launch-1.0", "-q",
+        "videotestsrc", "num-buffers=200", "is-live=true", "!",
+        "video/x-raw,width=320,height=180,framerate=20/1", "!",
+        "x264enc", "tune=zerolatency", "key-int-max=40", "!", "h264parse", "!", "s.sink_0",
+        "audiotestsrc", "num-buffers=430", "is-live=true", "!", "audioconvert", "!",
+        "voaacenc", "!", "aacparse", "!", "s.sink_1",
+        "rtspclientsink", "name=s", f"location=rtsp://127.0.0.1:{edge.port}/cam/{camera['id']}",
+        "protocols=tcp", f"user-id={camera['rtsp_username']}",
+        f"user-pw={camera['rtsp_password']}",
+    ]  # fmt: skip
+    done = subprocess.run(pipeline, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr + done.stdout
+    wait_until(lambda: not edge.edge.live_cameras)
+    playlist = m3u8.load(str(edge.source(camera) / "index.m3u8"))
+    assert sum(float(s.duration) for s in playlist.segments) >= 9
+    first = edge.source(camera) / playlist.segments[0].uri
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+         str(first)], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert set(probe.stdout.split()) == {"aac", "h264"}
+
+
 def test_the_live_window_holds_the_last_ten_segments(
     sqlite_api: Api, admin: Callable[..., dict[str, object]]
 ) -> None:
