@@ -25,7 +25,7 @@ from workers.dispatch import submit_segment
 from workers.live_ladder import OUTCOMES
 from workers.live_playlist import parse_source_window
 from workers.priority import build_score
-from workers.viewers import count_viewers
+from workers.viewers import count_viewers, expire_sessions
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,11 @@ class LadderScheduler:
     ) -> int:
         """Events and lag for each recorded segment; queue them if anyone watches."""
         score = self.score(camera_id, tier)
+        left = expire_sessions(self._redis, camera_id, now=self._clock())
         with session_scope(self._sessions) as session:
+            for viewer in left:
+                record_event(session, EventType.VIEWER_LEFT, camera_id=camera_id,
+                             site_id=site_id, viewer_session=viewer)  # fmt: skip
             for segment in segments:
                 record_event(session, EventType.SEGMENT_RECORDED, camera_id=camera_id,
                              site_id=site_id, segment=segment.uri)  # fmt: skip

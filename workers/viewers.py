@@ -31,5 +31,14 @@ def renew_session(
 
 
 def count_viewers(client: redis.Redis, camera_id: str, *, now: float) -> int:
-    client.zremrangebyscore(_key(camera_id), "-inf", now)
-    return int(client.zcard(_key(camera_id)))
+    return int(client.zcount(_key(camera_id), f"({now}", "+inf"))
+
+
+def expire_sessions(client: redis.Redis, camera_id: str, *, now: float) -> list[str]:
+    """Remove the sessions that have lapsed and return them (each is a viewer who left)."""
+    key = _key(camera_id)
+    members: list[bytes] = client.zrangebyscore(key, "-inf", now)  # type: ignore[assignment]
+    lapsed = [member.decode() for member in members]
+    if lapsed:
+        client.zrem(key, *lapsed)
+    return lapsed

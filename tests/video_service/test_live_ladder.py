@@ -92,6 +92,8 @@ def test_one_viewer_gets_aligned_rungs_and_when_it_leaves_the_ladder_stops(
         assert len(list((camera_dir / "source").glob("seg_*.ts"))) > rung_before + 2
         assert len(list((camera_dir / "240p").glob("seg_*.ts"))) == rung_before
         assert _jobs_done(admin, str(camera["id"])) == done_before
+        left = admin.get("/api/events", params={"camera_id": camera["id"], "type": "viewer_left"})
+        assert [e["detail"]["viewer_session"] for e in left.json()["data"]] == [session_id]
     finally:
         publishing.kill()
         publishing.wait()
