@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.db import session_scope
@@ -34,9 +36,11 @@ from video_service.events import record_event
 from video_service.models import Camera, CameraMode, EventType
 from video_service.recording import (
     SOURCE_PLAYLIST,
+    Audio,
+    audio_for_sdp,
+    build_listen_input,
+    build_pull_input,
     build_record_command,
-    sdp_has_aac,
-    sdp_has_audio,
 )
 from video_service.retention import sweep_media
 from video_service.rtsp import MAX_HEAD, BadMessage, Message, read_message, response
@@ -99,6 +103,7 @@ class Edge:
         if self._scheduler is not None:
             self._spawn(self._drain_outcomes(self._scheduler))
         self._spawn(self._sweep_forever())
+        self._spawn(self._pull_forever())
         return await asyncio.start_server(
             self._handle,
             host or self._settings.rtsp_host,
@@ -228,10 +233,15 @@ class Edge:
     async def _start_recorder(
         self, camera: CameraAuth, port: int, outdir: Path, sdp: str
     ) -> asyncio.subprocess.Process:
-        audio = "none" if not sdp_has_audio(sdp) else "copy" if sdp_has_aac(sdp) else "aac"
+        listen = build_listen_input(f"rtsp://127.0.0.1:{port}/cam/{camera.id}")
+        return await self.start_recording(listen, outdir, audio_for_sdp(sdp))
+
+    async def start_recording(
+        self, input_args: list[str], outdir: Path, audio: Audio
+    ) -> asyncio.subprocess.Process:
         command = build_record_command(
             self._settings.ffmpeg,
-            f"rtsp://127.0.0.1:{port}/cam/{camera.id}",
+            input_args,
             outdir,
             segment_s=self._settings.segment_seconds,
             window=self._settings.live_window,
@@ -285,6 +295,68 @@ class Edge:
                 scheduler.on_new_segments, camera.id, camera.site_id, camera.tier, fresh
             )
 
+    async def _pull_forever(self) -> None:
+        """Keep one puller running for each enabled pull camera, and none for the others."""
+        running: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        while True:
+            try:
+                wanted = await asyncio.to_thread(self._pull_cameras)
+            except (OSError, SQLAlchemyError) as error:
+                log.warning("listing pull cameras failed: %s", error)
+                wanted = {}
+            for camera_id, (url, task) in list(running.items()):
+                if camera_id not in wanted or wanted[camera_id][1] != url or task.done():
+                    task.cancel()
+                    del running[camera_id]
+            for camera_id, (camera, url) in wanted.items():
+                if camera_id not in running:
+                    running[camera_id] = (url, self._spawn(self._pull(camera, url)))
+            await asyncio.sleep(self._settings.pull_refresh_s)
+
+    async def _pull(self, camera: CameraAuth, url: str) -> None:
+        """Record a camera that is an RTSP server; reconnect with a growing wait."""
+        outdir = self.source_dir(camera.id)
+        await asyncio.to_thread(outdir.mkdir, parents=True, exist_ok=True)
+        backoff = 1.0
+        while True:
+            recorder = await self.start_recording(build_pull_input(url), outdir, Audio.ANY)
+            watcher = self._spawn(self._watch(camera, outdir)) if self._scheduler else None
+            online = asyncio.create_task(self._online_when_recording(camera, outdir))
+            try:
+                await recorder.wait()
+            finally:
+                if recorder.returncode is None:
+                    recorder.terminate()
+                    await _finish(recorder)
+                online.cancel()
+                if watcher is not None:
+                    watcher.cancel()
+            came_online = online.done() and not online.cancelled() and online.result()
+            if came_online:
+                await self._event(EventType.CAMERA_OFFLINE, camera, reason="stream ended")
+                backoff = 1.0
+            else:
+                await self._event(EventType.CAMERA_OFFLINE, camera, reason="cannot read it")
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self._settings.pull_backoff_max_s)
+
+    async def _online_when_recording(self, camera: CameraAuth, outdir: Path) -> bool:
+        before = await asyncio.to_thread(_listed_segments, outdir)
+        while True:
+            await asyncio.sleep(0.5)
+            if await asyncio.to_thread(_listed_segments, outdir) - before:
+                await self._event(EventType.CAMERA_ONLINE, camera, mode="pull")
+                return True
+
+    def _pull_cameras(self) -> dict[str, tuple[CameraAuth, str]]:
+        with session_scope(self._sessions) as session:
+            query = select(Camera).where(Camera.mode == CameraMode.PULL, Camera.enabled.is_(True))
+            return {
+                camera.id: (_pull_auth(camera), camera.source_url)
+                for camera in session.scalars(query)
+                if camera.source_url
+            }
+
     async def _sweep_forever(self) -> None:
         settings = self._settings
         live_keep_s = settings.segment_seconds * (settings.live_window + 3)
@@ -320,6 +392,11 @@ class Edge:
                 )
 
         await asyncio.to_thread(write)
+
+
+def _pull_auth(camera: Camera) -> CameraAuth:
+    # A pulled camera never authenticates to us: no user name or HA1 is needed.
+    return CameraAuth(camera.id, camera.site_id, "", "", True, False, camera.site.tier)
 
 
 def _listed_segments(outdir: Path) -> set[str]:

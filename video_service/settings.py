@@ -29,6 +29,10 @@ class ApiSettings(BaseSettings):
     request_timeout_s: float = Field(default=10.0, gt=0)
     recording_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     sweep_every_s: float = Field(default=60.0, gt=0)
+    # How often the edge looks for pull cameras to start or stop, and the longest wait
+    # between attempts to reach one that is down.
+    pull_refresh_s: float = Field(default=5.0, gt=0)
+    pull_backoff_max_s: float = Field(default=30.0, gt=0)
     page_limit_max: int = Field(default=500, gt=0)
 
     @field_validator("admin_key")
