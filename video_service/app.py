@@ -5,8 +5,9 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from video_service.api.routes import cameras, events, keys, sites, viewers
+from video_service.api.routes import cameras, events, keys, origin, playback, sites, viewers
 from video_service.db import create_database, session_scope
+from video_service.delivery import Delivery
 from video_service.errors import install_error_handlers
 from video_service.keys import ensure_key
 from video_service.live import LiveServices
@@ -31,7 +32,8 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     app.state.sessions = sessions
     app.state.live = live(sessions) if live is not None else None
     install_error_handlers(app)
-    for module in (sites, cameras, events, keys, viewers):
+    app.state.delivery = Delivery(settings)
+    for module in (sites, cameras, events, keys, viewers, playback, origin):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cdn.providers import Provider
+
 PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "admin", "password"})
 
 
@@ -34,6 +36,15 @@ class ApiSettings(BaseSettings):
     pull_refresh_s: float = Field(default=5.0, gt=0)
     pull_backoff_max_s: float = Field(default=30.0, gt=0)
     page_limit_max: int = Field(default=500, gt=0)
+    # Delivery. Where players reach this API and its origin (/media), the CDN providers
+    # (JSON; none: the origin alone, verifying its own tokens), the origin's token secret
+    # (kept in the state directory when unset), token lifetimes and the steering TTL.
+    public_url: str = "http://127.0.0.1:8080"
+    cdn_providers: tuple[Provider, ...] = ()
+    origin_secret: SecretStr | None = None
+    token_ttl_s: int = Field(default=3600, gt=0)
+    token_window_s: int = Field(default=300, gt=0)
+    steering_ttl_s: int = Field(default=10, gt=0)
 
     @field_validator("admin_key")
     @classmethod

@@ -109,17 +109,11 @@ def _write_master(camera_dir: Path, plan: LadderPlan, settings: WorkerSettings) 
     renditions: list[Rendition] = []
     for rung in plan.rungs:
         folder = SOURCE_DIR if rung.copy else rung.name
-        described = describe_rendition(rung, camera_dir / folder, settings)
+        described = describe_rendition(folder, camera_dir / folder, settings)
         if described is None:
             return  # the master appears once every rung has a segment
-        renditions.append(_renamed(described, folder))
+        renditions.append(described)
     write_master_playlist(camera_dir, renditions)
-
-
-def _renamed(rendition: Rendition, folder: str) -> Rendition:
-    fields = asdict(rendition)
-    fields["name"] = folder
-    return Rendition(**fields)
 
 
 def _listed(text: str) -> set[str]:

@@ -13,7 +13,6 @@ from pathlib import Path
 import m3u8
 
 from workers.commands import MASTER_PLAYLIST, MEDIA_PLAYLIST
-from workers.ladder import RungPlan
 from workers.probe import probe_file
 from workers.settings import WorkerSettings
 
@@ -65,9 +64,7 @@ def measure_media_playlist(playlist_path: Path) -> tuple[int, int, int]:
     return round(peak), round(average), len(playlist.segments)
 
 
-def describe_rendition(
-    rung: RungPlan, rung_dir: Path, settings: WorkerSettings
-) -> Rendition | None:
+def describe_rendition(name: str, rung_dir: Path, settings: WorkerSettings) -> Rendition | None:
     """None while the rung has no segment yet (a live ladder just starting)."""
     playlist_path = rung_dir / MEDIA_PLAYLIST
     if not playlist_path.exists():
@@ -77,7 +74,7 @@ def describe_rendition(
         return None
     first = m3u8.load(str(playlist_path)).segments[0].uri
     width, height, frame_rate, codecs = _probe_segment(rung_dir / first, settings)
-    return Rendition(rung.name, width, height, frame_rate, peak, average, codecs, count)
+    return Rendition(name, width, height, frame_rate, peak, average, codecs, count)
 
 
 def _probe_segment(path: Path, settings: WorkerSettings) -> tuple[int, int, float | None, str]:

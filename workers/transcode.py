@@ -137,7 +137,7 @@ class _LiveMaster:
             return self._written
         self._last = now
         rungs = self._plan.rungs
-        found = [describe_rendition(r, self._outdir / r.name, self._settings) for r in rungs]
+        found = [describe_rendition(r.name, self._outdir / r.name, self._settings) for r in rungs]
         ready = tuple(r for r in found if r is not None)
         if len(ready) == len(rungs) and ready != self._written:
             write_master_playlist(self._outdir, ready)
@@ -148,7 +148,7 @@ class _LiveMaster:
 def _describe(plan: LadderPlan, target: Path, settings: WorkerSettings) -> tuple[Rendition, ...]:
     renditions = []
     for rung in plan.rungs:
-        rendition = describe_rendition(rung, target / rung.name, settings)
+        rendition = describe_rendition(rung.name, target / rung.name, settings)
         if rendition is None:
             raise UnsupportedInput(f"the input gave no video for the {rung.name} rung")
         renditions.append(rendition)

@@ -74,9 +74,11 @@ def sqlite_api(tmp_path: Path) -> Iterator[Api]:
     yield from run_api(ApiSettings(state_dir=tmp_path, admin_key=ADMIN_KEY))
 
 
-def run_api(settings: ApiSettings, live: LiveBuilder | None = None) -> Iterator[Api]:
+def run_api(
+    settings: ApiSettings, live: LiveBuilder | None = None, port: int | None = None
+) -> Iterator[Api]:
     app = create_app(settings, live)
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

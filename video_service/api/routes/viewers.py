@@ -6,14 +6,16 @@ import time
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from video_service.api.deps import PrincipalDep, SessionDep, SettingsDep
 from video_service.api.routes.cameras import find_camera
 from video_service.errors import ApiError, NotFound
 from video_service.events import record_event
 from video_service.live import LiveServices
-from video_service.models import EventType
+from video_service.models import Camera, EventType
 from video_service.scheduler import lag_summary
+from video_service.settings import ApiSettings
 from workers.viewers import count_viewers, open_session, renew_session
 
 router = APIRouter(prefix="/api/cameras", tags=["viewers"])
@@ -35,7 +37,7 @@ class PublishLag(BaseModel):
     samples: int
 
 
-def _live(request: Request) -> LiveServices:
+def live_services(request: Request) -> LiveServices:
     live: LiveServices | None = request.app.state.live
     if live is None:
         raise ServiceUnavailable("live services are not configured on this API")
@@ -52,16 +54,22 @@ def open_viewer_session(
 ) -> ViewerSession:
     camera = find_camera(session, camera_id)
     principal.check_site(camera.site_id)
-    live = _live(request)
+    return open_viewer(live_services(request), session, settings, camera)
+
+
+def open_viewer(
+    live: LiveServices, session: Session, settings: ApiSettings, camera: Camera
+) -> ViewerSession:
+    """Count a viewer; the camera's first also queues its last segments for the ladder."""
     now = time.time()
-    first = count_viewers(live.redis, camera_id, now=now) == 0
-    session_id = open_session(live.redis, camera_id, ttl_s=live.session_ttl_s, now=now)
-    record_event(session, EventType.VIEWER_JOINED, camera_id=camera_id,
+    first = count_viewers(live.redis, camera.id, now=now) == 0
+    session_id = open_session(live.redis, camera.id, ttl_s=live.session_ttl_s, now=now)
+    record_event(session, EventType.VIEWER_JOINED, camera_id=camera.id,
                  site_id=camera.site_id, viewer_session=session_id)  # fmt: skip
     if first:
-        camera_dir = settings.resolved_media_root / "live" / camera_id
-        live.scheduler.queue_recent(camera_dir, camera_id, camera.site.tier)
-    viewers = count_viewers(live.redis, camera_id, now=now)
+        camera_dir = settings.resolved_media_root / "live" / camera.id
+        live.scheduler.queue_recent(camera_dir, camera.id, camera.site.tier)
+    viewers = count_viewers(live.redis, camera.id, now=now)
     return ViewerSession(session_id=session_id, expires_in_s=live.session_ttl_s, viewers=viewers)
 
 
@@ -71,7 +79,7 @@ def renew_viewer_session(
 ) -> ViewerSession:
     camera = find_camera(session, camera_id)
     principal.check_site(camera.site_id)
-    live = _live(request)
+    live = live_services(request)
     now = time.time()
     if not renew_session(live.redis, camera_id, session_id, ttl_s=live.session_ttl_s, now=now):
         raise NotFound("no such viewer session (expired?): open a new one")
@@ -87,7 +95,7 @@ def publish_lag(
     it: `source` for the recording, one entry per encoded rung."""
     camera = find_camera(session, camera_id)
     principal.check_site(camera.site_id)
-    summary = lag_summary(_live(request).redis, camera_id)
+    summary = lag_summary(live_services(request).redis, camera_id)
     return {
         name: PublishLag(p50_s=v["p50_s"], p95_s=v["p95_s"], samples=int(v["samples"]))
         for name, v in summary.items()

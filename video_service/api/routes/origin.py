@@ -1,0 +1,125 @@
+"""The embedded origin: serves the media root to players that carry the origin's token.
+
+A playlist is served with a token on every URI it names (relative URIs drop the query
+string, so the one on the playlist URL would not reach its segments); the master is served
+as a steered master (each rung once per provider, EXT-X-CONTENT-STEERING pointing at the
+steering server with the viewer's session). Segments are immutable and cached long,
+playlists for a second. A forged, expired or other-stream token gets 403.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from cdn.errors import NoEligibleProvider, TokenRejected
+from cdn.rewrite import rewrite_playlist
+from cdn.signing import StreamGrant
+from cdn.steering import build_steered_master
+from video_service.api.deps import SettingsDep
+from video_service.api.routes.playback import delivery_of
+from video_service.delivery import Delivery
+from video_service.errors import ApiError, NotFound
+from workers.playlists import build_master_playlist, describe_rendition
+
+router = APIRouter(tags=["origin"])
+
+SEGMENT_CACHE = "public, max-age=31536000, immutable"
+PLAYLIST_CACHE = "private, max-age=1"
+HLS = "application/vnd.apple.mpegurl"
+
+
+class TokenForbidden(ApiError):
+    status = 403
+
+
+@router.get("/media/{path:path}", include_in_schema=False)
+def get_media(
+    path: str,
+    request: Request,
+    settings: SettingsDep,
+    token: Annotated[str, Query(max_length=512)] = "",
+    session: str | None = None,
+    viewer: str | None = None,
+    region: str = "global",
+) -> Response:
+    relative = "/" + path
+    delivery = delivery_of(request)
+    if not token:
+        raise TokenForbidden("a token is required")
+    try:
+        grant = delivery.origin_signer.verify(relative, token, now=delivery.clock())
+    except TokenRejected as error:
+        raise TokenForbidden(str(error)) from error
+    root = settings.resolved_media_root
+    if relative.endswith("/master.m3u8") and not (root / relative.lstrip("/")).exists():
+        text = _source_only_master(delivery, root / relative.lstrip("/").rsplit("/", 1)[0])
+        body = _steered(delivery, text, grant, relative, session, viewer, region)
+        return Response(body, media_type=HLS, headers={"Cache-Control": PLAYLIST_CACHE})
+    file = _resolve(root, relative)
+    if file.suffix == ".ts":
+        return FileResponse(file, media_type="video/mp2t", headers={"Cache-Control": SEGMENT_CACHE})
+    if file.suffix != ".m3u8":
+        raise NotFound("no such media")
+    text = file.read_text()
+    if file.name == "master.m3u8":
+        body = _steered(delivery, text, grant, relative, session, viewer, region)
+    else:
+        signer = delivery.origin_signer
+        body = delivery.cache.get(
+            ("origin", grant, relative),
+            text,
+            lambda: rewrite_playlist(text, relative, lambda p: signer.query(p, grant)),
+        )
+    return Response(body, media_type=HLS, headers={"Cache-Control": PLAYLIST_CACHE})
+
+
+def _steered(
+    delivery: Delivery,
+    text: str,
+    grant: StreamGrant,
+    path: str,
+    session: str | None,
+    viewer: str | None,
+    region: str,
+) -> str:
+    """Every rung once per provider; the steering server needs the viewer's session."""
+    if not session or not viewer:
+        raise TokenForbidden("a master playlist is served to a playback session only")
+    camera_id = path.split("/")[2]
+    try:
+        ranked = delivery.selector.ranked(viewer, region)
+    except NoEligibleProvider as error:
+        raise NotFound(str(error)) from error
+    steering = (
+        f"{delivery.settings.public_url}/api/steering/{camera_id}"
+        f"?session={session}&viewer={viewer}&region={region}"
+    )
+    return build_steered_master(
+        text, grant, ranked, delivery.signers, steering_uri=steering, first=ranked[0].name
+    )
+
+
+def _source_only_master(delivery: Delivery, camera_dir: Path) -> str:
+    """Before the ladder's first master, the recording alone: a player that starts now gets
+    the source at once rather than a 404 (the rungs follow for players that start later)."""
+    source = camera_dir / "source" / "index.m3u8"
+    if not source.exists():
+        raise NotFound("no such media")
+
+    def build() -> str:
+        rendition = describe_rendition("source", camera_dir / "source", delivery.worker_settings)
+        if rendition is None:
+            raise NotFound("no segment recorded yet")
+        return build_master_playlist([rendition])
+
+    key = ("source-master", str(camera_dir))
+    return delivery.cache.get(key, source.read_text().split("#EXTINF", 1)[0], build)
+
+
+def _resolve(root: Path, relative: str) -> Path:
+    candidate = (root / relative.lstrip("/")).resolve()
+    if not candidate.is_relative_to(root.resolve()) or not candidate.is_file():
+        raise NotFound("no such media")
+    return candidate

@@ -1,0 +1,101 @@
+"""Playback: a viewer key asks for a camera and gets a signed master playlist URL on the CDN
+chosen for it, and a viewer session; the steering server answers the player's polls with
+its pathway order and renews that session, so viewer counts stay true without a heartbeat."""
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from cdn.errors import NoEligibleProvider
+from cdn.steering import build_steering_response
+from video_service.api.deps import PrincipalDep, SessionDep, SettingsDep
+from video_service.api.routes.cameras import find_camera
+from video_service.api.routes.viewers import live_services, open_viewer
+from video_service.delivery import Delivery
+from video_service.errors import ApiError, NotFound
+from video_service.models import Camera
+from video_service.settings import ApiSettings
+from workers.viewers import renew_session
+
+router = APIRouter(tags=["playback"])
+Region = Annotated[str, Query(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")]
+
+
+class CameraOffline(ApiError):
+    status = 409
+
+
+class NoCdn(ApiError):
+    status = 503
+
+
+class PlaybackPublic(BaseModel):
+    url: str
+    cdn: str
+    expires_at: int
+    session_id: str
+
+
+def delivery_of(request: Request) -> Delivery:
+    delivery: Delivery = request.app.state.delivery
+    return delivery
+
+
+@router.get("/api/cameras/{camera_id}/playback")
+def get_playback(
+    camera_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    region: Region = "global",
+) -> PlaybackPublic:
+    camera = find_camera(session, camera_id)
+    principal.check_site(camera.site_id)
+    _require_online(camera, settings)
+    delivery = delivery_of(request)
+    try:
+        chosen = delivery.selector.choose(principal.key_id, region)
+    except NoEligibleProvider as error:
+        raise NoCdn(str(error)) from error
+    viewer = open_viewer(live_services(request), session, settings, camera)
+    playback = delivery.playback(camera.id, principal.key_id, region, viewer.session_id)
+    assert playback.cdn == chosen.name
+    return PlaybackPublic(**playback.__dict__, session_id=viewer.session_id)
+
+
+@router.get("/api/steering/{camera_id}")
+def get_steering(
+    camera_id: str,
+    request: Request,
+    session: str = Query(min_length=1, max_length=64),
+    viewer: str = Query(min_length=1, max_length=64),
+    region: Region = "global",
+) -> dict[str, object]:
+    """No API key: the session id in the URL is the capability (players cannot add headers
+    to steering polls)."""
+    live = live_services(request)
+    if not renew_session(live.redis, camera_id, session, ttl_s=live.session_ttl_s,
+                         now=time.time()):  # fmt: skip
+        raise NotFound("no such viewer session (expired?): ask for playback again")
+    delivery = delivery_of(request)
+    try:
+        ranked = [p.name for p in delivery.selector.ranked(viewer, region)]
+    except NoEligibleProvider as error:
+        raise NoCdn(str(error)) from error
+    return build_steering_response(ranked, delivery.settings.steering_ttl_s)
+
+
+def _require_online(camera: Camera, settings: ApiSettings) -> None:
+    if not camera.enabled:
+        raise CameraOffline(f"camera {camera.id} is disabled")
+    playlist = settings.resolved_media_root / "live" / camera.id / "source" / "index.m3u8"
+    stale_after = 3 * settings.segment_seconds
+    try:
+        age = time.time() - playlist.stat().st_mtime
+    except FileNotFoundError:
+        raise CameraOffline(f"camera {camera.id} is offline: it has never published") from None
+    if age > stale_after:
+        raise CameraOffline(f"camera {camera.id} is offline: nothing received for {age:.0f} s")

@@ -1,0 +1,88 @@
+"""Delivery for the control plane: the CDN providers (the origin alone by default), the
+selector, one signer per provider, and what a playback request or the origin needs of them.
+
+Paths handed to signers are relative to the media root (`/live/{camera}/...`); a provider's
+base URL maps onto that root (the origin's is `{public_url}/media`).
+"""
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdn.providers import GLOBAL, Provider, Scheme
+from cdn.rewrite import RewriteCache
+from cdn.selector import Selector
+from cdn.signing import OriginSigner, StreamGrant, UrlSigner, build_signer, grant_for
+from video_service.settings import ApiSettings
+from workers.settings import WorkerSettings
+
+ORIGIN = "origin"
+
+
+@dataclass(frozen=True)
+class Playback:
+    url: str
+    cdn: str
+    expires_at: int
+
+
+class Delivery:
+    def __init__(self, settings: ApiSettings, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.origin_signer = OriginSigner(_origin_secret(settings))
+        providers = settings.cdn_providers or (self.origin_provider(),)
+        self.selector = Selector(providers, clock=clock)
+        self.signers: dict[str, UrlSigner] = {
+            p.name: self.origin_signer if p.scheme is Scheme.ORIGIN else build_signer(p)
+            for p in providers
+        }
+        self.cache = RewriteCache()
+        # The origin probes recordings with the workers' FFmpeg settings.
+        self.worker_settings = WorkerSettings(ffmpeg=settings.ffmpeg)
+
+    def origin_provider(self) -> Provider:
+        return Provider(
+            name=ORIGIN,
+            weight=1.0,
+            regions=(GLOBAL,),
+            scheme=Scheme.ORIGIN,
+            base_url=f"{self.settings.public_url}/media",
+        )
+
+    def grant(self, camera_id: str) -> StreamGrant:
+        return grant_for(
+            f"/live/{camera_id}/",
+            now=self.clock(),
+            ttl_s=self.settings.token_ttl_s,
+            window_s=self.settings.token_window_s,
+        )
+
+    def playback(self, camera_id: str, viewer: str, region: str, session_id: str) -> Playback:
+        provider = self.selector.choose(viewer, region)
+        grant = self.grant(camera_id)
+        path = f"{grant.prefix}master.m3u8"
+        query = self.signers[provider.name].query(path, grant)
+        extra = f"session={session_id}&region={region}&viewer={viewer}"
+        return Playback(f"{provider.base_url}{path}?{query}&{extra}", provider.name, grant.expires)
+
+
+def _origin_secret(settings: ApiSettings) -> str:
+    if settings.origin_secret is not None:
+        return settings.origin_secret.get_secret_value()
+    path = settings.state_dir / "origin.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            _write_private(path, secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
