@@ -5,7 +5,16 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from video_service.api.routes import cameras, events, keys, origin, playback, sites, viewers
+from video_service.api.routes import (
+    cameras,
+    events,
+    keys,
+    origin,
+    playback,
+    player,
+    sites,
+    viewers,
+)
 from video_service.db import create_database, session_scope
 from video_service.delivery import Delivery
 from video_service.errors import install_error_handlers
@@ -33,7 +42,7 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     app.state.live = live(sessions) if live is not None else None
     install_error_handlers(app)
     app.state.delivery = Delivery(settings)
-    for module in (sites, cameras, events, keys, viewers, playback, origin):
+    for module in (sites, cameras, events, keys, viewers, playback, origin, player):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])

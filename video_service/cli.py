@@ -204,21 +204,11 @@ def _print_capabilities(capabilities: list[Capability]) -> None:
 )
 @click.option("--api-port", type=int, default=8080, show_default=True)
 @click.option("--rtsp-port", type=int, default=8554, show_default=True)
-@click.option(
-    "--port",
-    "origin_port",
-    type=int,
-    default=8000,
-    show_default=True,
-    help="The origin serving the ladder.",
-)
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path("demo-out"))
 @click.option("--once", is_flag=True, help="Exit once the URL is shown to play.")
-def demo(
-    seconds: int | None, api_port: int, rtsp_port: int, origin_port: int, workdir: Path, once: bool
-) -> None:
+def demo(seconds: int | None, api_port: int, rtsp_port: int, workdir: Path, once: bool) -> None:
     """The main job: a synthetic camera over RTSP, the ladder, a URL that plays."""
-    ports = DemoPorts(api=api_port, rtsp=rtsp_port, origin=origin_port)
+    ports = DemoPorts(api=api_port, rtsp=rtsp_port)
     try:
         run_demo(workdir, ports=ports, seconds=seconds, once=once, say=click.echo)
     except RuntimeError as error:

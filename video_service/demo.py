@@ -2,15 +2,16 @@
 viewer, and the printed URL plays.
 
 `sparc-video demo` starts, on this machine: Redis (the embedded one where REDIS_URL is
-unset), the control API, the RTSP edge, a CPU worker and the origin; creates a site, a
-camera and an admin key through the API; publishes FFmpeg's testsrc2 with a clock and a
-tone over RTSP with the camera's password; opens a viewer session (renewed while the demo
-runs, as a player's polls would); waits for the master playlist and checks with ffprobe
-that it plays through the origin URL.
+unset), the control API with its origin and web player, the RTSP edge and a CPU worker;
+creates a site, a camera, an admin and a viewer key through the API; publishes FFmpeg's
+testsrc2 with a clock and a tone over RTSP with the camera's password; asks for playback
+with the viewer key (a viewer session, renewed while the demo runs, as a player's steering
+polls would); waits for the ladder and checks with ffprobe that the signed URL plays.
 """
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -28,7 +29,6 @@ from video_service.app import create_app
 from video_service.db import create_database
 from video_service.edge import Edge
 from video_service.live import build_live_services
-from video_service.origin import start_origin
 from video_service.security import generate_api_key
 from video_service.settings import ApiSettings
 from workers.process import run_capture
@@ -43,7 +43,6 @@ Say = Callable[[str], None]
 class DemoPorts:
     api: int = 8080
     rtsp: int = 8554
-    origin: int = 8000
 
 
 def build_camera_command(ffmpeg: str, url: str, seconds: int | None) -> list[str]:
@@ -71,7 +70,9 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     redis_url = resolve_redis_url(worker_settings.model_copy(update={"state_dir": workdir}))
     worker_settings = worker_settings.model_copy(update={"redis_url": redis_url})
     admin_key = generate_api_key()
+    api_port = ports.api or _free_port()
     api_settings = ApiSettings(
+        public_url=f"http://127.0.0.1:{api_port}",
         state_dir=state,
         admin_key=SecretStr(admin_key),
         rtsp_public_url=f"rtsp://127.0.0.1:{ports.rtsp}",
@@ -81,55 +82,78 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     sessions = create_database(api_settings.resolved_database_url)
     live = build_live_services(sessions, worker_settings)
     app = create_app(api_settings, live=lambda _: live)
-    api_url = _start_api(app, ports.api)
-    say(f"1/6 control API on {api_url} (docs: {api_url}/docs); Redis: {_redacted(redis_url)}")
+    api_url = _start_api(app, api_port)
+    say(f"1/7 control API on {api_url} (docs: {api_url}/docs); Redis: {_redacted(redis_url)}")
     edge_port = _start_edge(Edge(api_settings, sessions, live.scheduler), ports.rtsp)
-    say(f"2/6 RTSP edge on rtsp://127.0.0.1:{edge_port}")
+    say(f"2/7 RTSP edge on rtsp://127.0.0.1:{edge_port}")
     worker = _start_worker(redis_url, state, workdir / "worker.log")
-    say(f"3/6 CPU worker started (log: {workdir / 'worker.log'})")
+    say(f"3/7 CPU worker started (log: {workdir / 'worker.log'})")
     client = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {admin_key}"})
     site = client.post("/api/sites", json={"name": "Demo HQ", "tier": 5}).json()
     camera = client.post("/api/cameras", json={"site_id": site["id"], "name": "Lobby"}).json()
+    viewer_key = client.post(
+        "/api/keys", json={"name": "demo viewer", "scope": "viewer", "site_ids": [site["id"]]}
+    ).json()["key"]
+    viewer_client = httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {viewer_key}"}
+    )
     publish_url = camera["publish_url"].replace(
         "rtsp://", f"rtsp://{camera['rtsp_username']}:{camera['rtsp_password']}@"
     )
     publish_url = publish_url.replace(f":{ports.rtsp}/", f":{edge_port}/")
-    say(f"4/6 camera {camera['id']} publishing to {camera['publish_url']}")
+    say(f"4/7 camera {camera['id']} publishing to {camera['publish_url']}")
     publisher = subprocess.Popen(
         build_camera_command(api_settings.ffmpeg, publish_url, seconds),
         stdin=subprocess.DEVNULL,
         stderr=(workdir / "camera.log").open("wb"),
     )
     media = api_settings.resolved_media_root
-    origin = start_origin(media, port=ports.origin)
     stop = threading.Event()
     try:
         _wait_for(lambda: (media / "live" / camera["id"] / "source" / "index.m3u8").exists(), 30)
-        viewer = client.post(f"/api/cameras/{camera['id']}/viewers").json()
+        _wait_for(lambda: _online(viewer_client, camera["id"]), 30)
+        playback = viewer_client.get(f"/api/cameras/{camera['id']}/playback").json()
         threading.Thread(
-            target=_keep_watching, args=(client, camera["id"], viewer["session_id"], stop),
+            target=_keep_watching,
+            args=(viewer_client, camera["id"], playback["session_id"], stop),
             daemon=True,
         ).start()  # fmt: skip
-        say("5/6 a viewer session is open: the ladder follows it")
+        say("5/7 a viewer asked for playback: the ladder follows the viewer")
         master = media / "live" / camera["id"] / "master.m3u8"
         _wait_for(lambda: master.exists() and len(m3u8.load(str(master)).playlists) >= 2, 90)
-        url = f"http://127.0.0.1:{origin.server_address[1]}/live/{camera['id']}/master.m3u8"
+        url = playback["url"]
         _check_plays(api_settings.ffmpeg.replace("ffmpeg", "ffprobe"), url)
-        say(f"6/6 the live ladder plays: {url}")
+        say(f"6/7 the live ladder plays (signed, via the {playback['cdn']}): {url}")
         lag = client.get(f"/api/cameras/{camera['id']}/lag").json()
         say("    publish lag p95: " + ", ".join(f"{k} {v['p95_s']:.2f} s" for k, v in lag.items()))
+        say(f"7/7 the web player: {api_url}/player/#key={viewer_key}&camera={camera['id']}")
         if not once:
-            say("    open it in Safari, VLC, ffplay or an hls.js page; Ctrl-C stops the demo")
+            say("    open it in a browser (or the URL in Safari, VLC, ffplay); Ctrl-C stops")
             _serve_until_interrupted(publisher)
-        return url
+        return str(url)
     finally:
         stop.set()
         publisher.terminate()
         publisher.wait(10)
         worker.terminate()
         worker.wait(30)
-        origin.shutdown()
         client.close()
+        viewer_client.close()
+
+
+def _online(client: httpx.Client, camera_id: str) -> bool:
+    # Ask without opening a session: the camera is online once a segment is recorded.
+    return bool(client.get(f"/api/cameras/{camera_id}").status_code == 200) and bool(
+        client.get("/api/events", params={"camera_id": camera_id, "type": "camera_online"}).json()[
+            "data"
+        ]
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _start_api(app: object, port: int) -> str:

@@ -13,11 +13,13 @@ def test_the_readme_main_job_gives_a_live_ladder_that_plays_over_http(
 ) -> None:
     env = {**os.environ, "REDIS_URL": TEST_REDIS_URL}
     command = [sys.executable, "-m", "video_service.cli", "demo", "--once", "--seconds", "90"]
-    command += ["--api-port", "0", "--rtsp-port", "0", "--port", "0"]
+    command += ["--api-port", "0", "--rtsp-port", "0"]
     command += ["--workdir", str(tmp_path / "demo")]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "6/6 the live ladder plays: http://127.0.0.1:" in done.stdout
+    assert "6/7 the live ladder plays (signed, via the origin): http://127.0.0.1:" in done.stdout
+    assert "/media/live/" in done.stdout and "token=" in done.stdout
+    assert "7/7 the web player: http://127.0.0.1:" in done.stdout
     camera_dirs = list((tmp_path / "demo" / "state" / "media" / "live").iterdir())
     assert len(camera_dirs) == 1
     master = m3u8.load(str(camera_dirs[0] / "master.m3u8"))

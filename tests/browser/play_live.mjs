@@ -1,0 +1,42 @@
+// Drive the web player in Debian's Chromium with playwright-core: open the page with a key
+// and a camera, wait for `playing`, then watch the video advance. Prints one JSON line.
+//   node tests/browser/play_live.mjs PAGE_URL KEY CAMERA_ID WATCH_SECONDS
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const playerDir = process.env.SPARC_PLAYER_DIR || path.resolve("video_service/player");
+const require = createRequire(path.join(playerDir, "package.json"));
+const { chromium } = require("playwright-core");
+
+const [pageUrl, key, camera, watchSeconds] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+  ],
+});
+const result = { playing: false, advanced: 0, rung: null, cdn: null, errors: [], console: [] };
+try {
+  const page = await browser.newPage();
+  page.on("console", (message) => result.console.push(message.text()));
+  await page.goto(`${pageUrl}#key=${encodeURIComponent(key)}&camera=${camera}`);
+  await page.waitForFunction(() => window.sparcPlayer && window.sparcPlayer.state === "playing",
+    null, { timeout: 60000 });
+  result.playing = true;
+  const start = await page.evaluate(() => document.getElementById("video").currentTime);
+  await page.waitForTimeout(Number(watchSeconds) * 1000);
+  const end = await page.evaluate(() => document.getElementById("video").currentTime);
+  const player = await page.evaluate(() => window.sparcPlayer);
+  Object.assign(result, { advanced: end - start, rung: player.rung, cdn: player.cdn,
+                          errors: player.errors, state: player.state });
+} catch (error) {
+  result.failure = String(error);
+  try {
+    result.player = await browser.contexts()[0]?.pages()[0]?.evaluate(() => window.sparcPlayer);
+  } catch {}
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));
