@@ -31,7 +31,8 @@ def sweep_media(media_root: Path, *, now: float, retention_s: float, live_keep_s
 def _sweep_folder(folder: Path, *, now: float, keep_s: float) -> int:
     named = set(_URI.findall(_read(folder / "index.m3u8")))
     deleted = 0
-    for segment in folder.glob(_SEGMENT):
+    marks = folder.glob(".seg_*.skipped")  # a live rung's note of a segment it gave up on
+    for segment in [*folder.glob(_SEGMENT), *marks]:
         if segment.name in named:
             continue
         try:

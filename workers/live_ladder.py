@@ -59,6 +59,7 @@ def run_live_segment(
     error: str | None = None
     if clock() > closed_at + deadline_s(settings):
         outcome = "skipped"
+        mark_skipped(work, settings)
     else:
         try:
             run_segment_job(work, settings, accel)
@@ -88,17 +89,36 @@ def render_live_ladder(
     for rung in plan.encoded:
         rung_dir = camera_dir / rung.name
         rung_dir.mkdir(parents=True, exist_ok=True)
-        available = {name for name in os.listdir(rung_dir) if name.endswith(".ts")}
+        names = os.listdir(rung_dir)
+        available = {name for name in names if name.endswith(".ts")}
+        skipped = {name[1 : -len(_SKIPPED)] for name in names if name.endswith(_SKIPPED)}
         previous = _read(rung_dir / MEDIA_PLAYLIST)
         floor = media_sequence_of(previous)
         text = build_rung_playlist(
-            window, available, now=now, deadline_s=deadline_s(settings), floor=floor
+            window,
+            available,
+            now=now,
+            deadline_s=deadline_s(settings),
+            floor=floor,
+            skipped=skipped,
         )
         _replace(rung_dir / MEDIA_PLAYLIST, text)
         for uri in _listed(text) - _listed(previous):
             newly.setdefault(uri, {})[rung.name] = now
     _write_master(camera_dir, plan, settings)
     return newly
+
+
+_SKIPPED = ".skipped"
+
+
+def mark_skipped(work: SegmentWork, settings: WorkerSettings) -> None:
+    """Leave a mark in each encoded rung, so the playlists show the gap at once."""
+    plan = plan_segment(probe_file(work.source, settings), settings)
+    for rung in plan.encoded:
+        rung_dir = work.camera_dir / rung.name
+        rung_dir.mkdir(parents=True, exist_ok=True)
+        (rung_dir / f".{work.segment}{_SKIPPED}").touch()
 
 
 def _plan_for(camera_dir: Path, segment: str, settings: WorkerSettings) -> LadderPlan:

@@ -61,7 +61,9 @@ def build_rung_playlist(
     now: float,
     deadline_s: float,
     floor: int = 0,
+    skipped: Collection[str] = (),
 ) -> str:
+    """`skipped`: segments a job gave up on, gaps at once whatever the clock says."""
     numbered = [
         (window.media_sequence + index, entry)
         for index, entry in enumerate(window.entries)
@@ -79,7 +81,8 @@ def build_rung_playlist(
     ]
     for _, entry in listed:
         have = entry.uri in available
-        if not have and not past_deadline(entry, now=now, deadline_s=deadline_s):
+        given_up = entry.uri in skipped or past_deadline(entry, now=now, deadline_s=deadline_s)
+        if not have and not given_up:
             break
         if entry.discontinuity:
             lines.append("#EXT-X-DISCONTINUITY")

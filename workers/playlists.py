@@ -53,10 +53,11 @@ def measure_media_playlist(playlist_path: Path) -> tuple[int, int, int]:
     total_bits = 0.0
     total_seconds = 0.0
     for segment in playlist.segments:
-        size = os.path.getsize(playlist_path.parent / segment.uri)
+        path = playlist_path.parent / segment.uri
         duration = float(segment.duration or 0)
-        if duration <= 0:
-            continue
+        if segment.gap_tag or duration <= 0 or not path.exists():
+            continue  # a gap a live rung marked, or a segment already past retention
+        size = path.stat().st_size
         peak = max(peak, size * 8 / duration)
         total_bits += size * 8
         total_seconds += duration
@@ -72,7 +73,10 @@ def describe_rendition(name: str, rung_dir: Path, settings: WorkerSettings) -> R
     peak, average, count = measure_media_playlist(playlist_path)
     if count == 0:
         return None
-    first = m3u8.load(str(playlist_path)).segments[0].uri
+    present = [s.uri for s in m3u8.load(str(playlist_path)).segments if not s.gap_tag]
+    if not present:
+        return None
+    first = present[0]
     width, height, frame_rate, codecs = _probe_segment(rung_dir / first, settings)
     return Rendition(name, width, height, frame_rate, peak, average, codecs, count)
 

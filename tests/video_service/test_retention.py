@@ -24,12 +24,13 @@ def test_recordings_go_after_retention_and_rungs_after_their_window(tmp_path: Pa
     old_rung = segment(camera / "240p", "seg_000498.ts", 120)
     fresh_rung = segment(camera / "240p", "seg_000499.ts", 10)
     listed_rung = segment(camera / "240p", "seg_000400.ts", 500)
+    old_mark = segment(camera / "240p", ".seg_000300.ts.skipped", 500)
     (camera / "240p" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:6.0,\nseg_000400.ts\n")
 
     deleted = sweep_media(tmp_path, now=NOW, retention_s=7 * DAY, live_keep_s=78)
 
-    assert deleted == 2
-    assert not old_recording.exists() and not old_rung.exists()
+    assert deleted == 3
+    assert not old_recording.exists() and not old_rung.exists() and not old_mark.exists()
     assert kept_recording.exists() and fresh_rung.exists()
     assert listed_but_old.exists() and listed_rung.exists(), "a listed segment stays"
 
