@@ -17,7 +17,6 @@ each rung. Targets: source p95 under 0.5 s; rungs p95 under 6 s.
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import httpx
 import m3u8
+
+from workers.ports import free_port
 
 CLIP_SECONDS = 12
 
@@ -51,12 +52,6 @@ def publisher(clip: Path, url: str, seconds: int) -> list[str]:
         "-stream_loop", "-1", "-i", str(clip), "-t", str(seconds), "-c", "copy",
         "-f", "rtsp", "-rtsp_transport", "tcp", url,
     ]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def proc_cpu(pid: int) -> float:

@@ -11,7 +11,6 @@ polls would); waits for the ladder and checks with ffprobe that the signed URL p
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from video_service.edge import Edge
 from video_service.live import build_live_services
 from video_service.security import generate_api_key
 from video_service.settings import ApiSettings
+from workers.ports import free_port
 from workers.process import run_capture
 from workers.redis_server import resolve_redis_url
 from workers.settings import WorkerSettings
@@ -70,7 +70,7 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     redis_url = resolve_redis_url(worker_settings.model_copy(update={"state_dir": workdir}))
     worker_settings = worker_settings.model_copy(update={"redis_url": redis_url})
     admin_key = generate_api_key()
-    api_port = ports.api or _free_port()
+    api_port = ports.api or free_port()
     api_settings = ApiSettings(
         public_url=f"http://127.0.0.1:{api_port}",
         state_dir=state,
@@ -148,12 +148,6 @@ def _online(client: httpx.Client, camera_id: str) -> bool:
             "data"
         ]
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _start_api(app: object, port: int) -> str:

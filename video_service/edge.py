@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from video_service.rtsp import MAX_HEAD, BadMessage, Message, read_message, resp
 from video_service.scheduler import LadderScheduler, NewSegment
 from video_service.settings import ApiSettings
 from workers.live_playlist import parse_source_window
+from workers.ports import free_port
 from workers.process import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class Edge:
             log.info("camera %s publishes again: the new publisher replaces the old", camera.id)
             previous.stop()
             await previous.done.wait()
-        port = _free_port()
+        port = free_port()
         outdir = self.source_dir(camera.id)
         await asyncio.to_thread(outdir.mkdir, parents=True, exist_ok=True)
         recorder = await self._start_recorder(camera, port, outdir, announce.body.decode())
@@ -512,9 +512,3 @@ async def _finish(recorder: asyncio.subprocess.Process) -> None:
         except TimeoutError:
             recorder.kill()
             await recorder.wait()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -9,13 +9,13 @@ an append-only file there, so queued jobs survive a restart.
 import contextlib
 import fcntl
 import secrets
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
 
+from workers.ports import free_port
 from workers.settings import WorkerSettings
 
 _START_TIMEOUT_S = 10.0
@@ -73,7 +73,7 @@ def _running_url(directory: Path) -> str | None:
 
 def _start(directory: Path) -> str:
     password = secrets.token_urlsafe(24)
-    port = _free_port()
+    port = free_port()
     config = directory / "redis.conf"
     config.write_text(_config_text(directory, port, password))
     config.chmod(0o600)
@@ -102,12 +102,6 @@ def _config_text(directory: Path, port: int, password: str) -> str:
             "",
         ]
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_ready(url: str) -> None:

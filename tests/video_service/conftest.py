@@ -2,7 +2,6 @@
 edge tests."""
 
 import os
-import socket
 import threading
 import time
 import uuid
@@ -18,6 +17,7 @@ import uvicorn
 from video_service.app import LiveBuilder, create_app
 from video_service.db import engine_of
 from video_service.settings import ApiSettings
+from workers.ports import free_port
 
 ADMIN_KEY = "sv_test-admin-key-0123456789"
 
@@ -34,12 +34,6 @@ class Api:
         client = httpx.Client(base_url=self.url, headers=headers, timeout=10)
         self.clients.append(client)
         return client
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 POSTGRES_ADMIN_URL = os.environ.get(

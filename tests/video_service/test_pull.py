@@ -2,7 +2,6 @@
 gst-rtsp-server standing in for an IP camera), reconnects when it comes back, and stops
 when the camera is disabled."""
 
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,14 +12,9 @@ import pytest
 
 from tests.video_service.conftest import Api
 from tests.video_service.test_edge import RunningEdge, events, start_edge, wait_until
+from workers.ports import free_port
 
 CAMERA_SERVER = Path(__file__).parent.parent / "rtsp_camera.py"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_camera(port: int) -> "subprocess.Popen[str]":
