@@ -1,0 +1,122 @@
+"""The storage contract on both backends (a local directory, and S3 over the wire to a real
+S3 protocol server), and the spool through an outage."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from workers.errors import StorageUnavailable
+from workers.ports import free_port
+from workers.storage import LocalStorage, S3Storage, Spool, Storage
+
+CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",
+               "region_name": "us-east-1"}  # fmt: skip
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client("s3", endpoint_url=endpoint, **CREDENTIALS).create_bucket(Bucket="media")
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    if request.param == "local":
+        return LocalStorage(tmp_path / "store")
+    endpoint = request.getfixturevalue("s3_endpoint")
+    return S3Storage.connect(endpoint, "media", **CREDENTIALS)
+
+
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    segment = tmp_path / "seg_000001.ts"
+    segment.write_bytes(b"\x47" * 188 * 10)
+    playlist = tmp_path / "index.m3u8"
+    playlist.write_text("#EXTM3U\n#EXTINF:6.0,\nseg_000001.ts\n")
+    return segment, playlist
+
+
+def test_the_storage_contract(storage: Storage, tmp_path: Path) -> None:
+    segment, playlist = files(tmp_path)
+    storage.put_file("live/cam1/source/seg_000001.ts", segment)
+    storage.put_file("live/cam1/source/index.m3u8", playlist)
+    assert storage.get_bytes("live/cam1/source/seg_000001.ts") == segment.read_bytes()
+    assert storage.list("live/cam1/") == [
+        "live/cam1/source/index.m3u8", "live/cam1/source/seg_000001.ts",
+    ]  # fmt: skip
+    playlist.write_text("#EXTM3U\n")
+    storage.put_file("live/cam1/source/index.m3u8", playlist)
+    assert storage.get_bytes("live/cam1/source/index.m3u8") == b"#EXTM3U\n", "replaced whole"
+    storage.delete("live/cam1/source/seg_000001.ts")
+    assert storage.list("live/cam1/") == ["live/cam1/source/index.m3u8"]
+
+
+def test_s3_objects_carry_their_cache_lifetimes(s3_endpoint: str, tmp_path: Path) -> None:
+    storage = S3Storage.connect(s3_endpoint, "media", **CREDENTIALS)
+    segment, playlist = files(tmp_path)
+    storage.put_file("vod/a/seg_000001.ts", segment, live=False)
+    storage.put_file("vod/a/index.m3u8", playlist, live=False)
+    storage.put_file("live/a/index.m3u8", playlist)
+    client = boto3.client("s3", endpoint_url=s3_endpoint, **CREDENTIALS)
+
+    def head(key: str) -> tuple[str, str]:
+        found = client.head_object(Bucket="media", Key=key)
+        return found["CacheControl"], found["ContentType"]
+
+    assert head("vod/a/seg_000001.ts") == ("public, max-age=31536000, immutable", "video/mp2t")
+    assert head("vod/a/index.m3u8") == ("public, max-age=300", "application/vnd.apple.mpegurl")
+    assert head("live/a/index.m3u8")[0] == "public, max-age=1"
+
+
+def test_a_key_cannot_leave_the_local_root(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="leaves the storage root"):
+        LocalStorage(tmp_path / "store").get_bytes("../../etc/passwd")
+
+
+def test_unreachable_s3_is_a_transient_error(tmp_path: Path) -> None:
+    storage = S3Storage.connect(f"http://127.0.0.1:{free_port()}", "media", **CREDENTIALS)
+    segment, _ = files(tmp_path)
+    with pytest.raises(StorageUnavailable, match="cannot upload"):
+        storage.put_file("x/seg.ts", segment)
+
+
+def test_an_outage_spools_uploads_and_they_drain_in_order_when_storage_returns(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    storage = S3Storage.connect(endpoint, "media", **CREDENTIALS)
+    spool = Spool(storage, tmp_path / "spool", backoff_s=0.1, backoff_max_s=0.3)
+    segment, playlist = files(tmp_path)
+    spool.put("live/cam1/source/seg_000001.ts", segment)  # storage is down: it waits
+    spool.put("live/cam1/source/index.m3u8", playlist)
+    assert not spool.wait_empty(1.0) and spool.pending == 2
+    spool.close()
+    # A new process starts with what the old one spooled, and storage comes back.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        boto3.client("s3", endpoint_url=endpoint, **CREDENTIALS).create_bucket(Bucket="media")
+        uploaded: list[str] = []
+
+        class Recording(S3Storage):
+            def put_file(self, key: str, path: Path, *, live: bool = True) -> None:
+                super().put_file(key, path, live=live)
+                uploaded.append(key)
+
+        resumed = Spool(Recording.connect(endpoint, "media", **CREDENTIALS), tmp_path / "spool",
+                        backoff_s=0.1, backoff_max_s=0.3)  # fmt: skip
+        assert resumed.wait_empty(10)
+        resumed.close()
+        assert uploaded == ["live/cam1/source/seg_000001.ts", "live/cam1/source/index.m3u8"]
+        assert storage.get_bytes("live/cam1/source/seg_000001.ts") == segment.read_bytes()
+        assert list((tmp_path / "spool").iterdir()) == [], "nothing left behind"
+    finally:
+        server.stop()
