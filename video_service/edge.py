@@ -48,6 +48,7 @@ from video_service.settings import ApiSettings
 from workers.live_playlist import parse_source_window
 from workers.ports import free_port
 from workers.process import die_with_parent
+from workers.storage import S3Storage, Spool
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,13 @@ class Edge:
         self._live: dict[str, _Publish] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._seen: dict[str, set[str]] = {}
+        self._spool = _spool_for(settings)
+        self._uploaded: dict[str, set[str]] = {}
+
+    @property
+    def _watching(self) -> bool:
+        """New segments matter to someone: the ladder's scheduler, or object storage."""
+        return self._scheduler is not None or self._spool is not None
 
     @property
     def live_cameras(self) -> list[str]:
@@ -192,7 +200,7 @@ class Edge:
         publish = _Publish(camera.id, writer, recorder, asyncio.Event())
         self._live[camera.id] = publish
         upstream_writer: asyncio.StreamWriter | None = None
-        watcher = self._spawn(self._watch(camera, outdir)) if self._scheduler else None
+        watcher = self._spawn(self._watch(camera, outdir)) if self._watching else None
         try:
             upstream_reader, upstream_writer = await _connect_when_listening(port, recorder)
             local = f"rtsp://127.0.0.1:{port}"
@@ -286,10 +294,14 @@ class Edge:
             await self._announce_segments(camera, outdir)
 
     async def _announce_segments(self, camera: CameraAuth, outdir: Path) -> None:
-        assert self._scheduler is not None
         seen = self._seen.setdefault(camera.id, set())
         fresh = await asyncio.to_thread(_new_segments, outdir, seen)
-        if fresh:
+        if not fresh:
+            return
+        if self._spool is not None:
+            uploaded = self._uploaded.setdefault(camera.id, set())
+            await asyncio.to_thread(_store, self._spool, camera.id, outdir, uploaded)
+        if self._scheduler is not None:
             scheduler = self._scheduler
             await asyncio.to_thread(
                 scheduler.on_new_segments, camera.id, camera.site_id, camera.tier, fresh
@@ -320,7 +332,7 @@ class Edge:
         backoff = 1.0
         while True:
             recorder = await self.start_recording(build_pull_input(url), outdir, Audio.ANY)
-            watcher = self._spawn(self._watch(camera, outdir)) if self._scheduler else None
+            watcher = self._spawn(self._watch(camera, outdir)) if self._watching else None
             online = asyncio.create_task(self._online_when_recording(camera, outdir))
             try:
                 await recorder.wait()
@@ -392,6 +404,29 @@ class Edge:
                 )
 
         await asyncio.to_thread(write)
+
+
+def _spool_for(settings: ApiSettings) -> Spool | None:
+    if not settings.s3_bucket:
+        return None
+    storage = S3Storage.connect(settings.s3_endpoint_url, settings.s3_bucket)
+    return Spool(storage, settings.state_dir / "spool")
+
+
+def _store(spool: Spool, camera_id: str, outdir: Path, uploaded: set[str]) -> None:
+    """Every segment a snapshot of the playlist names and storage lacks, then that snapshot:
+    in that order, through the spool, so storage never lists a segment it does not hold."""
+    prefix = f"live/{camera_id}/source"
+    text = (outdir / SOURCE_PLAYLIST).read_text()
+    named = [entry.uri for entry in parse_source_window(text).entries]
+    for uri in named:
+        if uri not in uploaded:
+            spool.put(f"{prefix}/{uri}", outdir / uri)
+            uploaded.add(uri)
+    snapshot = outdir / f".{SOURCE_PLAYLIST}.upload"
+    snapshot.write_text(text)
+    spool.put(f"{prefix}/{SOURCE_PLAYLIST}", snapshot)
+    uploaded.intersection_update(named)
 
 
 def _pull_auth(camera: Camera) -> CameraAuth:

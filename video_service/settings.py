@@ -45,6 +45,11 @@ class ApiSettings(BaseSettings):
     token_ttl_s: int = Field(default=3600, gt=0)
     token_window_s: int = Field(default=300, gt=0)
     steering_ttl_s: int = Field(default=10, gt=0)
+    # Object storage for recordings: unset, the local media directory is the store; set, the
+    # edge also uploads each segment and playlist there (MinIO, AWS S3), through a spool.
+    # Credentials come the usual AWS ways (AWS_ACCESS_KEY_ID ..., or an instance role).
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
 
     @field_validator("admin_key")
     @classmethod
