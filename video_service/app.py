@@ -1,8 +1,10 @@
 """Build the FastAPI app: the control plane's routes, its error mapping, its database."""
 
+import contextlib
 from collections.abc import Callable
 
 from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.api.routes import (
@@ -35,7 +37,8 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     )
     sessions = create_database(settings.resolved_database_url)
     if settings.admin_key is not None:
-        with session_scope(sessions) as session:
+        # Several server workers start at once; the first to install the key wins.
+        with contextlib.suppress(IntegrityError), session_scope(sessions) as session:
             ensure_key(session, settings.admin_key.get_secret_value(), "SPARC_ADMIN_KEY")
     app.state.settings = settings
     app.state.sessions = sessions

@@ -13,7 +13,6 @@ import click
 import redis
 from pydantic import ValidationError
 
-from video_service.app import create_app
 from video_service.db import create_database, session_scope
 from video_service.demo import DemoPorts, run_demo
 from video_service.edge import Edge
@@ -218,12 +217,21 @@ def demo(seconds: int | None, api_port: int, rtsp_port: int, workdir: Path, once
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
-def serve(host: str, port: int) -> None:
-    """Run the control API (OpenAPI docs at /docs)."""
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the control API, its origin and the web player (OpenAPI docs at /docs)."""
     import uvicorn
 
-    app = create_app(load_api_settings(), live=lambda sessions: build_live_services(sessions))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    load_api_settings()  # a bad configuration fails here, clearly, not in each worker
+    resolve_redis_url(load_settings())  # start the embedded Redis once, before the workers
+    uvicorn.run(
+        "video_service.asgi:create_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @main.command()
@@ -240,8 +248,11 @@ async def _run_edge(server: Edge, port: int | None) -> None:
     listener = await server.start(port=port)
     for sock in listener.sockets:
         click.echo(f"RTSP edge listening on {sock.getsockname()[0]}:{sock.getsockname()[1]}")
-    async with listener:
-        await listener.serve_forever()
+    try:
+        async with listener:
+            await listener.serve_forever()
+    finally:
+        await server.close()
 
 
 @main.group()

@@ -119,6 +119,19 @@ class Edge:
             limit=MAX_HEAD,
         )
 
+    async def close(self) -> None:
+        """Stop every publisher, recorder and puller, and wait until their processes exit."""
+        for publish in list(self._live.values()):
+            publish.stop()
+        for publish in list(self._live.values()):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(publish.done.wait(), 20)
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._spool is not None:
+            await asyncio.to_thread(self._spool.close)
+
     def source_dir(self, camera_id: str) -> Path:
         return self._settings.resolved_media_root / "live" / camera_id / "source"
 

@@ -58,6 +58,7 @@ def start_edge(
 
     async def shutdown() -> None:
         server.close()
+        await edge.close()
         await server.wait_closed()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in tasks:
