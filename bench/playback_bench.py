@@ -52,6 +52,8 @@ def wrk(
     match = re.search(r"RESULT (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", done.stdout)
     assert match, done.stdout + done.stderr
     requests, duration, p50, p95, errors = (float(g) for g in match.groups())
+    if requests == 0:
+        print(done.stdout, file=sys.stderr)
     return {"rps": requests / duration, "p50_ms": p50, "p95_ms": p95, "errors": errors}
 
 

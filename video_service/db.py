@@ -9,14 +9,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.models import Base
 
+# FastAPI runs sync routes on a pool of 40 threads: one connection for each, so that a burst
+# of requests waits on the database rather than on the connection pool (which gave 500s).
+POOL = {"pool_size": 40, "max_overflow": 0, "pool_timeout": 60}
+
 
 def create_database(url: str) -> "sessionmaker[Session]":
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # A writer waits up to 30 s for SQLite's lock instead of failing at once.
+        arguments = {"check_same_thread": False, "timeout": 30}
+        engine = create_engine(url, connect_args=arguments, **POOL)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, **POOL)
     Base.metadata.create_all(engine)
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -64,12 +64,14 @@ def open_viewer(
     now = time.time()
     first = count_viewers(live.redis, camera.id, now=now) == 0
     session_id = open_session(live.redis, camera.id, ttl_s=live.session_ttl_s, now=now)
-    record_event(session, EventType.VIEWER_JOINED, camera_id=camera.id,
-                 site_id=camera.site_id, viewer_session=session_id)  # fmt: skip
+    tier, site_id = camera.site.tier, camera.site_id
     if first:
         camera_dir = settings.resolved_media_root / "live" / camera.id
-        live.scheduler.queue_recent(camera_dir, camera.id, camera.site.tier)
+        live.scheduler.queue_recent(camera_dir, camera.id, tier)
     viewers = count_viewers(live.redis, camera.id, now=now)
+    # Last: the write holds SQLite's lock until the request commits, so keep it short.
+    record_event(session, EventType.VIEWER_JOINED, camera_id=camera.id,
+                 site_id=site_id, viewer_session=session_id)  # fmt: skip
     return ViewerSession(session_id=session_id, expires_in_s=live.session_ttl_s, viewers=viewers)
 
 
