@@ -214,6 +214,7 @@ class Edge:
         self._live[camera.id] = publish
         upstream_writer: asyncio.StreamWriter | None = None
         watcher = self._spawn(self._watch(camera, outdir)) if self._watching else None
+        guard = self._spawn(self._cut_when_disabled(camera, publish))
         try:
             upstream_reader, upstream_writer = await _connect_when_listening(port, recorder)
             local = f"rtsp://127.0.0.1:{port}"
@@ -243,6 +244,7 @@ class Edge:
             if upstream_writer is not None:
                 upstream_writer.close()
             await _finish(recorder)
+            guard.cancel()
             if watcher is not None:
                 watcher.cancel()
                 await self._announce_segments(camera, outdir)  # the last, closed on exit
@@ -298,6 +300,17 @@ class Edge:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
+
+    async def _cut_when_disabled(self, camera: CameraAuth, publish: _Publish) -> None:
+        """A camera disabled or deleted while it publishes is cut off within seconds."""
+        while True:
+            await asyncio.sleep(self._settings.enabled_check_s)
+            current = await asyncio.to_thread(self._lookup, camera.id)
+            if current is None or not current.enabled:
+                reason = "camera deleted" if current is None else "camera disabled"
+                await self._event(EventType.PUBLISH_REFUSED, camera, reason=reason)
+                publish.stop()
+                return
 
     async def _watch(self, camera: CameraAuth, outdir: Path) -> None:
         """Notice each segment the recorder closes, within a fifth of a second."""

@@ -35,6 +35,8 @@ class ApiSettings(BaseSettings):
     # between attempts to reach one that is down.
     pull_refresh_s: float = Field(default=5.0, gt=0)
     pull_backoff_max_s: float = Field(default=30.0, gt=0)
+    # How often a publishing camera is checked to be still enabled.
+    enabled_check_s: float = Field(default=2.0, gt=0)
     page_limit_max: int = Field(default=500, gt=0)
     # Delivery. Where players reach this API and its origin (/media), the CDN providers
     # (JSON; none: the origin alone, verifying its own tokens), the origin's token secret

@@ -233,6 +233,20 @@ def test_a_publisher_killed_and_restarted_continues_the_playlist_after_a_discont
     assert after.media_sequence >= before.media_sequence
 
 
+def test_disabling_a_publishing_camera_cuts_it_off(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
+) -> None:
+    camera = admin()
+    live = subprocess.Popen(publisher(edge.url(camera), 60), stderr=subprocess.DEVNULL)
+    wait_until(lambda: str(camera["id"]) in edge.edge.live_cameras)
+    sqlite_api.client().post(f"/api/cameras/{camera['id']}/disable")
+    started = time.monotonic()
+    assert live.wait(20) != 0, "the publisher was cut off"
+    assert time.monotonic() - started < 10
+    refused = events(sqlite_api, camera_id=str(camera["id"]), type="publish_refused")
+    assert refused[0]["detail"]["reason"] == "camera disabled"  # type: ignore[index]
+
+
 def test_a_second_publisher_replaces_the_first(
     edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
 ) -> None:
