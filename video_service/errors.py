@@ -39,6 +39,10 @@ class Unprocessable(ApiError):
     status = 422
 
 
+class ServiceUnavailable(ApiError):
+    status = 503
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def handle(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ApiError)

@@ -20,7 +20,7 @@ from cdn.steering import build_steered_master
 from video_service.api.deps import SettingsDep
 from video_service.api.routes.playback import delivery_of
 from video_service.delivery import Delivery
-from video_service.errors import ApiError, NotFound
+from video_service.errors import Forbidden, NotFound
 from workers.playlists import build_master_playlist, describe_rendition
 
 router = APIRouter(tags=["origin"])
@@ -28,10 +28,6 @@ router = APIRouter(tags=["origin"])
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
 PLAYLIST_CACHE = "private, max-age=1"
 HLS = "application/vnd.apple.mpegurl"
-
-
-class TokenForbidden(ApiError):
-    status = 403
 
 
 @router.get("/media/{path:path}", include_in_schema=False)
@@ -47,11 +43,11 @@ def get_media(
     relative = "/" + path
     delivery = delivery_of(request)
     if not token:
-        raise TokenForbidden("a token is required")
+        raise Forbidden("a token is required")
     try:
         grant = delivery.origin_signer.verify(relative, token, now=delivery.clock())
     except TokenRejected as error:
-        raise TokenForbidden(str(error)) from error
+        raise Forbidden(str(error)) from error
     root = settings.resolved_media_root
     if relative.endswith("/master.m3u8") and not (root / relative.lstrip("/")).exists():
         text = _source_only_master(delivery, root / relative.lstrip("/").rsplit("/", 1)[0])
@@ -86,7 +82,7 @@ def _steered(
 ) -> str:
     """Every rung once per provider; the steering server needs the viewer's session."""
     if not session or not viewer:
-        raise TokenForbidden("a master playlist is served to a playback session only")
+        raise Forbidden("a master playlist is served to a playback session only")
     camera_id = path.split("/")[2]
     try:
         ranked = delivery.selector.ranked(viewer, region)

@@ -14,21 +14,13 @@ from video_service.api.deps import PrincipalDep, SessionDep, SettingsDep
 from video_service.api.routes.cameras import find_camera
 from video_service.api.routes.viewers import live_services, open_viewer
 from video_service.delivery import Delivery
-from video_service.errors import ApiError, NotFound
+from video_service.errors import Conflict, NotFound, ServiceUnavailable
 from video_service.models import Camera
 from video_service.settings import ApiSettings
 from workers.viewers import renew_session
 
 router = APIRouter(tags=["playback"])
 Region = Annotated[str, Query(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")]
-
-
-class CameraOffline(ApiError):
-    status = 409
-
-
-class NoCdn(ApiError):
-    status = 503
 
 
 class PlaybackPublic(BaseModel):
@@ -59,7 +51,7 @@ def get_playback(
     try:
         chosen = delivery.selector.choose(principal.key_id, region)
     except NoEligibleProvider as error:
-        raise NoCdn(str(error)) from error
+        raise ServiceUnavailable(str(error)) from error
     viewer = open_viewer(live_services(request), session, settings, camera)
     playback = delivery.playback(camera.id, principal.key_id, region, viewer.session_id)
     assert playback.cdn == chosen.name
@@ -84,18 +76,18 @@ def get_steering(
     try:
         ranked = [p.name for p in delivery.selector.ranked(viewer, region)]
     except NoEligibleProvider as error:
-        raise NoCdn(str(error)) from error
+        raise ServiceUnavailable(str(error)) from error
     return build_steering_response(ranked, delivery.settings.steering_ttl_s)
 
 
 def _require_online(camera: Camera, settings: ApiSettings) -> None:
     if not camera.enabled:
-        raise CameraOffline(f"camera {camera.id} is disabled")
+        raise Conflict(f"camera {camera.id} is disabled")
     playlist = settings.resolved_media_root / "live" / camera.id / "source" / "index.m3u8"
     stale_after = 3 * settings.segment_seconds
     try:
         age = time.time() - playlist.stat().st_mtime
     except FileNotFoundError:
-        raise CameraOffline(f"camera {camera.id} is offline: it has never published") from None
+        raise Conflict(f"camera {camera.id} is offline: it has never published") from None
     if age > stale_after:
-        raise CameraOffline(f"camera {camera.id} is offline: nothing received for {age:.0f} s")
+        raise Conflict(f"camera {camera.id} is offline: nothing received for {age:.0f} s")

@@ -5,15 +5,11 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse
 
-from video_service.errors import ApiError
+from video_service.errors import ServiceUnavailable
 
 router = APIRouter(tags=["player"], include_in_schema=False)
 PLAYER = Path(__file__).resolve().parents[2] / "player"
 HLS_JS = PLAYER / "node_modules" / "hls.js" / "dist" / "hls.min.js"
-
-
-class PlayerNotInstalled(ApiError):
-    status = 503
 
 
 @router.get("/")
@@ -34,5 +30,5 @@ def script() -> FileResponse:
 @router.get("/player/hls.min.js")
 def hls_js() -> FileResponse:
     if not HLS_JS.exists():
-        raise PlayerNotInstalled(f"hls.js is not installed: run `npm ci` in {PLAYER}")
+        raise ServiceUnavailable(f"hls.js is not installed: run `npm ci` in {PLAYER}")
     return FileResponse(HLS_JS, media_type="text/javascript")

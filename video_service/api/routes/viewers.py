@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from video_service.api.deps import PrincipalDep, SessionDep, SettingsDep
 from video_service.api.routes.cameras import find_camera
-from video_service.errors import ApiError, NotFound
+from video_service.errors import NotFound, ServiceUnavailable
 from video_service.events import record_event
 from video_service.live import LiveServices
 from video_service.models import Camera, EventType
@@ -19,10 +19,6 @@ from video_service.settings import ApiSettings
 from workers.viewers import count_viewers, open_session, renew_session
 
 router = APIRouter(prefix="/api/cameras", tags=["viewers"])
-
-
-class ServiceUnavailable(ApiError):
-    status = 503
 
 
 class ViewerSession(BaseModel):
