@@ -20,9 +20,16 @@ from workers.commands import MEDIA_PLAYLIST, Accel
 from workers.errors import TranscodeError
 from workers.ladder import LadderPlan
 from workers.live_playlist import build_rung_playlist, media_sequence_of, parse_source_window
+from workers.outputs import replace_text
 from workers.playlists import Rendition, describe_rendition, write_master_playlist
 from workers.probe import probe_file
-from workers.segment_job import SOURCE_DIR, SegmentWork, plan_segment, run_segment_job
+from workers.segment_job import (
+    SOURCE_DIR,
+    SegmentWork,
+    plan_segment,
+    plan_segment_work,
+    run_segment_job,
+)
 from workers.settings import WorkerSettings
 
 OUTCOMES = "sparc:ladder:outcomes"
@@ -57,16 +64,18 @@ def run_live_segment(
     work = SegmentWork(settings.media_root / "live" / camera_id, segment)
     outcome = "done"
     error: str | None = None
-    if clock() > closed_at + deadline_s(settings):
-        outcome = "skipped"
-        mark_skipped(work, settings)
-    else:
-        try:
-            run_segment_job(work, settings, accel)
-        except TranscodeError as failure:
-            outcome, error = "failed", str(failure)
+    plan: LadderPlan | None = None
+    try:
+        plan = plan_segment_work(work, settings)
+        if clock() > closed_at + deadline_s(settings):
+            outcome = "skipped"
+            mark_skipped(work, plan)
+        else:
+            run_segment_job(work, plan, settings, accel)
+    except TranscodeError as failure:
+        outcome, error = "failed", str(failure)
     with camera_lock(client, camera_id):
-        listed = render_live_ladder(work.camera_dir, settings, now=clock())
+        listed = render_live_ladder(work.camera_dir, settings, now=clock(), plan=plan)
     result = LiveOutcome(
         camera_id, segment, outcome, closed_at, clock(), listed.get(segment, {}), error
     )
@@ -75,16 +84,17 @@ def run_live_segment(
 
 
 def render_live_ladder(
-    camera_dir: Path, settings: WorkerSettings, *, now: float
+    camera_dir: Path, settings: WorkerSettings, *, now: float, plan: LadderPlan | None = None
 ) -> dict[str, dict[str, float]]:
-    """Re-render every encoded rung's playlist; returns, per segment newly listed, when."""
+    """Re-render every encoded rung's playlist; returns, per segment newly listed, when.
+    `plan`: the job's own, already probed; else the newest source segment is probed."""
     source_playlist = camera_dir / SOURCE_DIR / MEDIA_PLAYLIST
     if not source_playlist.exists():
         return {}
     window = parse_source_window(source_playlist.read_text())
     if not window.entries:
         return {}
-    plan = _plan_for(camera_dir, window.entries[-1].uri, settings)
+    plan = plan or _plan_for(camera_dir, window.entries[-1].uri, settings)
     newly: dict[str, dict[str, float]] = {}
     for rung in plan.encoded:
         rung_dir = camera_dir / rung.name
@@ -102,7 +112,7 @@ def render_live_ladder(
             floor=floor,
             skipped=skipped,
         )
-        _replace(rung_dir / MEDIA_PLAYLIST, text)
+        replace_text(rung_dir / MEDIA_PLAYLIST, text)
         for uri in _listed(text) - _listed(previous):
             newly.setdefault(uri, {})[rung.name] = now
     _write_master(camera_dir, plan, settings)
@@ -112,9 +122,8 @@ def render_live_ladder(
 _SKIPPED = ".skipped"
 
 
-def mark_skipped(work: SegmentWork, settings: WorkerSettings) -> None:
+def mark_skipped(work: SegmentWork, plan: LadderPlan) -> None:
     """Leave a mark in each encoded rung, so the playlists show the gap at once."""
-    plan = plan_segment(probe_file(work.source, settings), settings)
     for rung in plan.encoded:
         rung_dir = work.camera_dir / rung.name
         rung_dir.mkdir(parents=True, exist_ok=True)
@@ -150,12 +159,6 @@ def _read(path: Path) -> str:
         return path.read_text()
     except FileNotFoundError:
         return ""
-
-
-def _replace(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 @contextlib.contextmanager

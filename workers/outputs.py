@@ -57,6 +57,13 @@ def publish_staging(staging: Path, outdir: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def replace_text(path: Path, text: str) -> None:
+    """Replace a playlist whole: write a hidden temporary file beside it, then rename."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
 def make_rung_dirs(outdir: Path, names: list[str]) -> None:
     with _storage_errors(f"cannot write to {outdir}"):
         for name in names:

@@ -5,7 +5,6 @@ whole rendition, as RFC 8216 section 4.3.4.2 defines them; CODECS comes from pro
 first segment, so a copied source states its own profile and level.
 """
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import m3u8
 
 from workers.commands import MASTER_PLAYLIST, MEDIA_PLAYLIST
+from workers.outputs import replace_text
 from workers.probe import probe_file
 from workers.settings import WorkerSettings
 
@@ -106,9 +106,6 @@ def build_master_playlist(renditions: Sequence[Rendition]) -> str:
 
 
 def write_master_playlist(outdir: Path, renditions: Sequence[Rendition]) -> Path:
-    """Replace the master playlist whole: write a temporary file, then rename it."""
     target = outdir / MASTER_PLAYLIST
-    temporary = outdir / f".{MASTER_PLAYLIST}.tmp"
-    temporary.write_text(build_master_playlist(renditions))
-    os.replace(temporary, target)
+    replace_text(target, build_master_playlist(renditions))
     return target

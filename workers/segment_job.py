@@ -54,23 +54,25 @@ def build_segment_command(
     return args
 
 
-def run_segment_job(
-    work: SegmentWork, settings: WorkerSettings, accel: Accel = Accel.CPU
-) -> LadderPlan:
-    """Produce the encoded rungs' segment; a segment already there is left as it is."""
+def plan_segment_work(work: SegmentWork, settings: WorkerSettings) -> LadderPlan:
+    """The ladder for this source segment, from one probe of it."""
     if not work.source.exists():
         raise UnsupportedInput(f"source segment {work.source} is gone (past retention?)")
-    info = probe_file(work.source, settings)
-    plan = plan_segment(info, settings)
+    return plan_segment(probe_file(work.source, settings), settings)
+
+
+def run_segment_job(
+    work: SegmentWork, plan: LadderPlan, settings: WorkerSettings, accel: Accel = Accel.CPU
+) -> None:
+    """Produce the encoded rungs' segment; a segment already there is left as it is."""
     missing = [r for r in plan.encoded if not (work.camera_dir / r.name / work.segment).exists()]
     if not missing:
-        return plan
+        return
     make_rung_dirs(work.camera_dir, [rung.name for rung in plan.encoded])
     run_ffmpeg(build_segment_command(plan, work, settings, accel), timeout_s=120)
     for rung in plan.encoded:
         target = work.camera_dir / rung.name / work.segment
         os.replace(_temporary(target), target)
-    return plan
 
 
 def _temporary(path: Path) -> Path:
