@@ -22,11 +22,9 @@ from workers.ladder import LadderPlan
 from workers.live_playlist import build_rung_playlist, media_sequence_of, parse_source_window
 from workers.outputs import replace_text
 from workers.playlists import Rendition, describe_rendition, write_master_playlist
-from workers.probe import probe_file
 from workers.segment_job import (
     SOURCE_DIR,
     SegmentWork,
-    plan_segment,
     plan_segment_work,
     run_segment_job,
 )
@@ -94,7 +92,7 @@ def render_live_ladder(
     window = parse_source_window(source_playlist.read_text())
     if not window.entries:
         return {}
-    plan = plan or _plan_for(camera_dir, window.entries[-1].uri, settings)
+    plan = plan or plan_segment_work(SegmentWork(camera_dir, window.entries[-1].uri), settings)
     newly: dict[str, dict[str, float]] = {}
     for rung in plan.encoded:
         rung_dir = camera_dir / rung.name
@@ -128,10 +126,6 @@ def mark_skipped(work: SegmentWork, plan: LadderPlan) -> None:
         rung_dir = work.camera_dir / rung.name
         rung_dir.mkdir(parents=True, exist_ok=True)
         (rung_dir / f".{work.segment}{_SKIPPED}").touch()
-
-
-def _plan_for(camera_dir: Path, segment: str, settings: WorkerSettings) -> LadderPlan:
-    return plan_segment(probe_file(camera_dir / SOURCE_DIR / segment, settings), settings)
 
 
 def _write_master(camera_dir: Path, plan: LadderPlan, settings: WorkerSettings) -> None:

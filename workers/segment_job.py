@@ -14,7 +14,7 @@ from workers.commands import Accel, build_audio_args, build_encode_args, build_f
 from workers.errors import UnsupportedInput
 from workers.ladder import KeyframePolicy, LadderPlan, plan_ladder
 from workers.outputs import make_rung_dirs
-from workers.probe import SourceInfo, probe_file
+from workers.probe import probe_file
 from workers.process import run_ffmpeg
 from workers.settings import WorkerSettings
 
@@ -29,10 +29,6 @@ class SegmentWork:
     @property
     def source(self) -> Path:
         return self.camera_dir / SOURCE_DIR / self.segment
-
-
-def plan_segment(info: SourceInfo, settings: WorkerSettings) -> LadderPlan:
-    return plan_ladder(info, settings)
 
 
 def build_segment_command(
@@ -58,7 +54,7 @@ def plan_segment_work(work: SegmentWork, settings: WorkerSettings) -> LadderPlan
     """The ladder for this source segment, from one probe of it."""
     if not work.source.exists():
         raise UnsupportedInput(f"source segment {work.source} is gone (past retention?)")
-    return plan_segment(probe_file(work.source, settings), settings)
+    return plan_ladder(probe_file(work.source, settings), settings)
 
 
 def run_segment_job(
