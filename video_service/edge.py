@@ -283,17 +283,7 @@ class Edge:
     def _lookup(self, camera_id: str) -> CameraAuth | None:
         with session_scope(self._sessions) as session:
             camera = session.get(Camera, camera_id)
-            if camera is None:
-                return None
-            return CameraAuth(
-                camera.id,
-                camera.site_id,
-                camera.rtsp_username,
-                camera.digest_ha1,
-                camera.enabled,
-                CameraMode(camera.mode) is CameraMode.PUSH,
-                camera.site.tier,
-            )
+            return None if camera is None else _camera_auth(camera)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
         task = asyncio.create_task(work)
@@ -390,7 +380,7 @@ class Edge:
         with session_scope(self._sessions) as session:
             query = select(Camera).where(Camera.mode == CameraMode.PULL, Camera.enabled.is_(True))
             return {
-                camera.id: (_pull_auth(camera), camera.source_url)
+                camera.id: (_camera_auth(camera), camera.source_url)
                 for camera in session.scalars(query)
                 if camera.source_url
             }
@@ -455,9 +445,16 @@ def _store(spool: Spool, camera_id: str, outdir: Path, uploaded: set[str]) -> No
     uploaded.intersection_update(named)
 
 
-def _pull_auth(camera: Camera) -> CameraAuth:
-    # A pulled camera never authenticates to us: no user name or HA1 is needed.
-    return CameraAuth(camera.id, camera.site_id, "", "", True, False, camera.site.tier)
+def _camera_auth(camera: Camera) -> CameraAuth:
+    return CameraAuth(
+        camera.id,
+        camera.site_id,
+        camera.rtsp_username,
+        camera.digest_ha1,
+        camera.enabled,
+        CameraMode(camera.mode) is CameraMode.PUSH,
+        camera.site.tier,
+    )
 
 
 def _listed_segments(outdir: Path) -> set[str]:
