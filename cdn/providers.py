@@ -25,6 +25,10 @@ class Provider(BaseModel, frozen=True):
     key_id: str | None = None
     secret: SecretStr | None = None
     token_name: str = "hdnts"
+    # Probed for health when set (an object the CDN serves, e.g. `{base_url}/healthz`):
+    # an answer under 500 is a success, an error status, a timeout or a refused connection
+    # a failure; repeated failures eject the provider from selection for a while.
+    health_url: str | None = None
 
     @field_validator("base_url")
     @classmethod

@@ -1,7 +1,8 @@
 """Build the FastAPI app: the control plane's routes, its error mapping, its database."""
 
+import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +31,19 @@ LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
 def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAPI:
     """`live` builds the live services (Redis, the Celery app) that viewer sessions need;
     without it they answer 503."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        delivery: Delivery = app.state.delivery
+        probing = asyncio.create_task(delivery.watch_health()) if delivery.probed else None
+        yield
+        if probing is not None:
+            probing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probing
+
     app = FastAPI(
+        lifespan=lifespan,
         title="SPARC Video",
         summary="Cameras, sites, keys and events of the SPARC Video pipeline",
         version="0.1.0",

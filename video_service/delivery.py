@@ -5,7 +5,9 @@ Paths handed to signers are relative to the media root (`/live/{camera}/...`); a
 base URL maps onto that root (the origin's is `{public_url}/media`).
 """
 
+import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import time
@@ -13,14 +15,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
+from cdn.health import probe_providers
 from cdn.providers import GLOBAL, Provider, Scheme
 from cdn.rewrite import RewriteCache
 from cdn.selector import Selector
 from cdn.signing import OriginSigner, StreamGrant, UrlSigner, build_signer, grant_for
 from video_service.settings import ApiSettings
+from workers.errors import StorageUnavailable
 from workers.settings import WorkerSettings
+from workers.storage import S3Storage, Storage
 
 ORIGIN = "origin"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,12 +44,22 @@ class Delivery:
         self.clock = clock
         self.origin_signer = OriginSigner(_origin_secret(settings))
         providers = settings.cdn_providers or (self.origin_provider(),)
-        self.selector = Selector(providers, clock=clock)
+        self.selector = Selector(
+            providers,
+            clock=clock,
+            failure_threshold=settings.cdn_failure_threshold,
+            base_ejection_s=settings.cdn_ejection_s,
+            max_ejection_s=settings.cdn_ejection_max_s,
+        )
         self.signers: dict[str, UrlSigner] = {
             p.name: self.origin_signer if p.scheme is Scheme.ORIGIN else build_signer(p)
             for p in providers
         }
         self.cache = RewriteCache()
+        # Object storage, when configured, is what the origin serves; else the media root.
+        self.storage: Storage | None = None
+        if settings.s3_bucket:
+            self.storage = S3Storage.connect(settings.s3_endpoint_url, settings.s3_bucket)
         # The origin probes recordings with the workers' FFmpeg settings.
         self.worker_settings = WorkerSettings(ffmpeg=settings.ffmpeg)
 
@@ -61,6 +79,41 @@ class Delivery:
             ttl_s=self.settings.token_ttl_s,
             window_s=self.settings.token_window_s,
         )
+
+    @property
+    def probed(self) -> bool:
+        return any(p.health_url for p in self.selector.providers)
+
+    async def watch_health(self) -> None:
+        """Probe the providers that name a health URL, for as long as the app runs."""
+        timeout = self.settings.cdn_probe_timeout_s
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+
+            async def fetch(url: str) -> bool:
+                try:
+                    return (await client.get(url)).status_code < 500
+                except httpx.HTTPError:
+                    return False
+
+            while True:
+                results = await probe_providers(self.selector, fetch)
+                for name, ok in results.items():
+                    if not ok:
+                        log.info("CDN %s failed its health probe", name)
+                await asyncio.sleep(self.settings.cdn_probe_every_s)
+
+    def recorded_at(self, camera_id: str) -> float | None:
+        """When the camera's recording playlist was last written, here or in storage."""
+        key = f"live/{camera_id}/source/index.m3u8"
+        try:
+            return (self.settings.resolved_media_root / key).stat().st_mtime
+        except FileNotFoundError:
+            if self.storage is None:
+                return None
+        try:
+            return self.storage.modified_at(key)
+        except StorageUnavailable:
+            return None
 
     def playback(self, camera_id: str, viewer: str, region: str, session_id: str) -> Playback:
         provider = self.selector.choose(viewer, region)

@@ -397,7 +397,10 @@ class Edge:
                 live_keep_s=live_keep_s,
             )
             if deleted:
-                log.info("retention: deleted %d aged-out segments", deleted)
+                log.info("retention: deleted %d aged-out segments", len(deleted))
+            if self._spool is not None:
+                for key in deleted:  # and from object storage, after what was put before
+                    self._spool.delete(key)
             await asyncio.sleep(settings.sweep_every_s)
 
     async def _drain_outcomes(self, scheduler: LadderScheduler) -> None:
@@ -426,7 +429,7 @@ def _spool_for(settings: ApiSettings) -> Spool | None:
     if not settings.s3_bucket:
         return None
     storage = S3Storage.connect(settings.s3_endpoint_url, settings.s3_bucket)
-    return Spool(storage, settings.state_dir / "spool")
+    return Spool.claim(storage, settings.state_dir / "spool", "edge")
 
 
 def _store(spool: Spool, camera_id: str, outdir: Path, uploaded: set[str]) -> None:

@@ -47,6 +47,13 @@ class ApiSettings(BaseSettings):
     token_ttl_s: int = Field(default=3600, gt=0)
     token_window_s: int = Field(default=300, gt=0)
     steering_ttl_s: int = Field(default=10, gt=0)
+    # CDN health: providers with a health_url are probed this often; this many failures in
+    # a row eject one for cdn_ejection_s, doubling with each ejection up to the max.
+    cdn_probe_every_s: float = Field(default=5.0, gt=0)
+    cdn_probe_timeout_s: float = Field(default=2.0, gt=0)
+    cdn_failure_threshold: int = Field(default=3, gt=0)
+    cdn_ejection_s: float = Field(default=30.0, gt=0)
+    cdn_ejection_max_s: float = Field(default=600.0, gt=0)
     # Object storage for recordings: unset, the local media directory is the store; set, the
     # edge also uploads each segment and playlist there (MinIO, AWS S3), through a spool.
     # Credentials come the usual AWS ways (AWS_ACCESS_KEY_ID ..., or an instance role).

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import redis
 
-from workers.commands import MEDIA_PLAYLIST, Accel
+from workers.commands import MASTER_PLAYLIST, MEDIA_PLAYLIST, Accel
 from workers.errors import TranscodeError
 from workers.ladder import LadderPlan
 from workers.live_playlist import build_rung_playlist, media_sequence_of, parse_source_window
@@ -29,6 +29,7 @@ from workers.segment_job import (
     run_segment_job,
 )
 from workers.settings import WorkerSettings
+from workers.storage import Spool
 
 OUTCOMES = "sparc:ladder:outcomes"
 DEADLINE_SEGMENTS = 3
@@ -58,6 +59,7 @@ def run_live_segment(
     *,
     accel: Accel = Accel.CPU,
     clock: Callable[[], float] = time.time,
+    spool: Spool | None = None,
 ) -> LiveOutcome:
     work = SegmentWork(settings.media_root / "live" / camera_id, segment)
     outcome = "done"
@@ -73,7 +75,7 @@ def run_live_segment(
     except TranscodeError as failure:
         outcome, error = "failed", str(failure)
     with camera_lock(client, camera_id):
-        listed = render_live_ladder(work.camera_dir, settings, now=clock(), plan=plan)
+        listed = render_live_ladder(work.camera_dir, settings, now=clock(), plan=plan, spool=spool)
     result = LiveOutcome(
         camera_id, segment, outcome, closed_at, clock(), listed.get(segment, {}), error
     )
@@ -82,10 +84,16 @@ def run_live_segment(
 
 
 def render_live_ladder(
-    camera_dir: Path, settings: WorkerSettings, *, now: float, plan: LadderPlan | None = None
+    camera_dir: Path,
+    settings: WorkerSettings,
+    *,
+    now: float,
+    plan: LadderPlan | None = None,
+    spool: Spool | None = None,
 ) -> dict[str, dict[str, float]]:
     """Re-render every encoded rung's playlist; returns, per segment newly listed, when.
-    `plan`: the job's own, already probed; else the newest source segment is probed."""
+    `plan`: the job's own, already probed; else the newest source segment is probed.
+    `spool`: object storage gets each newly listed segment, then the playlist naming it."""
     source_playlist = camera_dir / SOURCE_DIR / MEDIA_PLAYLIST
     if not source_playlist.exists():
         return {}
@@ -111,9 +119,19 @@ def render_live_ladder(
             skipped=skipped,
         )
         replace_text(rung_dir / MEDIA_PLAYLIST, text)
-        for uri in _listed(text) - _listed(previous):
+        fresh = sorted(_listed(text) - _listed(previous))
+        for uri in fresh:
             newly.setdefault(uri, {})[rung.name] = now
+        if spool is not None and text != previous:
+            prefix = f"live/{camera_dir.name}/{rung.name}"
+            for uri in fresh:
+                spool.put(f"{prefix}/{uri}", rung_dir / uri)
+            spool.put(f"{prefix}/{MEDIA_PLAYLIST}", rung_dir / MEDIA_PLAYLIST)
+    master = camera_dir / MASTER_PLAYLIST
+    before = _read(master)
     _write_master(camera_dir, plan, settings)
+    if spool is not None and master.exists() and _read(master) != before:
+        spool.put(f"live/{camera_dir.name}/{MASTER_PLAYLIST}", master)
     return newly
 
 

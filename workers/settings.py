@@ -35,6 +35,11 @@ class WorkerSettings(BaseSettings):
     media_root_override: Path | None = Field(
         default=None, validation_alias=AliasChoices("SPARC_MEDIA_ROOT", "media_root")
     )
+    # Object storage for the live ladder (the API's and the edge's SPARC_S3_BUCKET): unset,
+    # the local media directory is the store; set, rung segments and playlists are uploaded
+    # there too, through a spool (credentials: boto3's usual AWS_* variables).
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
     ffmpeg: str = "ffmpeg"
     ffprobe: str = "ffprobe"
     # Local inputs must lie under one of these; `file:` elsewhere is refused.

@@ -6,6 +6,8 @@ long; playlists are replaced whole and cached for a second (VOD ones longer). Th
 writes a segment before any playlist that names it, in the order they were handed over.
 """
 
+import contextlib
+import fcntl
 import logging
 import os
 import shutil
@@ -13,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import quote, unquote
 
 from workers.errors import StorageUnavailable
@@ -37,9 +39,23 @@ def content_type(key: str) -> str:
 
 class Storage(Protocol):
     def put_file(self, key: str, path: Path, *, live: bool = True) -> None: ...
-    def get_bytes(self, key: str) -> bytes: ...
+    def get_bytes(self, key: str) -> bytes:
+        """The object's bytes; KeyError when there is none."""
+        ...
+
+    def modified_at(self, key: str) -> float | None:
+        """When the object was last written (epoch seconds); None when there is none."""
+        ...
+
     def delete(self, key: str) -> None: ...
     def list(self, prefix: str) -> list[str]: ...
+
+
+def connect_storage(bucket: str | None, endpoint_url: str | None, media_root: Path) -> Storage:
+    """The S3 bucket when one is configured, else the local media directory."""
+    if bucket:
+        return S3Storage.connect(endpoint_url, bucket)
+    return LocalStorage(media_root)
 
 
 class LocalStorage:
@@ -57,10 +73,20 @@ class LocalStorage:
             raise StorageUnavailable(f"cannot write {key}: {error.strerror}") from error
 
     def get_bytes(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise KeyError(key) from None
+
+    def modified_at(self, key: str) -> float | None:
+        try:
+            return self._path(key).stat().st_mtime
+        except (FileNotFoundError, NotADirectoryError):
+            return None
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            self._path(key).unlink()
 
     def list(self, prefix: str) -> list[str]:
         base = self._path(prefix)
@@ -99,11 +125,32 @@ class S3Storage:
             raise StorageUnavailable(f"cannot upload {key}: {error}") from error
 
     def get_bytes(self, key: str) -> bytes:
-        body: bytes = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        try:
+            body: bytes = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except self._client.exceptions.NoSuchKey:
+            raise KeyError(key) from None
+        except Exception as error:
+            raise StorageUnavailable(f"cannot read {key}: {error}") from error
         return body
 
+    def modified_at(self, key: str) -> float | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self._client.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise StorageUnavailable(f"cannot read {key}: {error}") from error
+        except Exception as error:
+            raise StorageUnavailable(f"cannot read {key}: {error}") from error
+        return float(head["LastModified"].timestamp())
+
     def delete(self, key: str) -> None:
-        self._client.delete_object(Bucket=self._bucket, Key=key)
+        try:
+            self._client.delete_object(Bucket=self._bucket, Key=key)
+        except Exception as error:
+            raise StorageUnavailable(f"cannot delete {key}: {error}") from error
 
     def list(self, prefix: str) -> list[str]:
         pages = self._client.get_paginator("list_objects_v2").paginate(
@@ -112,9 +159,14 @@ class S3Storage:
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
+PUT_LIVE, PUT_VOD, DELETE = "L", "V", "D"
+_MODES = {PUT_LIVE, PUT_VOD, DELETE}
+
+
 class Spool:
-    """Uploads handed over in order, retried with backoff while storage is down; the files
-    wait in the spool directory, so nothing is lost and the caller never blocks."""
+    """Uploads (and deletes) handed over in order, retried with backoff while storage is
+    down; the files wait in the spool directory, so nothing is lost and the caller never
+    blocks. One process drains a directory at a time: `claim` finds one for a role."""
 
     def __init__(
         self,
@@ -130,23 +182,52 @@ class Spool:
         self._backoff_s = backoff_s
         self._backoff_max_s = backoff_max_s
         self._sleep = sleep
-        self._queue: list[tuple[str, Path, bool]] = []
+        self._queue: list[tuple[str, Path, str]] = []
         self._lock = threading.Condition()
         self._stopped = False
+        self._claim: IO[str] | None = None
         directory.mkdir(parents=True, exist_ok=True)
         self._queue = [entry for entry in map(_parse_held, sorted(directory.iterdir())) if entry]
         self._thread = threading.Thread(target=self._drain, name="sparc-spool", daemon=True)
         self._thread.start()
 
+    @classmethod
+    def claim(cls, storage: Storage, base: Path, role: str, **options: Any) -> "Spool":
+        """A spool in the first `base/{role}-{n}` no running process holds: what a process
+        that stopped left there is drained by the next one to claim it."""
+        base.mkdir(parents=True, exist_ok=True)
+        for slot in range(1024):
+            handle = (base / f".{role}-{slot}.lock").open("a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            spool = cls(storage, base / f"{role}-{slot}", **options)
+            spool._claim = handle  # held (and the slot with it) for the process's life
+            return spool
+        raise RuntimeError(f"no free spool slot under {base}")
+
     def put(self, key: str, path: Path, *, live: bool = True) -> None:
         """Copy the file into the spool now; upload it when storage takes it."""
-        mode = "L" if live else "V"
-        held = self._directory / f"{time.time_ns():020d}-{mode}-{quote(key, safe='')}"
+        held = self._hold(key, PUT_LIVE if live else PUT_VOD)
         temporary = held.with_name(f".{held.name}")
         shutil.copyfile(path, temporary)
         os.replace(temporary, held)
+        self._enqueue(key, held, PUT_LIVE if live else PUT_VOD)
+
+    def delete(self, key: str) -> None:
+        """Delete the object once everything handed over before has reached storage."""
+        held = self._hold(key, DELETE)
+        held.touch()
+        self._enqueue(key, held, DELETE)
+
+    def _hold(self, key: str, mode: str) -> Path:
+        return self._directory / f"{time.time_ns():020d}-{mode}-{quote(key, safe='')}"
+
+    def _enqueue(self, key: str, held: Path, mode: str) -> None:
         with self._lock:
-            self._queue.append((key, held, live))
+            self._queue.append((key, held, mode))
             self._lock.notify()
 
     @property
@@ -165,6 +246,8 @@ class Spool:
             self._stopped = True
             self._lock.notify()
         self._thread.join(5)
+        if self._claim is not None:
+            self._claim.close()  # the slot is free for the next process
 
     def _drain(self) -> None:
         backoff = self._backoff_s
@@ -174,9 +257,12 @@ class Spool:
                     self._lock.wait()
                 if self._stopped:
                     return
-                key, held, live = self._queue[0]
+                key, held, mode = self._queue[0]
             try:
-                self._storage.put_file(key, held, live=live)
+                if mode == DELETE:
+                    self._storage.delete(key)
+                else:
+                    self._storage.put_file(key, held, live=mode == PUT_LIVE)
             except StorageUnavailable as error:
                 log.warning("storage unavailable (%s); %d uploads spooled", error, self.pending)
                 self._sleep(backoff)
@@ -188,9 +274,9 @@ class Spool:
                 self._queue.pop(0)
 
 
-def _parse_held(path: Path) -> tuple[str, Path, bool] | None:
-    """A file a previous process spooled: (key, file, live), in the order handed over."""
+def _parse_held(path: Path) -> tuple[str, Path, str] | None:
+    """A file a previous process spooled: (key, file, mode), in the order handed over."""
     parts = path.name.split("-", 2)
-    if path.name.startswith(".") or len(parts) != 3:
+    if path.name.startswith(".") or len(parts) != 3 or parts[1] not in _MODES:
         return None
-    return unquote(parts[2]), path, parts[1] == "L"
+    return unquote(parts[2]), path, parts[1]

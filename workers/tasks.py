@@ -11,6 +11,8 @@ from workers.errors import TransientError
 from workers.jobs import JobStore
 from workers.live_ladder import run_live_segment
 from workers.runner import LeaseHeld, execute_job
+from workers.settings import WorkerSettings
+from workers.storage import S3Storage, Spool
 
 MAX_ATTEMPTS = 3
 
@@ -23,6 +25,20 @@ def _client(redis_url: str) -> redis.Redis:
 
 def _store(redis_url: str) -> JobStore:
     return JobStore(_client(redis_url))
+
+
+_spools: dict[tuple[str, str | None], Spool] = {}
+
+
+def _spool(settings: WorkerSettings) -> Spool | None:
+    """One upload spool per worker process, when object storage is configured."""
+    if not settings.s3_bucket:
+        return None
+    key = (settings.s3_bucket, settings.s3_endpoint_url)
+    if key not in _spools:
+        storage = S3Storage.connect(settings.s3_endpoint_url, settings.s3_bucket)
+        _spools[key] = Spool.claim(storage, settings.state_dir / "spool", "worker")
+    return _spools[key]
 
 
 # DESIGN's retry contract: 3 attempts, 2 s then 4 s apart, transient faults only; acked
@@ -68,6 +84,12 @@ def transcode_segment(self: Task[Any, Any], camera_id: str, segment: str, closed
     """One live source segment through the lower rungs; skipped past its deadline."""
     app = self.app
     result = run_live_segment(
-        _client(app.redis_url), app.settings, camera_id, segment, closed_at, accel=app.accel
+        _client(app.redis_url),
+        app.settings,
+        camera_id,
+        segment,
+        closed_at,
+        accel=app.accel,
+        spool=_spool(app.settings),
     )
     return result.outcome

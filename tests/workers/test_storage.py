@@ -1,6 +1,7 @@
 """The storage contract on both backends (a local directory, and S3 over the wire to a real
 S3 protocol server), and the spool through an outage."""
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,8 +55,14 @@ def test_the_storage_contract(storage: Storage, tmp_path: Path) -> None:
     playlist.write_text("#EXTM3U\n")
     storage.put_file("live/cam1/source/index.m3u8", playlist)
     assert storage.get_bytes("live/cam1/source/index.m3u8") == b"#EXTM3U\n", "replaced whole"
+    written = storage.modified_at("live/cam1/source/index.m3u8")
+    assert written is not None and abs(written - time.time()) < 60
     storage.delete("live/cam1/source/seg_000001.ts")
     assert storage.list("live/cam1/") == ["live/cam1/source/index.m3u8"]
+    with pytest.raises(KeyError):
+        storage.get_bytes("live/cam1/source/seg_000001.ts")
+    assert storage.modified_at("live/cam1/source/seg_000001.ts") is None
+    storage.delete("live/cam1/source/seg_000001.ts")  # deleting what is gone is no error
 
 
 def test_s3_objects_carry_their_cache_lifetimes(s3_endpoint: str, tmp_path: Path) -> None:
@@ -93,11 +100,17 @@ def test_an_outage_spools_uploads_and_they_drain_in_order_when_storage_returns(
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     storage = S3Storage.connect(endpoint, "media", **CREDENTIALS)
-    spool = Spool(storage, tmp_path / "spool", backoff_s=0.1, backoff_max_s=0.3)
+    options = {"backoff_s": 0.1, "backoff_max_s": 0.3}
+    spool = Spool.claim(storage, tmp_path / "spool", "edge", **options)
+    other = Spool.claim(storage, tmp_path / "spool", "edge", **options)
+    assert other.pending == 0, "a second process gets a spool of its own"
+    other.close()
     segment, playlist = files(tmp_path)
     spool.put("live/cam1/source/seg_000001.ts", segment)  # storage is down: it waits
     spool.put("live/cam1/source/index.m3u8", playlist)
-    assert not spool.wait_empty(1.0) and spool.pending == 2
+    spool.put("live/cam1/source/seg_000000.ts", segment)
+    spool.delete("live/cam1/source/seg_000000.ts")  # expired: after the put before it
+    assert not spool.wait_empty(1.0) and spool.pending == 4
     spool.close()
     # A new process starts with what the old one spooled, and storage comes back.
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -111,12 +124,24 @@ def test_an_outage_spools_uploads_and_they_drain_in_order_when_storage_returns(
                 super().put_file(key, path, live=live)
                 uploaded.append(key)
 
-        resumed = Spool(Recording.connect(endpoint, "media", **CREDENTIALS), tmp_path / "spool",
-                        backoff_s=0.1, backoff_max_s=0.3)  # fmt: skip
+            def delete(self, key: str) -> None:
+                super().delete(key)
+                uploaded.append(f"delete {key}")
+
+        recording = Recording.connect(endpoint, "media", **CREDENTIALS)
+        resumed = Spool.claim(recording, tmp_path / "spool", "edge", **options)
         assert resumed.wait_empty(10)
         resumed.close()
-        assert uploaded == ["live/cam1/source/seg_000001.ts", "live/cam1/source/index.m3u8"]
+        assert uploaded == [
+            "live/cam1/source/seg_000001.ts",
+            "live/cam1/source/index.m3u8",
+            "live/cam1/source/seg_000000.ts",
+            "delete live/cam1/source/seg_000000.ts",
+        ]
         assert storage.get_bytes("live/cam1/source/seg_000001.ts") == segment.read_bytes()
-        assert list((tmp_path / "spool").iterdir()) == [], "nothing left behind"
+        assert storage.list("live/cam1/") == [
+            "live/cam1/source/index.m3u8", "live/cam1/source/seg_000001.ts",
+        ]  # fmt: skip
+        assert [p for p in (tmp_path / "spool" / "edge-0").iterdir()] == [], "nothing left"
     finally:
         server.stop()

@@ -1,4 +1,6 @@
-"""The embedded origin: serves the media root to players that carry the origin's token.
+"""The embedded origin: serves the media to players that carry the origin's token, from the
+local media root or, when object storage is configured, from the bucket (so an API node
+needs no copy of the media: what the workers and the edge uploaded is what plays).
 
 A playlist is served with a token on every URI it names (relative URIs drop the query
 string, so the one on the playlist URL would not reach its segments); the master is served
@@ -12,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from cdn.errors import NoEligibleProvider, TokenRejected
 from cdn.rewrite import rewrite_playlist
@@ -20,18 +23,20 @@ from cdn.steering import build_steered_master
 from video_service.api.deps import SettingsDep
 from video_service.api.routes.playback import delivery_of
 from video_service.delivery import Delivery
-from video_service.errors import Forbidden, NotFound
+from video_service.errors import Forbidden, NotFound, ServiceUnavailable
+from workers.errors import StorageUnavailable
 from workers.playlists import build_master_playlist, describe_rendition
+from workers.storage import SEGMENT_CACHE, Storage
 
 router = APIRouter(tags=["origin"])
 
-SEGMENT_CACHE = "public, max-age=31536000, immutable"
-PLAYLIST_CACHE = "private, max-age=1"
+SEGMENT_HEADERS = {"Cache-Control": SEGMENT_CACHE}
+PLAYLIST_HEADERS = {"Cache-Control": "private, max-age=1"}
 HLS = "application/vnd.apple.mpegurl"
 
 
 @router.get("/media/{path:path}", include_in_schema=False)
-def get_media(
+async def get_media(
     path: str,
     request: Request,
     settings: SettingsDep,
@@ -48,19 +53,27 @@ def get_media(
         grant = delivery.origin_signer.verify(relative, token, now=delivery.clock())
     except TokenRejected as error:
         raise Forbidden(str(error)) from error
-    root = settings.resolved_media_root
-    if relative.endswith("/master.m3u8") and not (root / relative.lstrip("/")).exists():
-        text = _source_only_master(delivery, root / relative.lstrip("/").rsplit("/", 1)[0])
-        body = _steered(delivery, text, grant, relative, session, viewer, region)
-        return Response(body, media_type=HLS, headers={"Cache-Control": PLAYLIST_CACHE})
-    file = _resolve(root, relative)
-    if file.suffix == ".ts":
-        return FileResponse(file, media_type="video/mp2t", headers={"Cache-Control": SEGMENT_CACHE})
-    if file.suffix != ".m3u8":
+    if not relative.endswith((".ts", ".m3u8")):
         raise NotFound("no such media")
-    text = file.read_text()
-    if file.name == "master.m3u8":
+    root = settings.resolved_media_root
+    storage = delivery.storage
+    if relative.endswith(".ts"):
+        if storage is None:
+            file = _resolve(root, relative)
+            return FileResponse(file, media_type="video/mp2t", headers=SEGMENT_HEADERS)
+        segment = await run_in_threadpool(_stored, storage, relative)
+        return Response(segment, media_type="video/mp2t", headers=SEGMENT_HEADERS)
+    if storage is None:
+        text = _local_text(root, relative)  # a small file: read on the event loop
+    else:
+        text = (await run_in_threadpool(_stored, storage, relative, missing_ok=True)).decode()
+    if relative.endswith("/master.m3u8"):
+        if not text:  # no ladder master yet: the recording alone
+            camera_dir = root / relative.lstrip("/").rsplit("/", 1)[0]
+            text = await run_in_threadpool(_source_only_master, delivery, camera_dir)
         body = _steered(delivery, text, grant, relative, session, viewer, region)
+    elif not text:
+        raise NotFound("no such media")
     else:
         signer = delivery.origin_signer
         body = delivery.cache.get(
@@ -68,7 +81,26 @@ def get_media(
             text,
             lambda: rewrite_playlist(text, relative, lambda p: signer.query(p, grant)),
         )
-    return Response(body, media_type=HLS, headers={"Cache-Control": PLAYLIST_CACHE})
+    return Response(body, media_type=HLS, headers=PLAYLIST_HEADERS)
+
+
+def _local_text(root: Path, relative: str) -> str:
+    """The playlist's text; empty when there is none."""
+    try:
+        return _resolve(root, relative).read_text()
+    except NotFound:
+        return ""
+
+
+def _stored(storage: Storage, relative: str, *, missing_ok: bool = False) -> bytes:
+    try:
+        return storage.get_bytes(relative.lstrip("/"))
+    except KeyError:
+        if missing_ok:
+            return b""
+        raise NotFound("no such media") from None
+    except StorageUnavailable as error:
+        raise ServiceUnavailable(f"object storage is unavailable: {error}") from error
 
 
 def _steered(

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from cdn.errors import NoEligibleProvider
 from cdn.steering import build_steering_response
-from video_service.api.deps import PrincipalDep, SessionDep, SettingsDep
+from video_service.api.deps import AdminDep, PrincipalDep, SessionDep, SettingsDep
 from video_service.api.routes.cameras import find_camera
 from video_service.api.routes.viewers import live_services, open_viewer
 from video_service.delivery import Delivery
@@ -46,8 +46,8 @@ def get_playback(
 ) -> PlaybackPublic:
     camera = find_camera(session, camera_id)
     principal.check_site(camera.site_id)
-    _require_online(camera, settings)
     delivery = delivery_of(request)
+    _require_online(camera, settings, delivery)
     try:
         chosen = delivery.selector.choose(principal.key_id, region)
     except NoEligibleProvider as error:
@@ -80,14 +80,39 @@ def get_steering(
     return build_steering_response(ranked, delivery.settings.steering_ttl_s)
 
 
-def _require_online(camera: Camera, settings: ApiSettings) -> None:
+class ProviderHealth(BaseModel):
+    name: str
+    weight: float
+    regions: list[str]
+    probed: bool
+    ejected: bool
+    ejected_until: float | None
+
+
+@router.get("/api/cdn")
+def get_cdn_health(request: Request, _: AdminDep) -> list[ProviderHealth]:
+    """The CDN providers and whether selection currently leaves each one out."""
+    selector = delivery_of(request).selector
+    return [
+        ProviderHealth(
+            name=p.name,
+            weight=p.weight,
+            regions=list(p.regions),
+            probed=p.health_url is not None,
+            ejected=selector.is_ejected(p.name),
+            ejected_until=selector.ejected_until(p.name) if selector.is_ejected(p.name) else None,
+        )
+        for p in selector.providers
+    ]
+
+
+def _require_online(camera: Camera, settings: ApiSettings, delivery: Delivery) -> None:
     if not camera.enabled:
         raise Conflict(f"camera {camera.id} is disabled")
-    playlist = settings.resolved_media_root / "live" / camera.id / "source" / "index.m3u8"
     stale_after = 3 * settings.segment_seconds
-    try:
-        age = time.time() - playlist.stat().st_mtime
-    except FileNotFoundError:
-        raise Conflict(f"camera {camera.id} is offline: it has never published") from None
+    recorded_at = delivery.recorded_at(camera.id)
+    if recorded_at is None:
+        raise Conflict(f"camera {camera.id} is offline: it has never published")
+    age = time.time() - recorded_at
     if age > stale_after:
         raise Conflict(f"camera {camera.id} is offline: nothing received for {age:.0f} s")
