@@ -48,20 +48,25 @@ def _with_token(uri: str, base: str, query_for: QueryFor) -> str:
 
 
 class RewriteCache:
-    """Rewritten playlists by (stream, provider, token window, source text): a player's
-    poll of an unchanged playlist within a window is a dictionary look-up."""
+    """Rewritten playlists by (stream, provider, token window, source version): a player's
+    poll of an unchanged playlist within a window is a dictionary look-up. The version is
+    the source text's hash (`get`) or anything that changes with it, such as a file's
+    mtime and size (`lookup`)."""
 
     def __init__(self, max_entries: int = 4096) -> None:
         self._entries: OrderedDict[Hashable, str] = OrderedDict()
         self._max = max_entries
 
     def get(self, key: Hashable, text: str, build: Callable[[], str]) -> str:
-        full_key = (key, hashlib.blake2b(text.encode(), digest_size=16).digest())
-        if full_key in self._entries:
-            self._entries.move_to_end(full_key)
-            return self._entries[full_key]
+        return self.lookup((key, hashlib.blake2b(text.encode(), digest_size=16).digest()), build)
+
+    def lookup(self, key: Hashable, build: Callable[[], str]) -> str:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+            return found
         value = build()
-        self._entries[full_key] = value
+        self._entries[key] = value
         if len(self._entries) > self._max:
             self._entries.popitem(last=False)
         return value

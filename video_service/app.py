@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import Mount
 
 from video_service.api.routes import (
     cameras,
     events,
     keys,
-    origin,
     playback,
     player,
     sites,
@@ -21,8 +21,11 @@ from video_service.api.routes import (
 from video_service.db import create_database, session_scope
 from video_service.delivery import Delivery
 from video_service.errors import install_error_handlers
+from video_service.events import EventBuffer
 from video_service.keys import ensure_key
 from video_service.live import LiveServices
+from video_service.lookups import Lookups
+from video_service.origin import Origin
 from video_service.settings import ApiSettings
 
 LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
@@ -37,6 +40,7 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         delivery: Delivery = app.state.delivery
         probing = asyncio.create_task(delivery.watch_health()) if delivery.probed else None
         yield
+        app.state.events.close()
         if probing is not None:
             probing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -56,9 +60,13 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.live = live(sessions) if live is not None else None
+    app.state.lookups = Lookups(sessions)
+    app.state.events = EventBuffer(sessions)
     install_error_handlers(app)
     app.state.delivery = Delivery(settings)
-    for module in (sites, cameras, events, keys, viewers, playback, origin, player):
+    # The origin first: players poll it most, and it needs none of the API's routing.
+    app.router.routes.append(Mount("/media", app=Origin(app.state.delivery), name="origin"))
+    for module in (sites, cameras, events, keys, viewers, playback, player):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])

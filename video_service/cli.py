@@ -218,20 +218,19 @@ def demo(seconds: int | None, api_port: int, rtsp_port: int, workdir: Path, once
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every request (players poll playlists: that is a lot of lines).",
+)
+def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Run the control API, its origin and the web player (OpenAPI docs at /docs)."""
-    import uvicorn
+    from video_service.serving import serve as run
 
     load_api_settings()  # a bad configuration fails here, clearly, not in each worker
     resolve_redis_url(load_settings())  # start the embedded Redis once, before the workers
-    uvicorn.run(
-        "video_service.asgi:create_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    run(host, port, workers, access_log)
 
 
 @main.command()

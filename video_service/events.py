@@ -1,12 +1,17 @@
 """Record and read events: camera online and offline, refused publishes, segments, ladder
 jobs, viewers. Written by the edge, the scheduler and the playback API alike."""
 
+import logging
+import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.models import Event, EventType
+
+log = logging.getLogger(__name__)
 
 
 def record_event(
@@ -40,3 +45,65 @@ def list_events(
     if site_ids is not None:
         query = query.where(Event.site_id.in_(site_ids))
     return session.scalars(query).all()
+
+
+class EventBuffer:
+    """Events written in batches by a background thread, every `every_s`: the playback path
+    records a viewer_joined per request, and one transaction per request would serialise
+    requests on the database's write lock (SQLite's above all). `flush` writes what is
+    pending now (the event list calls it, so a process reads its own events at once); `close`
+    flushes and stops. An event keeps the time it happened, not the time it was written."""
+
+    def __init__(self, sessions: "sessionmaker[Session]", every_s: float = 0.5) -> None:
+        self._sessions = sessions
+        self._every_s = every_s
+        self._pending: list[Event] = []
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sparc-events", daemon=True)
+        self._thread.start()
+
+    def add(
+        self,
+        type_: EventType,
+        *,
+        camera_id: str | None = None,
+        site_id: str | None = None,
+        **detail: object,
+    ) -> None:
+        event = Event(
+            type=type_, camera_id=camera_id, site_id=site_id, detail=detail, at=datetime.now(UTC)
+        )
+        with self._lock:
+            self._pending.append(event)
+
+    def flush(self) -> int:
+        with self._flushing:  # one writer at a time keeps the events in order
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if batch:
+                try:
+                    with self._sessions() as session, session.begin():
+                        session.add_all(batch)
+                except Exception:
+                    log.exception("could not write %d events; they are kept for the next try",
+                                  len(batch))  # fmt: skip
+                    with self._lock:
+                        self._pending[:0] = [_copy(event) for event in batch]
+                    return 0
+            return len(batch)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every_s):
+            self.flush()
+
+
+def _copy(event: Event) -> Event:
+    return Event(type=event.type, camera_id=event.camera_id, site_id=event.site_id,
+                 detail=event.detail, at=event.at)  # fmt: skip

@@ -19,6 +19,19 @@ def open_session(client: redis.Redis, camera_id: str, *, ttl_s: float, now: floa
     return session_id
 
 
+def open_counted_session(
+    client: redis.Redis, camera_id: str, *, ttl_s: float, now: float
+) -> tuple[str, int]:
+    """Open a session and count the camera's viewers, this one included, in one round trip;
+    the count is 1 for the camera's first viewer."""
+    session_id = uuid.uuid4().hex
+    pipe = client.pipeline(transaction=True)
+    pipe.zadd(_key(camera_id), {session_id: now + ttl_s})
+    pipe.zcount(_key(camera_id), f"({now}", "+inf")
+    _, viewers = pipe.execute()
+    return session_id, int(viewers)
+
+
 def renew_session(
     client: redis.Redis, camera_id: str, session_id: str, *, ttl_s: float, now: float
 ) -> bool:

@@ -7,12 +7,15 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import m3u8
+import pytest
 import redis
 
 from tests.conftest import TEST_REDIS_URL
 from tests.media import FIVE, assert_aligned_ladder
 from tests.workers_harness import start_worker
+from workers.ports import free_port
 from workers.settings import WorkerSettings
 
 CLI = [sys.executable, "-m", "video_service.cli"]
@@ -99,3 +102,37 @@ def test_enqueue_follows_the_job_and_exits_by_its_outcome(
         assert "failed: " in bad.stderr and "missing.mp4 does not exist" in bad.stderr
     finally:
         worker.stop()
+
+
+def test_serve_with_two_workers_answers_from_both_and_stops_on_interrupt(
+    settings: WorkerSettings, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {**env_for(settings), "SPARC_ADMIN_KEY": "sv_cli-admin-key-0123456789"}
+    server = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--workers", "2"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the API did not start"
+                time.sleep(0.2)
+        # Two processes, each listening on the port with a socket of its own.
+        listeners = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True,
+                                   text=True, check=True).stdout  # fmt: skip
+        pids = {part.split(",")[0] for part in listeners.split("pid=")[1:]}
+        assert len(pids) == 2, listeners
+        for _ in range(20):  # new connections each: spread over both
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=30)
+    assert server.returncode == 0, output
+    assert "Finished server process" in output
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz")

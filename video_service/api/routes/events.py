@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from video_service.api.deps import PrincipalDep, SessionDep
 from video_service.events import list_events
@@ -12,7 +12,12 @@ from video_service.schemas import EventPublic, EventsPublic
 router = APIRouter(prefix="/api/events", tags=["events"])
 
 
-@router.get("")
+def flush_pending(request: Request) -> None:
+    """This process's batched events (viewer_joined) are written before the list is read."""
+    request.app.state.events.flush()
+
+
+@router.get("", dependencies=[Depends(flush_pending)])
 def get_events(
     session: SessionDep,
     principal: PrincipalDep,

@@ -7,16 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from cdn.errors import NoEligibleProvider
 from cdn.steering import build_steering_response
-from video_service.api.deps import AdminDep, PrincipalDep, SessionDep, SettingsDep
-from video_service.api.routes.cameras import find_camera
-from video_service.api.routes.viewers import live_services, open_viewer
+from video_service.api.deps import AdminDep
+from video_service.api.routes.viewers import live_services, lookups_of, open_viewer
 from video_service.delivery import Delivery
 from video_service.errors import Conflict, NotFound, ServiceUnavailable
-from video_service.models import Camera
-from video_service.settings import ApiSettings
+from video_service.lookups import CameraFacts
 from workers.viewers import renew_session
 
 router = APIRouter(tags=["playback"])
@@ -36,23 +35,23 @@ def delivery_of(request: Request) -> Delivery:
 
 
 @router.get("/api/cameras/{camera_id}/playback")
-def get_playback(
-    camera_id: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
-    region: Region = "global",
+async def get_playback(
+    camera_id: str, request: Request, region: Region = "global"
 ) -> PlaybackPublic:
-    camera = find_camera(session, camera_id)
+    """A signed master playlist URL on the CDN chosen for this viewer, and a viewer session.
+    The hot path of a player's start: async, with the key and the camera cached for a few
+    seconds (see lookups.py) and the viewer_joined event written in the next batch."""
+    lookups = lookups_of(request)
+    principal = await lookups.principal(request.headers.get("authorization", ""))
+    camera = await lookups.camera(camera_id)
     principal.check_site(camera.site_id)
     delivery = delivery_of(request)
-    _require_online(camera, settings, delivery)
+    await _require_online(camera, delivery)
     try:
         chosen = delivery.selector.choose(principal.key_id, region)
     except NoEligibleProvider as error:
         raise ServiceUnavailable(str(error)) from error
-    viewer = open_viewer(live_services(request), session, settings, camera)
+    viewer = await open_viewer(request, camera)
     playback = delivery.playback(camera.id, principal.key_id, region, viewer.session_id)
     assert playback.cdn == chosen.name
     return PlaybackPublic(**playback.__dict__, session_id=viewer.session_id)
@@ -106,11 +105,14 @@ def get_cdn_health(request: Request, _: AdminDep) -> list[ProviderHealth]:
     ]
 
 
-def _require_online(camera: Camera, settings: ApiSettings, delivery: Delivery) -> None:
+async def _require_online(camera: CameraFacts, delivery: Delivery) -> None:
     if not camera.enabled:
         raise Conflict(f"camera {camera.id} is disabled")
-    stale_after = 3 * settings.segment_seconds
-    recorded_at = delivery.recorded_at(camera.id)
+    stale_after = 3 * delivery.settings.segment_seconds
+    if delivery.storage is None:
+        recorded_at = delivery.recorded_at(camera.id)  # a stat: no need for a thread
+    else:
+        recorded_at = await run_in_threadpool(delivery.recorded_at, camera.id)
     if recorded_at is None:
         raise Conflict(f"camera {camera.id} is offline: it has never published")
     age = time.time() - recorded_at

@@ -6,17 +6,18 @@ import time
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from video_service.api.deps import PrincipalDep, SessionDep, SettingsDep
+from video_service.api.deps import PrincipalDep, SessionDep
 from video_service.api.routes.cameras import find_camera
 from video_service.errors import NotFound, ServiceUnavailable
-from video_service.events import record_event
+from video_service.events import EventBuffer
 from video_service.live import LiveServices
-from video_service.models import Camera, EventType
+from video_service.lookups import CameraFacts, Lookups
+from video_service.models import EventType
 from video_service.scheduler import lag_summary
 from video_service.settings import ApiSettings
-from workers.viewers import count_viewers, open_session, renew_session
+from workers.viewers import count_viewers, open_counted_session, renew_session
 
 router = APIRouter(prefix="/api/cameras", tags=["viewers"])
 
@@ -41,34 +42,37 @@ def live_services(request: Request) -> LiveServices:
 
 
 @router.post("/{camera_id}/viewers", status_code=201)
-def open_viewer_session(
-    camera_id: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
-) -> ViewerSession:
-    camera = find_camera(session, camera_id)
+async def open_viewer_session(camera_id: str, request: Request) -> ViewerSession:
+    principal = await lookups_of(request).principal(request.headers.get("authorization", ""))
+    camera = await lookups_of(request).camera(camera_id)
     principal.check_site(camera.site_id)
-    return open_viewer(live_services(request), session, settings, camera)
+    return await open_viewer(request, camera)
 
 
-def open_viewer(
-    live: LiveServices, session: Session, settings: ApiSettings, camera: Camera
-) -> ViewerSession:
-    """Count a viewer; the camera's first also queues its last segments for the ladder."""
-    now = time.time()
-    first = count_viewers(live.redis, camera.id, now=now) == 0
-    session_id = open_session(live.redis, camera.id, ttl_s=live.session_ttl_s, now=now)
-    tier, site_id = camera.site.tier, camera.site_id
-    if first:
+async def open_viewer(request: Request, camera: CameraFacts) -> ViewerSession:
+    """Count a viewer; the camera's first also queues its last segments for the ladder.
+    Its viewer_joined event is written with the next batch (within half a second)."""
+    live = live_services(request)
+    settings: ApiSettings = request.app.state.settings
+    session_id, viewers = open_counted_session(
+        live.redis, camera.id, ttl_s=live.session_ttl_s, now=time.time()
+    )  # one round trip to Redis, on the event loop
+    if viewers == 1:
         camera_dir = settings.resolved_media_root / "live" / camera.id
-        live.scheduler.queue_recent(camera_dir, camera.id, tier)
-    viewers = count_viewers(live.redis, camera.id, now=now)
-    # Last: the write holds SQLite's lock until the request commits, so keep it short.
-    record_event(session, EventType.VIEWER_JOINED, camera_id=camera.id,
-                 site_id=site_id, viewer_session=session_id)  # fmt: skip
+        await run_in_threadpool(live.scheduler.queue_recent, camera_dir, camera.id, camera.tier)
+    events_of(request).add(EventType.VIEWER_JOINED, camera_id=camera.id,
+                           site_id=camera.site_id, viewer_session=session_id)  # fmt: skip
     return ViewerSession(session_id=session_id, expires_in_s=live.session_ttl_s, viewers=viewers)
+
+
+def lookups_of(request: Request) -> Lookups:
+    lookups: Lookups = request.app.state.lookups
+    return lookups
+
+
+def events_of(request: Request) -> EventBuffer:
+    events: EventBuffer = request.app.state.events
+    return events
 
 
 @router.post("/{camera_id}/viewers/{session_id}/renew")

@@ -1,0 +1,86 @@
+"""Short-lived, per-process caches of what the playback path looks up on every request: the
+caller's key and the camera. A key deleted (or a camera disabled) takes effect on this path
+within `ttl_s` (5 s by default); every other route reads the database each time."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from video_service.api.deps import Principal
+from video_service.errors import NotAuthenticated, NotFound
+from video_service.models import ApiKey, Camera, Scope
+from video_service.security import hash_api_key
+
+T = TypeVar("T")
+
+
+class TtlCache(Generic[T]):
+    def __init__(self, ttl_s: float, max_entries: int = 100_000) -> None:
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, T]] = {}
+
+    async def get(self, key: str, load: Callable[[], T], *, keep_none: bool = True) -> T:
+        """The cached value, or `load()` run in a worker thread (it may block)."""
+        now = time.monotonic()
+        found = self._entries.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+        value = await run_in_threadpool(load)
+        if value is None and not keep_none:
+            return value
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[key] = (now + self._ttl_s, value)
+        return value
+
+
+@dataclass(frozen=True)
+class CameraFacts:
+    id: str
+    site_id: str
+    tier: int
+    enabled: bool
+
+
+class Lookups:
+    def __init__(self, sessions: "sessionmaker[Session]", ttl_s: float = 5.0) -> None:
+        self._sessions = sessions
+        self._principals: TtlCache[Principal | None] = TtlCache(ttl_s)
+        self._cameras: TtlCache[CameraFacts | None] = TtlCache(ttl_s)
+
+    async def principal(self, authorization: str) -> Principal:
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
+        key_hash = hash_api_key(key.strip())
+
+        def load() -> Principal | None:
+            with self._sessions() as session:
+                found = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+                if found is None:
+                    return None
+                return Principal(found.id, Scope(found.scope), frozenset(found.site_ids or []))
+
+        principal = await self._principals.get(key_hash, load)
+        if principal is None:
+            raise NotAuthenticated("unknown API key")
+        return principal
+
+    async def camera(self, camera_id: str) -> CameraFacts:
+        def load() -> CameraFacts | None:
+            with self._sessions() as session:
+                camera = session.get(Camera, camera_id)
+                if camera is None:
+                    return None
+                return CameraFacts(camera.id, camera.site_id, camera.site.tier, camera.enabled)
+
+        facts = await self._cameras.get(camera_id, load, keep_none=False)  # new ones show at once
+        if facts is None:
+            raise NotFound(f"no camera {camera_id}")
+        return facts
