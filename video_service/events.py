@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.models import Event, EventType
@@ -57,7 +57,7 @@ class EventBuffer:
     def __init__(self, sessions: "sessionmaker[Session]", every_s: float = 0.5) -> None:
         self._sessions = sessions
         self._every_s = every_s
-        self._pending: list[Event] = []
+        self._pending: list[dict[str, object]] = []
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._stop = threading.Event()
@@ -72,11 +72,10 @@ class EventBuffer:
         site_id: str | None = None,
         **detail: object,
     ) -> None:
-        event = Event(
-            type=type_, camera_id=camera_id, site_id=site_id, detail=detail, at=datetime.now(UTC)
-        )
+        row: dict[str, object] = {"type": type_, "camera_id": camera_id, "site_id": site_id,
+                                  "detail": detail, "at": datetime.now(UTC)}  # fmt: skip
         with self._lock:
-            self._pending.append(event)
+            self._pending.append(row)
 
     def flush(self) -> int:
         with self._flushing:  # one writer at a time keeps the events in order
@@ -85,12 +84,12 @@ class EventBuffer:
             if batch:
                 try:
                     with self._sessions() as session, session.begin():
-                        session.add_all(batch)
+                        session.execute(insert(Event), batch)  # one executemany
                 except Exception:
                     log.exception("could not write %d events; they are kept for the next try",
                                   len(batch))  # fmt: skip
                     with self._lock:
-                        self._pending[:0] = [_copy(event) for event in batch]
+                        self._pending[:0] = batch
                     return 0
             return len(batch)
 
@@ -102,8 +101,3 @@ class EventBuffer:
     def _run(self) -> None:
         while not self._stop.wait(self._every_s):
             self.flush()
-
-
-def _copy(event: Event) -> Event:
-    return Event(type=event.type, camera_id=event.camera_id, site_id=event.site_id,
-                 detail=event.detail, at=event.at)  # fmt: skip

@@ -5,6 +5,7 @@ number of sessions not yet expired. The clock is passed in.
 """
 
 import uuid
+from collections.abc import Sequence
 
 import redis
 
@@ -19,17 +20,25 @@ def open_session(client: redis.Redis, camera_id: str, *, ttl_s: float, now: floa
     return session_id
 
 
-def open_counted_session(
-    client: redis.Redis, camera_id: str, *, ttl_s: float, now: float
-) -> tuple[str, int]:
-    """Open a session and count the camera's viewers, this one included, in one round trip;
-    the count is 1 for the camera's first viewer."""
-    session_id = uuid.uuid4().hex
+def open_sessions(
+    client: redis.Redis, camera_ids: Sequence[str], *, ttl_s: float, now: float
+) -> list[tuple[str, int]]:
+    """Open one session per entry (a camera may repeat) in one round trip; returns each
+    session's id and the camera's viewer count with it, so 1 marks a camera's first viewer."""
     pipe = client.pipeline(transaction=True)
-    pipe.zadd(_key(camera_id), {session_id: now + ttl_s})
-    pipe.zcount(_key(camera_id), f"({now}", "+inf")
-    _, viewers = pipe.execute()
-    return session_id, int(viewers)
+    cameras = list(dict.fromkeys(camera_ids))
+    for camera_id in cameras:
+        pipe.zcount(_key(camera_id), f"({now}", "+inf")
+    opened = [(camera_id, uuid.uuid4().hex) for camera_id in camera_ids]
+    for camera_id, session_id in opened:
+        pipe.zadd(_key(camera_id), {session_id: now + ttl_s})
+    counts = pipe.execute()[: len(cameras)]
+    viewers = {camera_id: int(count) for camera_id, count in zip(cameras, counts, strict=True)}
+    result: list[tuple[str, int]] = []
+    for camera_id, session_id in opened:
+        viewers[camera_id] += 1
+        result.append((session_id, viewers[camera_id]))
+    return result
 
 
 def renew_session(

@@ -17,7 +17,7 @@ from video_service.lookups import CameraFacts, Lookups
 from video_service.models import EventType
 from video_service.scheduler import lag_summary
 from video_service.settings import ApiSettings
-from workers.viewers import count_viewers, open_counted_session, renew_session
+from workers.viewers import count_viewers, renew_session
 
 router = APIRouter(prefix="/api/cameras", tags=["viewers"])
 
@@ -54,9 +54,7 @@ async def open_viewer(request: Request, camera: CameraFacts) -> ViewerSession:
     Its viewer_joined event is written with the next batch (within half a second)."""
     live = live_services(request)
     settings: ApiSettings = request.app.state.settings
-    session_id, viewers = open_counted_session(
-        live.redis, camera.id, ttl_s=live.session_ttl_s, now=time.time()
-    )  # one round trip to Redis, on the event loop
+    session_id, viewers = await live.opener.open(camera.id)
     if viewers == 1:
         camera_dir = settings.resolved_media_root / "live" / camera.id
         await run_in_threadpool(live.scheduler.queue_recent, camera_dir, camera.id, camera.tier)
