@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 
 from video_service.api.routes import (
     cameras,
@@ -66,6 +66,11 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     app.state.delivery = Delivery(settings)
     # The origin first: players poll it most, and it needs none of the API's routing.
     app.router.routes.append(Mount("/media", app=Origin(app.state.delivery), name="origin"))
+    # Then the playback request, every player's start: the same route, without FastAPI's
+    # dependency solving (the FastAPI declaration in playback.py documents it).
+    app.router.routes.append(
+        Route("/api/cameras/{camera_id}/playback", playback.fast_playback, methods=["GET"])
+    )
     for module in (sites, cameras, events, keys, viewers, playback, player):
         app.include_router(module.router)
 

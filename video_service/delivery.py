@@ -56,6 +56,7 @@ class Delivery:
             for p in providers
         }
         self.cache = RewriteCache()
+        self._recorded: dict[str, tuple[float, float | None]] = {}
         # Object storage, when configured, is what the origin serves; else the media root.
         self.storage: Storage | None = None
         if settings.s3_bucket:
@@ -92,7 +93,9 @@ class Delivery:
             async def fetch(url: str) -> bool:
                 try:
                     return (await client.get(url)).status_code < 500
-                except httpx.HTTPError:
+                except Exception:  # any failure to get an answer is a failed probe
+                    # (not only httpx's errors: a connection torn down mid-request has
+                    # raised AttributeError from deep in the transport, and killed this loop)
                     return False
 
             while True:
@@ -103,7 +106,19 @@ class Delivery:
                 await asyncio.sleep(self.settings.cdn_probe_every_s)
 
     def recorded_at(self, camera_id: str) -> float | None:
-        """When the camera's recording playlist was last written, here or in storage."""
+        """When the camera's recording playlist was last written, here or in storage; looked
+        up at most once a second per camera (every playback request asks)."""
+        now = time.monotonic()
+        known = self._recorded.get(camera_id)
+        if known is not None and known[0] > now:
+            return known[1]
+        found = self._look_up_recorded_at(camera_id)
+        if len(self._recorded) > 100_000:
+            self._recorded.clear()
+        self._recorded[camera_id] = (now + 1.0, found)
+        return found
+
+    def _look_up_recorded_at(self, camera_id: str) -> float | None:
         key = f"live/{camera_id}/source/index.m3u8"
         try:
             return (self.settings.resolved_media_root / key).stat().st_mtime
@@ -115,8 +130,10 @@ class Delivery:
         except StorageUnavailable:
             return None
 
-    def playback(self, camera_id: str, viewer: str, region: str, session_id: str) -> Playback:
-        provider = self.selector.choose(viewer, region)
+    def playback(
+        self, camera_id: str, viewer: str, region: str, session_id: str, provider: Provider
+    ) -> Playback:
+        """The signed master URL on `provider`, the one the selector chose for `viewer`."""
         grant = self.grant(camera_id)
         path = f"{grant.prefix}master.m3u8"
         query = self.signers[provider.name].query(path, grant)

@@ -43,10 +43,14 @@ class ServiceUnavailable(ApiError):
     status = 503
 
 
+def error_response(error: ApiError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
+    return JSONResponse({"detail": error.message}, status_code=error.status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def handle(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ApiError)
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
-        return JSONResponse({"detail": error.message}, status_code=error.status, headers=headers)
+        return error_response(error)
 
     app.add_exception_handler(ApiError, handle)

@@ -5,13 +5,15 @@ import logging
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.models import Event, EventType
 
 log = logging.getLogger(__name__)
+EVENTS = cast(Table, Event.__table__)
 
 
 def record_event(
@@ -84,7 +86,8 @@ class EventBuffer:
             if batch:
                 try:
                     with self._sessions() as session, session.begin():
-                        session.execute(insert(Event), batch)  # one executemany
+                        # Core, not the ORM's bulk path: one executemany, half the CPU.
+                        session.connection().execute(insert(EVENTS), batch)
                 except Exception:
                     log.exception("could not write %d events; they are kept for the next try",
                                   len(batch))  # fmt: skip

@@ -26,7 +26,13 @@ from cdn.rewrite import rewrite_playlist
 from cdn.signing import StreamGrant
 from cdn.steering import build_steered_master
 from video_service.delivery import Delivery
-from video_service.errors import ApiError, Forbidden, NotFound, ServiceUnavailable
+from video_service.errors import (
+    ApiError,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    error_response,
+)
 from workers.errors import StorageUnavailable
 from workers.playlists import build_master_playlist, describe_rendition
 from workers.storage import SEGMENT_CACHE, Storage
@@ -53,7 +59,7 @@ class Origin:
             try:
                 response = await self.respond(scope)
             except ApiError as error:
-                response = JSONResponse({"detail": error.message}, status_code=error.status)
+                response = error_response(error)
         await response(scope, receive, send)
 
     async def respond(self, scope: Scope) -> Response:

@@ -122,11 +122,17 @@ def test_serve_with_two_workers_answers_from_both_and_stops_on_interrupt(
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "the API did not start"
                 time.sleep(0.2)
+
         # Two processes, each listening on the port with a socket of its own.
-        listeners = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True,
-                                   text=True, check=True).stdout  # fmt: skip
-        pids = {part.split(",")[0] for part in listeners.split("pid=")[1:]}
-        assert len(pids) == 2, listeners
+        def listening_pids() -> set[str]:
+            command = ["ss", "-Hltnp", f"sport = :{port}"]
+            listeners = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            return {part.split(",")[0] for part in listeners.split("pid=")[1:]}
+
+        while len(listening_pids()) < 2:
+            assert time.monotonic() < deadline, f"listening: {listening_pids()}"
+            time.sleep(0.2)
+        assert len(listening_pids()) == 2
         for _ in range(20):  # new connections each: spread over both
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
     finally:

@@ -62,6 +62,11 @@ def test_a_viewer_key_gets_a_signed_url_that_plays_through_the_origin(
     assert origin_api.client(stranger).get(
         f"/api/cameras/{camera['id']}/playback").status_code == 403  # fmt: skip
     assert viewer.get("/api/cameras/nope/playback").status_code == 404
+    anonymous = origin_api.client(None).get(f"/api/cameras/{camera['id']}/playback")
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    bad_region = viewer.get(f"/api/cameras/{camera['id']}/playback", params={"region": "EU!"})
+    assert bad_region.status_code == 422
+    assert "/api/cameras/{camera_id}/playback" in admin.get("/openapi.json").json()["paths"]
     offline = viewer.get(f"/api/cameras/{quiet['id']}/playback")
     assert offline.status_code == 409 and "offline" in offline.json()["detail"]
 

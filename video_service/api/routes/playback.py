@@ -2,10 +2,12 @@
 chosen for it, and a viewer session; the steering server answers the player's polls with
 its pathway order and renews that session, so viewer counts stay true without a heartbeat."""
 
+import re
 import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -14,7 +16,13 @@ from cdn.steering import build_steering_response
 from video_service.api.deps import AdminDep
 from video_service.api.routes.viewers import live_services, lookups_of, open_viewer
 from video_service.delivery import Delivery
-from video_service.errors import Conflict, NotFound, ServiceUnavailable
+from video_service.errors import (
+    ApiError,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    error_response,
+)
 from video_service.lookups import CameraFacts
 from workers.viewers import renew_session
 
@@ -39,8 +47,31 @@ async def get_playback(
     camera_id: str, request: Request, region: Region = "global"
 ) -> PlaybackPublic:
     """A signed master playlist URL on the CDN chosen for this viewer, and a viewer session.
-    The hot path of a player's start: async, with the key and the camera cached for a few
-    seconds (see lookups.py) and the viewer_joined event written in the next batch."""
+    (Served by `fast_playback`, routed ahead of this one; this declaration documents it.)"""
+    return await playback_for(request, camera_id, region)
+
+
+_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
+
+
+async def fast_playback(request: Request) -> Response:
+    """GET /api/cameras/{id}/playback without FastAPI's dependency solving and validation:
+    the hot path of every player's start, routed first (see app.py). Same answers."""
+    region = request.query_params.get("region", "global")
+    if not _REGION.match(region):
+        detail = [{"loc": ["query", "region"], "msg": "a region is 1-32 of a-z, 0-9 and -",
+                   "type": "string_pattern_mismatch", "input": region}]  # fmt: skip
+        return JSONResponse({"detail": detail}, status_code=422)
+    try:
+        answer = await playback_for(request, request.path_params["camera_id"], region)
+    except ApiError as error:
+        return error_response(error)
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+async def playback_for(request: Request, camera_id: str, region: str) -> PlaybackPublic:
+    """The key and the camera are cached for a few seconds (see lookups.py), the session is
+    opened in a group (session_opener.py), viewer_joined is written in the next batch."""
     lookups = lookups_of(request)
     principal = await lookups.principal(request.headers.get("authorization", ""))
     camera = await lookups.camera(camera_id)
@@ -52,8 +83,7 @@ async def get_playback(
     except NoEligibleProvider as error:
         raise ServiceUnavailable(str(error)) from error
     viewer = await open_viewer(request, camera)
-    playback = delivery.playback(camera.id, principal.key_id, region, viewer.session_id)
-    assert playback.cdn == chosen.name
+    playback = delivery.playback(camera.id, principal.key_id, region, viewer.session_id, chosen)
     return PlaybackPublic(**playback.__dict__, session_id=viewer.session_id)
 
 
