@@ -2,12 +2,14 @@
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.routing import Mount, Route
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from video_service.api.routes import (
     cameras,
@@ -29,6 +31,33 @@ from video_service.origin import Origin
 from video_service.settings import ApiSettings
 
 LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
+
+_PLAYBACK = re.compile(r"^/api/cameras/(?P<camera_id>[^/]+)/playback$")
+
+
+class HotPaths:
+    """What players ask for most goes straight to its handler, past FastAPI's routing,
+    exception and dependency machinery: the origin (`/media/...`, every playlist poll and
+    segment) and the playback request (every player's start; its FastAPI declaration in
+    playback.py documents it and answers the same). Everything else goes on to the API."""
+
+    def __init__(self, app: ASGIApp, origin: Origin) -> None:
+        self.app = app
+        self.origin = origin
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith("/media/"):
+                await self.origin(scope, receive, send)
+                return
+            match = _PLAYBACK.match(path)
+            if match is not None and scope["method"] == "GET":
+                scope["path_params"] = {"camera_id": match["camera_id"]}
+                response = await playback.fast_playback(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAPI:
@@ -64,13 +93,7 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     app.state.events = EventBuffer(sessions)
     install_error_handlers(app)
     app.state.delivery = Delivery(settings)
-    # The origin first: players poll it most, and it needs none of the API's routing.
-    app.router.routes.append(Mount("/media", app=Origin(app.state.delivery), name="origin"))
-    # Then the playback request, every player's start: the same route, without FastAPI's
-    # dependency solving (the FastAPI declaration in playback.py documents it).
-    app.router.routes.append(
-        Route("/api/cameras/{camera_id}/playback", playback.fast_playback, methods=["GET"])
-    )
+    app.add_middleware(HotPaths, origin=Origin(app.state.delivery))
     for module in (sites, cameras, events, keys, viewers, playback, player):
         app.include_router(module.router)
 

@@ -50,13 +50,14 @@ def list_events(
 
 
 class EventBuffer:
-    """Events written in batches by a background thread, every `every_s`: the playback path
-    records a viewer_joined per request, and one transaction per request would serialise
+    """Events written in batches by a background thread, every `every_s` (0.2 s: small
+    batches, short pauses for the event loop): the playback path records a viewer_joined
+    per request, and one transaction per request would serialise
     requests on the database's write lock (SQLite's above all). `flush` writes what is
     pending now (the event list calls it, so a process reads its own events at once); `close`
     flushes and stops. An event keeps the time it happened, not the time it was written."""
 
-    def __init__(self, sessions: "sessionmaker[Session]", every_s: float = 0.5) -> None:
+    def __init__(self, sessions: "sessionmaker[Session]", every_s: float = 0.2) -> None:
         self._sessions = sessions
         self._every_s = every_s
         self._pending: list[dict[str, object]] = []

@@ -8,9 +8,10 @@ as a steered master (each rung once per provider, EXT-X-CONTENT-STEERING pointin
 steering server with the viewer's session). Segments are immutable and cached long,
 playlists for a second. A forged, expired or other-stream token gets 403.
 
-It is a plain ASGI app mounted at /media ahead of the API's routes: every player polls
-its playlist every few seconds, so this path skips FastAPI's routing and validation, and a
-poll of an unchanged playlist costs a token check, a stat and a dictionary look-up.
+It is a plain ASGI app that `app.HotPaths` hands `/media/...` before the API sees it:
+every player polls its playlist every few seconds, so this path skips FastAPI's routing
+and validation, and a poll of an unchanged playlist costs a token check, a stat and a
+dictionary look-up.
 """
 
 import os

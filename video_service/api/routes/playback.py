@@ -47,7 +47,7 @@ async def get_playback(
     camera_id: str, request: Request, region: Region = "global"
 ) -> PlaybackPublic:
     """A signed master playlist URL on the CDN chosen for this viewer, and a viewer session.
-    (Served by `fast_playback`, routed ahead of this one; this declaration documents it.)"""
+    (Served by `fast_playback`, ahead of FastAPI; this declaration documents it.)"""
     return await playback_for(request, camera_id, region)
 
 
@@ -55,8 +55,8 @@ _REGION = re.compile(r"^[a-z0-9-]{1,32}$")
 
 
 async def fast_playback(request: Request) -> Response:
-    """GET /api/cameras/{id}/playback without FastAPI's dependency solving and validation:
-    the hot path of every player's start, routed first (see app.py). Same answers."""
+    """GET /api/cameras/{id}/playback without FastAPI's routing, dependency solving and
+    validation: the hot path of every player's start, handed over by `app.HotPaths`."""
     region = request.query_params.get("region", "global")
     if not _REGION.match(region):
         detail = [{"loc": ["query", "region"], "msg": "a region is 1-32 of a-z, 0-9 and -",

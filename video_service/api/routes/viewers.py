@@ -51,7 +51,7 @@ async def open_viewer_session(camera_id: str, request: Request) -> ViewerSession
 
 async def open_viewer(request: Request, camera: CameraFacts) -> ViewerSession:
     """Count a viewer; the camera's first also queues its last segments for the ladder.
-    Its viewer_joined event is written with the next batch (within half a second)."""
+    Its viewer_joined event is written with the next batch (within a fifth of a second)."""
     live = live_services(request)
     settings: ApiSettings = request.app.state.settings
     session_id, viewers = await live.opener.open(camera.id)
