@@ -48,7 +48,7 @@ from video_service.settings import ApiSettings
 from workers.live_playlist import parse_source_window
 from workers.ports import free_port
 from workers.process import die_with_parent
-from workers.storage import S3Storage, Spool
+from workers.storage import Spool, open_spool
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,9 @@ class Edge:
         self._live: dict[str, _Publish] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._seen: dict[str, set[str]] = {}
-        self._spool = _spool_for(settings)
+        self._spool = open_spool(
+            settings.s3_bucket, settings.s3_endpoint_url, settings.state_dir, "edge"
+        )
         self._uploaded: dict[str, set[str]] = {}
 
     @property
@@ -423,13 +425,6 @@ class Edge:
                 )
 
         await asyncio.to_thread(write)
-
-
-def _spool_for(settings: ApiSettings) -> Spool | None:
-    if not settings.s3_bucket:
-        return None
-    storage = S3Storage.connect(settings.s3_endpoint_url, settings.s3_bucket)
-    return Spool.claim(storage, settings.state_dir / "spool", "edge")
 
 
 def _store(spool: Spool, camera_id: str, outdir: Path, uploaded: set[str]) -> None:

@@ -51,13 +51,6 @@ class Storage(Protocol):
     def list(self, prefix: str) -> list[str]: ...
 
 
-def connect_storage(bucket: str | None, endpoint_url: str | None, media_root: Path) -> Storage:
-    """The S3 bucket when one is configured, else the local media directory."""
-    if bucket:
-        return S3Storage.connect(endpoint_url, bucket)
-    return LocalStorage(media_root)
-
-
 class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -210,11 +203,12 @@ class Spool:
 
     def put(self, key: str, path: Path, *, live: bool = True) -> None:
         """Copy the file into the spool now; upload it when storage takes it."""
-        held = self._hold(key, PUT_LIVE if live else PUT_VOD)
+        mode = PUT_LIVE if live else PUT_VOD
+        held = self._hold(key, mode)
         temporary = held.with_name(f".{held.name}")
         shutil.copyfile(path, temporary)
         os.replace(temporary, held)
-        self._enqueue(key, held, PUT_LIVE if live else PUT_VOD)
+        self._enqueue(key, held, mode)
 
     def delete(self, key: str) -> None:
         """Delete the object once everything handed over before has reached storage."""
@@ -272,6 +266,16 @@ class Spool:
             held.unlink(missing_ok=True)
             with self._lock:
                 self._queue.pop(0)
+
+
+def open_spool(
+    bucket: str | None, endpoint_url: str | None, state_dir: Path, role: str
+) -> "Spool | None":
+    """This process's upload spool (`state_dir/spool/{role}-N`) when a bucket is configured;
+    None when the local media directory is the only store."""
+    if not bucket:
+        return None
+    return Spool.claim(S3Storage.connect(endpoint_url, bucket), state_dir / "spool", role)
 
 
 def _parse_held(path: Path) -> tuple[str, Path, str] | None:

@@ -1,6 +1,7 @@
 """Celery tasks: thin. Each unpacks its ids, calls one function, and says what happened."""
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -11,8 +12,7 @@ from workers.errors import TransientError
 from workers.jobs import JobStore
 from workers.live_ladder import run_live_segment
 from workers.runner import LeaseHeld, execute_job
-from workers.settings import WorkerSettings
-from workers.storage import S3Storage, Spool
+from workers.storage import Spool, open_spool
 
 MAX_ATTEMPTS = 3
 
@@ -27,18 +27,10 @@ def _store(redis_url: str) -> JobStore:
     return JobStore(_client(redis_url))
 
 
-_spools: dict[tuple[str, str | None], Spool] = {}
-
-
-def _spool(settings: WorkerSettings) -> Spool | None:
-    """One upload spool per worker process, when object storage is configured."""
-    if not settings.s3_bucket:
-        return None
-    key = (settings.s3_bucket, settings.s3_endpoint_url)
-    if key not in _spools:
-        storage = S3Storage.connect(settings.s3_endpoint_url, settings.s3_bucket)
-        _spools[key] = Spool.claim(storage, settings.state_dir / "spool", "worker")
-    return _spools[key]
+@cache
+def _spool(bucket: str | None, endpoint_url: str | None, state_dir: Path) -> Spool | None:
+    # One upload spool per worker process (made after the prefork fork), when configured.
+    return open_spool(bucket, endpoint_url, state_dir, "worker")
 
 
 # DESIGN's retry contract: 3 attempts, 2 s then 4 s apart, transient faults only; acked
@@ -90,6 +82,6 @@ def transcode_segment(self: Task[Any, Any], camera_id: str, segment: str, closed
         segment,
         closed_at,
         accel=app.accel,
-        spool=_spool(app.settings),
+        spool=_spool(app.settings.s3_bucket, app.settings.s3_endpoint_url, app.settings.state_dir),
     )
     return result.outcome

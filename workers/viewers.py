@@ -15,9 +15,7 @@ def _key(camera_id: str) -> str:
 
 
 def open_session(client: redis.Redis, camera_id: str, *, ttl_s: float, now: float) -> str:
-    session_id = uuid.uuid4().hex
-    client.zadd(_key(camera_id), {session_id: now + ttl_s})
-    return session_id
+    return open_sessions(client, [camera_id], ttl_s=ttl_s, now=now)[0][0]
 
 
 def open_sessions(
