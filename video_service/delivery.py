@@ -22,6 +22,7 @@ from cdn.providers import GLOBAL, Provider, Scheme
 from cdn.rewrite import RewriteCache
 from cdn.selector import Selector
 from cdn.signing import OriginSigner, StreamGrant, UrlSigner, build_signer, grant_for
+from video_service.lookups import TtlCache
 from video_service.settings import ApiSettings
 from workers.errors import StorageUnavailable
 from workers.settings import WorkerSettings
@@ -56,7 +57,7 @@ class Delivery:
             for p in providers
         }
         self.cache = RewriteCache()
-        self._recorded: dict[str, tuple[float, float | None]] = {}
+        self._recorded: TtlCache[float | None] = TtlCache(ttl_s=1.0)
         # Object storage, when configured, is what the origin serves; else the media root.
         self.storage: Storage | None = None
         if settings.s3_bucket:
@@ -105,20 +106,13 @@ class Delivery:
                         log.info("CDN %s failed its health probe", name)
                 await asyncio.sleep(self.settings.cdn_probe_every_s)
 
-    def recorded_at(self, camera_id: str) -> float | None:
-        """When the camera's recording playlist was last written, here or in storage; looked
-        up at most once a second per camera (every playback request asks)."""
-        now = time.monotonic()
-        known = self._recorded.get(camera_id)
-        if known is not None and known[0] > now:
-            return known[1]
-        found = self._look_up_recorded_at(camera_id)
-        if len(self._recorded) > 100_000:
-            self._recorded.clear()
-        self._recorded[camera_id] = (now + 1.0, found)
-        return found
+    async def last_recorded(self, camera_id: str) -> float | None:
+        """`recorded_at`, looked up at most once a second per camera (every playback
+        request asks), in a worker thread (it may ask object storage)."""
+        return await self._recorded.get(camera_id, lambda: self.recorded_at(camera_id))
 
-    def _look_up_recorded_at(self, camera_id: str) -> float | None:
+    def recorded_at(self, camera_id: str) -> float | None:
+        """When the camera's recording playlist was last written, here or in storage."""
         key = f"live/{camera_id}/source/index.m3u8"
         try:
             return (self.settings.resolved_media_root / key).stat().st_mtime

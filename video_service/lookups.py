@@ -7,14 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from video_service.api.deps import Principal
+from video_service.api.deps import Principal, bearer_key_hash, find_principal
 from video_service.errors import NotAuthenticated, NotFound
-from video_service.models import ApiKey, Camera, Scope
-from video_service.security import hash_api_key
+from video_service.models import Camera
 
 T = TypeVar("T")
 
@@ -55,17 +53,11 @@ class Lookups:
         self._cameras: TtlCache[CameraFacts | None] = TtlCache(ttl_s)
 
     async def principal(self, authorization: str) -> Principal:
-        scheme, _, key = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
-        key_hash = hash_api_key(key.strip())
+        key_hash = bearer_key_hash(authorization)
 
         def load() -> Principal | None:
             with self._sessions() as session:
-                found = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
-                if found is None:
-                    return None
-                return Principal(found.id, Scope(found.scope), frozenset(found.site_ids or []))
+                return find_principal(session, key_hash)
 
         principal = await self._principals.get(key_hash, load)
         if principal is None:

@@ -45,15 +45,26 @@ class Principal:
             raise Forbidden("this key may not see that site")
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
+def bearer_key_hash(authorization: str) -> str:
+    """The hash of the key in `Authorization: Bearer <key>` (what the database keeps)."""
+    scheme, _, key = authorization.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
-    found = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key.strip())))
+    return hash_api_key(key.strip())
+
+
+def find_principal(session: Session, key_hash: str) -> Principal | None:
+    found = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
     if found is None:
-        raise NotAuthenticated("unknown API key")
+        return None
     return Principal(found.id, Scope(found.scope), frozenset(found.site_ids or []))
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    principal = find_principal(session, bearer_key_hash(request.headers.get("authorization", "")))
+    if principal is None:
+        raise NotAuthenticated("unknown API key")
+    return principal
 
 
 def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

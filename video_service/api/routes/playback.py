@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from cdn.errors import NoEligibleProvider
 from cdn.steering import build_steering_response
@@ -139,10 +138,7 @@ async def _require_online(camera: CameraFacts, delivery: Delivery) -> None:
     if not camera.enabled:
         raise Conflict(f"camera {camera.id} is disabled")
     stale_after = 3 * delivery.settings.segment_seconds
-    if delivery.storage is None:
-        recorded_at = delivery.recorded_at(camera.id)  # a stat: no need for a thread
-    else:
-        recorded_at = await run_in_threadpool(delivery.recorded_at, camera.id)
+    recorded_at = await delivery.last_recorded(camera.id)
     if recorded_at is None:
         raise Conflict(f"camera {camera.id} is offline: it has never published")
     age = time.time() - recorded_at
