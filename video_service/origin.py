@@ -15,6 +15,7 @@ dictionary look-up.
 """
 
 import os
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -64,9 +65,7 @@ class Origin:
         await response(scope, receive, send)
 
     async def respond(self, scope: Scope) -> Response:
-        relative: str = scope["path"][len(scope.get("root_path", "")) :]
-        if relative.startswith("/media/"):
-            relative = relative[len("/media") :]
+        relative: str = scope["path"][len("/media") :]  # HotPaths hands over /media/...
         raw_query: bytes = scope["query_string"]
         if len(raw_query) > MAX_QUERY:
             raise Forbidden("the query string is too long")
@@ -96,33 +95,32 @@ class Origin:
             body = self._local_media_playlist(relative, grant)
         else:
             stored = await run_in_threadpool(_stored, storage, relative)
-            body = self._signed(relative, grant, stored.decode(), version=stored)
+            body = self._signed(relative, grant, stored, stored.decode)
         return Response(body, media_type=HLS, headers=PLAYLIST_HEADERS)
 
     def _local_media_playlist(self, relative: str, grant: StreamGrant) -> str:
         """Keyed on the file's size and mtime: an unchanged playlist is not even read."""
-        file = self._resolve(relative)
         try:
-            stat = os.stat(file)
+            stat = os.stat(self._resolve(relative))
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound("no such media") from None
         version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        return self._signed(relative, grant, None, version=version, file=file)
+        return self._signed(relative, grant, version, lambda: self._read_playlist(relative))
+
+    def _read_playlist(self, relative: str) -> str:
+        text = _local_text(self.root, relative)
+        if not text:
+            raise NotFound("no such media")
+        return text
 
     def _signed(
-        self,
-        relative: str,
-        grant: StreamGrant,
-        text: str | None,
-        *,
-        version: object,
-        file: Path | None = None,
+        self, relative: str, grant: StreamGrant, version: Hashable, read: Callable[[], str]
     ) -> str:
+        """The playlist with a token on every URI, rewritten once per version and grant."""
         signer = self.delivery.origin_signer
 
         def build() -> str:
-            source = text if text is not None else _read_text(file)
-            return rewrite_playlist(source, relative, lambda p: signer.query(p, grant))
+            return rewrite_playlist(read(), relative, lambda p: signer.query(p, grant))
 
         return self.delivery.cache.lookup(("origin", grant, relative, version), build)
 
@@ -147,14 +145,6 @@ class Origin:
 
     def _resolve(self, relative: str) -> Path:
         return _resolve(self.root, relative)
-
-
-def _read_text(file: Path | None) -> str:
-    assert file is not None
-    try:
-        return file.read_text()
-    except FileNotFoundError:
-        raise NotFound("no such media") from None
 
 
 def _local_text(root: Path, relative: str) -> str:
