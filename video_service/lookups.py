@@ -1,6 +1,7 @@
 """Short-lived, per-process caches of what the playback path looks up on every request: the
-caller's key and the camera. A key deleted (or a camera disabled) takes effect on this path
-within `ttl_s` (5 s by default); every other route reads the database each time."""
+caller's key and the camera. A key deleted (or a camera disabled) takes effect on the
+playback request and on opening a viewer session (POST .../viewers) within `ttl_s` (5 s by
+default); every other route reads the database each time."""
 
 import time
 from collections.abc import Callable
