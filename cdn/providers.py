@@ -35,6 +35,14 @@ class Provider(BaseModel, frozen=True):
     def _no_trailing_slash(cls, url: str) -> str:
         return url.rstrip("/")
 
+    @field_validator("health_url")
+    @classmethod
+    def _http_health_url(cls, url: str | None) -> str | None:
+        # A typo here would otherwise read as a CDN that never answers, and eject it.
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"health_url must be an http(s) URL, not {url!r}")
+        return url
+
     def serves(self, region: str) -> bool:
         return GLOBAL in self.regions or region in self.regions
 

@@ -3,9 +3,10 @@ import random
 from collections import Counter
 
 import pytest
+from pydantic import ValidationError
 
 from cdn.errors import NoEligibleProvider
-from cdn.providers import EXAMPLE_PROVIDERS, Provider
+from cdn.providers import EXAMPLE_PROVIDERS, Provider, Scheme
 from cdn.selector import Selector
 
 
@@ -134,3 +135,12 @@ def test_anonymous_viewers_get_a_weighted_draw_from_the_given_source() -> None:
     rng = random.Random(11)
     counts = Counter(selector.choose(None, "asia", rng).name for _ in range(40_000))
     assert counts["fastly"] / 40_000 == pytest.approx(0.75, abs=0.015)
+
+
+def test_a_health_url_that_is_not_http_is_refused_at_configuration() -> None:
+    with pytest.raises(ValidationError, match="health_url must be an http"):
+        Provider(name="x", weight=1, scheme=Scheme.FASTLY, base_url="https://x",
+                 health_url="x.example/healthz")  # fmt: skip
+    probed = Provider(name="x", weight=1, scheme=Scheme.FASTLY, base_url="https://x",
+                      health_url="https://x/healthz")  # fmt: skip
+    assert probed.health_url == "https://x/healthz"
