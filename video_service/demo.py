@@ -84,7 +84,7 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     app = create_app(api_settings, live=lambda _: live)
     api_url = _start_api(app, api_port)
     say(f"1/7 control API on {api_url} (docs: {api_url}/docs); Redis: {_redacted(redis_url)}")
-    edge_port = _start_edge(Edge(api_settings, sessions, live.scheduler), ports.rtsp)
+    edge_port, stop_edge = _start_edge(Edge(api_settings, sessions, live.scheduler), ports.rtsp)
     say(f"2/7 RTSP edge on rtsp://127.0.0.1:{edge_port}")
     worker = _start_worker(redis_url, state, workdir / "worker.log")
     say(f"3/7 CPU worker started (log: {workdir / 'worker.log'})")
@@ -135,6 +135,7 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
         stop.set()
         publisher.terminate()
         publisher.wait(10)
+        stop_edge()
         worker.terminate()
         worker.wait(30)
         client.close()
@@ -158,24 +159,33 @@ def _start_api(app: object, port: int) -> str:
     return f"http://127.0.0.1:{bound}"
 
 
-def _start_edge(edge: Edge, port: int) -> int:
+def _start_edge(edge: Edge, port: int) -> tuple[int, Callable[[], None]]:
+    """The edge on a loop of its own; returns its port and what stops it (its publishers,
+    recorders and background tasks), so that nothing is left running as the demo exits."""
     ready = threading.Event()
     bound: list[int] = []
+    loop = asyncio.new_event_loop()
 
     def run() -> None:
-        async def serve() -> None:
-            server = await edge.start(port=port)
-            bound.append(int(server.sockets[0].getsockname()[1]))
-            ready.set()
-            async with server:
-                await server.serve_forever()
+        asyncio.set_event_loop(loop)
+        server = loop.run_until_complete(edge.start(port=port))
+        bound.append(int(server.sockets[0].getsockname()[1]))
+        ready.set()
+        loop.run_forever()
+        server.close()
+        loop.close()
 
-        asyncio.run(serve())
-
-    threading.Thread(target=run, daemon=True).start()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
     if not ready.wait(15):
         raise RuntimeError("the RTSP edge did not start")
-    return bound[0]
+
+    def stop() -> None:
+        asyncio.run_coroutine_threadsafe(edge.close(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+    return bound[0], stop
 
 
 def _start_worker(redis_url: str, state: Path, log: Path) -> "subprocess.Popen[bytes]":
