@@ -45,29 +45,3 @@ class Provider(BaseModel, frozen=True):
 
     def serves(self, region: str) -> bool:
         return GLOBAL in self.regions or region in self.regions
-
-
-# The configuration the issue names, as an example and for tests (no real keys).
-EXAMPLE_PROVIDERS: tuple[Provider, ...] = (
-    Provider(
-        name="cloudfront",
-        weight=0.6,
-        regions=("us", "eu"),
-        scheme=Scheme.CLOUDFRONT,
-        base_url="https://d111111abcdef8.cloudfront.net",
-    ),
-    Provider(
-        name="fastly",
-        weight=0.3,
-        regions=("us", "asia"),
-        scheme=Scheme.FASTLY,
-        base_url="https://sparc.global.ssl.fastly.net",
-    ),
-    Provider(
-        name="akamai",
-        weight=0.1,
-        regions=(GLOBAL,),
-        scheme=Scheme.AKAMAI,
-        base_url="https://sparc.akamaized.net",
-    ),
-)

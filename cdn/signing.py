@@ -8,7 +8,7 @@ an expiry, and gives the query string that a URI with a given path must carry.
 - Fastly: `token=EXPIRY_HEX` with HEX the HMAC-SHA1 of the path followed by the expiry, as
   Fastly's documented token-validation VCL checks it; one token per URI.
 - Origin: the embedded origin's own HMAC-SHA256 token over the stream's path and expiry,
-  which `verify_origin_token` checks.
+  which `OriginSigner.verify` checks.
 """
 
 import base64

@@ -8,6 +8,14 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.api_harness import (
+    ADMIN_KEY,
+    Api,
+    create_postgres_database,
+    drop_postgres_database,
+    run_api,
+)
+from video_service.api.settings import ApiSettings
 from workers.settings import WorkerSettings
 
 TEST_REDIS_URL = os.environ.get("SPARC_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -68,3 +76,26 @@ def redis_client() -> Iterator[redis.Redis]:
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite (the embedded default) and the machine's real PostgreSQL, a new database each."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'api.db'}"
+        return
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture
+def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
+    yield from run_api(
+        ApiSettings(state_dir=tmp_path, admin_key=ADMIN_KEY, database_url=database_url)
+    )
+
+
+@pytest.fixture
+def sqlite_api(tmp_path: Path) -> Iterator[Api]:
+    yield from run_api(ApiSettings(state_dir=tmp_path, admin_key=ADMIN_KEY))

@@ -8,20 +8,23 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TypeVar
 
 import click
 import redis
 from pydantic import ValidationError
 
-from video_service.db import create_database, session_scope
+from video_service.api.db import create_database, session_scope
+from video_service.api.directory import DatabaseDirectory, DatabaseEvents
+from video_service.api.keys import UnknownSites, create_key
+from video_service.api.live import build_live_services
+from video_service.api.models import Scope
+from video_service.api.schemas import KeyCreate
+from video_service.api.settings import ApiSettings
 from video_service.demo import DemoPorts, run_demo
-from video_service.edge import Edge
-from video_service.keys import UnknownSites, create_key
-from video_service.live import build_live_services
-from video_service.models import Scope
+from video_service.edge.server import Edge
+from video_service.edge.settings import EdgeSettings
 from video_service.progress_bar import ProgressBar
-from video_service.schemas import KeyCreate
-from video_service.settings import ApiSettings
 from workers.celery_app import create_celery_app
 from workers.commands import Accel
 from workers.dispatch import submit_job
@@ -30,9 +33,11 @@ from workers.hardware import Capability, gpu_encoder_ready, probe_hardware
 from workers.jobs import JobSpec, JobState, JobStatus, JobStore
 from workers.pools import Pool, start_heartbeat
 from workers.redis_server import resolve_redis_url, stop_embedded_redis
-from workers.settings import WorkerSettings
+from workers.settings import Settings, WorkerSettings
 from workers.sources import has_protocol
 from workers.transcode import Report, run_transcode
+
+S = TypeVar("S", bound=Settings)
 
 
 @click.group()
@@ -40,32 +45,37 @@ def main() -> None:
     """SPARC Video: RTSP and files in, a five-rung HLS ladder out."""
 
 
-def load_settings() -> WorkerSettings:
+def read_settings(kind: type[S]) -> S:
+    """This process's settings, read once from the environment; a bad value fails here,
+    clearly, before anything starts."""
     try:
-        return WorkerSettings()
+        return kind()
     except ValidationError as error:
         raise click.ClickException(f"bad configuration in the environment:\n{error}") from error
+
+
+def load_settings() -> WorkerSettings:
+    return read_settings(WorkerSettings)
 
 
 @main.command()
 @click.argument("input_")
 @click.argument("outdir", type=click.Path(path_type=Path))
-@click.option("--live", is_flag=True, help="Treat the input as live: keep a sliding window.")
 @click.option("--gpu", is_flag=True, help="CUDA decode and scaling, NVENC: where the probe passes.")
-def transcode(input_: str, outdir: Path, live: bool, gpu: bool) -> None:
-    """Transcode INPUT into an HLS ladder in OUTDIR, here, with a progress bar."""
+def transcode(input_: str, outdir: Path, gpu: bool) -> None:
+    """Transcode the file INPUT into a VOD HLS ladder in OUTDIR, here, with a progress bar.
+    A local file is read wherever it is: you named it (SPARC_ALLOWED_ROOTS guards what
+    reaches workers through the queue)."""
     settings = load_settings()
     _, accel = _choose_worker_pool(Pool.GPU if gpu else Pool.CPU, settings)
     bar = ProgressBar(sys.stdout, "transcoding")
 
     def on_report(report: Report) -> None:
-        if live:
-            bar.note(f"live, {report.out_time_s // 10 * 10:.0f} s in")
         bar.update(report.percent, report.speed)
 
     try:
         result = run_transcode(
-            input_, outdir, settings, live=live, accel=accel, on_report=on_report
+            input_, outdir, settings, accel=accel, on_report=on_report, named_here=True
         )
     except TranscodeError as error:
         raise click.ClickException(str(error)) from error
@@ -129,18 +139,15 @@ def _choose_worker_pool(requested: Pool, settings: WorkerSettings) -> tuple[Pool
 @click.argument("input_")
 @click.argument("outdir", type=click.Path(path_type=Path))
 @click.option("--score", type=click.IntRange(0, 1000), default=0, show_default=True)
-@click.option("--live", is_flag=True)
 @click.option("--pool", type=click.Choice([p.value for p in Pool]), default=None)
 @click.option("--follow/--no-follow", default=True, show_default=True)
-def enqueue(
-    input_: str, outdir: Path, score: int, live: bool, pool: str | None, follow: bool
-) -> None:
+def enqueue(input_: str, outdir: Path, score: int, pool: str | None, follow: bool) -> None:
     """Submit INPUT to the worker pool, follow its progress; exit non-zero if it fails."""
     settings = load_settings()
     redis_url = resolve_redis_url(settings)
     client = redis.Redis.from_url(redis_url)
     app = create_celery_app(settings, redis_url)
-    spec = JobSpec(_absolute_input(input_), str(outdir.absolute()), live, score)
+    spec = JobSpec(_absolute_input(input_), str(outdir.absolute()), score)
     job_id = submit_job(app, client, spec, Pool(pool) if pool else None)
     click.echo(f"job {job_id} queued")
     if follow:
@@ -226,10 +233,11 @@ def demo(seconds: int | None, api_port: int, rtsp_port: int, workdir: Path, once
 )
 def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Run the control API, its origin and the web player (OpenAPI docs at /docs)."""
-    from video_service.serving import serve as run
+    from video_service.api.serving import serve as run
 
-    load_api_settings()  # a bad configuration fails here, clearly, not in each worker
-    resolve_redis_url(load_settings())  # start the embedded Redis once, before the workers
+    # A bad configuration fails here, clearly, not in each server process; the embedded
+    # Redis is started once, before them.
+    resolve_redis_url(read_settings(ApiSettings))
     run(host, port, workers, access_log)
 
 
@@ -237,10 +245,11 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
 @click.option("--port", type=int, default=None, help="RTSP port (default SPARC_RTSP_PORT, 8554).")
 def edge(port: int | None) -> None:
     """Run the RTSP edge: cameras publish to rtsp://HOST:PORT/cam/ID with their password."""
-    settings = load_api_settings()
-    sessions = create_database(settings.resolved_database_url)
-    live = build_live_services(sessions)
-    asyncio.run(_run_edge(Edge(settings, sessions, live.scheduler), port))
+    settings = read_settings(EdgeSettings)
+    sessions = create_database(settings.database_url)
+    live = build_live_services(sessions, settings)
+    edge = Edge(settings, DatabaseDirectory(sessions), DatabaseEvents(sessions), live.scheduler)
+    asyncio.run(_run_edge(edge, port))
 
 
 async def _run_edge(server: Edge, port: int | None) -> None:
@@ -268,7 +277,7 @@ def keys_create(scope: str | None, sites: tuple[str, ...], name: str) -> None:
     """Create an API key and print it (it is shown once; only its hash is kept)."""
     if scope is None:
         raise click.UsageError("say --admin or --viewer")
-    sessions = create_database(load_api_settings().resolved_database_url)
+    sessions = create_database(read_settings(ApiSettings).database_url)
     request = KeyCreate(name=name, scope=Scope(scope), site_ids=list(sites))
     try:
         with session_scope(sessions) as session:
@@ -278,23 +287,16 @@ def keys_create(scope: str | None, sites: tuple[str, ...], name: str) -> None:
     click.echo(created.key)
 
 
-def load_api_settings() -> ApiSettings:
-    try:
-        return ApiSettings()
-    except ValidationError as error:
-        raise click.ClickException(f"bad configuration in the environment:\n{error}") from error
-
-
 @main.command("redis-url")
 def redis_url_command() -> None:
     """Print the Redis URL in use, starting the embedded server where REDIS_URL is unset."""
-    click.echo(resolve_redis_url(load_settings()))
+    click.echo(resolve_redis_url(read_settings(Settings)))
 
 
 @main.command("redis-stop")
 def redis_stop() -> None:
     """Stop the embedded Redis server of this machine's state directory."""
-    stopped = stop_embedded_redis(load_settings().state_dir / "redis")
+    stopped = stop_embedded_redis(read_settings(Settings).state_dir / "redis")
     click.echo("stopped" if stopped else "no embedded Redis was running")
 
 

@@ -10,7 +10,9 @@ polls would); waits for the ladder and checks with ffprobe that the signed URL p
 """
 
 import asyncio
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -24,16 +26,19 @@ import m3u8
 import uvicorn
 from pydantic import SecretStr
 
-from video_service.app import create_app
-from video_service.db import create_database
-from video_service.edge import Edge
-from video_service.live import build_live_services
-from video_service.security import generate_api_key
-from video_service.settings import ApiSettings
+from video_service.api.app import create_app
+from video_service.api.db import create_database
+from video_service.api.directory import DatabaseDirectory, DatabaseEvents
+from video_service.api.live import build_live_services
+from video_service.api.security import generate_api_key
+from video_service.api.settings import ApiSettings
+from video_service.edge.server import Edge
+from video_service.edge.settings import EdgeSettings
+from workers.layout import SOURCE, MediaLayout, master_key, playlist_key
 from workers.ports import free_port
 from workers.process import run_capture
 from workers.redis_server import resolve_redis_url
-from workers.settings import WorkerSettings
+from workers.settings import Settings, shared_settings
 
 CLOCK_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
 Say = Callable[[str], None]
@@ -66,25 +71,27 @@ def build_camera_command(ffmpeg: str, url: str, seconds: int | None) -> list[str
 def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool, say: Say) -> str:
     workdir = workdir.absolute()
     state = workdir / "state"
-    worker_settings = WorkerSettings(state_dir=state)
-    redis_url = resolve_redis_url(worker_settings.model_copy(update={"state_dir": workdir}))
-    worker_settings = worker_settings.model_copy(update={"redis_url": redis_url})
+    redis_url = resolve_redis_url(Settings(state_dir=workdir))
+    shared = Settings(state_dir=state, redis_url=redis_url)
     admin_key = generate_api_key()
     api_port = ports.api or free_port()
     api_settings = ApiSettings(
+        **shared_settings(shared),
         public_url=f"http://127.0.0.1:{api_port}",
-        state_dir=state,
         admin_key=SecretStr(admin_key),
         rtsp_public_url=f"rtsp://127.0.0.1:{ports.rtsp}",
-        rtsp_port=ports.rtsp,
-        rtsp_host="127.0.0.1",
     )
-    sessions = create_database(api_settings.resolved_database_url)
-    live = build_live_services(sessions, worker_settings)
+    edge_settings = EdgeSettings(**shared_settings(shared), rtsp_port=ports.rtsp,
+                                 rtsp_host="127.0.0.1")  # fmt: skip
+    sessions = create_database(shared.database_url)
+    live = build_live_services(sessions, shared)
     app = create_app(api_settings, live=lambda _: live)
     api_url = _start_api(app, api_port)
     say(f"1/7 control API on {api_url} (docs: {api_url}/docs); Redis: {_redacted(redis_url)}")
-    edge_port, stop_edge = _start_edge(Edge(api_settings, sessions, live.scheduler), ports.rtsp)
+    edge = Edge(
+        edge_settings, DatabaseDirectory(sessions), DatabaseEvents(sessions), live.scheduler
+    )
+    edge_port, stop_edge = _start_edge(edge, ports.rtsp)
     say(f"2/7 RTSP edge on rtsp://127.0.0.1:{edge_port}")
     worker = _start_worker(redis_url, state, workdir / "worker.log")
     say(f"3/7 CPU worker started (log: {workdir / 'worker.log'})")
@@ -107,10 +114,10 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
         stdin=subprocess.DEVNULL,
         stderr=(workdir / "camera.log").open("wb"),
     )
-    media = api_settings.resolved_media_root
+    layout = MediaLayout(shared.media_root)
     stop = threading.Event()
     try:
-        _wait_for(lambda: (media / "live" / camera["id"] / "source" / "index.m3u8").exists(), 30)
+        _wait_for(lambda: layout.path(playlist_key(camera["id"], SOURCE)).exists(), 30)
         _wait_for(lambda: _online(viewer_client, camera["id"]), 30)
         playback = viewer_client.get(f"/api/cameras/{camera['id']}/playback").json()
         threading.Thread(
@@ -119,7 +126,7 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
             daemon=True,
         ).start()  # fmt: skip
         say("5/7 a viewer asked for playback: the ladder follows the viewer")
-        master = media / "live" / camera["id"] / "master.m3u8"
+        master = layout.path(master_key(camera["id"]))
         _wait_for(lambda: master.exists() and len(m3u8.load(str(master)).playlists) >= 2, 90)
         url = playback["url"]
         _check_plays(api_settings.ffmpeg.replace("ffmpeg", "ffprobe"), url)
@@ -136,8 +143,7 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
         publisher.terminate()
         publisher.wait(10)
         stop_edge()
-        worker.terminate()
-        worker.wait(30)
+        _stop_worker(worker)
         client.close()
         viewer_client.close()
 
@@ -189,10 +195,31 @@ def _start_edge(edge: Edge, port: int) -> tuple[int, Callable[[], None]]:
 
 
 def _start_worker(redis_url: str, state: Path, log: Path) -> "subprocess.Popen[bytes]":
+    """The worker in a process group of its own, so that stopping it stops all of it (the
+    Celery pool's children and their FFmpeg)."""
     env = {**os.environ, "REDIS_URL": redis_url, "SPARC_STATE_DIR": str(state)}
     command = [sys.executable, "-m", "video_service.cli", "worker", "--hostname", "demo@local"]
     with log.open("wb") as sink:
-        return subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _stop_worker(worker: "subprocess.Popen[bytes]", grace_s: float = 10.0) -> None:
+    """Celery's warm shutdown finishes the job in hand; a job still running after `grace_s`
+    is cut off (it was acknowledged late: the broker hands it out again), and nothing of
+    the worker is left running."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, sig)
+        try:
+            worker.wait(grace_s)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)  # the pool's children, should any remain
+    worker.wait()
 
 
 def _keep_watching(

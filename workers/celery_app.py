@@ -11,16 +11,17 @@ from kombu import Queue  # type: ignore[attr-defined]
 from workers.commands import Accel
 from workers.pools import Pool
 from workers.priority import PRIORITY_LEVELS
-from workers.settings import WorkerSettings
+from workers.settings import Settings
 
 TRANSCODE_TASK = "sparc.transcode_job"
 SEGMENT_TASK = "sparc.transcode_segment"
 
 
 class SparcCelery(Celery):  # type: ignore[misc]
-    """A Celery app that carries the settings and the Redis URL its tasks need."""
+    """A Celery app that carries the settings and the Redis URL its tasks need (a worker's
+    are its WorkerSettings; a process that only queues work carries its own)."""
 
-    settings: WorkerSettings
+    settings: Settings
     redis_url: str
     accel: Accel
 
@@ -30,7 +31,7 @@ def broker_transport(broker_url: str) -> str:
 
 
 def create_celery_app(
-    settings: WorkerSettings, redis_url: str, *, accel: Accel = Accel.CPU
+    settings: Settings, redis_url: str, *, accel: Accel = Accel.CPU
 ) -> SparcCelery:
     broker_url = settings.broker_url or redis_url
     app = SparcCelery("sparc_video", broker=broker_url, include=["workers.tasks"])

@@ -1,5 +1,6 @@
-"""Pure builders of the FFmpeg ladder command: one process decodes once, scales and encodes
-every rung, and segments each into HLS.
+"""Pure builders of the FFmpeg ladder command of a file (`transcode`, `enqueue`): one process
+decodes once, scales and encodes every rung, and segments each into a VOD HLS rendition.
+The live ladder is per segment (`workers.segment_job`) and shares the encoder arguments.
 
 The filter graph is a short string built here rather than with ffmpeg-python: that library
 is unmaintained and the graph is a chain of `scale` and `split`, which reads plainly.
@@ -14,12 +15,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from workers.ladder import AudioPolicy, KeyframePolicy, LadderPlan, RungPlan
+from workers.layout import MEDIA_PLAYLIST, VOD_SEGMENT_PATTERN
 from workers.settings import WorkerSettings
 from workers.sources import FILE_FORMATS, SourceKind, SourceRef
 
-SEGMENT_PATTERN = "seg_%05d.ts"
-MEDIA_PLAYLIST = "index.m3u8"
-MASTER_PLAYLIST = "master.m3u8"
 # Large enough that the encoder never places a keyframe of its own: only forced ones.
 _NO_NATURAL_KEYFRAMES = "100000"
 
@@ -35,26 +34,23 @@ def build_ladder_command(
     outdir: Path,
     settings: WorkerSettings,
     *,
-    live: bool = False,
     accel: Accel = Accel.CPU,
 ) -> list[str]:
     args = [settings.ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
     args += ["-progress", "pipe:1", "-nostats", "-stats_period", "0.5"]
-    args += build_input_args(source, live=live, accel=accel)
+    args += build_input_args(source, accel=accel)
     if plan.encoded:
         args += ["-filter_complex", build_filter_graph(plan, accel)]
     for rung in plan.rungs:
-        args += build_rung_output_args(rung, plan, outdir, settings, live=live, accel=accel)
+        args += build_rung_output_args(rung, plan, outdir, settings, accel=accel)
     return args
 
 
-def build_input_args(source: SourceRef, *, live: bool, accel: Accel) -> list[str]:
+def build_input_args(source: SourceRef, *, accel: Accel) -> list[str]:
     args = ["-protocol_whitelist", source.protocol_whitelist]
     if source.kind is SourceKind.FILE:
         # A damaged file must fail the job, not yield a silently short ladder.
         args += ["-xerror", "-format_whitelist", FILE_FORMATS]
-        if live:
-            args += ["-re"]
     if source.kind is SourceKind.RTSP:
         args += ["-rtsp_transport", "tcp"]
     if accel is Accel.CUDA:
@@ -91,7 +87,6 @@ def build_rung_output_args(
     outdir: Path,
     settings: WorkerSettings,
     *,
-    live: bool,
     accel: Accel = Accel.CPU,
 ) -> list[str]:
     video = (
@@ -102,7 +97,7 @@ def build_rung_output_args(
     return [
         *video,
         *build_audio_args(plan, settings),
-        *build_hls_args(rung, plan, outdir, settings, live=live),
+        *build_hls_args(rung, plan, outdir),
     ]
 
 
@@ -145,18 +140,8 @@ def build_audio_args(plan: LadderPlan, settings: WorkerSettings) -> list[str]:
     return ["-map", "0:a:0", "-c:a", "aac", "-b:a", f"{settings.audio_kbps}k", "-ac", "2"]
 
 
-def build_hls_args(
-    rung: RungPlan, plan: LadderPlan, outdir: Path, settings: WorkerSettings, *, live: bool
-) -> list[str]:
+def build_hls_args(rung: RungPlan, plan: LadderPlan, outdir: Path) -> list[str]:
     rung_dir = outdir / rung.name
-    flags = "independent_segments+temp_file"
-    if live:
-        window = ["-hls_list_size", str(settings.live_window), "-hls_delete_threshold", "1"]
-        # A live rendition never ends: a camera that drops and comes back continues it.
-        live_flags = "+delete_segments+program_date_time+omit_endlist"
-        mode = [*window, "-hls_flags", flags + live_flags]
-    else:
-        mode = ["-hls_playlist_type", "vod", "-hls_flags", flags]
     return [
         # Every rung keeps the source's own timestamps: either muxer would otherwise shift
         # a rung whose encoder delays with B-frames away from the copied rung.
@@ -165,7 +150,8 @@ def build_hls_args(
         "-hls_segment_options", "avoid_negative_ts=disabled",
         "-hls_time", f"{plan.segment_seconds:g}",
         "-hls_segment_type", "mpegts",
-        *mode,
-        "-hls_segment_filename", str(rung_dir / SEGMENT_PATTERN),
+        "-hls_playlist_type", "vod",
+        "-hls_flags", "independent_segments+temp_file",
+        "-hls_segment_filename", str(rung_dir / VOD_SEGMENT_PATTERN),
         str(rung_dir / MEDIA_PLAYLIST),
     ]  # fmt: skip

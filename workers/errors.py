@@ -7,7 +7,9 @@
     │   ├── UnsupportedInput       not media, no video, empty, truncated
     │   └── BadOutputError         the output path cannot be used (a file, say)
     ├── TransientError             worth another attempt on any worker
-    │   └── StorageUnavailable     the output location cannot be reached now
+    │   └── StorageUnavailable     the store cannot be reached now (connection, timeout, 5xx)
+    ├── StorageRefused             the store answered no (access denied, no such bucket):
+    │                              a configuration to fix, not a fault of the moment
     └── FFmpegFailed               FFmpeg exited non-zero; carries its stderr tail
 
 A Celery task retries `TransientError` only; everything else fails at once with
@@ -44,6 +46,10 @@ class TransientError(TranscodeError):
 
 
 class StorageUnavailable(TransientError):
+    pass
+
+
+class StorageRefused(TranscodeError):
     pass
 
 

@@ -39,7 +39,6 @@ class UnknownJob(LookupError):
 class JobSpec:
     input: str
     outdir: str
-    live: bool = False
     score: int = 0
 
 

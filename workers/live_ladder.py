@@ -16,20 +16,33 @@ from pathlib import Path
 
 import redis
 
-from workers.commands import MASTER_PLAYLIST, MEDIA_PLAYLIST, Accel
+from workers.commands import Accel
 from workers.errors import TranscodeError
 from workers.ladder import LadderPlan
-from workers.live_playlist import build_rung_playlist, media_sequence_of, parse_source_window
-from workers.outputs import replace_text
-from workers.playlists import Rendition, describe_rendition, write_master_playlist
-from workers.segment_job import (
-    SOURCE_DIR,
-    SegmentWork,
-    plan_segment_work,
-    run_segment_job,
+from workers.layout import (
+    MASTER_PLAYLIST,
+    MEDIA_PLAYLIST,
+    SOURCE,
+    MediaLayout,
+    master_key,
+    playlist_key,
+    segment_key,
+    skipped_mark,
+    skipped_segment,
 )
+from workers.outputs import replace_text
+from workers.playlists import (
+    Rendition,
+    build_rung_playlist,
+    describe_rendition,
+    listed_segments,
+    media_sequence_of,
+    parse_source_window,
+    write_master_playlist,
+)
+from workers.segment_job import SegmentWork, plan_segment_work, run_segment_job
 from workers.settings import WorkerSettings
-from workers.storage import Spool
+from workers.storage import Uploads
 
 OUTCOMES = "sparc:ladder:outcomes"
 DEADLINE_SEGMENTS = 3
@@ -58,10 +71,10 @@ def run_live_segment(
     closed_at: float,
     *,
     accel: Accel = Accel.CPU,
+    uploads: Uploads,
     clock: Callable[[], float] = time.time,
-    spool: Spool | None = None,
 ) -> LiveOutcome:
-    work = SegmentWork(settings.media_root / "live" / camera_id, segment)
+    work = SegmentWork(MediaLayout(settings.media_root), camera_id, segment)
     outcome = "done"
     error: str | None = None
     plan: LadderPlan | None = None
@@ -75,7 +88,9 @@ def run_live_segment(
     except TranscodeError as failure:
         outcome, error = "failed", str(failure)
     with camera_lock(client, camera_id):
-        listed = render_live_ladder(work.camera_dir, settings, now=clock(), plan=plan, spool=spool)
+        listed = render_live_ladder(
+            work.layout, camera_id, settings, now=clock(), plan=plan, uploads=uploads
+        )
     result = LiveOutcome(
         camera_id, segment, outcome, closed_at, clock(), listed.get(segment, {}), error
     )
@@ -84,86 +99,77 @@ def run_live_segment(
 
 
 def render_live_ladder(
-    camera_dir: Path,
+    layout: MediaLayout,
+    camera_id: str,
     settings: WorkerSettings,
     *,
     now: float,
+    uploads: Uploads,
     plan: LadderPlan | None = None,
-    spool: Spool | None = None,
 ) -> dict[str, dict[str, float]]:
     """Re-render every encoded rung's playlist; returns, per segment newly listed, when.
     `plan`: the job's own, already probed; else the newest source segment is probed.
-    `spool`: object storage gets each newly listed segment, then the playlist naming it."""
-    source_playlist = camera_dir / SOURCE_DIR / MEDIA_PLAYLIST
+    `uploads`: storage gets each newly listed segment, then the playlist naming it."""
+    source_playlist = layout.path(playlist_key(camera_id, SOURCE))
     if not source_playlist.exists():
         return {}
     window = parse_source_window(source_playlist.read_text())
     if not window.entries:
         return {}
-    plan = plan or plan_segment_work(SegmentWork(camera_dir, window.entries[-1].uri), settings)
+    newest = SegmentWork(layout, camera_id, window.entries[-1].uri)
+    plan = plan or plan_segment_work(newest, settings)
     newly: dict[str, dict[str, float]] = {}
     for rung in plan.encoded:
-        rung_dir = camera_dir / rung.name
+        rung_dir = layout.rendition_dir(camera_id, rung.name)
         rung_dir.mkdir(parents=True, exist_ok=True)
         names = os.listdir(rung_dir)
         available = {name for name in names if name.endswith(".ts")}
-        skipped = {name[1 : -len(_SKIPPED)] for name in names if name.endswith(_SKIPPED)}
+        skipped = {found for name in names if (found := skipped_segment(name)) is not None}
         previous = _read(rung_dir / MEDIA_PLAYLIST)
-        floor = media_sequence_of(previous)
         text = build_rung_playlist(
             window,
             available,
             now=now,
             deadline_s=deadline_s(settings),
-            floor=floor,
+            floor=media_sequence_of(previous),
             skipped=skipped,
         )
         replace_text(rung_dir / MEDIA_PLAYLIST, text)
-        fresh = sorted(_listed(text) - _listed(previous))
+        fresh = sorted(listed_segments(text) - listed_segments(previous))
         for uri in fresh:
             newly.setdefault(uri, {})[rung.name] = now
-        if spool is not None and text != previous:
-            prefix = f"live/{camera_dir.name}/{rung.name}"
+        if text != previous:
             for uri in fresh:
-                spool.put(f"{prefix}/{uri}", rung_dir / uri)
-            spool.put(f"{prefix}/{MEDIA_PLAYLIST}", rung_dir / MEDIA_PLAYLIST)
-    master = camera_dir / MASTER_PLAYLIST
-    before = _read(master)
-    _write_master(camera_dir, plan, settings)
-    if spool is not None and master.exists() and _read(master) != before:
-        spool.put(f"live/{camera_dir.name}/{MASTER_PLAYLIST}", master)
+                uploads.put(segment_key(camera_id, rung.name, uri), rung_dir / uri)
+            uploads.put_text(playlist_key(camera_id, rung.name), text)
+    camera_dir = layout.camera_dir(camera_id)
+    before = _read(camera_dir / MASTER_PLAYLIST)
+    _write_master(layout, camera_id, plan, settings)
+    after = _read(camera_dir / MASTER_PLAYLIST)
+    if after and after != before:
+        uploads.put_text(master_key(camera_id), after)
     return newly
-
-
-_SKIPPED = ".skipped"
 
 
 def mark_skipped(work: SegmentWork, plan: LadderPlan) -> None:
     """Leave a mark in each encoded rung, so the playlists show the gap at once."""
     for rung in plan.encoded:
-        rung_dir = work.camera_dir / rung.name
+        rung_dir = work.layout.rendition_dir(work.camera_id, rung.name)
         rung_dir.mkdir(parents=True, exist_ok=True)
-        (rung_dir / f".{work.segment}{_SKIPPED}").touch()
+        (rung_dir / skipped_mark(work.segment)).touch()
 
 
-def _write_master(camera_dir: Path, plan: LadderPlan, settings: WorkerSettings) -> None:
+def _write_master(
+    layout: MediaLayout, camera_id: str, plan: LadderPlan, settings: WorkerSettings
+) -> None:
     renditions: list[Rendition] = []
     for rung in plan.rungs:
-        folder = SOURCE_DIR if rung.copy else rung.name
-        described = describe_rendition(folder, camera_dir / folder, settings)
+        folder = SOURCE if rung.copy else rung.name
+        described = describe_rendition(folder, layout.rendition_dir(camera_id, folder), settings)
         if described is None:
             return  # the master appears once every rung has a segment
         renditions.append(described)
-    write_master_playlist(camera_dir, renditions)
-
-
-def _listed(text: str) -> set[str]:
-    lines = text.splitlines()
-    return {
-        line
-        for index, line in enumerate(lines)
-        if line and not line.startswith("#") and lines[index - 1] != "#EXT-X-GAP"
-    }
+    write_master_playlist(layout.camera_dir(camera_id), renditions)
 
 
 def _read(path: Path) -> str:

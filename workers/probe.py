@@ -8,7 +8,7 @@ from typing import Any
 
 from workers.errors import UnsupportedInput
 from workers.process import run_capture
-from workers.settings import WorkerSettings
+from workers.settings import Settings
 from workers.sources import FILE_FORMATS, SourceKind, SourceRef
 
 
@@ -56,7 +56,7 @@ _EXPLANATIONS = (
 )
 
 
-def build_ffprobe_command(source: SourceRef, settings: WorkerSettings) -> list[str]:
+def build_ffprobe_command(source: SourceRef, settings: Settings) -> list[str]:
     args = [settings.ffprobe, "-v", "error", "-hide_banner"]
     args += ["-protocol_whitelist", source.protocol_whitelist]
     if source.kind is SourceKind.FILE:
@@ -66,12 +66,12 @@ def build_ffprobe_command(source: SourceRef, settings: WorkerSettings) -> list[s
     return [*args, "-show_format", "-show_streams", "-of", "json", source.url]
 
 
-def probe_file(path: Path, settings: WorkerSettings) -> SourceInfo:
+def probe_file(path: Path, settings: Settings) -> SourceInfo:
     """Probe a file we wrote ourselves (a segment), outside the input rules."""
     return probe_source(SourceRef(SourceKind.FILE, f"file:{path}", path), settings)
 
 
-def probe_source(source: SourceRef, settings: WorkerSettings) -> SourceInfo:
+def probe_source(source: SourceRef, settings: Settings) -> SourceInfo:
     completed = run_capture(build_ffprobe_command(source, settings), settings.probe_timeout_s)
     name = source.path.name if source.path else source.url
     if completed.returncode != 0:

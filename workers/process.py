@@ -1,10 +1,13 @@
-"""Run FFmpeg and ffprobe: the one place that starts processes.
+"""Run FFmpeg and ffprobe: the one place that starts processes, for the workers (blocking
+calls in their threads) and the edge (long-lived recorders on its event loop).
 
 A timeout terminates then kills; stderr's tail is kept for the error; progress comes from
-`-progress pipe:1`. Children die with their parent (PR_SET_PDEATHSIG), so a worker killed
-with SIGKILL leaves no FFmpeg writing behind it.
+`-progress pipe:1`. Children die with their parent (PR_SET_PDEATHSIG), so a worker or an
+edge killed with SIGKILL leaves no FFmpeg writing behind it.
 """
 
+import asyncio
+import contextlib
 import ctypes
 import signal
 import subprocess
@@ -13,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from workers.errors import FFmpegFailed
@@ -112,3 +116,36 @@ def run_ffmpeg(
     if returncode != 0:
         raise FFmpegFailed(f"{what} failed", returncode, stderr_tail)
     return Completed(returncode, "", stderr_tail)
+
+
+async def start_child(
+    args: Sequence[str], *, log: Path | None = None
+) -> asyncio.subprocess.Process:
+    """A long-lived child on the running event loop (the edge's recorders): stderr appended
+    to `log`, or discarded; it dies with its parent."""
+    with contextlib.ExitStack() as files:
+        sink = files.enter_context(log.open("ab")) if log is not None else subprocess.DEVNULL
+        return await asyncio.create_subprocess_exec(
+            *args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            preexec_fn=die_with_parent,
+        )
+
+
+async def stop_child(
+    process: asyncio.subprocess.Process, *, wait_s: float = 0.0, grace_s: float = _KILL_GRACE_S
+) -> int:
+    """Let the child exit by itself for `wait_s` (FFmpeg closing its last segment), then
+    terminate it, then kill it if it is still there after `grace_s`; its exit status."""
+    for step in (None, process.terminate, process.kill):
+        if process.returncode is not None:
+            break
+        if step is not None:
+            with contextlib.suppress(ProcessLookupError):
+                step()
+        limit = wait_s if step is None else grace_s
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), limit)
+    return await process.wait()

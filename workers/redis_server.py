@@ -16,7 +16,7 @@ from pathlib import Path
 import redis
 
 from workers.ports import free_port
-from workers.settings import WorkerSettings
+from workers.settings import Settings
 
 _START_TIMEOUT_S = 10.0
 
@@ -25,7 +25,7 @@ class EmbeddedRedisError(RuntimeError):
     pass
 
 
-def resolve_redis_url(settings: WorkerSettings) -> str:
+def resolve_redis_url(settings: Settings) -> str:
     """REDIS_URL when configured, else the URL of the embedded server, started if needed."""
     if settings.redis_url:
         return settings.redis_url

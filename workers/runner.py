@@ -46,7 +46,6 @@ def execute_job(
                 spec.input,
                 Path(spec.outdir),
                 settings,
-                live=spec.live,
                 accel=accel,
                 on_report=report,
             )

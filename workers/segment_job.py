@@ -13,22 +13,29 @@ from pathlib import Path
 from workers.commands import Accel, build_audio_args, build_encode_args, build_filter_graph
 from workers.errors import UnsupportedInput
 from workers.ladder import KeyframePolicy, LadderPlan, plan_ladder
+from workers.layout import SOURCE, MediaLayout, segment_key
 from workers.outputs import make_rung_dirs
 from workers.probe import probe_file
 from workers.process import run_ffmpeg
 from workers.settings import WorkerSettings
 
-SOURCE_DIR = "source"
-
 
 @dataclass(frozen=True)
 class SegmentWork:
-    camera_dir: Path
+    layout: MediaLayout
+    camera_id: str
     segment: str  # the source segment's file name, e.g. seg_000042.ts
 
     @property
+    def camera_dir(self) -> Path:
+        return self.layout.camera_dir(self.camera_id)
+
+    @property
     def source(self) -> Path:
-        return self.camera_dir / SOURCE_DIR / self.segment
+        return self.rendition_file(SOURCE)
+
+    def rendition_file(self, rendition: str) -> Path:
+        return self.layout.path(segment_key(self.camera_id, rendition, self.segment))
 
 
 def build_segment_command(
@@ -46,7 +53,7 @@ def build_segment_command(
         args += build_audio_args(plan, settings)
         args += ["-avoid_negative_ts", "disabled", "-f", "mpegts"]
         args += ["-mpegts_copyts", "1", "-muxdelay", "0", "-muxpreload", "0"]
-        args.append(str(_temporary(work.camera_dir / rung.name / work.segment)))
+        args.append(str(_temporary(work.rendition_file(rung.name))))
     return args
 
 
@@ -61,13 +68,13 @@ def run_segment_job(
     work: SegmentWork, plan: LadderPlan, settings: WorkerSettings, accel: Accel = Accel.CPU
 ) -> None:
     """Produce the encoded rungs' segment; a segment already there is left as it is."""
-    missing = [r for r in plan.encoded if not (work.camera_dir / r.name / work.segment).exists()]
+    missing = [r for r in plan.encoded if not work.rendition_file(r.name).exists()]
     if not missing:
         return
     make_rung_dirs(work.camera_dir, [rung.name for rung in plan.encoded])
     run_ffmpeg(build_segment_command(plan, work, settings, accel), timeout_s=120)
     for rung in plan.encoded:
-        target = work.camera_dir / rung.name / work.segment
+        target = work.rendition_file(rung.name)
         os.replace(_temporary(target), target)
 
 

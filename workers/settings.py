@@ -1,16 +1,36 @@
-"""The one settings object of the workers, read from the environment once and passed in."""
+"""The one settings model: `Settings`, the base every process reads (the API, the edge and
+the workers alike), and one subclass per process kind, each read once from the environment
+and passed in.
+
+Naming rule: a field is read from `SPARC_<FIELD NAME>` (the one exception: `REDIS_URL`, the
+name the whole ecosystem uses). A setting whose default derives from another (the media root
+and the database from the state directory) is filled in by its default factory, so the field
+read is the field used: there is no second "resolved" name.
+"""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from workers.layout import is_rendition_name
+
+DEFAULT_STATE_DIR = Path.home() / ".local" / "state" / "sparc-video"
+
 
 class Rung(BaseModel, frozen=True):
     name: str
-    height: int = Field(gt=0)
-    video_kbps: int = Field(gt=0)
+    height: int = Field(gt=0, le=4320)
+    video_kbps: int = Field(gt=0, le=200_000)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str) -> str:
+        # It names a folder and a URL path segment.
+        if not is_rendition_name(name):
+            raise ValueError(f"a rung name is 1-32 of a-z, 0-9, _ and -, not {name!r}")
+        return name
 
 
 DEFAULT_LADDER: tuple[Rung, ...] = (
@@ -22,44 +42,65 @@ DEFAULT_LADDER: tuple[Rung, ...] = (
 )
 
 
-class WorkerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SPARC_", extra="ignore")
+def _media_root(data: dict[str, Any]) -> Path:
+    return Path(data["state_dir"]) / "media"
 
+
+def _database_url(data: dict[str, Any]) -> str:
+    return f"sqlite:///{Path(data['state_dir']) / 'sparc-video.db'}"
+
+
+class Settings(BaseSettings):
+    """What every process of one deployment must agree on."""
+
+    # Unknown SPARC_* variables (another process kind's) are not read; an unknown field
+    # passed by name is refused.
+    model_config = SettingsConfigDict(env_prefix="SPARC_", extra="forbid")
+
+    state_dir: Path = DEFAULT_STATE_DIR
+    # Where recordings and the live ladder are written and served from (the local store).
+    media_root: Path = Field(default_factory=_media_root)
+    # SQLite in the state directory by default; PostgreSQL in production.
+    database_url: str = Field(default_factory=_database_url)
+    # Redis: REDIS_URL when set, else the embedded server (workers.redis_server).
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "SPARC_REDIS_URL")
     )
     # The Celery broker; the Redis above when unset (RabbitMQ works too: amqp://...).
     broker_url: str | None = None
-    state_dir: Path = Path.home() / ".local" / "state" / "sparc-video"
-    # Where the edge records and the live ladder is written (the API's SPARC_MEDIA_ROOT).
-    media_root_override: Path | None = Field(
-        default=None, validation_alias=AliasChoices("SPARC_MEDIA_ROOT", "media_root")
-    )
-    # Object storage for the live ladder (the API's and the edge's SPARC_S3_BUCKET): unset,
-    # the local media directory is the store; set, rung segments and playlists are uploaded
-    # there too, through a spool (credentials: boto3's usual AWS_* variables).
+    # Object storage: unset, the local media root is the store; set, the edge and the
+    # workers upload there through a spool and the origin serves from it (MinIO, AWS S3;
+    # credentials the usual AWS ways: AWS_ACCESS_KEY_ID ..., or an instance role).
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
     ffmpeg: str = "ffmpeg"
     ffprobe: str = "ffprobe"
-    # Local inputs must lie under one of these; `file:` elsewhere is refused.
+    segment_seconds: float = Field(default=6.0, gt=0, le=60)
+    live_window: int = Field(default=10, gt=0, le=1000)
+    # The realm of camera passwords: the API stores the Digest HA1 under it, the edge checks it.
+    rtsp_realm: str = "sparc-video"
+    # Broker redelivery of a job whose worker vanished (jobs hold a lease, so a redelivery
+    # while the first worker still runs is deferred, not duplicated).
+    visibility_timeout_s: int = Field(default=3600, gt=0)
+    restore_interval_s: int = Field(default=10, gt=0)
+    # ffprobe on a segment or a source (the workers, and the origin's source-only master).
+    probe_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class WorkerSettings(Settings):
+    """A transcoding worker's, and the local `transcode` command's."""
+
+    # Local inputs that reach a worker (the queue, the API) must lie under one of these.
     allowed_roots: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [Path.cwd()])
     allow_http: bool = False
     ladder: tuple[Rung, ...] = DEFAULT_LADDER
-    segment_seconds: float = Field(default=6.0, gt=0)
-    live_window: int = Field(default=10, gt=0)
     # The top rung is the source itself when its bitrate is at most this times the rung's.
     copy_bitrate_ratio: float = Field(default=1.5, ge=0)
     x264_preset: str = "veryfast"
-    audio_kbps: int = 128
-    probe_timeout_s: float = 30.0
-    ffmpeg_timeout_s: float = 6 * 3600.0
-    # Broker redelivery of a job whose worker vanished; jobs hold a lease, so a
-    # redelivery while the first worker still runs is deferred, not duplicated.
-    visibility_timeout_s: int = 3600
-    restore_interval_s: int = 10
-    lease_s: int = 30
-    worker_heartbeat_s: int = 10
+    audio_kbps: int = Field(default=128, gt=0, le=512)
+    ffmpeg_timeout_s: float = Field(default=6 * 3600.0, gt=0)
+    lease_s: int = Field(default=30, gt=0)
+    worker_heartbeat_s: int = Field(default=10, gt=0)
 
     @field_validator("ladder")
     @classmethod
@@ -76,9 +117,11 @@ class WorkerSettings(BaseSettings):
         return value
 
     @property
-    def media_root(self) -> Path:
-        return self.media_root_override or self.state_dir / "media"
-
-    @property
     def top_rung(self) -> Rung:
         return self.ladder[-1]
+
+
+def shared_settings(settings: Settings) -> dict[str, Any]:
+    """The base fields of `settings`, to build another process kind's settings from them
+    (the demo runs the API and the edge in one process)."""
+    return {name: getattr(settings, name) for name in Settings.model_fields}

@@ -56,15 +56,17 @@ def has_protocol(raw: str) -> bool:
     return _SCHEME.match(raw) is not None
 
 
-def parse_input(raw: str, settings: WorkerSettings) -> SourceRef:
+def parse_input(raw: str, settings: WorkerSettings, *, named_here: bool = False) -> SourceRef:
+    """`named_here`: a path this machine's user named on the command line is read wherever
+    it is; inputs that come through the queue or the API must lie under the allowed roots."""
     if not raw.strip():
         raise InputNotFound("no input was given")
     match = _SCHEME.match(raw)
     scheme = match.group(1).lower() if match else None
     if scheme is None:
-        return _parse_local(Path(raw), settings)
+        return _parse_local(Path(raw), settings, named_here)
     if scheme == "file":
-        return _parse_local(Path(raw[len("file:") :].removeprefix("//")), settings)
+        return _parse_local(Path(raw[len("file:") :].removeprefix("//")), settings, named_here)
     if scheme in ("rtsp", "rtsps"):
         return SourceRef(SourceKind.RTSP, raw)
     if scheme in ("http", "https"):
@@ -79,10 +81,11 @@ def parse_input(raw: str, settings: WorkerSettings) -> SourceRef:
     )
 
 
-def _parse_local(path: Path, settings: WorkerSettings) -> SourceRef:
+def _parse_local(path: Path, settings: WorkerSettings, named_here: bool) -> SourceRef:
     resolved = path.expanduser().resolve()
-    if not any(resolved.is_relative_to(root.resolve()) for root in settings.allowed_roots):
-        roots = ", ".join(str(root) for root in settings.allowed_roots)
+    allowed = settings.allowed_roots
+    if not named_here and not any(resolved.is_relative_to(root.resolve()) for root in allowed):
+        roots = ", ".join(str(root) for root in allowed)
         raise InputNotAllowed(
             f"{path} is outside the allowed input roots ({roots}); set SPARC_ALLOWED_ROOTS"
         )

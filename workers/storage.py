@@ -1,9 +1,19 @@
-"""Object storage shared by the edge and the workers: a local directory (the default) or an
-S3-compatible bucket (MinIO, AWS S3), and a spool that keeps uploads when storage is down.
+"""Object storage shared by the edge, the workers and the origin.
 
-Keys are paths like `live/{camera}/source/seg_000042.ts`. Segments are immutable and cached
-long; playlists are replaced whole and cached for a second (VOD ones longer). The spool
-writes a segment before any playlist that names it, in the order they were handed over.
+`Storage` is what holds the media, under the keys of `workers.layout`: the local media root
+(`LocalStorage`, the embedded default) or an S3-compatible bucket (`S3Storage`: MinIO, AWS
+S3). Segments are immutable and cached long; playlists are replaced whole and cached for a
+second (VOD ones longer).
+
+`Uploads` is how the edge and the workers hand what they wrote to storage. With a bucket it
+is a `Spool`: uploads (and deletes) kept on local disk and sent in the order handed over,
+retried with backoff while storage is down, so that a segment always reaches storage before
+any playlist that names it and nothing is lost in an outage. Without one it is `InPlace`:
+the media root *is* the store, so what was written there is stored already.
+
+Errors: a store that cannot be reached (connection refused, timeout, a 5xx or throttling
+answer) raises `StorageUnavailable` and is retried; a store that answers no (access denied,
+no such bucket) raises `StorageRefused`; anything else is a bug and is not caught here.
 """
 
 import contextlib
@@ -13,18 +23,23 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import quote, unquote
 
-from workers.errors import StorageUnavailable
+from workers.errors import StorageRefused, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
 LIVE_PLAYLIST_CACHE = "public, max-age=1"
 VOD_PLAYLIST_CACHE = "public, max-age=300"
+# S3 error codes that mean "not now" rather than "no".
+_SLOW_DOWN = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
+                        "InternalError", "ServiceUnavailable"})  # fmt: skip
+_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 def cache_control(key: str, *, live: bool = True) -> str:
@@ -37,33 +52,64 @@ def content_type(key: str) -> str:
     return "application/vnd.apple.mpegurl" if key.endswith(".m3u8") else "video/mp2t"
 
 
+@dataclass(frozen=True)
+class ObjectStat:
+    modified_at: float  # epoch seconds
+    version: Hashable  # changes whenever the object does
+
+
 class Storage(Protocol):
+    # True when calls wait on the network: an event loop runs them in a thread.
+    remote: bool
+
     def put_file(self, key: str, path: Path, *, live: bool = True) -> None: ...
+
+    def put_bytes(self, key: str, data: bytes, *, live: bool = True) -> None: ...
+
     def get_bytes(self, key: str) -> bytes:
         """The object's bytes; KeyError when there is none."""
         ...
 
-    def modified_at(self, key: str) -> float | None:
-        """When the object was last written (epoch seconds); None when there is none."""
+    def stat(self, key: str) -> ObjectStat | None:
+        """When the object was last written and its version; None when there is none."""
+        ...
+
+    def local_file(self, key: str) -> Path | None:
+        """The file on this machine that holds the object, for serving it without a copy;
+        None when the store is remote. KeyError when there is no such object."""
         ...
 
     def delete(self, key: str) -> None: ...
+
     def list(self, prefix: str) -> list[str]: ...
 
 
 class LocalStorage:
+    """A directory: the media root of one machine."""
+
+    remote = False
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def put_file(self, key: str, path: Path, *, live: bool = True) -> None:
         target = self._path(key)
-        try:
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samefile(path, target):
+                return  # written in place: stored already
+        with _unreachable(f"cannot write {key}"):
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_name(f".{target.name}.tmp")
             shutil.copyfile(path, temporary)
             os.replace(temporary, target)  # replaced whole: never half-written
-        except OSError as error:
-            raise StorageUnavailable(f"cannot write {key}: {error.strerror}") from error
+
+    def put_bytes(self, key: str, data: bytes, *, live: bool = True) -> None:
+        target = self._path(key)
+        with _unreachable(f"cannot write {key}"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, target)
 
     def get_bytes(self, key: str) -> bytes:
         try:
@@ -71,31 +117,42 @@ class LocalStorage:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise KeyError(key) from None
 
-    def modified_at(self, key: str) -> float | None:
+    def stat(self, key: str) -> ObjectStat | None:
         try:
-            return self._path(key).stat().st_mtime
+            found = os.stat(self._path(key))
         except (FileNotFoundError, NotADirectoryError):
             return None
+        return ObjectStat(found.st_mtime, (found.st_mtime_ns, found.st_size, found.st_ino))
+
+    def local_file(self, key: str) -> Path | None:
+        path = self._path(key)
+        if not path.is_file():
+            raise KeyError(key)
+        return path
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             self._path(key).unlink()
 
     def list(self, prefix: str) -> list[str]:
-        base = self._path(prefix)
+        base = self._path(prefix.rstrip("/"))
         if not base.exists():
             return []
-        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file())
+        return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()):
-            raise ValueError(f"key {key!r} leaves the storage root")
-        return path
+        """Keys are made of plain names (nothing we write is a link), so checking the parts
+        keeps a key inside the root without resolving it (a syscall per part)."""
+        parts = key.split("/")
+        if any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in parts):
+            raise ValueError(f"key {key!r} is not a plain relative path")
+        return self.root.joinpath(*parts)
 
 
 class S3Storage:
-    """Any S3 wire-protocol server, through boto3."""
+    """Any S3 wire-protocol server, through boto3 (MinIO speaks it too)."""
+
+    remote = True
 
     def __init__(self, client: Any, bucket: str) -> None:
         self._client = client
@@ -111,45 +168,114 @@ class S3Storage:
         return cls(client, bucket)
 
     def put_file(self, key: str, path: Path, *, live: bool = True) -> None:
-        extra = {"CacheControl": cache_control(key, live=live), "ContentType": content_type(key)}
-        try:
-            self._client.upload_file(str(path), self._bucket, key, ExtraArgs=extra)
-        except Exception as error:  # botocore raises many kinds; all mean "not stored"
-            raise StorageUnavailable(f"cannot upload {key}: {error}") from error
+        with path.open("rb") as body:
+            self.put_bytes(key, body.read(), live=live)
+
+    def put_bytes(self, key: str, data: bytes, *, live: bool = True) -> None:
+        with _s3_errors(f"cannot upload {key}"):
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=data,
+                CacheControl=cache_control(key, live=live),
+                ContentType=content_type(key),
+            )
 
     def get_bytes(self, key: str) -> bytes:
-        try:
+        with _s3_errors(f"cannot read {key}", missing=key):
             body: bytes = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except self._client.exceptions.NoSuchKey:
-            raise KeyError(key) from None
-        except Exception as error:
-            raise StorageUnavailable(f"cannot read {key}: {error}") from error
         return body
 
-    def modified_at(self, key: str) -> float | None:
-        from botocore.exceptions import ClientError
-
+    def stat(self, key: str) -> ObjectStat | None:
         try:
-            head = self._client.head_object(Bucket=self._bucket, Key=key)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise StorageUnavailable(f"cannot read {key}: {error}") from error
-        except Exception as error:
-            raise StorageUnavailable(f"cannot read {key}: {error}") from error
-        return float(head["LastModified"].timestamp())
+            with _s3_errors(f"cannot read {key}", missing=key):
+                head = self._client.head_object(Bucket=self._bucket, Key=key)
+        except KeyError:
+            return None
+        return ObjectStat(float(head["LastModified"].timestamp()), head.get("ETag"))
+
+    def local_file(self, key: str) -> Path | None:
+        return None
 
     def delete(self, key: str) -> None:
-        try:
+        with _s3_errors(f"cannot delete {key}"):
             self._client.delete_object(Bucket=self._bucket, Key=key)
-        except Exception as error:
-            raise StorageUnavailable(f"cannot delete {key}: {error}") from error
 
     def list(self, prefix: str) -> list[str]:
-        pages = self._client.get_paginator("list_objects_v2").paginate(
-            Bucket=self._bucket, Prefix=prefix
-        )
-        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+        with _s3_errors(f"cannot list {prefix}"):
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=prefix
+            )
+            return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+@contextlib.contextmanager
+def _s3_errors(message: str, *, missing: str | None = None) -> Any:
+    """botocore's errors as ours: unreachable or busy is StorageUnavailable, a refusal is
+    StorageRefused, a missing object KeyError (where `missing` names it)."""
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    try:
+        yield
+    except (BotoConnectionError, HTTPClientError) as error:
+        raise StorageUnavailable(f"{message}: {error}") from error
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if missing is not None and (code in _MISSING or status == 404):
+            raise KeyError(missing) from None
+        if status >= 500 or code in _SLOW_DOWN:
+            raise StorageUnavailable(f"{message}: {error}") from error
+        raise StorageRefused(f"{message}: {error}") from error
+
+
+@contextlib.contextmanager
+def _unreachable(message: str) -> Any:
+    try:
+        yield
+    except OSError as error:
+        raise StorageUnavailable(f"{message}: {error.strerror}") from error
+
+
+class Uploads(Protocol):
+    """How what a process wrote locally reaches storage, in the order handed over."""
+
+    def put(self, key: str, path: Path, *, live: bool = True) -> None: ...
+
+    def put_text(self, key: str, text: str, *, live: bool = True) -> None:
+        """A playlist as it was when read (the file may have moved on since)."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Delete the object once everything handed over before has reached storage."""
+        ...
+
+    @property
+    def pending(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class InPlace:
+    """No bucket: the media root is the store, so what the edge and the workers wrote there
+    is stored already, and what the sweep deleted there is gone from it."""
+
+    def put(self, key: str, path: Path, *, live: bool = True) -> None:
+        pass
+
+    def put_text(self, key: str, text: str, *, live: bool = True) -> None:
+        pass
+
+    def delete(self, key: str) -> None:
+        pass
+
+    @property
+    def pending(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
 
 
 PUT_LIVE, PUT_VOD, DELETE = "L", "V", "D"
@@ -175,11 +301,10 @@ class Spool:
         self._backoff_s = backoff_s
         self._backoff_max_s = backoff_max_s
         self._sleep = sleep
-        self._queue: list[tuple[str, Path, str]] = []
         self._lock = threading.Condition()
         self._stopped = False
         self._claim: IO[str] | None = None
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._queue = [entry for entry in map(_parse_held, sorted(directory.iterdir())) if entry]
         self._thread = threading.Thread(target=self._drain, name="sparc-spool", daemon=True)
         self._thread.start()
@@ -188,7 +313,7 @@ class Spool:
     def claim(cls, storage: Storage, base: Path, role: str, **options: Any) -> "Spool":
         """A spool in the first `base/{role}-{n}` no running process holds: what a process
         that stopped left there is drained by the next one to claim it."""
-        base.mkdir(parents=True, exist_ok=True)
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
         for slot in range(1024):
             handle = (base / f".{role}-{slot}.lock").open("a")
             try:
@@ -210,8 +335,15 @@ class Spool:
         os.replace(temporary, held)
         self._enqueue(key, held, mode)
 
+    def put_text(self, key: str, text: str, *, live: bool = True) -> None:
+        mode = PUT_LIVE if live else PUT_VOD
+        held = self._hold(key, mode)
+        temporary = held.with_name(f".{held.name}")
+        temporary.write_text(text)
+        os.replace(temporary, held)
+        self._enqueue(key, held, mode)
+
     def delete(self, key: str) -> None:
-        """Delete the object once everything handed over before has reached storage."""
         held = self._hold(key, DELETE)
         held.touch()
         self._enqueue(key, held, DELETE)
@@ -253,12 +385,11 @@ class Spool:
                     return
                 key, held, mode = self._queue[0]
             try:
-                if mode == DELETE:
-                    self._storage.delete(key)
-                else:
-                    self._storage.put_file(key, held, live=mode == PUT_LIVE)
-            except StorageUnavailable as error:
-                log.warning("storage unavailable (%s); %d uploads spooled", error, self.pending)
+                self._send(key, held, mode)
+            except (StorageUnavailable, StorageRefused) as error:
+                # Unreachable: it comes back. Refused: a configuration someone will fix.
+                # Either way the upload waits here; nothing is dropped.
+                log.warning("storage did not take %s (%s); %d waiting", key, error, self.pending)
                 self._sleep(backoff)
                 backoff = min(backoff * 2, self._backoff_max_s)
                 continue
@@ -267,14 +398,27 @@ class Spool:
             with self._lock:
                 self._queue.pop(0)
 
+    def _send(self, key: str, held: Path, mode: str) -> None:
+        if mode == DELETE:
+            self._storage.delete(key)
+        else:
+            self._storage.put_file(key, held, live=mode == PUT_LIVE)
 
-def open_spool(
+
+def open_storage(bucket: str | None, endpoint_url: str | None, media_root: Path) -> Storage:
+    """The store: the bucket when one is configured, else the local media root."""
+    if bucket:
+        return S3Storage.connect(endpoint_url, bucket)
+    return LocalStorage(media_root)
+
+
+def open_uploads(
     bucket: str | None, endpoint_url: str | None, state_dir: Path, role: str
-) -> "Spool | None":
-    """This process's upload spool (`state_dir/spool/{role}-N`) when a bucket is configured;
-    None when the local media directory is the only store."""
+) -> Uploads:
+    """This process's way to storage: a spool (`state_dir/spool/{role}-N`) to the bucket,
+    or, with no bucket, in place."""
     if not bucket:
-        return None
+        return InPlace()
     return Spool.claim(S3Storage.connect(endpoint_url, bucket), state_dir / "spool", role)
 
 

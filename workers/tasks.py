@@ -12,7 +12,7 @@ from workers.errors import TransientError
 from workers.jobs import JobStore
 from workers.live_ladder import run_live_segment
 from workers.runner import LeaseHeld, execute_job
-from workers.storage import Spool, open_spool
+from workers.storage import Uploads, open_uploads
 
 MAX_ATTEMPTS = 3
 
@@ -28,9 +28,9 @@ def _store(redis_url: str) -> JobStore:
 
 
 @cache
-def _spool(bucket: str | None, endpoint_url: str | None, state_dir: Path) -> Spool | None:
-    # One upload spool per worker process (made after the prefork fork), when configured.
-    return open_spool(bucket, endpoint_url, state_dir, "worker")
+def _uploads(bucket: str | None, endpoint_url: str | None, state_dir: Path) -> Uploads:
+    # One way to storage per worker process (made after the prefork fork).
+    return open_uploads(bucket, endpoint_url, state_dir, "worker")
 
 
 # DESIGN's retry contract: 3 attempts, 2 s then 4 s apart, transient faults only; acked
@@ -82,6 +82,8 @@ def transcode_segment(self: Task[Any, Any], camera_id: str, segment: str, closed
         segment,
         closed_at,
         accel=app.accel,
-        spool=_spool(app.settings.s3_bucket, app.settings.s3_endpoint_url, app.settings.state_dir),
+        uploads=_uploads(
+            app.settings.s3_bucket, app.settings.s3_endpoint_url, app.settings.state_dir
+        ),
     )
     return result.outcome

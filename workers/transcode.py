@@ -1,9 +1,11 @@
-"""Turn one input into a ladder: parse, probe, plan, run FFmpeg once, write the master, publish.
+"""Turn one input file into a VOD ladder: parse, probe, plan, run FFmpeg once, write the
+master, publish.
 
 Plain functions, no Celery: the CLI calls `run_transcode` directly and the task calls it too.
+Live video is not transcoded here: the live ladder is per segment (`workers.live_ladder`),
+so that work follows viewers, runs in priority order and survives a lost worker.
 """
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 from workers.commands import Accel, build_ladder_command
 from workers.errors import FFmpegFailed, StorageUnavailable, UnsupportedInput
 from workers.ladder import LadderPlan, plan_ladder
+from workers.layout import MASTER_PLAYLIST
 from workers.outputs import (
     check_output_location,
     discard_staging,
@@ -61,16 +64,17 @@ def run_transcode(
     outdir: Path,
     settings: WorkerSettings,
     *,
-    live: bool = False,
     accel: Accel = Accel.CPU,
     on_report: ReportSink | None = None,
+    named_here: bool = False,
 ) -> TranscodeResult:
-    source = parse_input(raw_input, settings)
+    """`named_here`: the input was named on this machine's command line by its user, so a
+    local file is read wherever it is (the allowed roots guard what comes through the queue
+    and the API)."""
+    source = parse_input(raw_input, settings, named_here=named_here)
     outdir = check_output_location(outdir)
     info = probe_source(source, settings)
     plan = plan_ladder(info, settings)
-    if live:
-        return _run_live(source, info, plan, outdir, settings, accel, on_report)
     staging = open_staging(outdir)
     try:
         renditions = _build_ladder(source, info, plan, staging, settings, accel, on_report)
@@ -78,7 +82,7 @@ def run_transcode(
     except BaseException:
         discard_staging(staging)
         raise
-    return TranscodeResult(outdir, outdir / "master.m3u8", plan, renditions)
+    return TranscodeResult(outdir, outdir / MASTER_PLAYLIST, plan, renditions)
 
 
 def _build_ladder(
@@ -96,53 +100,6 @@ def _build_ladder(
     renditions = _describe(plan, target, settings)
     write_master_playlist(target, renditions)
     return renditions
-
-
-def _run_live(
-    source: SourceRef,
-    info: SourceInfo,
-    plan: LadderPlan,
-    outdir: Path,
-    settings: WorkerSettings,
-    accel: Accel,
-    on_report: ReportSink | None,
-) -> TranscodeResult:
-    """A live ladder is written in place: FFmpeg keeps the window and deletes what leaves it;
-    the master appears once every rung has a segment, and is refreshed as peaks grow."""
-    make_rung_dirs(outdir, [rung.name for rung in plan.rungs])
-    command = build_ladder_command(plan, source, outdir, settings, live=True, accel=accel)
-    report = _reporter(info, on_report)
-    master = _LiveMaster(plan, outdir, settings)
-
-    def on_progress(progress: Progress) -> None:
-        report(progress)
-        master.refresh()
-
-    _run(command, source, info, settings, on_progress)
-    renditions = master.refresh(force=True)
-    return TranscodeResult(outdir, outdir / "master.m3u8", plan, renditions)
-
-
-class _LiveMaster:
-    _EVERY_S = 2.0
-
-    def __init__(self, plan: LadderPlan, outdir: Path, settings: WorkerSettings) -> None:
-        self._plan, self._outdir, self._settings = plan, outdir, settings
-        self._last = 0.0
-        self._written: tuple[Rendition, ...] = ()
-
-    def refresh(self, *, force: bool = False) -> tuple[Rendition, ...]:
-        now = time.monotonic()
-        if not force and now - self._last < self._EVERY_S:
-            return self._written
-        self._last = now
-        rungs = self._plan.rungs
-        found = [describe_rendition(r.name, self._outdir / r.name, self._settings) for r in rungs]
-        ready = tuple(r for r in found if r is not None)
-        if len(ready) == len(rungs) and ready != self._written:
-            write_master_playlist(self._outdir, ready)
-            self._written = ready
-        return self._written
 
 
 def _describe(plan: LadderPlan, target: Path, settings: WorkerSettings) -> tuple[Rendition, ...]:

@@ -6,8 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from cdn.errors import NoEligibleProvider
-from cdn.providers import EXAMPLE_PROVIDERS, Provider, Scheme
+from cdn.providers import Provider, Scheme
 from cdn.selector import Selector
+from tests.cdn.example_providers import EXAMPLE_PROVIDERS
 
 
 class Clock:

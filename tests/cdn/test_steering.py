@@ -1,6 +1,6 @@
-from cdn.providers import EXAMPLE_PROVIDERS
 from cdn.signing import OriginSigner, StreamGrant
 from cdn.steering import build_steered_master, build_steering_response
+from tests.cdn.example_providers import EXAMPLE_PROVIDERS
 
 MASTER = """#EXTM3U
 #EXT-X-VERSION:6

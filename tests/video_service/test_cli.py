@@ -43,6 +43,21 @@ def test_transcode_shows_progress_and_prints_the_ladder(
     assert m3u8.load(str(tmp_path / "out" / "master.m3u8")).is_variant
 
 
+def test_transcode_reads_a_file_the_user_names_wherever_it_is(
+    source_small: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "SPARC_ALLOWED_ROOTS"}
+    done = subprocess.run(
+        [*CLI, "transcode", str(source_small), "out"],
+        env={**env, "SPARC_STATE_DIR": str(tmp_path / "state")}, cwd=elsewhere,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert m3u8.load(str(elsewhere / "out" / "master.m3u8")).is_variant
+
+
 def test_transcode_bad_input_exits_non_zero_with_the_reason(
     settings: WorkerSettings, tmp_path: Path
 ) -> None:

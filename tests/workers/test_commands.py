@@ -2,6 +2,8 @@ from pathlib import Path
 
 from workers.commands import Accel, build_filter_graph, build_ladder_command
 from workers.ladder import AudioPolicy, KeyframePolicy, LadderPlan, RungPlan
+from workers.layout import MediaLayout
+from workers.segment_job import SegmentWork, build_segment_command
 from workers.settings import WorkerSettings
 from workers.sources import SourceKind, SourceRef
 
@@ -19,17 +21,12 @@ def plan(copy_top: bool, audio: AudioPolicy = AudioPolicy.AAC) -> LadderPlan:
     return LadderPlan(rungs, keyframes, audio, 6.0)
 
 
-def hls(rung: str, live: bool = False) -> list[str]:
-    mode = (
-        ["-hls_list_size", "10", "-hls_delete_threshold", "1", "-hls_flags",
-         "independent_segments+temp_file+delete_segments+program_date_time+omit_endlist"]
-        if live
-        else ["-hls_playlist_type", "vod", "-hls_flags", "independent_segments+temp_file"]
-    )  # fmt: skip
+def hls(rung: str) -> list[str]:
     return [
         "-avoid_negative_ts", "disabled", "-f", "hls",
         "-hls_segment_options", "avoid_negative_ts=disabled",
-        "-hls_time", "6", "-hls_segment_type", "mpegts", *mode,
+        "-hls_time", "6", "-hls_segment_type", "mpegts",
+        "-hls_playlist_type", "vod", "-hls_flags", "independent_segments+temp_file",
         "-hls_segment_filename", f"/out/{rung}/seg_%05d.ts", f"/out/{rung}/index.m3u8",
     ]  # fmt: skip
 
@@ -71,18 +68,32 @@ def test_every_rung_encoded_with_a_keyframe_every_segment() -> None:
     ]  # fmt: skip
 
 
-def test_live_rtsp_keeps_a_window_and_copies_aac() -> None:
+def test_an_rtsp_source_is_read_over_tcp_and_its_aac_copied() -> None:
     camera = SourceRef(SourceKind.RTSP, "rtsp://cam/1")
-    args = build_ladder_command(
-        plan(copy_top=True, audio=AudioPolicy.COPY), camera, OUT, SETTINGS, live=True
-    )
+    args = build_ladder_command(plan(copy_top=True, audio=AudioPolicy.COPY), camera, OUT, SETTINGS)
     start = args.index("-protocol_whitelist")
     assert args[start : args.index("-filter_complex")] == [
         "-protocol_whitelist", "rtsp,rtsps,rtp,srtp,tcp,udp,tls",
         "-rtsp_transport", "tcp", "-i", "rtsp://cam/1",
     ]  # fmt: skip
-    assert args[-len(hls("1080p", live=True)) :] == hls("1080p", live=True)
+    assert args[-len(hls("1080p")) :] == hls("1080p")
     assert args.count("-c:a") == 2 and "aac" not in args
+
+
+def test_a_live_segment_job_encodes_the_lower_rungs_on_the_source_timestamps() -> None:
+    work = SegmentWork(MediaLayout(Path("/media")), "c" * 32, "seg_000042.ts")
+    camera = "/media/live/" + "c" * 32
+    assert build_segment_command(plan(copy_top=True, audio=AudioPolicy.COPY), work, SETTINGS) == [
+        "ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-copyts", "-i", f"file:{camera}/source/seg_000042.ts",
+        "-filter_complex", "[0:v:0]scale=426:240,format=yuv420p[v240p]",
+        *x264("v240p", 400, 428, 600, "source"),
+        "-fps_mode:v", "passthrough", "-enc_time_base:v", "-1",
+        "-map", "0:a:0", "-c:a", "copy",
+        "-avoid_negative_ts", "disabled", "-f", "mpegts",
+        "-mpegts_copyts", "1", "-muxdelay", "0", "-muxpreload", "0",
+        f"{camera}/240p/.seg_000042.ts.tmp",
+    ]  # fmt: skip
 
 
 def test_gpu_variant_decodes_scales_and_encodes_on_the_gpu() -> None:

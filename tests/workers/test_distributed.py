@@ -131,8 +131,9 @@ def test_a_transient_fault_is_retried_after_2_then_4_seconds_then_fails(
     assert status.error_kind == "StorageUnavailable"
     assert "not reachable" in (status.error or "")
     first, second, third = status.attempts
-    assert 1.8 <= second - first <= 3.5
-    assert 3.8 <= third - second <= 5.5
+    # 2 s then 4 s apart; the upper bounds leave room for a loaded machine.
+    assert 1.8 <= second - first <= 8
+    assert 3.8 <= third - second <= 10
     time.sleep(5)
     assert len(store.status(job_id).attempts) == 3, "the third failure is final"
 

@@ -9,8 +9,12 @@ import m3u8
 import redis
 
 from tests.conftest import ffmpeg
+from workers.layout import MediaLayout
 from workers.live_ladder import OUTCOMES, run_live_segment
 from workers.settings import WorkerSettings
+from workers.storage import InPlace
+
+CAMERA = "c" * 32
 
 
 def record_source(camera_dir: Path) -> None:
@@ -30,16 +34,20 @@ def test_in_time_the_rungs_get_the_segment_past_the_deadline_a_gap(
     tmp_path: Path, redis_client: redis.Redis
 ) -> None:
     settings = WorkerSettings(state_dir=tmp_path, segment_seconds=2.0)
-    camera_dir = settings.media_root / "live" / "cam1"
+    camera_dir = MediaLayout(settings.media_root).camera_dir(CAMERA)
     record_source(camera_dir)
     now = time.time()
 
-    done = run_live_segment(redis_client, settings, "cam1", "seg_000000.ts", now - 1)
+    done = run_live_segment(
+        redis_client, settings, CAMERA, "seg_000000.ts", now - 1, uploads=InPlace()
+    )
     assert done.outcome == "done" and "240p" in done.listed_at
-    skipped = run_live_segment(redis_client, settings, "cam1", "seg_000001.ts", now - 7)
+    skipped = run_live_segment(
+        redis_client, settings, CAMERA, "seg_000001.ts", now - 7, uploads=InPlace()
+    )
     assert skipped.outcome == "skipped"
     assert not (camera_dir / "240p" / "seg_000001.ts").exists()
-    run_live_segment(redis_client, settings, "cam1", "seg_000002.ts", now)
+    run_live_segment(redis_client, settings, CAMERA, "seg_000002.ts", now, uploads=InPlace())
 
     rung = m3u8.load(str(camera_dir / "240p" / "index.m3u8"))
     assert [s.uri for s in rung.segments] == ["seg_000000.ts", "seg_000001.ts", "seg_000002.ts"]

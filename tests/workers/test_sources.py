@@ -36,6 +36,15 @@ def test_file_outside_the_roots_is_refused(rooted: WorkerSettings) -> None:
         parse_input("/etc/hostname", rooted)
 
 
+def test_a_file_named_on_this_machines_command_line_is_read_wherever_it_is(
+    rooted: WorkerSettings,
+) -> None:
+    source = parse_input("/etc/hostname", rooted, named_here=True)
+    assert source.kind is SourceKind.FILE and source.url == "file:/etc/hostname"
+    with pytest.raises(InputNotAllowed, match="'concat' is not allowed"):
+        parse_input("concat:/etc/hostname", rooted, named_here=True)
+
+
 def test_symlink_out_of_the_roots_is_refused(rooted: WorkerSettings, tmp_path: Path) -> None:
     (tmp_path / "media").mkdir()
     (tmp_path / "media" / "escape.mp4").symlink_to("/etc/hostname")

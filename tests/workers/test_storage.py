@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from workers.errors import StorageUnavailable
+from workers.errors import StorageRefused, StorageUnavailable
 from workers.ports import free_port
 from workers.storage import LocalStorage, S3Storage, Spool, Storage
 
@@ -55,13 +55,16 @@ def test_the_storage_contract(storage: Storage, tmp_path: Path) -> None:
     playlist.write_text("#EXTM3U\n")
     storage.put_file("live/cam1/source/index.m3u8", playlist)
     assert storage.get_bytes("live/cam1/source/index.m3u8") == b"#EXTM3U\n", "replaced whole"
-    written = storage.modified_at("live/cam1/source/index.m3u8")
-    assert written is not None and abs(written - time.time()) < 60
+    written = storage.stat("live/cam1/source/index.m3u8")
+    assert written is not None and abs(written.modified_at - time.time()) < 60
+    storage.put_bytes("live/cam1/source/index.m3u8", b"#EXTM3U\n#EXT-X-VERSION:6\n")
+    rewritten = storage.stat("live/cam1/source/index.m3u8")
+    assert rewritten is not None and rewritten.version != written.version
     storage.delete("live/cam1/source/seg_000001.ts")
     assert storage.list("live/cam1/") == ["live/cam1/source/index.m3u8"]
     with pytest.raises(KeyError):
         storage.get_bytes("live/cam1/source/seg_000001.ts")
-    assert storage.modified_at("live/cam1/source/seg_000001.ts") is None
+    assert storage.stat("live/cam1/source/seg_000001.ts") is None
     storage.delete("live/cam1/source/seg_000001.ts")  # deleting what is gone is no error
 
 
@@ -83,8 +86,40 @@ def test_s3_objects_carry_their_cache_lifetimes(s3_endpoint: str, tmp_path: Path
 
 
 def test_a_key_cannot_leave_the_local_root(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="leaves the storage root"):
-        LocalStorage(tmp_path / "store").get_bytes("../../etc/passwd")
+    for key in ("../../etc/passwd", "live//x", "live/./x", "live/a\x00b"):
+        with pytest.raises(ValueError, match="not a plain relative path"):
+            LocalStorage(tmp_path / "store").get_bytes(key)
+
+
+def test_a_file_already_in_the_local_store_is_stored_in_place(tmp_path: Path) -> None:
+    store = LocalStorage(tmp_path / "store")
+    segment = tmp_path / "store" / "live" / "cam1" / "source" / "seg_000001.ts"
+    segment.parent.mkdir(parents=True)
+    segment.write_bytes(b"\x47" * 188)
+    before = segment.stat().st_ino
+    store.put_file("live/cam1/source/seg_000001.ts", segment)
+    assert segment.stat().st_ino == before, "not copied over itself"
+    assert store.local_file("live/cam1/source/seg_000001.ts") == segment
+    with pytest.raises(KeyError):
+        store.local_file("live/cam1/source/seg_000002.ts")
+
+
+def test_a_bucket_that_refuses_is_not_transient_and_the_spool_keeps_what_it_refused(
+    s3_endpoint: str, tmp_path: Path
+) -> None:
+    missing = S3Storage.connect(s3_endpoint, "no-such-bucket", **CREDENTIALS)
+    segment, _ = files(tmp_path)
+    with pytest.raises(StorageRefused, match="NoSuchBucket"):
+        missing.put_file("live/cam1/source/seg_000001.ts", segment)
+    spool = Spool(missing, tmp_path / "spool", backoff_s=0.05, backoff_max_s=0.1)
+    spool.put("live/cam1/source/seg_000001.ts", segment)
+    assert not spool.wait_empty(0.5), "refused, and kept"
+    boto3.client("s3", endpoint_url=s3_endpoint, **CREDENTIALS).create_bucket(
+        Bucket="no-such-bucket"
+    )
+    assert spool.wait_empty(5), "delivered once the bucket exists"
+    spool.close()
+    assert missing.get_bytes("live/cam1/source/seg_000001.ts") == segment.read_bytes()
 
 
 def test_unreachable_s3_is_a_transient_error(tmp_path: Path) -> None:

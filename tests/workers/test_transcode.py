@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import m3u8
 import pytest
 
 from tests.conftest import ffmpeg
@@ -86,27 +85,6 @@ def test_variable_frame_rate_input_keeps_keyframes_aligned(
     result = run_transcode(str(source), tmp_path / "out", settings)
     assert [r.copy for r in result.plan.rungs] == [False, False]
     assert_aligned_ladder(tmp_path / "out", ["240p", "360p"])
-
-
-def test_live_keeps_a_sliding_window_and_deletes_what_leaves_it(
-    source_360p: Path, settings: WorkerSettings, tmp_path: Path
-) -> None:
-    # 7 s read in real time; the copied rung is cut on the source's 2 s keyframes.
-    live = settings.model_copy(update={"segment_seconds": 2.0, "live_window": 2})
-    run_transcode(str(source_360p), tmp_path / "out", live, live=True)
-    master = m3u8.load(str(tmp_path / "out" / "master.m3u8"))
-    assert [p.uri for p in master.playlists] == ["240p/index.m3u8", "360p/index.m3u8"]
-    sequences = []
-    for rung in ("240p", "360p"):
-        media = m3u8.load(str(tmp_path / "out" / rung / "index.m3u8"))
-        assert len(media.segments) == 2 and media.media_sequence >= 1
-        assert not media.is_endlist and media.segments[0].program_date_time is not None
-        on_disk = sorted(p.name for p in (tmp_path / "out" / rung).glob("*.ts"))
-        assert {s.uri for s in media.segments} <= set(on_disk)
-        assert "seg_00000.ts" not in on_disk
-        sequences.append(media.media_sequence)
-    assert sequences[0] == sequences[1]
-    assert not list((tmp_path / "out").rglob("*.tmp"))
 
 
 def _audio_only(path: Path) -> None:

@@ -1,17 +1,20 @@
-"""Shared dependencies: the database session and the caller's key, as Annotated aliases."""
+"""Shared dependencies of the routes: the database session, the settings, the caller, and the
+services the app holds (as Annotated aliases, or plain functions of the request for the
+paths served before FastAPI's routing)."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from video_service.errors import Forbidden, NotAuthenticated
-from video_service.models import ApiKey, Scope
-from video_service.security import hash_api_key
-from video_service.settings import ApiSettings
+from video_service.api.auth import Principal, bearer_key_hash, find_principal
+from video_service.api.errors import NotAuthenticated, ServiceUnavailable
+from video_service.api.events import EventBuffer
+from video_service.api.live import LiveServices
+from video_service.api.lookups import Lookups
+from video_service.api.settings import ApiSettings
+from video_service.delivery.playback import Delivery
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -30,36 +33,6 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 
 
-@dataclass(frozen=True)
-class Principal:
-    key_id: str
-    scope: Scope
-    site_ids: frozenset[str]
-
-    @property
-    def is_admin(self) -> bool:
-        return self.scope is Scope.ADMIN
-
-    def check_site(self, site_id: str) -> None:
-        if not self.is_admin and site_id not in self.site_ids:
-            raise Forbidden("this key may not see that site")
-
-
-def bearer_key_hash(authorization: str) -> str:
-    """The hash of the key in `Authorization: Bearer <key>` (what the database keeps)."""
-    scheme, _, key = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
-    return hash_api_key(key.strip())
-
-
-def find_principal(session: Session, key_hash: str) -> Principal | None:
-    found = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
-    if found is None:
-        return None
-    return Principal(found.id, Scope(found.scope), frozenset(found.site_ids or []))
-
-
 def get_principal(request: Request, session: SessionDep) -> Principal:
     principal = find_principal(session, bearer_key_hash(request.headers.get("authorization", "")))
     if principal is None:
@@ -68,10 +41,36 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
 
 
 def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    if not principal.is_admin:
-        raise Forbidden("this needs an admin key")
+    principal.check_admin()
     return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 AdminDep = Annotated[Principal, Depends(get_admin)]
+
+
+def live_services(request: Request) -> LiveServices:
+    live: LiveServices | None = request.app.state.live
+    if live is None:
+        raise ServiceUnavailable("live services are not configured on this API")
+    return live
+
+
+def lookups_of(request: Request) -> Lookups:
+    lookups: Lookups = request.app.state.lookups
+    return lookups
+
+
+def events_of(request: Request) -> EventBuffer:
+    events: EventBuffer = request.app.state.events
+    return events
+
+
+def delivery_of(request: Request) -> Delivery:
+    delivery: Delivery = request.app.state.delivery
+    return delivery
+
+
+LiveDep = Annotated[LiveServices, Depends(live_services)]
+DeliveryDep = Annotated[Delivery, Depends(delivery_of)]
+EventsDep = Annotated[EventBuffer, Depends(events_of)]

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from video_service.api.deps import AdminDep, PrincipalDep, SessionDep, SettingsDep
-from video_service.api.routes.sites import find_site
-from video_service.errors import NotFound, Unprocessable
-from video_service.models import Camera, CameraMode, new_id
-from video_service.schemas import (
+from video_service.api.errors import Unprocessable
+from video_service.api.models import Camera, CameraMode, new_id
+from video_service.api.records import find_camera, find_site
+from video_service.api.schemas import (
     CameraCreate,
     CameraCreated,
     CameraPublic,
@@ -19,8 +19,9 @@ from video_service.schemas import (
     CameraUpdate,
     strip_credentials,
 )
-from video_service.security import digest_ha1, generate_password
-from video_service.settings import ApiSettings
+from video_service.api.security import generate_password
+from video_service.api.settings import ApiSettings
+from video_service.edge.digest import digest_ha1
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 
@@ -103,13 +104,6 @@ def disable_camera(
 @router.delete("/{camera_id}", status_code=204)
 def delete_camera(camera_id: str, session: SessionDep, _: AdminDep) -> None:
     session.delete(find_camera(session, camera_id))
-
-
-def find_camera(session: SessionDep, camera_id: str) -> Camera:
-    camera = session.get(Camera, camera_id)
-    if camera is None:
-        raise NotFound(f"no camera {camera_id}")
-    return camera
 
 
 def publish_path(camera: Camera) -> str:

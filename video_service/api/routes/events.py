@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from video_service.api.deps import PrincipalDep, SessionDep
-from video_service.events import list_events
-from video_service.models import EventType
-from video_service.schemas import EventPublic, EventsPublic
+from video_service.api.events import list_events
+from video_service.api.schemas import EventPublic, EventsPublic
+from video_service.edge.events import EventType
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 

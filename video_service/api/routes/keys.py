@@ -3,9 +3,9 @@
 from fastapi import APIRouter
 
 from video_service.api.deps import AdminDep, SessionDep
-from video_service.errors import Unprocessable
-from video_service.keys import UnknownSites, create_key
-from video_service.schemas import KeyCreate, KeyCreated
+from video_service.api.errors import Unprocessable
+from video_service.api.keys import UnknownSites, create_key
+from video_service.api.schemas import KeyCreate, KeyCreated
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])
 

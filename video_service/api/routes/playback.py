@@ -2,31 +2,34 @@
 chosen for it, and a viewer session; the steering server answers the player's polls with
 its pathway order and renews that session, so viewer counts stay true without a heartbeat."""
 
-import re
 import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
-from cdn.errors import NoEligibleProvider
 from cdn.steering import build_steering_response
-from video_service.api.deps import AdminDep
-from video_service.api.routes.viewers import live_services, lookups_of, open_viewer
-from video_service.delivery import Delivery
-from video_service.errors import (
-    ApiError,
-    Conflict,
-    NotFound,
-    ServiceUnavailable,
-    error_response,
+from video_service.api.deps import (
+    AdminDep,
+    DeliveryDep,
+    LiveDep,
+    delivery_of,
+    events_of,
+    live_services,
+    lookups_of,
 )
-from video_service.lookups import CameraFacts
+from video_service.api.errors import MAPPED, Conflict, NotFound, error_response, validation_response
+from video_service.api.lookups import CameraFacts
+from video_service.api.viewing import open_viewer
+from video_service.delivery.playback import Delivery
 from workers.viewers import renew_session
 
 router = APIRouter(tags=["playback"])
-Region = Annotated[str, Query(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")]
+REGION = {"min_length": 1, "max_length": 32, "pattern": r"^[a-z0-9-]+$"}
+Region = Annotated[str, Query(**REGION)]
+_REGION = TypeAdapter(Annotated[str, StringConstraints(**REGION)])
 
 
 class PlaybackPublic(BaseModel):
@@ -34,11 +37,6 @@ class PlaybackPublic(BaseModel):
     cdn: str
     expires_at: int
     session_id: str
-
-
-def delivery_of(request: Request) -> Delivery:
-    delivery: Delivery = request.app.state.delivery
-    return delivery
 
 
 @router.get("/api/cameras/{camera_id}/playback")
@@ -50,38 +48,33 @@ async def get_playback(
     return await playback_for(request, camera_id, region)
 
 
-_REGION = re.compile(r"^[a-z0-9-]{1,32}$")
-
-
 async def fast_playback(request: Request) -> Response:
-    """GET /api/cameras/{id}/playback without FastAPI's routing, dependency solving and
-    validation: the hot path of every player's start, handed over by `app.HotPaths`."""
-    region = request.query_params.get("region", "global")
-    if not _REGION.match(region):
-        detail = [{"loc": ["query", "region"], "msg": "a region is 1-32 of a-z, 0-9 and -",
-                   "type": "string_pattern_mismatch", "input": region}]  # fmt: skip
-        return JSONResponse({"detail": detail}, status_code=422)
+    """GET /api/cameras/{id}/playback without FastAPI's routing and dependency solving: the
+    hot path of every player's start, handed over by `app.HotPaths`. The region is
+    validated by the same constraints as the declaration above."""
+    try:
+        region = _REGION.validate_python(request.query_params.get("region", "global"))
+    except ValidationError as error:
+        located = [{**e, "loc": ("query", "region")} for e in error.errors()]
+        return await validation_response(request, RequestValidationError(located))
     try:
         answer = await playback_for(request, request.path_params["camera_id"], region)
-    except ApiError as error:
+    except MAPPED as error:
         return error_response(error)
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
 async def playback_for(request: Request, camera_id: str, region: str) -> PlaybackPublic:
     """The key and the camera are cached for a few seconds (see lookups.py), the session is
-    opened in a group (session_opener.py), viewer_joined is written in the next batch."""
+    opened in a group (delivery/sessions.py), viewer_joined is written in the next batch."""
     lookups = lookups_of(request)
     principal = await lookups.principal(request.headers.get("authorization", ""))
     camera = await lookups.camera(camera_id)
     principal.check_site(camera.site_id)
     delivery = delivery_of(request)
     await _require_online(camera, delivery)
-    try:
-        chosen = delivery.selector.choose(principal.key_id, region)
-    except NoEligibleProvider as error:
-        raise ServiceUnavailable(str(error)) from error
-    viewer = await open_viewer(request, camera)
+    chosen = delivery.selector.choose(principal.key_id, region)
+    viewer = await open_viewer(live_services(request), events_of(request), camera)
     playback = delivery.playback(camera.id, principal.key_id, region, viewer.session_id, chosen)
     return PlaybackPublic(**playback.__dict__, session_id=viewer.session_id)
 
@@ -89,22 +82,18 @@ async def playback_for(request: Request, camera_id: str, region: str) -> Playbac
 @router.get("/api/steering/{camera_id}")
 def get_steering(
     camera_id: str,
-    request: Request,
+    live: LiveDep,
+    delivery: DeliveryDep,
     session: str = Query(min_length=1, max_length=64),
     viewer: str = Query(min_length=1, max_length=64),
     region: Region = "global",
 ) -> dict[str, object]:
     """No API key: the session id in the URL is the capability (players cannot add headers
     to steering polls)."""
-    live = live_services(request)
     if not renew_session(live.redis, camera_id, session, ttl_s=live.session_ttl_s,
                          now=time.time()):  # fmt: skip
         raise NotFound("no such viewer session (expired?): ask for playback again")
-    delivery = delivery_of(request)
-    try:
-        ranked = [p.name for p in delivery.selector.ranked(viewer, region)]
-    except NoEligibleProvider as error:
-        raise ServiceUnavailable(str(error)) from error
+    ranked = [p.name for p in delivery.selector.ranked(viewer, region)]
     return build_steering_response(ranked, delivery.settings.steering_ttl_s)
 
 
@@ -118,9 +107,9 @@ class ProviderHealth(BaseModel):
 
 
 @router.get("/api/cdn")
-def get_cdn_health(request: Request, _: AdminDep) -> list[ProviderHealth]:
+def get_cdn_health(delivery: DeliveryDep, _: AdminDep) -> list[ProviderHealth]:
     """The CDN providers and whether selection currently leaves each one out."""
-    selector = delivery_of(request).selector
+    selector = delivery.selector
     return [
         ProviderHealth(
             name=p.name,

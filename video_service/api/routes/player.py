@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse
 
-from video_service.errors import ServiceUnavailable
+from video_service.api.errors import ServiceUnavailable
 
 router = APIRouter(tags=["player"], include_in_schema=False)
 PLAYER = Path(__file__).resolve().parents[2] / "player"

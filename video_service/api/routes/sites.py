@@ -6,9 +6,10 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from video_service.api.deps import AdminDep, PrincipalDep, SessionDep
-from video_service.errors import Conflict, NotFound
-from video_service.models import Camera, Site
-from video_service.schemas import SiteCreate, SitePublic, SitesPublic, SiteUpdate
+from video_service.api.errors import Conflict
+from video_service.api.models import Camera, Site
+from video_service.api.records import find_site
+from video_service.api.schemas import SiteCreate, SitePublic, SitesPublic, SiteUpdate
 
 router = APIRouter(prefix="/api/sites", tags=["sites"])
 
@@ -56,10 +57,3 @@ def delete_site(site_id: str, session: SessionDep, _: AdminDep) -> None:
     if session.scalar(select(func.count()).where(Camera.site_id == site_id)):
         raise Conflict("the site still has cameras: delete them first")
     session.delete(site)
-
-
-def find_site(session: SessionDep, site_id: str) -> Site:
-    site = session.get(Site, site_id)
-    if site is None:
-        raise NotFound(f"no site {site_id}")
-    return site

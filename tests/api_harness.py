@@ -1,0 +1,99 @@
+"""A real control API over HTTP (uvicorn in a thread) on a real database, for the API, edge
+and delivery tests; and the edge's collaborators built the way the CLI builds them."""
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
+
+from video_service.api.app import LiveBuilder, create_app
+from video_service.api.db import engine_of
+from video_service.api.directory import DatabaseDirectory, DatabaseEvents
+from video_service.api.live import LiveServices, build_live_services
+from video_service.api.settings import ApiSettings
+from video_service.edge.settings import EdgeSettings
+from workers.ports import free_port
+from workers.settings import shared_settings
+
+ADMIN_KEY = "sv_test-admin-key-0123456789"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SPARC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@dataclass
+class Api:
+    url: str
+    app_state: Any
+    settings: ApiSettings
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self, key: str | None = ADMIN_KEY) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        client = httpx.Client(base_url=self.url, headers=headers, timeout=10)
+        self.clients.append(client)
+        return client
+
+    @property
+    def sessions(self) -> "sessionmaker[Session]":
+        sessions: sessionmaker[Session] = self.app_state.sessions
+        return sessions
+
+    def edge_settings(self, **overrides: object) -> EdgeSettings:
+        """An edge's settings sharing this API's base settings (state, media, database)."""
+        return EdgeSettings(**{**shared_settings(self.settings), **overrides})
+
+    def edge_collaborators(self) -> tuple[DatabaseDirectory, DatabaseEvents]:
+        return DatabaseDirectory(self.sessions), DatabaseEvents(self.sessions)
+
+
+def create_postgres_database() -> str:
+    name = f"sparc_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{url}/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def run_api(
+    settings: ApiSettings, live: LiveBuilder | None = None, port: int | None = None
+) -> Iterator[Api]:
+    app = create_app(settings, live)
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.02)
+    running = Api(f"http://127.0.0.1:{port}", app.state, settings)
+    yield running
+    for client in running.clients:
+        client.close()
+    server.should_exit = True
+    thread.join(10)
+    engine_of(app.state.sessions).dispose()
+
+
+def live_services(settings: ApiSettings, session_ttl_s: float) -> LiveBuilder:
+    """The API's live services (Redis, Celery, the scheduler) from its own settings."""
+
+    def build(sessions: "sessionmaker[Session]") -> LiveServices:
+        return build_live_services(sessions, settings, session_ttl_s)
+
+    return build

@@ -1,0 +1,115 @@
+"""Playback through the embedded origin: a signed URL for a viewer key, tokens on every URI,
+403 for forged, expired and other-stream tokens, and steering polls that keep the session."""
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import m3u8
+import pytest
+import redis
+
+from cdn.signing import OriginSigner, StreamGrant
+from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
+from tests.conftest import TEST_REDIS_URL
+from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
+from video_service.api.live import VIEWER_SESSION_TTL_S
+from video_service.api.settings import ApiSettings
+from workers.ports import free_port
+
+
+@pytest.fixture
+def origin_api(tmp_path: Path, redis_client: redis.Redis) -> Iterator[Api]:
+    port = free_port()
+    ttl = VIEWER_SESSION_TTL_S
+    settings = ApiSettings(
+        redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY, segment_seconds=2.0,
+        public_url=f"http://127.0.0.1:{port}",
+    )  # fmt: skip
+    yield from run_api(settings, live_services(settings, ttl), port=port)
+
+
+@pytest.fixture
+def origin_edge(origin_api: Api) -> Iterator[RunningEdge]:
+    yield from start_edge(origin_api)
+
+
+def tokens_everywhere(text: str) -> list[str]:
+    uris = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert uris
+    return [parse_qs(urlsplit(uri).query)["token"][0] for uri in uris]
+
+
+def test_a_viewer_key_gets_a_signed_url_that_plays_through_the_origin(
+    origin_api: Api, origin_edge: RunningEdge, tmp_path: Path
+) -> None:
+    admin = origin_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ", "tier": 2}).json()
+    other = admin.post("/api/sites", json={"name": "Elsewhere"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    quiet = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Never"}).json()
+    key = admin.post("/api/keys", json={"name": "guard", "scope": "viewer",
+                                        "site_ids": [site["id"]]}).json()["key"]  # fmt: skip
+    stranger = admin.post("/api/keys", json={"name": "x", "scope": "viewer",
+                                             "site_ids": [other["id"]]}).json()["key"]  # fmt: skip
+    viewer = origin_api.client(key)
+    assert origin_api.client(stranger).get(
+        f"/api/cameras/{camera['id']}/playback").status_code == 403  # fmt: skip
+    assert viewer.get("/api/cameras/nope/playback").status_code == 404
+    anonymous = origin_api.client(None).get(f"/api/cameras/{camera['id']}/playback")
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    bad_region = viewer.get(f"/api/cameras/{camera['id']}/playback", params={"region": "EU!"})
+    assert bad_region.status_code == 422
+    assert "/api/cameras/{camera_id}/playback" in admin.get("/openapi.json").json()["paths"]
+    offline = viewer.get(f"/api/cameras/{quiet['id']}/playback")
+    assert offline.status_code == 409 and "offline" in offline.json()["detail"]
+
+    run = subprocess.Popen(publisher(origin_edge.url(camera), 30), stderr=subprocess.DEVNULL)
+    try:
+        source = origin_edge.source(camera) / "index.m3u8"
+        wait_until(lambda: source.exists() and len(m3u8.load(str(source)).segments) >= 2)
+        answer = viewer.get(f"/api/cameras/{camera['id']}/playback", params={"region": "eu"})
+        assert answer.status_code == 200, answer.text
+        playback = answer.json()
+        assert playback["cdn"] == "origin" and playback["expires_at"] > 0
+        player = httpx.Client(timeout=10)
+        master = player.get(playback["url"])
+        assert master.status_code == 200
+        assert master.headers["content-type"].startswith("application/vnd.apple.mpegurl")
+        parsed = m3u8.loads(master.text)
+        assert parsed.content_steering.pathway_id == "origin"
+        assert all(p.stream_info.pathway_id == "origin" for p in parsed.playlists)
+        tokens_everywhere(master.text)
+        source_variant = next(p.uri for p in parsed.playlists if "/source/" in p.uri)
+        media = player.get(source_variant)
+        assert media.status_code == 200 and media.headers["cache-control"] == "private, max-age=1"
+        for token in tokens_everywhere(media.text):
+            assert token
+        segment_uri = next(s.uri for s in m3u8.loads(media.text).segments)
+        segment_url = source_variant.rsplit("/", 1)[0] + "/" + segment_uri
+        segment = player.get(segment_url)
+        assert segment.status_code == 200 and segment.content[:1] == b"\x47"
+        assert segment.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+        token = parse_qs(urlsplit(segment_url).query)["token"][0]
+        forged = segment_url.replace(token, token[:-1] + ("0" if token[-1] != "0" else "1"))
+        assert player.get(forged).status_code == 403
+        secret = (tmp_path / "origin.key").read_text().strip()
+        expired = OriginSigner(secret).token(StreamGrant(f"/live/{camera['id']}/", 1_000_000))
+        assert player.get(segment_url.replace(token, expired)).status_code == 403
+        elsewhere = OriginSigner(secret).token(StreamGrant(f"/live/{quiet['id']}/", 4_000_000_000))
+        assert player.get(segment_url.replace(token, elsewhere)).status_code == 403
+        assert player.get(segment_url.split("?")[0]).status_code == 403
+
+        steering_uri = parsed.content_steering.uri
+        steer = player.get(steering_uri)
+        assert steer.status_code == 200
+        assert steer.json() == {"VERSION": 1, "TTL": 10, "PATHWAY-PRIORITY": ["origin"]}
+        bogus = steering_uri.replace(playback["session_id"], "0" * 32)
+        assert player.get(bogus).status_code == 404
+        player.close()
+    finally:
+        run.kill()
+        run.wait()

@@ -1,0 +1,136 @@
+"""With object storage configured: the edge uploads the recording, the worker the rungs and
+the master (each segment before the playlist that names it), the origin serves what the
+bucket holds (the API node needs no local copy), and segments leaving the window are
+deleted from the bucket too. Against a real S3 wire-protocol server (moto)."""
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import boto3
+import httpx
+import m3u8
+import pytest
+import redis
+from moto.server import ThreadedMotoServer
+
+from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
+from tests.conftest import TEST_REDIS_URL
+from tests.delivery.test_playback import tokens_everywhere
+from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
+from tests.workers_harness import start_worker
+from video_service.api.settings import ApiSettings
+from workers.ports import free_port
+
+SEGMENT_S = 2.0
+WINDOW = 3
+BUCKET = "media"
+AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+       "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for name, value in AWS.items():
+        monkeypatch.setenv(name, value)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def stored_api(tmp_path: Path, redis_client: redis.Redis, s3_endpoint: str) -> Iterator[Api]:
+    port = free_port()
+    settings = ApiSettings(
+        redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY,
+        segment_seconds=SEGMENT_S, live_window=WINDOW, public_url=f"http://127.0.0.1:{port}",
+        s3_bucket=BUCKET, s3_endpoint_url=s3_endpoint,
+    )  # fmt: skip
+    yield from run_api(settings, live_services(settings, 30.0), port=port)
+
+
+@pytest.fixture
+def stored_edge(stored_api: Api) -> Iterator[RunningEdge]:
+    scheduler = stored_api.app_state.live.scheduler  # type: ignore[attr-defined]
+    yield from start_edge(stored_api, scheduler=scheduler, sweep_every_s=0.5)
+
+
+def test_the_ladder_is_stored_served_from_the_bucket_and_expires_there(
+    stored_api: Api, stored_edge: RunningEdge, s3_endpoint: str, tmp_path: Path
+) -> None:
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+
+    def stored(prefix: str) -> set[str]:
+        listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+        return {item["Key"] for item in listing.get("Contents", [])}
+
+    def text(key: str) -> str:
+        return str(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode())
+
+    env = {**AWS, "REDIS_URL": TEST_REDIS_URL, "SPARC_STATE_DIR": str(tmp_path),
+           "SPARC_SEGMENT_SECONDS": str(SEGMENT_S), "SPARC_ALLOWED_ROOTS": str(tmp_path),
+           "SPARC_S3_BUCKET": BUCKET, "SPARC_S3_ENDPOINT_URL": s3_endpoint}  # fmt: skip
+    worker = start_worker("ladder", env, tmp_path)
+    admin = stored_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ", "tier": 2}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    prefix = f"live/{camera['id']}/"
+    publishing = subprocess.Popen(
+        publisher(stored_edge.url(camera), 40, size="640x360"), stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until(lambda: prefix + "source/index.m3u8" in stored(prefix))
+        answer = admin.get(f"/api/cameras/{camera['id']}/playback")
+        assert answer.status_code == 200, answer.text
+        url = answer.json()["url"]
+
+        def rung_stored() -> bool:
+            keys = stored(prefix + "240p/")
+            if prefix + "240p/index.m3u8" not in keys:
+                return False
+            listed = m3u8.loads(text(prefix + "240p/index.m3u8")).segments
+            named = {prefix + "240p/" + s.uri for s in listed}
+            assert named <= stored(prefix + "240p/"), "a playlist names only stored segments"
+            return len(listed) >= 2
+
+        wait_until(rung_stored, 40)
+        first_rung_segments = stored(prefix + "240p/") - {prefix + "240p/index.m3u8"}
+        master = m3u8.loads(text(prefix + "master.m3u8"))
+        assert [p.uri for p in master.playlists] == ["240p/index.m3u8", "source/index.m3u8"]
+        # Segments that left the window are deleted from the bucket too.
+        wait_until(lambda: not first_rung_segments & stored(prefix + "240p/"), 40)
+        assert stored(prefix + "240p/") - {prefix + "240p/index.m3u8"}, "the window remains"
+    finally:
+        publishing.kill()
+        publishing.wait()
+        worker.stop()
+
+    # The API node's local copy goes; the origin serves what the bucket holds.
+    camera_dir = tmp_path / "media" / "live" / camera["id"]
+    shutil.rmtree(camera_dir / "240p")
+    (camera_dir / "master.m3u8").unlink()
+    with httpx.Client(timeout=10) as player:
+        _serve_from_the_bucket(player, url, s3, prefix)
+
+
+def _serve_from_the_bucket(player: httpx.Client, url: str, s3: Any, prefix: str) -> None:
+    steered = player.get(url)
+    assert steered.status_code == 200, steered.text
+    rung_url = next(p.uri for p in m3u8.loads(steered.text).playlists if "/240p/" in p.uri)
+    rung = player.get(rung_url)
+    assert rung.status_code == 200, rung.text
+    tokens_everywhere(rung.text)
+    segment_url = urljoin(rung_url, m3u8.loads(rung.text).segments[-1].uri)
+    body = player.get(segment_url)
+    assert body.status_code == 200
+    assert body.headers["cache-control"] == "public, max-age=31536000, immutable"
+    key = prefix + "240p/" + urlsplit(segment_url).path.rsplit("/", 1)[-1]
+    assert body.content == s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    assert player.get(segment_url.replace("/seg_", "/seg_9")).status_code == 404

@@ -1,0 +1,273 @@
+"""The RTSP edge with real FFmpeg publishers: auth, recording, reconnects, hostile clients."""
+
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import boto3
+import m3u8
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.api_harness import Api
+from tests.edge_harness import RunningEdge, events, publish, publisher, start_edge, wait_until
+from tests.media import segment_facts
+from workers.ports import free_port
+
+
+@pytest.fixture
+def edge(sqlite_api: Api) -> Iterator[RunningEdge]:
+    yield from start_edge(sqlite_api)
+
+
+@pytest.fixture
+def admin(sqlite_api: Api) -> Callable[..., dict[str, object]]:
+    client = sqlite_api.client()
+    site = client.post("/api/sites", json={"name": "HQ", "tier": 2}).json()
+
+    def make_camera(name: str = "Gate") -> dict[str, object]:
+        response = client.post("/api/cameras", json={"site_id": site["id"], "name": name})
+        assert response.status_code == 201
+        return dict(response.json())
+
+    return make_camera
+
+
+def test_a_camera_publishing_20_s_is_recorded_in_6_s_segments(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
+) -> None:
+    camera = admin()
+    done = publish(edge.url(camera), 21)
+    assert done.returncode == 0, done.stderr
+    wait_until(lambda: not edge.edge.live_cameras)
+    playlist = m3u8.load(str(edge.source(camera) / "index.m3u8"))
+    durations = [float(s.duration) for s in playlist.segments]
+    assert len(durations) >= 3
+    assert all(abs(d - 6.0) < 0.5 for d in durations[:-1]), durations
+    for segment in playlist.segments:
+        facts = segment_facts(edge.source(camera) / segment.uri)
+        assert facts.starts_with_keyframe and (facts.width, facts.height) == (320, 180)
+    kinds = [e["type"] for e in events(sqlite_api, camera_id=str(camera["id"]))]
+    assert kinds == ["camera_offline", "camera_online"]
+
+
+def test_a_gstreamer_rtspclientsink_publisher_is_recorded(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]]
+) -> None:
+    camera = admin()
+    pipeline = [
+        "gst-launch-1.0", "-q",
+        "videotestsrc", "num-buffers=200", "is-live=true", "!",
+        "video/x-raw,width=320,height=180,framerate=20/1", "!",
+        "x264enc", "tune=zerolatency", "key-int-max=40", "!", "h264parse", "!", "s.sink_0",
+        "audiotestsrc", "num-buffers=430", "is-live=true", "!", "audioconvert", "!",
+        "voaacenc", "!", "aacparse", "!", "s.sink_1",
+        "rtspclientsink", "name=s", f"location=rtsp://127.0.0.1:{edge.port}/cam/{camera['id']}",
+        "protocols=tcp", f"user-id={camera['rtsp_username']}",
+        f"user-pw={camera['rtsp_password']}",
+    ]  # fmt: skip
+    run = subprocess.Popen(pipeline, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = run.communicate(timeout=30)
+        assert run.returncode == 0, output
+    except subprocess.TimeoutExpired:
+        # Seen once in a dozen runs: gst-launch waiting at its TEARDOWN after all was sent.
+        # What is under test is the recording, checked below.
+        run.kill()
+        run.communicate()
+    wait_until(lambda: not edge.edge.live_cameras)
+    playlist = m3u8.load(str(edge.source(camera) / "index.m3u8"))
+    assert sum(float(s.duration) for s in playlist.segments) >= 9
+    first = edge.source(camera) / playlist.segments[0].uri
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+         str(first)], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert set(probe.stdout.split()) == {"aac", "h264"}
+
+
+def test_the_live_window_holds_the_last_ten_segments(
+    sqlite_api: Api, admin: Callable[..., dict[str, object]]
+) -> None:
+    for running in start_edge(sqlite_api, segment_seconds=1.0):
+        camera = admin()
+        assert publish(running.url(camera), 14, rate=5, gop_s=1).returncode == 0
+        wait_until(lambda r=running: not r.edge.live_cameras)
+        playlist = m3u8.load(str(running.source(camera) / "index.m3u8"))
+        assert len(playlist.segments) == 10
+        assert playlist.media_sequence >= 3
+
+
+def test_a_wrong_password_gets_401_an_event_and_no_recording(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
+) -> None:
+    camera = admin()
+    done = publish(edge.url(camera, password="not-the-password"), 3)
+    assert done.returncode != 0 and "401" in done.stderr
+    refused = events(sqlite_api, type="publish_refused")
+    assert refused and refused[0]["camera_id"] == camera["id"]
+    assert refused[0]["detail"]["reason"] == "wrong credentials"  # type: ignore[index]
+    assert not edge.source(camera).exists()
+
+
+def test_an_unknown_or_disabled_camera_gets_404_and_an_event(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
+) -> None:
+    unknown = {"id": "0" * 32, "rtsp_username": "cam-x", "rtsp_password": "x"}
+    done = publish(edge.url(unknown), 3)
+    assert done.returncode != 0 and "404" in done.stderr
+    camera = admin()
+    sqlite_api.client().post(f"/api/cameras/{camera['id']}/disable")
+    done = publish(edge.url(camera), 3)
+    assert done.returncode != 0 and "404" in done.stderr
+    reasons = [e["detail"]["reason"] for e in events(sqlite_api, type="publish_refused")]  # type: ignore[index]
+    assert reasons == ["camera disabled", "unknown camera"]
+    assert not edge.source(camera).exists() and not edge.source(unknown).exists()
+
+
+def test_a_publisher_killed_and_restarted_continues_the_playlist_after_a_discontinuity(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]]
+) -> None:
+    camera = admin()
+    first = subprocess.Popen(publisher(edge.url(camera), 60), stderr=subprocess.DEVNULL)
+    playlist_path = edge.source(camera) / "index.m3u8"
+    wait_until(lambda: playlist_path.exists() and "seg_000001.ts" in playlist_path.read_text())
+    first.kill()
+    first.wait()
+    wait_until(lambda: not edge.edge.live_cameras)
+    before = m3u8.load(str(playlist_path))
+    assert publish(edge.url(camera), 8).returncode == 0
+    wait_until(lambda: not edge.edge.live_cameras)
+    after = m3u8.load(str(playlist_path))
+    old = [s.uri for s in before.segments]
+    new = [s for s in after.segments if s.uri not in old]
+    assert new, "the second run added segments"
+    assert new[0].discontinuity, "the jump is marked"
+    numbers = [int(s.uri[4:10]) for s in after.segments]
+    assert numbers == sorted(numbers) and numbers[-1] >= len(old) + 1
+    assert after.media_sequence >= before.media_sequence
+
+
+def test_disabling_a_publishing_camera_cuts_it_off(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
+) -> None:
+    camera = admin()
+    live = subprocess.Popen(publisher(edge.url(camera), 60), stderr=subprocess.DEVNULL)
+    wait_until(lambda: str(camera["id"]) in edge.edge.live_cameras)
+    sqlite_api.client().post(f"/api/cameras/{camera['id']}/disable")
+    started = time.monotonic()
+    assert live.wait(20) != 0, "the publisher was cut off"
+    assert time.monotonic() - started < 10
+    refused = events(sqlite_api, camera_id=str(camera["id"]), type="publish_refused")
+    assert refused[0]["detail"]["reason"] == "camera disabled"  # type: ignore[index]
+
+
+def test_a_second_publisher_replaces_the_first(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
+) -> None:
+    camera = admin()
+    first = subprocess.Popen(publisher(edge.url(camera), 30), stderr=subprocess.DEVNULL)
+    playlist = edge.source(camera) / "index.m3u8"
+    wait_until(lambda: playlist.exists(), 20)  # the first is recording
+    second = publish(edge.url(camera), 4)
+    assert second.returncode == 0, second.stderr
+    assert first.wait(15) != 0, "the first publisher was cut off"
+    kinds = [e["type"] for e in events(sqlite_api, camera_id=str(camera["id"]))]
+    assert kinds.count("camera_online") == 2
+
+
+def raw_exchange(port: int, payload: bytes, wait: float = 3.0) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as conn:
+        conn.sendall(payload)
+        chunks = []
+        try:
+            while chunk := conn.recv(4096):
+                chunks.append(chunk)
+        except TimeoutError:
+            pass
+        return b"".join(chunks)
+
+
+def test_garbage_huge_heads_and_slow_clients_do_not_hurt_a_publishing_camera(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]]
+) -> None:
+    camera = admin()
+    live = subprocess.Popen(publisher(edge.url(camera), 8), stderr=subprocess.PIPE, text=True)
+    assert raw_exchange(edge.port, b"\x00\xffGARBAGE\r\n\r\n").startswith(b"RTSP/1.0 400")
+    huge = b"OPTIONS rtsp://x/ RTSP/1.0\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n"
+    answer = raw_exchange(edge.port, huge)
+    assert answer == b"" or answer.startswith(b"RTSP/1.0 400")
+    started = time.monotonic()
+    assert raw_exchange(edge.port, b"OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 1\r\n", wait=30) == b""
+    # Dropped after the request timeout (1.5 s here), not when the client gave up (30 s).
+    assert time.monotonic() - started < 20, "a slow client is dropped after the request timeout"
+    options = raw_exchange(edge.port, b"OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 7\r\n\r\n", wait=1)
+    assert b"RTSP/1.0 200 OK" in options and b"CSeq: 7" in options and b"ANNOUNCE" in options
+    _, errors = live.communicate(timeout=40)
+    assert live.returncode == 0, errors
+    assert len(m3u8.load(str(edge.source(camera) / "index.m3u8")).segments) >= 1
+
+
+def test_ten_cameras_publishing_at_once_are_all_recorded(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]]
+) -> None:
+    cameras = [admin(f"cam {n}") for n in range(10)]
+    runs = [
+        subprocess.Popen(publisher(edge.url(c), 8, size="160x90", rate=5), stderr=subprocess.PIPE)
+        for c in cameras
+    ]
+    for run in runs:
+        _, errors = run.communicate(timeout=60)
+        assert run.returncode == 0, errors
+    wait_until(lambda: not edge.edge.live_cameras, timeout=30)
+    for camera in cameras:
+        playlist = m3u8.load(str(edge.source(camera) / "index.m3u8"))
+        assert sum(float(s.duration) for s in playlist.segments) >= 6
+
+
+def test_recordings_reach_object_storage_through_an_outage(
+    sqlite_api: Api,
+    admin: Callable[..., dict[str, object]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    servers = [ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)]
+    servers[0].start()
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket="recordings")
+
+    def stored(prefix: str) -> set[str]:
+        listing = s3.list_objects_v2(Bucket="recordings", Prefix=prefix)
+        return {item["Key"] for item in listing.get("Contents", [])}
+
+    def outage_while_publishing(running: RunningEdge) -> None:
+        camera = admin()
+        prefix = f"live/{camera['id']}/source/"
+        live = subprocess.Popen(
+            publisher(running.url(camera), 12, rate=5, gop_s=1), stderr=subprocess.DEVNULL
+        )
+        wait_until(lambda: len(stored(prefix)) >= 3)
+        servers[0].stop()  # storage goes away; the camera goes on publishing
+        time.sleep(4)
+        servers[0] = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        servers[0].start()
+        assert live.wait(30) == 0, "the edge kept recording through the outage"
+        wait_until(lambda: not running.edge.live_cameras)
+        local = {prefix + p.name for p in running.source(camera).glob("seg_*.ts")}
+        wait_until(lambda: local <= stored(prefix), 30)
+        playlist = s3.get_object(Bucket="recordings", Key=prefix + "index.m3u8")
+        listed = m3u8.loads(playlist["Body"].read().decode()).segments
+        assert {prefix + s.uri for s in listed} <= stored(prefix), "no dangling playlist"
+
+    try:
+        overrides = {"segment_seconds": 1.0, "s3_bucket": "recordings",
+                     "s3_endpoint_url": endpoint}  # fmt: skip
+        for running in start_edge(sqlite_api, **overrides):
+            outage_while_publishing(running)
+    finally:
+        servers[0].stop()

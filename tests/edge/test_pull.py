@@ -1,0 +1,83 @@
+"""Pull cameras: the edge records a camera that is itself an RTSP server (GStreamer's
+gst-rtsp-server standing in for an IP camera), reconnects when it comes back, and stops
+when the camera is disabled."""
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import m3u8
+import pytest
+
+from tests.api_harness import Api
+from tests.edge_harness import RunningEdge, events, start_edge, wait_until
+from workers.ports import free_port
+
+CAMERA_SERVER = Path(__file__).parent.parent / "rtsp_camera.py"
+
+
+def start_camera(port: int) -> "subprocess.Popen[str]":
+    server = subprocess.Popen(
+        ["/usr/bin/python3", str(CAMERA_SERVER), str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    return server
+
+
+def stop_camera(server: "subprocess.Popen[str]") -> None:
+    server.kill()
+    server.wait()
+    if server.stdout is not None:
+        server.stdout.close()
+
+
+@pytest.fixture
+def pull_edge(sqlite_api: Api) -> Iterator[RunningEdge]:
+    yield from start_edge(sqlite_api, pull_refresh_s=0.5, pull_backoff_max_s=1.0)
+
+
+def pulling(port: int) -> bool:
+    """Whether a recorder is reading the camera on `port`."""
+    listing = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+    return any("ffmpeg" in line and f":{port}/camera" in line for line in listing.splitlines())
+
+
+def segments(playlist: Path) -> list[m3u8.Segment]:
+    return list(m3u8.load(str(playlist)).segments) if playlist.exists() else []
+
+
+def test_a_pull_camera_is_recorded_reconnected_and_stopped(
+    pull_edge: RunningEdge, sqlite_api: Api
+) -> None:
+    port = free_port()
+    camera_server = start_camera(port)
+    admin = sqlite_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={
+        "site_id": site["id"], "name": "Loading dock", "mode": "pull",
+        "source_url": f"rtsp://admin:hunter2@127.0.0.1:{port}/camera",
+    }).json()  # fmt: skip
+    assert "hunter2" not in str(camera)
+    playlist = pull_edge.source(camera) / "index.m3u8"
+    try:
+        wait_until(lambda: len(segments(playlist)) >= 2, 40)
+        kinds = [e["type"] for e in events(sqlite_api, camera_id=camera["id"])]
+        assert "camera_online" in kinds
+        stop_camera(camera_server)
+        wait_until(lambda: any(
+            e["type"] == "camera_offline" for e in events(sqlite_api, camera_id=camera["id"])
+        ), 30)  # fmt: skip
+        before = [s.uri for s in segments(playlist)]
+        camera_server = start_camera(port)
+        wait_until(lambda: len([s for s in segments(playlist) if s.uri not in before]) >= 1, 40)
+        fresh = [s for s in segments(playlist) if s.uri not in before]
+        assert fresh[0].discontinuity, "the reconnect is marked"
+        admin.post(f"/api/cameras/{camera['id']}/disable")
+        wait_until(lambda: not pulling(port), 20)
+        files = set(p.name for p in pull_edge.source(camera).glob("seg_*.ts"))
+        time.sleep(4)  # and nothing more is recorded
+        assert set(p.name for p in pull_edge.source(camera).glob("seg_*.ts")) == files
+    finally:
+        stop_camera(camera_server)

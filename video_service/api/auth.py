@@ -1,0 +1,44 @@
+"""Who is calling: the API key in `Authorization: Bearer <key>`, found by its hash."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from video_service.api.errors import Forbidden, NotAuthenticated
+from video_service.api.models import ApiKey, Scope
+from video_service.api.security import hash_api_key
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    scope: Scope
+    site_ids: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.scope is Scope.ADMIN
+
+    def check_site(self, site_id: str) -> None:
+        if not self.is_admin and site_id not in self.site_ids:
+            raise Forbidden("this key may not see that site")
+
+    def check_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("this needs an admin key")
+
+
+def bearer_key_hash(authorization: str) -> str:
+    """The hash of the key in `Authorization: Bearer <key>` (what the database keeps)."""
+    scheme, _, key = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
+    return hash_api_key(key.strip())
+
+
+def find_principal(session: Session, key_hash: str) -> Principal | None:
+    found = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+    if found is None:
+        return None
+    return Principal(found.id, Scope(found.scope), frozenset(found.site_ids or []))

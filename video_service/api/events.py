@@ -1,0 +1,151 @@
+"""Record and read events: camera online and offline, refused publishes, segments, ladder
+jobs, viewers. Written by the edge and the scheduler (through `directory.DatabaseEvents`)
+and by the playback API (through `EventBuffer`)."""
+
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import cast
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from video_service.api.models import Event
+from video_service.edge.events import EventType, NewEvent
+
+log = logging.getLogger(__name__)
+EVENTS = cast(Table, Event.__table__)
+# Kept while the database is unreachable; past this the oldest go (and that is logged).
+MAX_PENDING = 100_000
+
+
+def record_event(
+    session: Session,
+    type_: EventType,
+    *,
+    camera_id: str | None = None,
+    site_id: str | None = None,
+    **detail: object,
+) -> Event:
+    event = Event(type=type_, camera_id=camera_id, site_id=site_id, detail=detail)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def insert_events(session: Session, events: Sequence[NewEvent]) -> None:
+    rows = [_row(e.type, e.camera_id, e.site_id, e.detail) for e in events]
+    session.connection().execute(insert(EVENTS), rows)
+
+
+def list_events(
+    session: Session,
+    *,
+    limit: int,
+    camera_id: str | None = None,
+    type_: EventType | None = None,
+    site_ids: frozenset[str] | None = None,
+) -> Sequence[Event]:
+    """Newest first; `site_ids` limits a viewer to its sites."""
+    query = select(Event).order_by(Event.id.desc()).limit(limit)
+    if camera_id is not None:
+        query = query.where(Event.camera_id == camera_id)
+    if type_ is not None:
+        query = query.where(Event.type == type_)
+    if site_ids is not None:
+        query = query.where(Event.site_id.in_(site_ids))
+    return session.scalars(query).all()
+
+
+class EventBuffer:
+    """Events written in batches by a background thread, every `every_s` (0.2 s: small
+    batches, short pauses for the event loop): the playback path records a viewer_joined
+    per request, and one transaction per request would serialise requests on the database's
+    write lock (SQLite's above all). `flush` writes what is pending now (the event list
+    calls it, so a process reads its own events at once); `close` flushes and stops. An
+    event keeps the time it happened, not the time it was written.
+
+    A database that cannot be reached keeps the batch for the next try (up to MAX_PENDING
+    events); a batch the database refuses is written row by row, and a row it refuses is
+    logged and dropped, so that one bad event never holds up the others."""
+
+    def __init__(self, sessions: "sessionmaker[Session]", every_s: float = 0.2) -> None:
+        self._sessions = sessions
+        self._every_s = every_s
+        self._pending: list[dict[str, object]] = []
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sparc-events", daemon=True)
+        self._thread.start()
+
+    def add(
+        self,
+        type_: EventType,
+        *,
+        camera_id: str | None = None,
+        site_id: str | None = None,
+        **detail: object,
+    ) -> None:
+        row = _row(type_, camera_id, site_id, detail)
+        with self._lock:
+            self._pending.append(row)
+
+    def flush(self) -> int:
+        with self._flushing:  # one writer at a time keeps the events in order
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            try:
+                self._write(batch)
+            except (OperationalError, InterfaceError) as error:
+                self._keep(batch, error)
+                return 0
+            except StatementError:
+                return self._write_each(batch)
+            return len(batch)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.flush()
+
+    def _write(self, rows: list[dict[str, object]]) -> None:
+        with self._sessions() as session, session.begin():
+            # Core, not the ORM's bulk path: one executemany, half the CPU.
+            session.connection().execute(insert(EVENTS), rows)
+
+    def _keep(self, batch: list[dict[str, object]], error: Exception) -> None:
+        with self._lock:
+            self._pending[:0] = batch
+            dropped = len(self._pending) - MAX_PENDING
+            if dropped > 0:
+                del self._pending[:dropped]
+        log.warning("could not write %d events (%s); kept for the next try%s", len(batch),
+                    error.__class__.__name__, f", {dropped} oldest dropped" if dropped > 0
+                    else "")  # fmt: skip
+
+    def _write_each(self, batch: list[dict[str, object]]) -> int:
+        written = 0
+        for row in batch:
+            try:
+                self._write([row])
+                written += 1
+            except StatementError as error:
+                log.error("dropped an event the database refused (%s): type=%s camera=%s",
+                          error.orig or error, row["type"], row["camera_id"])  # fmt: skip
+        return written
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every_s):
+            self.flush()
+
+
+def _row(
+    type_: str, camera_id: str | None, site_id: str | None, detail: dict[str, object]
+) -> dict[str, object]:
+    return {"type": type_, "camera_id": camera_id, "site_id": site_id, "detail": detail,
+            "at": datetime.now(UTC)}  # fmt: skip

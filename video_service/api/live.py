@@ -1,0 +1,42 @@
+"""What the control plane needs of the live pipeline: Redis (viewer sessions, lag), the
+Celery app (to queue ladder work) and the scheduler, built once from the shared settings."""
+
+from dataclasses import dataclass, field
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from video_service.api.directory import DatabaseEvents
+from video_service.delivery.sessions import SessionOpener
+from video_service.edge.scheduler import LadderScheduler
+from workers.celery_app import create_celery_app
+from workers.layout import MediaLayout
+from workers.redis_server import resolve_redis_url
+from workers.settings import Settings
+
+VIEWER_SESSION_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class LiveServices:
+    redis: redis.Redis
+    scheduler: LadderScheduler
+    session_ttl_s: float = VIEWER_SESSION_TTL_S
+    opener: SessionOpener = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "opener", SessionOpener(self.redis, self.session_ttl_s))
+
+
+def build_live_services(
+    sessions: "sessionmaker[Session]",
+    settings: Settings,
+    session_ttl_s: float = VIEWER_SESSION_TTL_S,
+) -> LiveServices:
+    redis_url = resolve_redis_url(settings)
+    client = redis.Redis.from_url(redis_url)
+    app = create_celery_app(settings, redis_url)
+    scheduler = LadderScheduler(
+        client, app, DatabaseEvents(sessions), MediaLayout(settings.media_root)
+    )
+    return LiveServices(client, scheduler, session_ttl_s)

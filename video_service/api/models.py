@@ -1,0 +1,82 @@
+"""The control plane's records: sites, cameras, API keys, events."""
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from video_service.edge.events import EventType
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Scope(StrEnum):
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+class CameraMode(StrEnum):
+    PUSH = "push"  # the camera publishes to our edge
+    PULL = "pull"  # the camera is an RTSP server we read from
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    cameras: Mapped[list["Camera"]] = relationship(back_populates="site")
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[CameraMode] = mapped_column(String(8), default=CameraMode.PUSH)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Push: the publisher's user name and the Digest HA1; the password is never stored.
+    rtsp_username: Mapped[str] = mapped_column(String(64))
+    digest_ha1: Mapped[str] = mapped_column(String(32))
+    # Pull: where to read from, credentials included; never returned by the API.
+    source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    site: Mapped[Site] = relationship(back_populates="cameras")
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[Scope] = mapped_column(String(8))
+    site_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_camera_at", "camera_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    type: Mapped[EventType] = mapped_column(String(32), index=True)
+    camera_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    site_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,24 @@
+"""The control API's settings: delivery's (it serves the origin and the playback API) plus
+what only the API needs. Read once per process from the environment (SPARC_*)."""
+
+from pydantic import SecretStr, field_validator
+
+from video_service.delivery.settings import DeliverySettings
+
+PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "admin", "password"})
+
+
+class ApiSettings(DeliverySettings):
+    # A first admin key, for deployments that cannot run `sparc-video keys create`.
+    admin_key: SecretStr | None = None
+    # What cameras are told to publish to.
+    rtsp_public_url: str = "rtsp://127.0.0.1:8554"
+
+    @field_validator("admin_key")
+    @classmethod
+    def _refuse_placeholders(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            value = key.get_secret_value()
+            if value.lower() in PLACEHOLDERS or len(value) < 16:
+                raise ValueError("SPARC_ADMIN_KEY must be a real secret of 16 characters or more")
+        return key

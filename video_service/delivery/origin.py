@@ -1,0 +1,149 @@
+"""The embedded origin: serves the media to players that carry the origin's token, from the
+store (the local media root, or the bucket when one is configured, so that an API node needs
+no copy of the media: what the workers and the edge uploaded is what plays).
+
+A request's path is parsed into a media key first (`workers.layout.parse_media_path`: `..`,
+empty parts and anything that is not a camera's master, playlist or segment are refused),
+and only then is its token checked against that key's path.
+
+A playlist is served with a token on every URI it names (relative URIs drop the query
+string, so the one on the playlist URL would not reach its segments); the master is served
+as a steered master (each rung once per provider, EXT-X-CONTENT-STEERING pointing at the
+steering server with the viewer's session). Segments are immutable and cached long,
+playlists for a second.
+
+`app.HotPaths` hands `/media/...` to `respond` before the API sees it, and maps what it
+raises (errors.py of delivery, cdn and workers) to HTTP in the API's one place: every
+player polls its playlist every few seconds, so this path skips FastAPI's routing and
+validation, and a poll of an unchanged local playlist costs a token check, a stat and a
+dictionary look-up.
+"""
+
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import parse_qs
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import FileResponse, Response
+
+from cdn.rewrite import rewrite_playlist
+from cdn.signing import StreamGrant
+from cdn.steering import build_steered_master
+from video_service.delivery.errors import AccessDenied, MediaNotFound
+from video_service.delivery.playback import Delivery
+from workers.layout import SOURCE, BadMediaPath, MediaPath, parse_media_path, playlist_key
+from workers.playlists import build_master_playlist, describe_rendition
+from workers.storage import SEGMENT_CACHE, Storage
+
+SEGMENT_HEADERS = {"Cache-Control": SEGMENT_CACHE}
+PLAYLIST_HEADERS = {"Cache-Control": "private, max-age=1"}
+HLS = "application/vnd.apple.mpegurl"
+MAX_QUERY = 2048
+T = TypeVar("T")
+
+
+class Origin:
+    """GET/HEAD /media/{path}?token=...[&session=&viewer=&region=]."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self.delivery = delivery
+        self.storage: Storage = delivery.storage
+
+    async def respond(self, path: str, raw_query: bytes) -> Response:
+        """`path` is what follows /media."""
+        try:
+            media = parse_media_path(path)
+        except BadMediaPath:
+            raise MediaNotFound("no such media") from None
+        if len(raw_query) > MAX_QUERY:
+            raise AccessDenied("the query string is too long")
+        query = {k: v[0] for k, v in parse_qs(raw_query.decode("latin-1")).items()}
+        token = query.get("token", "")
+        if not token:
+            raise AccessDenied("a token is required")
+        delivery = self.delivery
+        grant = delivery.origin_signer.verify(media.url_path, token, now=delivery.clock())
+        if media.is_segment:
+            return await self._segment(media)
+        if media.is_master:
+            body = await self._master(media, grant, query)
+        else:
+            body = await self._playlist(media, grant)
+        return Response(body, media_type=HLS, headers=PLAYLIST_HEADERS)
+
+    async def _segment(self, media: MediaPath) -> Response:
+        try:
+            local = await self._call(self.storage.local_file, media.key)
+            if local is not None:
+                return FileResponse(local, media_type="video/mp2t", headers=SEGMENT_HEADERS)
+            body = await self._call(self.storage.get_bytes, media.key)
+        except KeyError:
+            raise MediaNotFound("no such media") from None
+        return Response(body, media_type="video/mp2t", headers=SEGMENT_HEADERS)
+
+    async def _playlist(self, media: MediaPath, grant: StreamGrant) -> str:
+        """Keyed on the object's version: an unchanged playlist is not even read."""
+        found = await self._call(self.storage.stat, media.key)
+        if found is None:
+            raise MediaNotFound("no such media")
+        signer = self.delivery.origin_signer
+
+        def build() -> str:
+            text = self._read(media.key)
+            return rewrite_playlist(text, media.url_path, lambda p: signer.query(p, grant))
+
+        key = ("origin", grant, media.key, found.version)
+        return await self._call(self.delivery.cache.lookup, key, build)
+
+    async def _master(self, media: MediaPath, grant: StreamGrant, query: dict[str, str]) -> str:
+        session, viewer = query.get("session"), query.get("viewer")
+        if not session or not viewer:
+            raise AccessDenied("a master playlist is served to a playback session only")
+        try:
+            text = await self._call(self._read, media.key)
+        except MediaNotFound:  # no ladder master yet: the recording alone
+            text = await run_in_threadpool(self._source_only_master, media.camera_id)
+        delivery = self.delivery
+        region = query.get("region", "global")
+        ranked = delivery.selector.ranked(viewer, region)
+        steering = (
+            f"{delivery.settings.public_url}/api/steering/{media.camera_id}"
+            f"?session={session}&viewer={viewer}&region={region}"
+        )
+        return build_steered_master(
+            text, grant, ranked, delivery.signers, steering_uri=steering, first=ranked[0].name
+        )
+
+    def _read(self, key: str) -> str:
+        try:
+            text = self.storage.get_bytes(key).decode()
+        except KeyError:
+            raise MediaNotFound("no such media") from None
+        if not text:
+            raise MediaNotFound("no such media")
+        return text
+
+    def _source_only_master(self, camera_id: str) -> str:
+        """Before the ladder's first master, the recording alone: a player that starts now
+        gets the source at once rather than a 404 (the rungs follow for players that start
+        later). Built from this machine's recording, where the edge shares the machine."""
+        layout = self.delivery.layout
+        source = layout.path(playlist_key(camera_id, SOURCE))
+        try:
+            head = source.read_text().split("#EXTINF", 1)[0]
+        except FileNotFoundError:
+            raise MediaNotFound("no such media") from None
+
+        def build() -> str:
+            found = describe_rendition(SOURCE, source.parent, self.delivery.settings)
+            if found is None:
+                raise MediaNotFound("no segment recorded yet")
+            return build_master_playlist([found])
+
+        return self.delivery.cache.get(("source-master", camera_id), head, build)
+
+    async def _call(self, function: Callable[..., T], *args: object) -> T:
+        """Run a storage call in a worker thread when it waits on the network."""
+        if self.storage.remote:
+            return await run_in_threadpool(function, *args)
+        return function(*args)

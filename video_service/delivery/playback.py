@@ -1,0 +1,151 @@
+"""Delivery for the control plane: the CDN providers (the origin alone by default), the
+selector, one signer per provider, the store the origin serves from, and what a playback
+request or the origin needs of them.
+
+Paths handed to signers are URL paths of the media (`/live/{camera}/...`, see
+`workers.layout`); a provider's base URL maps onto the media root (the origin's is
+`{public_url}/media`).
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from cdn.health import probe_providers
+from cdn.providers import GLOBAL, Provider, Scheme
+from cdn.rewrite import RewriteCache
+from cdn.selector import Selector
+from cdn.signing import OriginSigner, StreamGrant, UrlSigner, build_signer, grant_for
+from video_service.delivery.caches import TtlCache
+from video_service.delivery.settings import DeliverySettings
+from workers.errors import StorageUnavailable
+from workers.layout import MASTER_PLAYLIST, SOURCE, MediaLayout, playlist_key, stream_prefix
+from workers.storage import Storage, open_storage
+
+ORIGIN = "origin"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Playback:
+    url: str
+    cdn: str
+    expires_at: int
+
+
+class Delivery:
+    def __init__(
+        self, settings: DeliverySettings, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.origin_signer = OriginSigner(_origin_secret(settings))
+        providers = settings.cdn_providers or (self.origin_provider(),)
+        self.selector = Selector(
+            providers,
+            clock=clock,
+            failure_threshold=settings.cdn_failure_threshold,
+            base_ejection_s=settings.cdn_ejection_s,
+            max_ejection_s=settings.cdn_ejection_max_s,
+        )
+        self.signers: dict[str, UrlSigner] = {
+            p.name: self.origin_signer if p.scheme is Scheme.ORIGIN else build_signer(p)
+            for p in providers
+        }
+        self.cache = RewriteCache()
+        self._recorded: TtlCache[float | None] = TtlCache(ttl_s=1.0)
+        # What the origin serves: the bucket when one is configured, else the media root.
+        self.storage: Storage = open_storage(
+            settings.s3_bucket, settings.s3_endpoint_url, settings.media_root
+        )
+        # This machine's own media root (the recording, where the edge shares the machine).
+        self.layout = MediaLayout(settings.media_root)
+
+    def origin_provider(self) -> Provider:
+        return Provider(
+            name=ORIGIN,
+            weight=1.0,
+            regions=(GLOBAL,),
+            scheme=Scheme.ORIGIN,
+            base_url=f"{self.settings.public_url}/media",
+        )
+
+    def grant(self, camera_id: str) -> StreamGrant:
+        return grant_for(
+            stream_prefix(camera_id),
+            now=self.clock(),
+            ttl_s=self.settings.token_ttl_s,
+            window_s=self.settings.token_window_s,
+        )
+
+    @property
+    def probed(self) -> bool:
+        return any(p.health_url for p in self.selector.providers)
+
+    async def watch_health(self) -> None:
+        """Probe the providers that name a health URL, for as long as the app runs."""
+        timeout = self.settings.cdn_probe_timeout_s
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+
+            async def fetch(url: str) -> bool:
+                try:
+                    return (await client.get(url)).status_code < 500
+                except Exception:  # any failure to get an answer is a failed probe
+                    # (not only httpx's errors: a connection torn down mid-request has
+                    # raised AttributeError from deep in the transport, and killed this loop)
+                    return False
+
+            while True:
+                results = await probe_providers(self.selector, fetch)
+                for name, ok in results.items():
+                    if not ok:
+                        log.info("CDN %s failed its health probe", name)
+                await asyncio.sleep(self.settings.cdn_probe_every_s)
+
+    async def last_recorded(self, camera_id: str) -> float | None:
+        """`recorded_at`, looked up at most once a second per camera (every playback
+        request asks), in a worker thread (it may ask object storage)."""
+        return await self._recorded.get(camera_id, lambda: self.recorded_at(camera_id))
+
+    def recorded_at(self, camera_id: str) -> float | None:
+        """When the camera's recording playlist was last written, in the store."""
+        try:
+            found = self.storage.stat(playlist_key(camera_id, SOURCE))
+        except StorageUnavailable:
+            return None
+        return None if found is None else found.modified_at
+
+    def playback(
+        self, camera_id: str, viewer: str, region: str, session_id: str, provider: Provider
+    ) -> Playback:
+        """The signed master URL on `provider`, the one the selector chose for `viewer`."""
+        grant = self.grant(camera_id)
+        path = f"{grant.prefix}{MASTER_PLAYLIST}"
+        query = self.signers[provider.name].query(path, grant)
+        extra = f"session={session_id}&region={region}&viewer={viewer}"
+        return Playback(f"{provider.base_url}{path}?{query}&{extra}", provider.name, grant.expires)
+
+
+def _origin_secret(settings: DeliverySettings) -> str:
+    if settings.origin_secret is not None:
+        return settings.origin_secret.get_secret_value()
+    path = settings.state_dir / "origin.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            _write_private(path, secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)

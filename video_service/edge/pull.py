@@ -1,0 +1,98 @@
+"""Pull cameras: the camera is an RTSP server and the edge reads it. One puller runs for each
+enabled pull camera (and none for the others); a puller records the camera, says when it
+comes online and when it goes, and tries again after 1, 2, 4 ... up to
+`pull_backoff_max_s` seconds; the playlist continues after a discontinuity."""
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from video_service.edge.directory import CameraAuth, CameraDirectory, PullCamera
+from video_service.edge.events import EventSink, EventType, report
+from video_service.edge.recorder import Audio, build_pull_input, start_recorder
+from video_service.edge.settings import EdgeSettings
+from video_service.edge.watcher import SegmentWatcher, listed_segments
+from workers.layout import MediaLayout
+from workers.process import stop_child
+
+log = logging.getLogger(__name__)
+Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
+
+
+class PullSupervisor:
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        directory: CameraDirectory,
+        events: EventSink,
+        watcher_for: Callable[[CameraAuth], SegmentWatcher],
+        spawn: Spawn,
+    ) -> None:
+        self._settings = settings
+        self._directory = directory
+        self._events = events
+        self._watcher_for = watcher_for
+        self._spawn = spawn
+        self._layout = MediaLayout(settings.media_root)
+
+    async def run(self) -> None:
+        """Keep one puller running for each enabled pull camera, and none for the others."""
+        running: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        while True:
+            wanted = {pull.camera.id: pull for pull in await self._wanted()}
+            for camera_id, (url, task) in list(running.items()):
+                if camera_id not in wanted or wanted[camera_id].source_url != url or task.done():
+                    task.cancel()
+                    del running[camera_id]
+            for camera_id, pull in wanted.items():
+                if camera_id not in running:
+                    running[camera_id] = (pull.source_url, self._spawn(self._pull(pull)))
+            await asyncio.sleep(self._settings.pull_refresh_s)
+
+    async def _wanted(self) -> list[PullCamera]:
+        try:
+            return await asyncio.to_thread(self._directory.pull_cameras)
+        except (OSError, SQLAlchemyError) as error:
+            log.warning("listing pull cameras failed: %s", error)
+            return []
+
+    async def _pull(self, pull: PullCamera) -> None:
+        """Record a camera that is an RTSP server; reconnect with a growing wait."""
+        camera = pull.camera
+        outdir = self._layout.source_dir(camera.id)
+        await asyncio.to_thread(outdir.mkdir, parents=True, exist_ok=True)
+        backoff = 1.0
+        while True:
+            came_online = await self._record_once(camera, pull.source_url)
+            reason = "stream ended" if came_online else "cannot read it"
+            await report(self._events, EventType.CAMERA_OFFLINE, camera, reason=reason)
+            if came_online:
+                backoff = 1.0
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self._settings.pull_backoff_max_s)
+
+    async def _record_once(self, camera: CameraAuth, url: str) -> bool:
+        """Record until the camera's stream ends; whether it came online at all."""
+        outdir = self._layout.source_dir(camera.id)
+        recorder = await start_recorder(self._settings, build_pull_input(url), outdir, Audio.ANY)
+        watcher = self._spawn(self._watcher_for(camera).run())
+        online = asyncio.create_task(self._online_when_recording(camera))
+        try:
+            await recorder.wait()
+        finally:
+            await stop_child(recorder)
+            online.cancel()
+            watcher.cancel()
+        return online.done() and not online.cancelled() and online.result()
+
+    async def _online_when_recording(self, camera: CameraAuth) -> bool:
+        outdir = self._layout.source_dir(camera.id)
+        before = await asyncio.to_thread(listed_segments, outdir)
+        while True:
+            await asyncio.sleep(0.5)
+            if await asyncio.to_thread(listed_segments, outdir) - before:
+                await report(self._events, EventType.CAMERA_ONLINE, camera, mode="pull")
+                return True

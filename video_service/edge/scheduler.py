@@ -1,0 +1,152 @@
+"""The ladder follows the viewers: each new source segment of a camera with a score above 0
+(viewers x the site's tier, capped at 1000) is queued for the lower rungs at that score; a
+camera's first viewer also queues its last two segments so the rungs start at once.
+
+Outcomes come back from the workers on a Redis stream and become events and publish-lag
+samples here, on the control plane's side of the boundary.
+"""
+
+import asyncio
+import json
+import logging
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+
+from video_service.edge.events import EventSink, EventType, NewEvent
+from workers.celery_app import SparcCelery
+from workers.dispatch import submit_segment
+from workers.layout import SOURCE, MediaLayout, playlist_key, segment_key
+from workers.live_ladder import OUTCOMES
+from workers.playlists import parse_source_window
+from workers.priority import build_score
+from workers.viewers import count_viewers, expire_sessions
+
+log = logging.getLogger(__name__)
+
+LAG_SAMPLES = 500
+_OUTCOME_EVENTS = {
+    "done": EventType.LADDER_JOB_DONE,
+    "skipped": EventType.LADDER_JOB_SKIPPED,
+    "failed": EventType.LADDER_JOB_FAILED,
+}
+
+
+@dataclass(frozen=True)
+class NewSegment:
+    uri: str
+    closed_at: float
+    listed_at: float
+
+
+class LadderScheduler:
+    def __init__(
+        self,
+        client: redis.Redis,
+        app: SparcCelery,
+        events: EventSink,
+        layout: MediaLayout,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = client
+        self._app = app
+        self._events = events
+        self._layout = layout
+        self._clock = clock
+        self._outcomes_from = "$"
+
+    def score(self, camera_id: str, tier: int) -> int:
+        return build_score(count_viewers(self._redis, camera_id, now=self._clock()), tier)
+
+    def on_new_segments(
+        self, camera_id: str, site_id: str, tier: int, segments: list[NewSegment]
+    ) -> int:
+        """Events and lag for each recorded segment; queue them if anyone watches."""
+        score = self.score(camera_id, tier)
+        left = expire_sessions(self._redis, camera_id, now=self._clock())
+        events = [
+            *(NewEvent(EventType.VIEWER_LEFT, camera_id, site_id, {"viewer_session": viewer})
+              for viewer in left),
+            *(NewEvent(EventType.SEGMENT_RECORDED, camera_id, site_id, {"segment": segment.uri})
+              for segment in segments),
+        ]  # fmt: skip
+        self._events.record(events)
+        for segment in segments:
+            record_lag(self._redis, camera_id, SOURCE, segment.listed_at - segment.closed_at)
+            if score > 0:
+                submit_segment(
+                    self._app, self._redis, camera_id, segment.uri, segment.closed_at, score
+                )
+        return score
+
+    def queue_recent(self, camera_id: str, tier: int, count: int = 2) -> int:
+        """A camera's first viewer: its last segments, so that the rungs start at once."""
+        playlist = self._layout.path(playlist_key(camera_id, SOURCE))
+        if not playlist.exists():
+            return 0
+        entries = parse_source_window(playlist.read_text()).entries[-count:]
+        score = self.score(camera_id, tier)
+        for entry in entries:
+            closed = self._layout.path(segment_key(camera_id, SOURCE, entry.uri)).stat().st_mtime
+            submit_segment(self._app, self._redis, camera_id, entry.uri, closed, max(score, 1))
+        return len(entries)
+
+    def drain_outcomes(self, block_ms: int = 500) -> int:
+        """Turn worker outcomes into events and rung lag samples; returns how many."""
+        found: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] = self._redis.xread(
+            {OUTCOMES: self._outcomes_from}, count=200, block=block_ms
+        )  # type: ignore[assignment]
+        handled = 0
+        for _, messages in found or []:
+            for message_id, fields in messages:
+                self._outcomes_from = message_id.decode()
+                self._record_outcome(json.loads(fields[b"outcome"]))
+                handled += 1
+        return handled
+
+    async def drain_outcomes_forever(self) -> None:
+        """For as long as the edge runs; Redis faults are logged and waited out."""
+        while True:
+            try:
+                await asyncio.to_thread(self.drain_outcomes, 500)
+            except (OSError, redis.RedisError) as error:
+                log.warning("reading ladder outcomes failed: %s; retrying", error)
+                await asyncio.sleep(1)
+
+    def _record_outcome(self, outcome: dict[str, object]) -> None:
+        camera_id = str(outcome["camera_id"])
+        kind = _OUTCOME_EVENTS[str(outcome["outcome"])]
+        detail = {"segment": outcome["segment"], "error": outcome.get("error")}
+        self._events.record([NewEvent(kind, camera_id, None, detail)])
+        closed_at = float(outcome["closed_at"])  # type: ignore[arg-type]
+        listed = outcome.get("listed_at") or {}
+        assert isinstance(listed, dict)
+        for rung, at in listed.items():
+            record_lag(self._redis, camera_id, str(rung), float(at) - closed_at)
+
+
+def record_lag(client: redis.Redis, camera_id: str, rendition: str, seconds: float) -> None:
+    key = f"sparc:lag:{camera_id}:{rendition}"
+    client.lpush(key, f"{max(seconds, 0.0):.4f}")
+    client.ltrim(key, 0, LAG_SAMPLES - 1)
+
+
+def lag_summary(client: redis.Redis, camera_id: str) -> dict[str, dict[str, float]]:
+    """p50 and p95 of the publish lag, in seconds, per rendition."""
+    summary: dict[str, dict[str, float]] = {}
+    prefix = f"sparc:lag:{camera_id}:"
+    for key in client.scan_iter(match=prefix + "*"):
+        samples = sorted(float(v) for v in client.lrange(key, 0, -1))
+        if not samples:
+            continue
+        rendition = key.decode()[len(prefix) :]
+        summary[rendition] = {
+            "p50_s": statistics.median(samples),
+            "p95_s": samples[min(len(samples) - 1, int(0.95 * len(samples)))],
+            "samples": float(len(samples)),
+        }
+    return summary

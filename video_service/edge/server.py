@@ -1,0 +1,187 @@
+"""The RTSP edge: one TCP port for every camera, a path per camera (`/cam/{id}`).
+
+The edge speaks RTSP itself up to authentication (OPTIONS, then ANNOUNCE checked by
+`auth.Authenticator`); an accepted publisher becomes a `publisher.PublishSession` (its own
+FFmpeg recorder, the signalling handed over, the RTP bytes relayed as they are), watched by
+the camera's `watcher.SegmentWatcher` and by the disabled-camera guard. Beside the
+connections it runs the pull cameras (`pull.PullSupervisor`), retention, and the ladder
+scheduler's reading of job outcomes.
+
+Garbage, oversized heads and clients that never finish a request are answered 400 or
+dropped; each connection is its own task, so none of that reaches other cameras.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from video_service.edge.auth import Authenticator, Refused
+from video_service.edge.directory import CameraAuth, CameraDirectory
+from video_service.edge.events import EventSink, EventType, report
+from video_service.edge.guard import cut_when_disabled
+from video_service.edge.publisher import PublishSession
+from video_service.edge.pull import PullSupervisor
+from video_service.edge.relay import send
+from video_service.edge.retention import sweep_forever
+from video_service.edge.rtsp import MAX_HEAD, BadMessage, Message, read_message, response
+from video_service.edge.scheduler import LadderScheduler
+from video_service.edge.settings import EdgeSettings
+from video_service.edge.watcher import SegmentWatcher
+from workers.layout import MediaLayout
+from workers.storage import Uploads, open_uploads
+
+log = logging.getLogger(__name__)
+
+PUBLIC_METHODS = "OPTIONS, ANNOUNCE, SETUP, RECORD, TEARDOWN, GET_PARAMETER"
+CLOSE_WAIT_S = 20.0
+
+
+class Edge:
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        directory: CameraDirectory,
+        events: EventSink,
+        scheduler: LadderScheduler | None = None,
+    ) -> None:
+        """`scheduler`: None records only (no ladder is scheduled)."""
+        self._settings = settings
+        self._directory = directory
+        self._events = events
+        self._scheduler = scheduler
+        self._auth = Authenticator(directory, events, settings.rtsp_realm)
+        self._layout = MediaLayout(settings.media_root)
+        self._uploads: Uploads = open_uploads(
+            settings.s3_bucket, settings.s3_endpoint_url, settings.state_dir, "edge"
+        )
+        self._live: dict[str, PublishSession] = {}
+        self._watchers: dict[str, SegmentWatcher] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def live_cameras(self) -> list[str]:
+        return sorted(self._live)
+
+    def source_dir(self, camera_id: str) -> Path:
+        return self._layout.source_dir(camera_id)
+
+    async def start(self, host: str | None = None, port: int | None = None) -> asyncio.Server:
+        if self._scheduler is not None:
+            self._spawn(self._scheduler.drain_outcomes_forever())
+        self._spawn(sweep_forever(self._settings, self._uploads))
+        pulls = PullSupervisor(
+            self._settings, self._directory, self._events, self._watcher_for, self._spawn
+        )
+        self._spawn(pulls.run())
+        return await asyncio.start_server(
+            self._handle,
+            host or self._settings.rtsp_host,
+            self._settings.rtsp_port if port is None else port,
+            limit=MAX_HEAD,
+        )
+
+    async def close(self) -> None:
+        """Stop every publisher, recorder and puller, and wait until their processes exit."""
+        for session in list(self._live.values()):
+            session.stop()
+        for session in list(self._live.values()):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(session.done.wait(), CLOSE_WAIT_S)
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.to_thread(self._uploads.close)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._converse(reader, writer)
+        except BadMessage as error:
+            await send(writer, response(400, "Bad Request", None, ("X-Reason", str(error))))
+        except (TimeoutError, ConnectionError):
+            pass  # a client that stalls or vanishes is simply dropped
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            request = await asyncio.wait_for(read_message(reader), self._settings.request_timeout_s)
+            if request is None:
+                return
+            if request.status:
+                raise BadMessage("a client sent a response")
+            cseq = request.header("CSeq")
+            if request.method == "OPTIONS":
+                await send(writer, response(200, "OK", cseq, ("Public", PUBLIC_METHODS)))
+            elif request.method == "ANNOUNCE":
+                try:
+                    camera = await self._auth.authorize(request)
+                except Refused as refused:
+                    await send(writer, refused.answer)
+                    continue
+                await self._publish(camera, request, reader, writer)
+                return
+            elif request.method in ("DESCRIBE", "PLAY"):
+                await send(writer, response(405, "Method Not Allowed", cseq,
+                                            ("Allow", PUBLIC_METHODS)))  # fmt: skip
+            else:
+                await send(writer, response(455, "Method Not Valid in This State", cseq))
+
+    async def _publish(
+        self,
+        camera: CameraAuth,
+        announce: Message,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        """A second publisher for a live camera replaces the first: a camera that reconnects
+        after a network fault often does so before its old connection has timed out."""
+        previous = self._live.get(camera.id)
+        if previous is not None:
+            log.info("camera %s publishes again: the new publisher replaces the old", camera.id)
+            previous.stop()
+            await previous.done.wait()
+        session = PublishSession(self._settings, camera, reader, writer)
+        self._live[camera.id] = session
+        watcher = self._watcher_for(camera)
+        watching = self._spawn(watcher.run())
+        guard = self._spawn(
+            cut_when_disabled(
+                self._directory, self._events, camera, self._settings.enabled_check_s,
+                session.stop,
+            )
+        )  # fmt: skip
+
+        async def online() -> None:
+            await report(self._events, EventType.CAMERA_ONLINE, camera)
+
+        try:
+            await session.run(announce, online)
+        finally:
+            guard.cancel()
+            watching.cancel()
+            await watcher.announce()  # the last segment, closed as the recorder finished
+            if self._live.get(camera.id) is session:
+                del self._live[camera.id]
+            await report(self._events, EventType.CAMERA_OFFLINE, camera)
+            session.done.set()
+
+    def _watcher_for(self, camera: CameraAuth) -> SegmentWatcher:
+        """The camera's watcher: one per camera for the edge's life (see watcher.py)."""
+        watcher = self._watchers.get(camera.id)
+        if watcher is None or watcher.camera != camera:
+            source = self._layout.source_dir(camera.id)
+            kept = {} if watcher is None else {"uploaded": watcher.uploaded}
+            watcher = SegmentWatcher(camera, source, self._uploads, self._scheduler, **kept)
+            self._watchers[camera.id] = watcher
+        return watcher
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task

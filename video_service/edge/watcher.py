@@ -1,0 +1,92 @@
+"""Notice each segment a camera's recorder closes (within a fifth of a second), hand it to
+storage, then the playlist that names it, and tell the ladder scheduler.
+
+One watcher per camera lives as long as the edge: what it has seen and handed to storage
+carries over a reconnect, so a camera that publishes again does not upload its window twice.
+"""
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from video_service.edge.directory import CameraAuth
+from video_service.edge.scheduler import LadderScheduler, NewSegment
+from workers.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_key
+from workers.playlists import parse_source_window
+from workers.storage import Uploads
+
+POLL_S = 0.2
+
+
+@dataclass
+class SegmentWatcher:
+    camera: CameraAuth
+    outdir: Path
+    uploads: Uploads
+    scheduler: LadderScheduler | None
+    seen: set[str] = field(default_factory=set)
+    uploaded: set[str] = field(default_factory=set)
+
+    async def run(self) -> None:
+        """Watch until cancelled; what was listed before it started is not news."""
+        self.seen = await asyncio.to_thread(listed_segments, self.outdir)
+        while True:
+            await asyncio.sleep(POLL_S)
+            await self.announce()
+
+    async def announce(self) -> None:
+        fresh = await asyncio.to_thread(new_segments, self.outdir, self.seen)
+        if not fresh:
+            return
+        await asyncio.to_thread(
+            store_window, self.uploads, self.camera.id, self.outdir, self.uploaded
+        )
+        if self.scheduler is not None:
+            camera = self.camera
+            await asyncio.to_thread(
+                self.scheduler.on_new_segments, camera.id, camera.site_id, camera.tier, fresh
+            )
+
+
+def store_window(uploads: Uploads, camera_id: str, outdir: Path, uploaded: set[str]) -> None:
+    """Every segment the playlist names that storage lacks, then the playlist as it was read:
+    in that order, so storage never lists a segment it does not hold."""
+    text = (outdir / MEDIA_PLAYLIST).read_text()
+    named = [entry.uri for entry in parse_source_window(text).entries]
+    for uri in named:
+        if uri not in uploaded:
+            uploads.put(segment_key(camera_id, SOURCE, uri), outdir / uri)
+            uploaded.add(uri)
+    uploads.put_text(playlist_key(camera_id, SOURCE), text)
+    uploaded.intersection_update(named)
+
+
+def listed_segments(outdir: Path) -> set[str]:
+    playlist = outdir / MEDIA_PLAYLIST
+    if not playlist.exists():
+        return set()
+    return {entry.uri for entry in parse_source_window(playlist.read_text()).entries}
+
+
+def new_segments(outdir: Path, seen: set[str]) -> list[NewSegment]:
+    """Segments the source playlist lists that were not seen before: when each was closed
+    (its file's last write) and when the playlist first listed it (the playlist's)."""
+    playlist = outdir / MEDIA_PLAYLIST
+    try:
+        listed_at = playlist.stat().st_mtime
+        window = parse_source_window(playlist.read_text())
+    except FileNotFoundError:
+        return []
+    fresh = []
+    for entry in window.entries:
+        if entry.uri in seen:
+            continue
+        try:
+            closed_at = (outdir / entry.uri).stat().st_mtime
+        except FileNotFoundError:
+            continue
+        seen.add(entry.uri)
+        fresh.append(NewSegment(entry.uri, closed_at, listed_at))
+    current = {entry.uri for entry in window.entries}
+    seen.intersection_update(current | {f.uri for f in fresh})
+    return fresh
