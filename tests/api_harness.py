@@ -52,7 +52,11 @@ class Api:
         return EdgeSettings(**{**shared_settings(self.settings), **overrides})
 
     def edge_collaborators(self) -> tuple[DatabaseDirectory, DatabaseEvents]:
-        return DatabaseDirectory(self.sessions), DatabaseEvents(self.sessions)
+        """As the CLI wires them: with live services, the events sink that invalidates the
+        cached event lists."""
+        live = self.app_state.live
+        events = live.events if live is not None else DatabaseEvents(self.sessions)
+        return DatabaseDirectory(self.sessions), events
 
 
 def create_postgres_database() -> str:

@@ -15,7 +15,7 @@ import redis
 from pydantic import ValidationError
 
 from video_service.api.db import create_database, session_scope
-from video_service.api.directory import DatabaseDirectory, DatabaseEvents
+from video_service.api.directory import DatabaseDirectory
 from video_service.api.keys import UnknownSites, create_key
 from video_service.api.live import build_live_services
 from video_service.api.models import Scope
@@ -248,7 +248,7 @@ def edge(port: int | None) -> None:
     settings = read_settings(EdgeSettings)
     sessions = create_database(settings.database_url)
     live = build_live_services(sessions, settings)
-    edge = Edge(settings, DatabaseDirectory(sessions), DatabaseEvents(sessions), live.scheduler)
+    edge = Edge(settings, DatabaseDirectory(sessions), live.events, live.scheduler)
     asyncio.run(_run_edge(edge, port))
 
 

@@ -28,7 +28,7 @@ from pydantic import SecretStr
 
 from video_service.api.app import create_app
 from video_service.api.db import create_database
-from video_service.api.directory import DatabaseDirectory, DatabaseEvents
+from video_service.api.directory import DatabaseDirectory
 from video_service.api.live import build_live_services
 from video_service.api.security import generate_api_key
 from video_service.api.settings import ApiSettings
@@ -88,9 +88,7 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     app = create_app(api_settings, live=lambda _: live)
     api_url = _start_api(app, api_port)
     say(f"1/7 control API on {api_url} (docs: {api_url}/docs); Redis: {_redacted(redis_url)}")
-    edge = Edge(
-        edge_settings, DatabaseDirectory(sessions), DatabaseEvents(sessions), live.scheduler
-    )
+    edge = Edge(edge_settings, DatabaseDirectory(sessions), live.events, live.scheduler)
     edge_port, stop_edge = _start_edge(edge, ports.rtsp)
     say(f"2/7 RTSP edge on rtsp://127.0.0.1:{edge_port}")
     worker = _start_worker(redis_url, state, workdir / "worker.log")

@@ -91,6 +91,7 @@ class LocalStorage:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._prefix = f"{root}{os.sep}"
 
     def put_file(self, key: str, path: Path, *, live: bool = True) -> None:
         target = self._path(key)
@@ -119,7 +120,7 @@ class LocalStorage:
 
     def stat(self, key: str) -> ObjectStat | None:
         try:
-            found = os.stat(self._path(key))
+            found = os.stat(self._file(key))  # a string: the origin asks on every poll
         except (FileNotFoundError, NotADirectoryError):
             return None
         return ObjectStat(found.st_mtime, (found.st_mtime_ns, found.st_size, found.st_ino))
@@ -141,12 +142,15 @@ class LocalStorage:
         return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
 
     def _path(self, key: str) -> Path:
+        return Path(self._file(key))
+
+    def _file(self, key: str) -> str:
         """Keys are made of plain names (nothing we write is a link), so checking the parts
         keeps a key inside the root without resolving it (a syscall per part)."""
         parts = key.split("/")
         if any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in parts):
             raise ValueError(f"key {key!r} is not a plain relative path")
-        return self.root.joinpath(*parts)
+        return self._prefix + key
 
 
 class S3Storage:

@@ -6,6 +6,8 @@ import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
 
+import redis.asyncio as aioredis
+from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,17 +15,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from video_service.api.db import create_database, session_scope
+from video_service.api.compression import Compression
+from video_service.api.db import create_database, engine_of, session_scope
 from video_service.api.errors import (
     MAPPED,
     MethodNotAllowed,
     error_response,
     install_error_handlers,
 )
+from video_service.api.event_stream import EventStream
 from video_service.api.events import EventBuffer
 from video_service.api.keys import ensure_key
 from video_service.api.live import LiveServices
 from video_service.api.lookups import Lookups
+from video_service.api.maintenance import maintain_forever
+from video_service.api.response_cache import (
+    CachedRoutes,
+    PrincipalOf,
+    ResponseCache,
+)
 from video_service.api.routes import cameras, events, keys, playback, player, sites, viewers
 from video_service.api.settings import ApiSettings
 from video_service.delivery.origin import Origin
@@ -33,17 +43,28 @@ LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
 
 _PLAYBACK = re.compile(r"^/api/cameras/(?P<camera_id>[^/]+)/playback$")
 _MEDIA = "/media"
+# Connections for background work beside the route threads: the event batcher, the event
+# stream's reader, the upkeep task.
+BACKGROUND_CONNECTIONS = 3
 
 
 class HotPaths:
-    """What players ask for most goes straight to its handler, past FastAPI's routing,
-    exception and dependency machinery: the origin (`/media/...`, every playlist poll and
-    segment) and the playback request (every player's start; its FastAPI declaration in
-    playback.py documents it and answers the same). Everything else goes on to the API."""
+    """What players and dashboards ask for most goes straight to its handler, past
+    FastAPI's routing, exception and dependency machinery: the origin (`/media/...`, every
+    playlist poll and segment), the playback request (every player's start; its FastAPI
+    declaration in playback.py documents it and answers the same), and the cached lists
+    (`response_cache`). Everything else goes on to the API."""
 
-    def __init__(self, app: ASGIApp, origin: Origin) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        origin: Origin,
+        cache: ResponseCache | None,
+        principal_of: PrincipalOf,
+    ) -> None:
         self.app = app
         self.origin = origin
+        self.cached = CachedRoutes(cache, app, principal_of) if cache is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -57,6 +78,8 @@ class HotPaths:
                 scope["path_params"] = {"camera_id": match["camera_id"]}
                 response = await playback.fast_playback(Request(scope, receive))
                 await response(scope, receive, send)
+                return
+            if self.cached is not None and await self.cached.serve(scope, receive, send):
                 return
         await self.app(scope, receive, send)
 
@@ -75,14 +98,21 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Each route thread holds at most one connection, and the pool has one for each.
+        to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         delivery: Delivery = app.state.delivery
-        probing = asyncio.create_task(delivery.watch_health()) if delivery.probed else None
+        upkeep = maintain_forever(engine_of(sessions), settings.event_retention_days)
+        tasks = [asyncio.create_task(upkeep)]
+        if delivery.probed:
+            tasks.append(asyncio.create_task(delivery.watch_health()))
         yield
         app.state.events.close()
-        if probing is not None:
-            probing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await probing
+        await app.state.event_stream.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if cache is not None:
+            await cache.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -90,19 +120,34 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         summary="Cameras, sites, keys and events of the SPARC Video pipeline",
         version="0.1.0",
     )
-    sessions = create_database(settings.database_url)
+    sessions = create_database(
+        settings.database_url, pool_size=settings.api_threads + BACKGROUND_CONNECTIONS
+    )
     if settings.admin_key is not None:
         # Several server workers start at once; the first to install the key wins.
         with contextlib.suppress(IntegrityError), session_scope(sessions) as session:
             ensure_key(session, settings.admin_key.get_secret_value(), "SPARC_ADMIN_KEY")
+    services = live(sessions) if live is not None else None
     app.state.settings = settings
     app.state.sessions = sessions
-    app.state.live = live(sessions) if live is not None else None
-    app.state.lookups = Lookups(sessions)
-    app.state.events = EventBuffer(sessions)
+    app.state.live = services
+    # The route threads' share of the pool: a request takes a slot before a connection.
+    app.state.db_slots = asyncio.Semaphore(settings.api_threads)
+    app.state.lookups = Lookups(sessions, app.state.db_slots)
+    # Without Redis (live services) there is no shared cache to keep true: nothing cached.
+    cache = ResponseCache(aioredis.from_url(services.redis_url)) if services else None
+    app.state.invalidate = services.invalidator.invalidate if services else _nothing
+    app.state.events = EventBuffer(sessions, on_written=lambda: app.state.invalidate("events"))
+    app.state.event_stream = EventStream(sessions)
     install_error_handlers(app)
     app.state.delivery = Delivery(settings)
-    app.add_middleware(HotPaths, origin=Origin(app.state.delivery))
+    app.add_middleware(Compression)
+    app.add_middleware(
+        HotPaths,
+        origin=Origin(app.state.delivery),
+        cache=cache,
+        principal_of=app.state.lookups.principal_or_none,
+    )
     for module in (sites, cameras, events, keys, viewers, playback, player):
         app.include_router(module.router)
 
@@ -111,3 +156,7 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         return {"status": "ok"}
 
     return app
+
+
+def _nothing(*_: str) -> None:
+    pass

@@ -2,7 +2,8 @@
 services the app holds (as Annotated aliases, or plain functions of the request for the
 paths served before FastAPI's routing)."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import ContextVar
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,16 +11,37 @@ from sqlalchemy.orm import Session
 
 from video_service.api.auth import Principal, bearer_key_hash, find_principal
 from video_service.api.errors import NotAuthenticated, ServiceUnavailable
+from video_service.api.event_stream import EventStream
 from video_service.api.events import EventBuffer
 from video_service.api.live import LiveServices
 from video_service.api.lookups import Lookups
 from video_service.api.settings import ApiSettings
 from video_service.delivery.playback import Delivery
 
+# Which request holds the slot in this context (its threads inherit it): for the log and
+# for the test that no request ever holds two connections.
+current_request: ContextVar[object | None] = ContextVar("current_request", default=None)
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session, session.begin():
-        yield session
+
+async def database_slot(request: Request) -> AsyncIterator[None]:
+    """One of the pool's connections for this request: a request that finds none free
+    waits here, on the event loop, rather than in a thread on the pool (see `app`)."""
+    async with request.app.state.db_slots:
+        current_request.set(request)
+        yield
+
+
+SlotDep = Annotated[None, Depends(database_slot, scope="function")]
+
+
+def get_session(request: Request, _: SlotDep) -> Iterator[Session]:
+    """The request's one session (so, at most one connection); once it has committed, the
+    cached lists it changed are invalidated (see `writes`)."""
+    with request.app.state.sessions() as session:
+        with session.begin():
+            yield session
+        if tags := session.info.get(_INVALIDATES):
+            request.app.state.invalidate(*sorted(tags))
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -30,6 +52,24 @@ def get_settings(request: Request) -> ApiSettings:
 # scope="function": commit before the response is sent, so that a client that was told
 # "created" or "deleted" finds it so on its next request.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+_INVALIDATES = "invalidates"
+
+
+def writes(*tags: str) -> Callable[[Session], Session]:
+    """The request's session, marked to invalidate the cached lists of `tags` once it has
+    committed (`response_cache`): after the commit, so that a reader can never cache the
+    old rows anew."""
+
+    def get(session: SessionDep) -> Session:
+        session.info.setdefault(_INVALIDATES, set()).update(tags)
+        return session
+
+    return get
+
+
+SiteWritesDep = Annotated[Session, Depends(writes("sites"), scope="function")]
+CameraWritesDep = Annotated[Session, Depends(writes("cameras"), scope="function")]
+EventWritesDep = Annotated[Session, Depends(writes("events"), scope="function")]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 
 
@@ -64,6 +104,11 @@ def lookups_of(request: Request) -> Lookups:
 def events_of(request: Request) -> EventBuffer:
     events: EventBuffer = request.app.state.events
     return events
+
+
+def stream_of(request: Request) -> EventStream:
+    stream: EventStream = request.app.state.event_stream
+    return stream
 
 
 def delivery_of(request: Request) -> Delivery:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.api.db import session_scope
-from video_service.api.events import insert_events
+from video_service.api.events import Written, insert_events, nothing
 from video_service.api.models import Camera, CameraMode
 from video_service.edge.directory import CameraAuth, PullCamera
 from video_service.edge.events import NewEvent
@@ -33,13 +33,15 @@ class DatabaseDirectory:
 
 
 class DatabaseEvents:
-    def __init__(self, sessions: "sessionmaker[Session]") -> None:
+    def __init__(self, sessions: "sessionmaker[Session]", on_written: Written = nothing) -> None:
         self._sessions = sessions
+        self._on_written = on_written
 
     def record(self, events: Sequence[NewEvent]) -> None:
         if events:
             with session_scope(self._sessions) as session:
                 insert_events(session, events)
+            self._on_written()
 
 
 def camera_auth(camera: Camera) -> CameraAuth:

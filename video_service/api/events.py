@@ -1,19 +1,31 @@
-"""Record and read events: camera online and offline, refused publishes, segments, ladder
-jobs, viewers. Written by the edge and the scheduler (through `directory.DatabaseEvents`)
-and by the playback API (through `EventBuffer`)."""
+"""Record and read events: the pipeline's own (camera online and offline, refused publishes,
+segments, ladder jobs, viewers), written by the edge and the scheduler (through
+`directory.DatabaseEvents`) and by the playback API (through `EventBuffer`), and events from
+outside (cameras, analytics, alarms, access control) posted in batches (`store_batch`).
 
+Every write ends by calling `on_written` (the response cache's invalidation of `events`)."""
+
+import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.api.models import Event
 from video_service.edge.events import EventType, NewEvent
+
+Written = Callable[[], None]
+
+
+def nothing() -> None:
+    pass
+
 
 log = logging.getLogger(__name__)
 EVENTS = cast(Table, Event.__table__)
@@ -40,23 +52,66 @@ def insert_events(session: Session, events: Sequence[NewEvent]) -> None:
     session.connection().execute(insert(EVENTS), rows)
 
 
+@dataclass(frozen=True)
+class EventFilter:
+    camera_id: str | None = None
+    site_id: str | None = None
+    type: str | None = None
+    since: datetime | None = None  # at >= since
+    until: datetime | None = None  # at < until
+    site_ids: frozenset[str] | None = None  # a viewer's sites; None: all
+
+
 def list_events(
-    session: Session,
-    *,
-    limit: int,
-    camera_id: str | None = None,
-    type_: EventType | None = None,
-    site_ids: frozenset[str] | None = None,
+    session: Session, *, limit: int, before: int | None = None, where: EventFilter = EventFilter()
 ) -> Sequence[Event]:
-    """Newest first; `site_ids` limits a viewer to its sites."""
+    """Newest first (by id); `before`: only ids below it (the cursor of the page before)."""
+    return session.scalars(build_list_query(limit=limit, before=before, where=where)).all()
+
+
+def build_list_query(*, limit: int, before: int | None, where: EventFilter) -> Select[Event]:
     query = select(Event).order_by(Event.id.desc()).limit(limit)
-    if camera_id is not None:
-        query = query.where(Event.camera_id == camera_id)
-    if type_ is not None:
-        query = query.where(Event.type == type_)
-    if site_ids is not None:
-        query = query.where(Event.site_id.in_(site_ids))
+    if before is not None:
+        query = query.where(Event.id < before)
+    if where.camera_id is not None:
+        query = query.where(Event.camera_id == where.camera_id)
+    if where.site_id is not None:
+        query = query.where(Event.site_id == where.site_id)
+    if where.type is not None:
+        query = query.where(Event.type == where.type)
+    if where.since is not None:
+        query = query.where(Event.at >= where.since)
+    if where.until is not None:
+        query = query.where(Event.at < where.until)
+    if where.site_ids is not None:
+        query = query.where(Event.site_id.in_(where.site_ids))
+    return query
+
+
+def newer_events(session: Session, after: int, limit: int) -> Sequence[Event]:
+    """Oldest first, ids above `after`: what a stream has not sent yet."""
+    query = select(Event).where(Event.id > after).order_by(Event.id).limit(limit)
     return session.scalars(query).all()
+
+
+def last_event_id(session: Session) -> int:
+    return int(session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) or 0)
+
+
+def store_batch(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """A validated batch, in one statement: PostgreSQL's COPY (the fastest way in), or an
+    executemany elsewhere."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(EVENTS), list(rows))
+        return
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    copy = "COPY events (at, type, camera_id, site_id, detail) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(copy) as pipe:
+        for row in rows:
+            detail = json.dumps(row["detail"], separators=(",", ":"))
+            pipe.write_row((row["at"], row["type"], row["camera_id"], row["site_id"], detail))
 
 
 class EventBuffer:
@@ -71,9 +126,15 @@ class EventBuffer:
     events); a batch the database refuses is written row by row, and a row it refuses is
     logged and dropped, so that one bad event never holds up the others."""
 
-    def __init__(self, sessions: "sessionmaker[Session]", every_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        sessions: "sessionmaker[Session]",
+        every_s: float = 0.2,
+        on_written: Written = nothing,
+    ) -> None:
         self._sessions = sessions
         self._every_s = every_s
+        self._on_written = on_written
         self._pending: list[dict[str, object]] = []
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
@@ -117,6 +178,7 @@ class EventBuffer:
         with self._sessions() as session, session.begin():
             # Core, not the ORM's bulk path: one executemany, half the CPU.
             session.connection().execute(insert(EVENTS), rows)
+        self._on_written()
 
     def _keep(self, batch: list[dict[str, object]], error: Exception) -> None:
         with self._lock:

@@ -1,5 +1,7 @@
-"""What the control plane needs of the live pipeline: Redis (viewer sessions, lag), the
-Celery app (to queue ladder work) and the scheduler, built once from the shared settings."""
+"""What the control plane needs of the live pipeline, built once from the shared settings:
+Redis (viewer sessions, lag, the response cache and its invalidation), the Celery app (to
+queue ladder work), the scheduler, and the events sink that every writer of events in this
+process uses (each write invalidates the cached event lists)."""
 
 from dataclasses import dataclass, field
 
@@ -7,6 +9,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.api.directory import DatabaseEvents
+from video_service.api.response_cache import Invalidator
 from video_service.delivery.sessions import SessionOpener
 from video_service.edge.scheduler import LadderScheduler
 from workers.celery_app import create_celery_app
@@ -19,7 +22,10 @@ VIEWER_SESSION_TTL_S = 30.0
 
 @dataclass(frozen=True)
 class LiveServices:
+    redis_url: str
     redis: redis.Redis
+    invalidator: Invalidator
+    events: DatabaseEvents
     scheduler: LadderScheduler
     session_ttl_s: float = VIEWER_SESSION_TTL_S
     opener: SessionOpener = field(init=False)
@@ -35,8 +41,8 @@ def build_live_services(
 ) -> LiveServices:
     redis_url = resolve_redis_url(settings)
     client = redis.Redis.from_url(redis_url)
+    invalidator = Invalidator(client)
+    events = DatabaseEvents(sessions, on_written=lambda: invalidator.invalidate("events"))
     app = create_celery_app(settings, redis_url)
-    scheduler = LadderScheduler(
-        client, app, DatabaseEvents(sessions), MediaLayout(settings.media_root)
-    )
-    return LiveServices(client, scheduler, session_ttl_s)
+    scheduler = LadderScheduler(client, app, events, MediaLayout(settings.media_root))
+    return LiveServices(redis_url, client, invalidator, events, scheduler, session_ttl_s)

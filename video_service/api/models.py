@@ -1,13 +1,12 @@
-"""The control plane's records: sites, cameras, API keys, events."""
+"""The control plane's records: sites, cameras, API keys, events. The schema itself is made
+by the migrations (`migrations/`); these mappings follow it."""
 
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-from video_service.edge.events import EventType
 
 
 def _now() -> datetime:
@@ -71,12 +70,17 @@ class ApiKey(Base):
 
 
 class Event(Base):
-    __tablename__ = "events"
-    __table_args__ = (Index("ix_events_camera_at", "camera_id", "id"),)
+    """On PostgreSQL partitioned by month on `at` (its primary key is (id, at)); `id` is
+    unique and increasing either way, and orders the list."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    type: Mapped[EventType] = mapped_column(String(32), index=True)
+    # The pipeline's own (EventType) or a namespaced type from outside: `motion.start`.
+    type: Mapped[str] = mapped_column(String(64))
     camera_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     site_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

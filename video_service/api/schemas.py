@@ -1,12 +1,21 @@
 """What the API reads and returns: a model family per resource (Create, Update, Public)."""
 
+import json
 from datetime import datetime
+from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from video_service.api.models import CameraMode, Scope
-from video_service.edge.events import EventType
+
+# The pipeline's own event types (camera_online, ...) and namespaced ones from outside
+# (motion.start, access.door_forced): lowercase words joined by dots.
+EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+EventTypeName = Annotated[str, Field(min_length=1, max_length=64, pattern=EVENT_TYPE_PATTERN)]
+CameraId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+MAX_DETAIL_BYTES = 4096
+MAX_BATCH = 1000
 
 
 class SiteCreate(BaseModel):
@@ -30,6 +39,7 @@ class SitePublic(BaseModel):
 class SitesPublic(BaseModel):
     data: list[SitePublic]
     count: int
+    next: str | None = Field(description="the cursor of the next page (`?after=`), if any")
 
 
 class CameraCreate(BaseModel):
@@ -78,13 +88,14 @@ class CameraCreated(CameraPublic):
 class CamerasPublic(BaseModel):
     data: list[CameraPublic]
     count: int
+    next: str | None = Field(description="the cursor of the next page (`?after=`), if any")
 
 
 class EventPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     at: datetime
-    type: EventType
+    type: str
     camera_id: str | None
     site_id: str | None
     detail: dict[str, object]
@@ -92,6 +103,36 @@ class EventPublic(BaseModel):
 
 class EventsPublic(BaseModel):
     data: list[EventPublic]
+    next: str | None = Field(description="the cursor of the next (older) page, if any")
+
+
+class EventCreate(BaseModel):
+    """An event from outside the pipeline: a camera's, an analytics engine's, an alarm's,
+    an access control system's."""
+
+    model_config = ConfigDict(extra="forbid")
+    camera_id: CameraId
+    type: EventTypeName
+    at: AwareDatetime = Field(description="when it happened, with its time zone")
+    detail: dict[str, JsonValue] = Field(
+        default_factory=dict, description=f"a small JSON object (at most {MAX_DETAIL_BYTES} B)"
+    )
+
+    @field_validator("detail")
+    @classmethod
+    def _small(cls, detail: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        if len(json.dumps(detail, separators=(",", ":"))) > MAX_DETAIL_BYTES:
+            raise ValueError(f"detail is larger than {MAX_DETAIL_BYTES} bytes as JSON")
+        return detail
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[EventCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class EventsStored(BaseModel):
+    stored: int
 
 
 class KeyCreate(BaseModel):

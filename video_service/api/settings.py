@@ -1,7 +1,7 @@
 """The control API's settings: delivery's (it serves the origin and the playback API) plus
 what only the API needs. Read once per process from the environment (SPARC_*)."""
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from video_service.delivery.settings import DeliverySettings
 
@@ -13,6 +13,11 @@ class ApiSettings(DeliverySettings):
     admin_key: SecretStr | None = None
     # What cameras are told to publish to.
     rtsp_public_url: str = "rtsp://127.0.0.1:8554"
+    # Threads for the routes that wait on the database, one connection each: the database
+    # pool holds this many and a few for background work, so no request waits on the pool.
+    api_threads: int = Field(default=40, ge=1, le=1000)
+    # Events older than this are dropped (PostgreSQL: whole monthly partitions).
+    event_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("admin_key")
     @classmethod

@@ -1,10 +1,8 @@
 """A small time-to-live cache for the lookups the playback path makes on every request."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
-
-from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
 
@@ -15,13 +13,13 @@ class TtlCache(Generic[T]):
         self._max = max_entries
         self._entries: dict[str, tuple[float, T]] = {}
 
-    async def get(self, key: str, load: Callable[[], T], *, keep_none: bool = True) -> T:
-        """The cached value, or `load()` run in a worker thread (it may block)."""
+    async def get(self, key: str, load: Callable[[], Awaitable[T]], *, keep_none: bool = True) -> T:
+        """The cached value, or what `load()` gives (it may take a thread)."""
         now = time.monotonic()
         found = self._entries.get(key)
         if found is not None and found[0] > now:
             return found[1]
-        value = await run_in_threadpool(load)
+        value = await load()
         if value is None and not keep_none:
             return value
         if len(self._entries) >= self._max:

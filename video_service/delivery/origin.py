@@ -82,8 +82,13 @@ class Origin:
         return Response(body, media_type="video/mp2t", headers=SEGMENT_HEADERS)
 
     async def _playlist(self, media: MediaPath, grant: StreamGrant) -> str:
-        """Keyed on the object's version: an unchanged playlist is not even read."""
-        found = await self._call(self.storage.stat, media.key)
+        """Keyed on the object's version: an unchanged playlist is not even read (and, in
+        the local store, not even a thread is asked for: a stat is cheap)."""
+        storage = self.storage
+        if storage.remote:
+            found = await run_in_threadpool(storage.stat, media.key)
+        else:
+            found = storage.stat(media.key)
         if found is None:
             raise MediaNotFound("no such media")
         signer = self.delivery.origin_signer

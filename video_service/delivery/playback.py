@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from starlette.concurrency import run_in_threadpool
 
 from cdn.health import probe_providers
 from cdn.providers import GLOBAL, Provider, Scheme
@@ -113,7 +114,9 @@ class Delivery:
     async def last_recorded(self, camera_id: str) -> float | None:
         """`recorded_at`, looked up at most once a second per camera (every playback
         request asks), in a worker thread (it may ask object storage)."""
-        return await self._recorded.get(camera_id, lambda: self.recorded_at(camera_id))
+        return await self._recorded.get(
+            camera_id, lambda: run_in_threadpool(self.recorded_at, camera_id)
+        )
 
     def recorded_at(self, camera_id: str) -> float | None:
         """When the camera's recording playlist was last written, in the store."""

@@ -1,7 +1,10 @@
 // The SPARC Video web player: the cameras a key may see, and a live view with hls.js that
 // shows the current rung and CDN. Its state is on window.sparcPlayer for tests and support.
 
-const state = { state: "idle", camera: null, cdn: null, rung: null, currentTime: 0, errors: [] };
+const state = {
+  state: "idle", camera: null, cdn: null, rung: null, currentTime: 0, errors: [],
+  cameras: null, listedAtMs: null,
+};
 window.sparcPlayer = state;
 
 const $ = (id) => document.getElementById(id);
@@ -26,17 +29,28 @@ async function api(path) {
 
 async function listCameras() {
   sessionStorage.setItem("sparc-key", key());
-  const { data } = await api("/api/cameras?limit=500");
   const nav = $("cameras");
-  nav.replaceChildren(...data.map((camera) => {
-    const button = document.createElement("button");
-    button.textContent = camera.name;
-    button.dataset.camera = camera.id;
-    button.onclick = () => play(camera.id).catch(fail);
-    return button;
-  }));
-  if (!data.length) show("This key sees no cameras.");
-  return data;
+  nav.replaceChildren();
+  let after = null;
+  let listed = 0;
+  do { // every page (500 cameras each), rendered as it arrives
+    const page = await api(`/api/cameras?limit=500${after ? `&after=${after}` : ""}`);
+    const items = document.createDocumentFragment();
+    for (const camera of page.data) {
+      const button = document.createElement("button");
+      button.textContent = camera.name;
+      button.dataset.camera = camera.id;
+      button.onclick = () => play(camera.id).catch(fail);
+      items.append(button);
+    }
+    nav.append(items);
+    listed += page.data.length;
+    after = page.next;
+  } while (after);
+  state.cameras = listed;
+  state.listedAtMs = performance.now(); // since navigation started
+  if (!listed) show("This key sees no cameras.");
+  return listed;
 }
 
 function describe() {

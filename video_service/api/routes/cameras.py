@@ -2,14 +2,19 @@
 disable, delete. The server keeps only the Digest HA1 of a push camera's password, and a
 pull camera's source URL is never returned with its credentials."""
 
-from typing import Annotated
+from fastapi import APIRouter, Depends
+from sqlalchemy import func, select, tuple_
 
-from fastapi import APIRouter, Query
-from sqlalchemy import func, select
-
-from video_service.api.deps import AdminDep, PrincipalDep, SessionDep, SettingsDep
+from video_service.api.deps import AdminDep, CameraWritesDep, PrincipalDep, SessionDep, SettingsDep
 from video_service.api.errors import Unprocessable
 from video_service.api.models import Camera, CameraMode, new_id
+from video_service.api.pagination import (
+    After,
+    Limit,
+    created_cursor,
+    parse_created_cursor,
+    refuse_offset,
+)
 from video_service.api.records import find_camera, find_site
 from video_service.api.schemas import (
     CameraCreate,
@@ -28,7 +33,7 @@ router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 
 @router.post("", status_code=201)
 def create_camera(
-    body: CameraCreate, session: SessionDep, settings: SettingsDep, _: AdminDep
+    body: CameraCreate, session: CameraWritesDep, settings: SettingsDep, _: AdminDep
 ) -> CameraCreated:
     find_site(session, body.site_id)
     if body.mode is CameraMode.PULL and not body.source_url:
@@ -53,15 +58,16 @@ def create_camera(
     return CameraCreated(**public.model_dump(), rtsp_password=shown)
 
 
-@router.get("")
+@router.get("", dependencies=[Depends(refuse_offset)])
 def list_cameras(
     session: SessionDep,
     settings: SettingsDep,
     principal: PrincipalDep,
     site_id: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 50,
+    after: After = None,
 ) -> CamerasPublic:
+    """Oldest first, a page at a time: `next` is the cursor of the following page."""
     query = select(Camera)
     if site_id is not None:
         principal.check_site(site_id)
@@ -69,8 +75,11 @@ def list_cameras(
     if not principal.is_admin:
         query = query.where(Camera.site_id.in_(principal.site_ids))
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.scalars(query.order_by(Camera.created_at, Camera.id).offset(offset).limit(limit))
-    return CamerasPublic(data=[to_public(c, settings) for c in page], count=count)
+    if after is not None:
+        query = query.where(tuple_(Camera.created_at, Camera.id) > parse_created_cursor(after))
+    page = list(session.scalars(query.order_by(Camera.created_at, Camera.id).limit(limit)))
+    following = created_cursor(page[-1].created_at, page[-1].id) if len(page) == limit else None
+    return CamerasPublic(data=[to_public(c, settings) for c in page], count=count, next=following)
 
 
 @router.get("/{camera_id}")
@@ -84,7 +93,7 @@ def get_camera(
 
 @router.patch("/{camera_id}")
 def update_camera(
-    camera_id: str, body: CameraUpdate, session: SessionDep, settings: SettingsDep, _: AdminDep
+    camera_id: str, body: CameraUpdate, session: CameraWritesDep, settings: SettingsDep, _: AdminDep
 ) -> CameraPublic:
     camera = find_camera(session, camera_id)
     for name, value in body.model_dump(exclude_unset=True).items():
@@ -94,7 +103,7 @@ def update_camera(
 
 @router.post("/{camera_id}/disable")
 def disable_camera(
-    camera_id: str, session: SessionDep, settings: SettingsDep, _: AdminDep
+    camera_id: str, session: CameraWritesDep, settings: SettingsDep, _: AdminDep
 ) -> CameraPublic:
     camera = find_camera(session, camera_id)
     camera.enabled = False
@@ -102,7 +111,7 @@ def disable_camera(
 
 
 @router.delete("/{camera_id}", status_code=204)
-def delete_camera(camera_id: str, session: SessionDep, _: AdminDep) -> None:
+def delete_camera(camera_id: str, session: CameraWritesDep, _: AdminDep) -> None:
     session.delete(find_camera(session, camera_id))
 
 

@@ -1,35 +1,131 @@
-"""Events, newest first, filterable by camera and type; a viewer sees its sites' only."""
+"""Events: the pipeline's own and those posted from outside, newest first, filtered by
+camera, site, type and time, a page at a time (keyset); posted in validated batches; and
+streamed as they are written (server-sent events). A viewer key sees its sites' only."""
 
-from typing import Annotated
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 
-from video_service.api.deps import PrincipalDep, SessionDep
-from video_service.api.events import list_events
-from video_service.api.schemas import EventPublic, EventsPublic
-from video_service.edge.events import EventType
+from video_service.api.deps import (
+    AdminDep,
+    EventWritesDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    stream_of,
+)
+from video_service.api.events import EventFilter, list_events, store_batch
+from video_service.api.models import Camera
+from video_service.api.pagination import After, Limit, id_cursor, parse_id_cursor, refuse_offset
+from video_service.api.schemas import (
+    EVENT_TYPE_PATTERN,
+    EventBatch,
+    EventPublic,
+    EventsPublic,
+    EventsStored,
+)
 
 router = APIRouter(prefix="/api/events", tags=["events"])
+TypeFilter = Annotated[str | None, Query(max_length=64, pattern=EVENT_TYPE_PATTERN)]
+IdFilter = Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")]
+Since = Annotated[datetime | None, Query(alias="from", description="at or after (ISO 8601)")]
+Until = Annotated[datetime | None, Query(alias="to", description="before (ISO 8601)")]
+FUTURE_SLACK = timedelta(days=1)
 
 
-def flush_pending(request: Request) -> None:
-    """This process's batched events (viewer_joined) are written before the list is read."""
-    request.app.state.events.flush()
-
-
-@router.get("", dependencies=[Depends(flush_pending)])
-def get_events(
-    session: SessionDep,
+def event_filter(
     principal: PrincipalDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    camera_id: str | None = None,
-    type: EventType | None = None,
-) -> EventsPublic:
-    events = list_events(
-        session,
-        limit=limit,
+    camera_id: IdFilter = None,
+    site_id: IdFilter = None,
+    type: TypeFilter = None,
+    since: Since = None,
+    until: Until = None,
+) -> EventFilter:
+    if site_id is not None:
+        principal.check_site(site_id)
+    return EventFilter(
         camera_id=camera_id,
-        type_=type,
+        site_id=site_id,
+        type=type,
+        since=_aware(since),
+        until=_aware(until),
         site_ids=None if principal.is_admin else principal.site_ids,
     )
-    return EventsPublic(data=[EventPublic.model_validate(e) for e in events])
+
+
+FilterDep = Annotated[EventFilter, Depends(event_filter)]
+
+
+@router.get("", dependencies=[Depends(refuse_offset)])
+def get_events(
+    session: SessionDep, where: FilterDep, limit: Limit = 50, after: After = None
+) -> EventsPublic:
+    before = parse_id_cursor(after) if after is not None else None
+    events = list_events(session, limit=limit, before=before, where=where)
+    following = id_cursor(events[-1].id) if len(events) == limit else None
+    return EventsPublic(data=[EventPublic.model_validate(e) for e in events], next=following)
+
+
+@router.post("", status_code=201)
+def post_events(
+    body: EventBatch, session: EventWritesDep, settings: SettingsDep, _: AdminDep
+) -> EventsStored:
+    """A batch of up to 1,000 events, validated whole: one bad item is a 422 naming its
+    index and field, and nothing of the batch is stored."""
+    now = datetime.now(UTC)
+    oldest = now - timedelta(days=settings.event_retention_days)
+    wanted = {item.camera_id for item in body.events}
+    found = session.execute(select(Camera.id, Camera.site_id).where(Camera.id.in_(wanted)))
+    sites = {camera_id: site_id for camera_id, site_id in found}
+    problems: list[dict[str, Any]] = []
+    for index, item in enumerate(body.events):
+        if item.camera_id not in sites:
+            problems.append(_problem(index, "camera_id", "no such camera", item.camera_id))
+        if not oldest <= item.at <= now + FUTURE_SLACK:
+            message = f"must lie between {oldest:%Y-%m-%d} (retention) and a day from now"
+            problems.append(_problem(index, "at", message, item.at.isoformat()))
+    if problems:
+        raise RequestValidationError(problems)
+    rows = [
+        {"at": item.at.astimezone(UTC), "type": item.type, "camera_id": item.camera_id,
+         "site_id": sites[item.camera_id], "detail": item.detail}
+        for item in body.events
+    ]  # fmt: skip
+    store_batch(session, rows)
+    return EventsStored(stored=len(rows))
+
+
+@router.get("/stream", response_class=StreamingResponse)
+async def stream_events(request: Request, where: FilterDep) -> StreamingResponse:
+    """Server-sent events, filtered like the list; each carries its id, so a client that
+    reconnects with Last-Event-ID misses nothing."""
+    last = request.headers.get("last-event-id", "")
+    after = int(last) if last.isdigit() and len(last) <= 18 else None
+    stream = stream_of(request)
+
+    async def lines() -> AsyncIterator[bytes]:
+        yield b": sparc-video events\n\n"
+        async for event in stream.listen(where, after):
+            data = json.dumps(event.model_dump(mode="json"), separators=(",", ":"))
+            yield f"id: {event.id}\nevent: {event.type}\ndata: {data}\n\n".encode()
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(lines(), media_type="text/event-stream", headers=headers)
+
+
+def _problem(index: int, field: str, message: str, value: object) -> dict[str, Any]:
+    return {"type": "value_error", "loc": ("body", "events", index, field), "msg": message,
+            "input": value}  # fmt: skip
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """In UTC; a time without a zone is taken to be UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
