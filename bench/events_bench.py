@@ -124,9 +124,7 @@ def main() -> None:
             stored = connection.execute(
                 "SELECT count(*) FROM events WHERE type = 'motion.start'"
             ).fetchone()[0]  # type: ignore[index]
-        posts = values(metrics, "http_req_duration{scenario:ingest}") or values(
-            metrics, "http_req_duration"
-        )
+        posts = values(metrics, "http_req_duration{scenario:ingest}")
         reads = values(metrics, "http_req_duration{scenario:read}")
         failed = values(metrics, "http_req_failed{scenario:ingest}").get("rate", 0.0)
         dropped = values(metrics, "dropped_iterations").get("count", 0)

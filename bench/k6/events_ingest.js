@@ -27,6 +27,8 @@ export const options = {
   thresholds: {
     "http_req_duration{scenario:read}": ["p(95)<200"],
     "http_req_failed{scenario:ingest}": ["rate<0.01"],
+    // not a target: it makes k6 keep the batches' own latency apart from the reads'
+    "http_req_duration{scenario:ingest}": ["max>=0"],
   },
 };
 

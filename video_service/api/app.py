@@ -27,7 +27,7 @@ from video_service.api.event_stream import EventStream
 from video_service.api.events import EventBuffer
 from video_service.api.keys import ensure_key
 from video_service.api.live import LiveServices
-from video_service.api.lookups import Lookups
+from video_service.api.lookups import CameraSites, Lookups
 from video_service.api.maintenance import maintain_forever
 from video_service.api.response_cache import (
     CachedRoutes,
@@ -46,6 +46,7 @@ _MEDIA = "/media"
 # Connections for background work beside the route threads: the event batcher, the event
 # stream's reader, the upkeep task.
 BACKGROUND_CONNECTIONS = 3
+CACHE_CONNECTIONS = 32  # to Redis, per server process
 
 
 class HotPaths:
@@ -134,8 +135,9 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     # The route threads' share of the pool: a request takes a slot before a connection.
     app.state.db_slots = asyncio.Semaphore(settings.api_threads)
     app.state.lookups = Lookups(sessions, app.state.db_slots)
+    app.state.camera_sites = CameraSites()
     # Without Redis (live services) there is no shared cache to keep true: nothing cached.
-    cache = ResponseCache(aioredis.from_url(services.redis_url)) if services else None
+    cache = ResponseCache(cache_client(services.redis_url)) if services else None
     app.state.invalidate = services.invalidator.invalidate if services else _nothing
     app.state.events = EventBuffer(sessions, on_written=lambda: app.state.invalidate("events"))
     app.state.event_stream = EventStream(sessions)
@@ -156,6 +158,14 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         return {"status": "ok"}
 
     return app
+
+
+def cache_client(url: str) -> aioredis.Redis:
+    """A bounded pool: at thousands of requests in flight, lookups wait a moment for one of
+    these connections rather than opening thousands (Redis refuses past its maxclients)."""
+    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=CACHE_CONNECTIONS,
+                                                    timeout=5)  # fmt: skip
+    return aioredis.Redis.from_pool(pool)  # which it closes with the client
 
 
 def _nothing(*_: str) -> None:

@@ -45,6 +45,10 @@ def migrate(engine: Engine) -> None:
         config = Config()
         config.set_main_option("script_location", MIGRATIONS)
         config.attributes["connection"] = connection
+        if connection.dialect.name == "sqlite":
+            # Persistent in the file; set here, under the lock, because changing it needs the
+            # database to itself (a second process starting would get "database is locked").
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         tables = set(inspect(connection).get_table_names())
         if "sites" in tables and "alembic_version" not in tables:
             command.stamp(config, "0001")  # made by create_all before migrations existed
@@ -86,7 +90,6 @@ def _private_file(path: Path) -> None:
 def _sqlite_pragmas(connection: object, _: object) -> None:
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

@@ -14,7 +14,7 @@ from video_service.api.errors import NotAuthenticated, ServiceUnavailable
 from video_service.api.event_stream import EventStream
 from video_service.api.events import EventBuffer
 from video_service.api.live import LiveServices
-from video_service.api.lookups import Lookups
+from video_service.api.lookups import CameraSites, Lookups
 from video_service.api.settings import ApiSettings
 from video_service.delivery.playback import Delivery
 
@@ -104,6 +104,11 @@ def lookups_of(request: Request) -> Lookups:
 def events_of(request: Request) -> EventBuffer:
     events: EventBuffer = request.app.state.events
     return events
+
+
+def camera_sites_of(request: Request) -> CameraSites:
+    sites: CameraSites = request.app.state.camera_sites
+    return sites
 
 
 def stream_of(request: Request) -> EventStream:

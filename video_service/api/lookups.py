@@ -4,10 +4,13 @@ playback request and on opening a viewer session (POST .../viewers) within `ttl_
 default); every other route reads the database each time."""
 
 import asyncio
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -77,3 +80,30 @@ class Lookups:
                 return await run_in_threadpool(load)
 
         return run
+
+
+class CameraSites:
+    """Which site each camera is on, remembered `ttl_s` per process: a batch of events from
+    outside names up to 1,000 cameras, and asking for all of them every batch cost as much as
+    storing the batch. (A camera deleted may still be named for that long.)"""
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self._ttl_s = ttl_s
+        self._known: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def sites(self, session: Session, camera_ids: set[str]) -> dict[str, str]:
+        now = time.monotonic()
+        with self._lock:
+            found = {c: hit[1] for c in camera_ids if (hit := self._known.get(c)) and hit[0] > now}
+        missing = camera_ids - found.keys()
+        if missing:
+            query = select(Camera.id, Camera.site_id).where(Camera.id.in_(missing))
+            fresh = {camera_id: site_id for camera_id, site_id in session.execute(query)}
+            with self._lock:
+                if len(self._known) > 100_000:
+                    self._known.clear()
+                for camera_id, site_id in fresh.items():
+                    self._known[camera_id] = (now + self._ttl_s, site_id)
+            found |= fresh
+        return found

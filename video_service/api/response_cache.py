@@ -13,18 +13,21 @@ Answers carry `X-Cache: HIT` or `MISS`. Any Redis fault is logged and the reques
 from the database as if there were no cache.
 """
 
+import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import redis
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from video_service.api.auth import Principal
 from video_service.api.compression import IDENTITY, choose_encoding, variants
+from video_service.delivery.batching import GroupedCalls
 
 log = logging.getLogger(__name__)
 PrincipalOf = Callable[[str], Awaitable[Principal | None]]
@@ -90,10 +93,14 @@ class Cached:
 
 
 class ResponseCache:
+    """Look-ups are grouped (`GroupedCalls`): those that arrive while a pipeline is in flight
+    go in the next, so that under load a look-up costs a sixth of a round trip of its own."""
+
     def __init__(self, client: aioredis.Redis, ttl_s: float = 60.0) -> None:
         self._client = client
         self._ttl_s = ttl_s
-        self._lookup = client.register_script(_LOOKUP)
+        self._script = client.register_script(_LOOKUP)
+        self._lookups: GroupedCalls[tuple[str, str, str], Cached] = GroupedCalls(self._look_up)
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -101,11 +108,25 @@ class ResponseCache:
     async def lookup(self, tag: str, key: str, encoding: str) -> Cached | None:
         """The current generation and, if there is one of it, the entry; None on a fault."""
         try:
-            gen, body, found = await self._lookup(keys=[generation_key(tag), key], args=[encoding])
+            return await self._lookups.call((tag, key, encoding))
         except redis.RedisError as error:
             log.warning("response cache unavailable (%s): answering from the database", error)
             return None
-        return Cached(gen, body or None, found.decode() if isinstance(found, bytes) else found)
+
+    async def _look_up(self, batch: Sequence[tuple[str, str, str]]) -> list[Cached]:
+        try:
+            found = await self._pipeline(batch)
+        except NoScriptError:  # Redis restarted and forgot the script: load it again
+            await self._client.script_load(_LOOKUP)
+            found = await self._pipeline(batch)
+        return [Cached(gen, body or None, _text(encoding)) for gen, body, encoding in found]
+
+    async def _pipeline(self, batch: Sequence[tuple[str, str, str]]) -> list[list[bytes]]:
+        async with self._client.pipeline(transaction=False) as pipe:
+            for tag, key, encoding in batch:
+                pipe.evalsha(self._script.sha, 2, generation_key(tag), key, encoding)
+            found: list[list[bytes]] = await pipe.execute()
+        return found
 
     async def store(self, key: str, generation: bytes, answer: Mapping[str, bytes]) -> None:
         fields = {f"{generation.decode()}:{encoding}": body for encoding, body in answer.items()}
@@ -127,6 +148,9 @@ class CachedRoutes:
         self.cache = cache
         self.app = app
         self.principal_of = principal_of
+        # One fill per entry at a time in this process: the requests that miss while it is
+        # filled wait for it (after a write, thousands in flight would each query at once).
+        self._filling: dict[str, asyncio.Future[Mapping[str, bytes]]] = {}
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """True when it answered; False to let the request go the usual way (no key, a
@@ -144,14 +168,35 @@ class CachedRoutes:
         if found is not None and found.body is not None:
             await _answer(send, 200, [], found.body, found.encoding, "HIT")
             return True
-        status, raw_headers, body = await self._fetch(scope, receive)
-        if status == 200 and found is not None:
-            answer = variants(body)
-            await self.cache.store(key, found.generation, answer)
-            encoding = wanted if wanted in answer else IDENTITY
-            await _answer(send, status, raw_headers, answer[encoding], encoding, "MISS")
-        else:
+        if found is None:  # Redis away: straight to the database
+            return await self._pass(scope, receive, send)
+        fill_key = f"{key}:{found.generation!r}"
+        filling = self._filling.get(fill_key)
+        if filling is not None:  # another request of this process is filling it: wait
+            await asyncio.wait([filling])
+            if filling.cancelled():  # it was no 200: ask for ours
+                return await self._pass(scope, receive, send)
+            await _answer_variants(send, filling.result(), wanted)
+            return True
+        filling = self._filling[fill_key] = asyncio.get_running_loop().create_future()
+        try:
+            status, raw_headers, body = await self._fetch(scope, receive)
+            if status == 200:
+                filling.set_result(variants(body))
+        finally:
+            del self._filling[fill_key]
+            if not filling.done():
+                filling.cancel()
+        if filling.cancelled():
             await _answer(send, status, raw_headers, body, IDENTITY, "MISS")
+            return True
+        await self.cache.store(key, found.generation, filling.result())
+        await _answer_variants(send, filling.result(), wanted)
+        return True
+
+    async def _pass(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        status, raw_headers, body = await self._fetch(scope, receive)
+        await _answer(send, status, raw_headers, body, IDENTITY, "MISS")
         return True
 
     async def _fetch(
@@ -171,6 +216,15 @@ class CachedRoutes:
         await self.app({**scope, "headers": plain}, receive, capture)
         start = started["start"]
         return int(start["status"]), list(start.get("headers", [])), b"".join(chunks)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def _answer_variants(send: Send, answer: Mapping[str, bytes], wanted: str) -> None:
+    encoding = wanted if wanted in answer else IDENTITY
+    await _answer(send, 200, [], answer[encoding], encoding, "MISS")
 
 
 async def _answer(

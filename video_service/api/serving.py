@@ -5,6 +5,7 @@ burst of connections while the others idle: at 1,000 connections that was the ta
 
 The parent starts the processes, forwards SIGINT/SIGTERM, and exits when they have."""
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -34,7 +35,9 @@ def run_server(host: str, port: int, access_log: bool, reuse_port: bool) -> None
         backlog=4096,
     )  # fmt: skip
     server = uvicorn.Server(config)
-    server.run(sockets=[listening_socket(host, port, reuse_port=reuse_port)])
+    # uvicorn shuts down gracefully on SIGINT, then raises it again: not a failure here.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[listening_socket(host, port, reuse_port=reuse_port)])
 
 
 def serve(host: str, port: int, workers: int, access_log: bool) -> None:

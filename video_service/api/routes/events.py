@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from pydantic_core import to_json
 
 from video_service.api.deps import (
     AdminDep,
@@ -18,13 +18,14 @@ from video_service.api.deps import (
     PrincipalDep,
     SessionDep,
     SettingsDep,
+    camera_sites_of,
     stream_of,
 )
-from video_service.api.events import EventFilter, list_events, store_batch
-from video_service.api.models import Camera
+from video_service.api.events import EventFilter, OutsideEvent, list_events, store_batch
 from video_service.api.pagination import After, Limit, id_cursor, parse_id_cursor, refuse_offset
 from video_service.api.schemas import (
     EVENT_TYPE_PATTERN,
+    MAX_DETAIL_BYTES,
     EventBatch,
     EventPublic,
     EventsPublic,
@@ -74,31 +75,34 @@ def get_events(
 
 @router.post("", status_code=201)
 def post_events(
-    body: EventBatch, session: EventWritesDep, settings: SettingsDep, _: AdminDep
+    body: EventBatch, session: EventWritesDep, settings: SettingsDep, request: Request, _: AdminDep
 ) -> EventsStored:
     """A batch of up to 1,000 events, validated whole: one bad item is a 422 naming its
     index and field, and nothing of the batch is stored."""
     now = datetime.now(UTC)
     oldest = now - timedelta(days=settings.event_retention_days)
-    wanted = {item.camera_id for item in body.events}
-    found = session.execute(select(Camera.id, Camera.site_id).where(Camera.id.in_(wanted)))
-    sites = {camera_id: site_id for camera_id, site_id in found}
+    sites = camera_sites_of(request).sites(session, {item.camera_id for item in body.events})
     problems: list[dict[str, Any]] = []
+    events = []
     for index, item in enumerate(body.events):
+        detail_json = to_json(item.detail).decode()
+        if len(detail_json) > MAX_DETAIL_BYTES:
+            message = f"larger than {MAX_DETAIL_BYTES} bytes as JSON"
+            problems.append(_problem(index, "detail", message, f"{len(detail_json)} bytes"))
         if item.camera_id not in sites:
             problems.append(_problem(index, "camera_id", "no such camera", item.camera_id))
         if not oldest <= item.at <= now + FUTURE_SLACK:
             message = f"must lie between {oldest:%Y-%m-%d} (retention) and a day from now"
             problems.append(_problem(index, "at", message, item.at.isoformat()))
+        if not problems:
+            at = item.at.astimezone(UTC)
+            site = sites.get(item.camera_id, "")
+            events.append(OutsideEvent(at, item.type, item.camera_id, site, item.detail,
+                                       detail_json))  # fmt: skip
     if problems:
         raise RequestValidationError(problems)
-    rows = [
-        {"at": item.at.astimezone(UTC), "type": item.type, "camera_id": item.camera_id,
-         "site_id": sites[item.camera_id], "detail": item.detail}
-        for item in body.events
-    ]  # fmt: skip
-    store_batch(session, rows)
-    return EventsStored(stored=len(rows))
+    store_batch(session, events)
+    return EventsStored(stored=len(events))
 
 
 @router.get("/stream", response_class=StreamingResponse)
