@@ -21,6 +21,7 @@ from video_service.api.live import LiveServices, build_live_services
 from video_service.api.settings import ApiSettings
 from video_service.edge.settings import EdgeSettings
 from workers.ports import free_port
+from workers.secrets import secret_box
 from workers.settings import shared_settings
 
 ADMIN_KEY = "sv_test-admin-key-0123456789"
@@ -56,7 +57,7 @@ class Api:
         cached event lists."""
         live = self.app_state.live
         events = live.events if live is not None else DatabaseEvents(self.sessions)
-        return DatabaseDirectory(self.sessions), events
+        return DatabaseDirectory(self.sessions, secret_box(self.settings)), events
 
 
 def create_postgres_database() -> str:

@@ -1,14 +1,18 @@
 """A stand-in IP camera for tests: an RTSP server (GStreamer's gst-rtsp-server) serving
-H.264 and AAC at rtsp://127.0.0.1:PORT/camera. Run with the system Python, which has the
-GObject bindings: /usr/bin/python3 tests/rtsp_camera.py PORT"""
+H.264 and AAC at rtsp://127.0.0.1:PORT/camera, asking for a password (Digest) when
+CAMERA_USER and CAMERA_PASSWORD are set (in the environment: not on its command line, where
+the tests look for passwords that must not be there). Run with the system Python, which has
+the GObject bindings: /usr/bin/python3 tests/rtsp_camera.py PORT"""
 
+import os
 import sys
 
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 LAUNCH = (
     "( videotestsrc is-live=true ! video/x-raw,width=320,height=180,framerate=10/1 "
@@ -25,6 +29,18 @@ def main() -> None:
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(LAUNCH)
     factory.set_shared(True)
+    user, password = os.environ.get("CAMERA_USER"), os.environ.get("CAMERA_PASSWORD")
+    if user and password:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
+        auth.add_digest(user, password, token)
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_permission_for_role("viewer", "media.factory.access", True)
+        permissions.add_permission_for_role("viewer", "media.factory.construct", True)
+        factory.set_permissions(permissions)
     server.get_mount_points().add_factory("/camera", factory)
     server.attach(None)
     print("ready", flush=True)

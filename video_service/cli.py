@@ -33,6 +33,7 @@ from workers.hardware import Capability, gpu_encoder_ready, probe_hardware
 from workers.jobs import JobSpec, JobState, JobStatus, JobStore
 from workers.pools import Pool, start_heartbeat
 from workers.redis_server import resolve_redis_url, stop_embedded_redis
+from workers.secrets import secret_box
 from workers.settings import Settings, WorkerSettings
 from workers.sources import has_protocol
 from workers.transcode import Report, run_transcode
@@ -248,7 +249,8 @@ def edge(port: int | None) -> None:
     settings = read_settings(EdgeSettings)
     sessions = create_database(settings.database_url)
     live = build_live_services(sessions, settings)
-    edge = Edge(settings, DatabaseDirectory(sessions), live.events, live.scheduler)
+    directory = DatabaseDirectory(sessions, secret_box(settings))
+    edge = Edge(settings, directory, live.events, live.scheduler)
     asyncio.run(_run_edge(edge, port))
 
 

@@ -38,6 +38,7 @@ from workers.layout import SOURCE, MediaLayout, master_key, playlist_key
 from workers.ports import free_port
 from workers.process import run_capture
 from workers.redis_server import resolve_redis_url
+from workers.secrets import secret_box
 from workers.settings import Settings, shared_settings
 
 CLOCK_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
@@ -88,7 +89,8 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     app = create_app(api_settings, live=lambda _: live)
     api_url = _start_api(app, api_port)
     say(f"1/7 control API on {api_url} (docs: {api_url}/docs); Redis: {_redacted(redis_url)}")
-    edge = Edge(edge_settings, DatabaseDirectory(sessions), live.events, live.scheduler)
+    directory = DatabaseDirectory(sessions, secret_box(shared))
+    edge = Edge(edge_settings, directory, live.events, live.scheduler)
     edge_port, stop_edge = _start_edge(edge, ports.rtsp)
     say(f"2/7 RTSP edge on rtsp://127.0.0.1:{edge_port}")
     worker = _start_worker(redis_url, state, workdir / "worker.log")

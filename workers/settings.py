@@ -8,10 +8,12 @@ and the database from the state directory) is filled in by its default factory, 
 read is the field used: there is no second "resolved" name.
 """
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from workers.layout import is_rendition_name
@@ -40,6 +42,20 @@ DEFAULT_LADDER: tuple[Rung, ...] = (
     Rung(name="720p", height=720, video_kbps=2500),
     Rung(name="1080p", height=1080, video_kbps=5000),
 )
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: object) -> object:
+    """`10.0.0.0/8, 192.168.1.0/24` (commas or spaces) as networks."""
+    if isinstance(value, str):
+        parts = [part for part in re.split(r"[,\s]+", value.strip()) if part]
+        return tuple(ipaddress.ip_network(part, strict=False) for part in parts)
+    return value
+
+
+Networks = Annotated[tuple[Network, ...], NoDecode, BeforeValidator(parse_networks)]
 
 
 def _media_root(data: dict[str, Any]) -> Path:
@@ -85,6 +101,14 @@ class Settings(BaseSettings):
     restore_interval_s: int = Field(default=10, gt=0)
     # ffprobe on a segment or a source (the workers, and the origin's source-only master).
     probe_timeout_s: float = Field(default=30.0, gt=0)
+    # The key that encrypts secrets at rest (pull cameras' credentials): a Fernet key
+    # (`sparc-video secret-key` prints a new one); every node of a deployment needs the same.
+    # Unset: one is made in the state directory (mode 0600) on first use.
+    secret_key: SecretStr | None = None
+    # Where pull cameras may not point (beside loopback, link-local and multicast, always
+    # refused): the cluster's service range by default; and ranges opened anyway.
+    pull_refused_networks: Networks = (ipaddress.ip_network("10.96.0.0/12"),)
+    pull_allowed_networks: Networks = ()
 
 
 class WorkerSettings(Settings):

@@ -2,6 +2,7 @@
 gst-rtsp-server standing in for an IP camera), reconnects when it comes back, and stops
 when the camera is disabled."""
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -9,9 +10,12 @@ from pathlib import Path
 
 import m3u8
 import pytest
+from sqlalchemy import text
 
-from tests.api_harness import Api
+from tests.api_harness import ADMIN_KEY, Api, run_api
 from tests.edge_harness import RunningEdge, events, start_edge, wait_until
+from video_service.api.db import session_scope
+from video_service.api.settings import ApiSettings
 from workers.ports import free_port
 
 CAMERA_SERVER = Path(__file__).parent.parent / "rtsp_camera.py"
@@ -20,6 +24,7 @@ CAMERA_SERVER = Path(__file__).parent.parent / "rtsp_camera.py"
 def start_camera(port: int) -> "subprocess.Popen[str]":
     server = subprocess.Popen(
         ["/usr/bin/python3", str(CAMERA_SERVER), str(port)],
+        env={**os.environ, "CAMERA_USER": "admin", "CAMERA_PASSWORD": "hunter2"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     assert server.stdout is not None and server.stdout.readline().strip() == "ready"
@@ -34,14 +39,22 @@ def stop_camera(server: "subprocess.Popen[str]") -> None:
 
 
 @pytest.fixture
-def pull_edge(sqlite_api: Api) -> Iterator[RunningEdge]:
-    yield from start_edge(sqlite_api, pull_refresh_s=0.5, pull_backoff_max_s=1.0)
+def pull_api(tmp_path: Path) -> Iterator[Api]:
+    """Cameras on loopback are refused unless opened: this test's camera is on 127.0.0.1."""
+    settings = ApiSettings(state_dir=tmp_path, admin_key=ADMIN_KEY,
+                           pull_allowed_networks="127.0.0.1/32")  # type: ignore[arg-type]  # fmt: skip
+    yield from run_api(settings)
 
 
-def pulling(port: int) -> bool:
-    """Whether a recorder is reading the camera on `port`."""
+@pytest.fixture
+def pull_edge(pull_api: Api) -> Iterator[RunningEdge]:
+    yield from start_edge(pull_api, pull_refresh_s=0.5, pull_backoff_max_s=1.0)
+
+
+def pulling(camera_id: str) -> bool:
+    """Whether a recorder is reading the camera (through the edge's relay)."""
     listing = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
-    return any("ffmpeg" in line and f":{port}/camera" in line for line in listing.splitlines())
+    return any("ffmpeg" in line and f"/pull/{camera_id}" in line for line in listing.splitlines())
 
 
 def segments(playlist: Path) -> list[m3u8.Segment]:
@@ -49,8 +62,9 @@ def segments(playlist: Path) -> list[m3u8.Segment]:
 
 
 def test_a_pull_camera_is_recorded_reconnected_and_stopped(
-    pull_edge: RunningEdge, sqlite_api: Api
+    pull_edge: RunningEdge, pull_api: Api
 ) -> None:
+    sqlite_api = pull_api
     port = free_port()
     camera_server = start_camera(port)
     admin = sqlite_api.client()
@@ -65,6 +79,14 @@ def test_a_pull_camera_is_recorded_reconnected_and_stopped(
         wait_until(lambda: len(segments(playlist)) >= 2, 40)
         kinds = [e["type"] for e in events(sqlite_api, camera_id=camera["id"])]
         assert "camera_online" in kinds
+        # The password reached the camera (it asks for Digest), and nowhere else.
+        listing = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True)
+        assert "hunter2" not in listing.stdout
+        log = pull_edge.source(camera) / "recorder.log"
+        assert not log.exists() or "hunter2" not in log.read_text()
+        with session_scope(sqlite_api.sessions) as session:
+            row = session.execute(text("SELECT * FROM cameras")).mappings().one()
+        assert "hunter2" not in str(dict(row)) and row["source_secret"]
         stop_camera(camera_server)
         wait_until(lambda: any(
             e["type"] == "camera_offline" for e in events(sqlite_api, camera_id=camera["id"])
@@ -75,7 +97,8 @@ def test_a_pull_camera_is_recorded_reconnected_and_stopped(
         fresh = [s for s in segments(playlist) if s.uri not in before]
         assert fresh[0].discontinuity, "the reconnect is marked"
         admin.post(f"/api/cameras/{camera['id']}/disable")
-        wait_until(lambda: not pulling(port), 20)
+        assert pulling(camera["id"])
+        wait_until(lambda: not pulling(camera["id"]), 20)
         files = set(p.name for p in pull_edge.source(camera).glob("seg_*.ts"))
         time.sleep(4)  # and nothing more is recorded
         assert set(p.name for p in pull_edge.source(camera).glob("seg_*.ts")) == files

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from video_service.api.compression import Compression
 from video_service.api.db import create_database, engine_of, session_scope
 from video_service.api.errors import (
+    ERRORS,
     MAPPED,
     MethodNotAllowed,
     error_response,
@@ -26,6 +27,7 @@ from video_service.api.errors import (
 from video_service.api.event_stream import EventStream
 from video_service.api.events import EventBuffer
 from video_service.api.keys import ensure_key
+from video_service.api.limits import BodyLimit
 from video_service.api.live import LiveServices
 from video_service.api.lookups import CameraSites, Lookups
 from video_service.api.maintenance import maintain_forever
@@ -36,8 +38,10 @@ from video_service.api.response_cache import (
 )
 from video_service.api.routes import cameras, events, keys, playback, player, sites, viewers
 from video_service.api.settings import ApiSettings
+from video_service.api.sources import seal_clear_credentials
 from video_service.delivery.origin import Origin
 from video_service.delivery.playback import Delivery
+from workers.secrets import secret_box
 
 LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
 
@@ -124,6 +128,8 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     sessions = create_database(
         settings.database_url, pool_size=settings.api_threads + BACKGROUND_CONNECTIONS
     )
+    # Credentials stored in clear by an older version are sealed on the first start.
+    seal_clear_credentials(sessions, secret_box(settings))
     if settings.admin_key is not None:
         # Several server workers start at once; the first to install the key wins.
         with contextlib.suppress(IntegrityError), session_scope(sessions) as session:
@@ -150,8 +156,9 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         cache=cache,
         principal_of=app.state.lookups.principal_or_none,
     )
+    app.add_middleware(BodyLimit)  # outermost: before anything reads a body
     for module in (sites, cameras, events, keys, viewers, playback, player):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERRORS)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

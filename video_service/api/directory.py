@@ -9,13 +9,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from video_service.api.db import session_scope
 from video_service.api.events import Written, insert_events, nothing
 from video_service.api.models import Camera, CameraMode
+from video_service.api.sources import read_source
 from video_service.edge.directory import CameraAuth, PullCamera
 from video_service.edge.events import NewEvent
+from video_service.edge.pull_urls import PullUrl
+from workers.secrets import SecretBox
 
 
 class DatabaseDirectory:
-    def __init__(self, sessions: "sessionmaker[Session]") -> None:
+    def __init__(self, sessions: "sessionmaker[Session]", box: SecretBox) -> None:
         self._sessions = sessions
+        self._box = box
 
     def camera(self, camera_id: str) -> CameraAuth | None:
         with session_scope(self._sessions) as session:
@@ -26,10 +30,14 @@ class DatabaseDirectory:
         with session_scope(self._sessions) as session:
             query = select(Camera).where(Camera.mode == CameraMode.PULL, Camera.enabled.is_(True))
             return [
-                PullCamera(camera_auth(camera), camera.source_url)
+                PullCamera(camera_auth(camera), self._source(camera))
                 for camera in session.scalars(query)
                 if camera.source_url
             ]
+
+    def _source(self, camera: Camera) -> PullUrl:
+        assert camera.source_url is not None
+        return read_source(camera.source_url, camera.source_secret, self._box)
 
 
 class DatabaseEvents:

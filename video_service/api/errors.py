@@ -7,7 +7,10 @@ ApiError                base: status and message
 ├── NotFound            404: no such id
 ├── MethodNotAllowed    405: the path exists, the method does not
 ├── Conflict            409: the request contradicts what exists (a site with cameras)
-├── Unprocessable       422: the request is well-formed but cannot be done as asked
+├── TooLarge            413: a body over the route's limit
+├── Unprocessable       422: the request is well-formed but cannot be done as asked; in
+│                       FastAPI's own shape (a list of {loc, msg, type}), so that every
+│                       422 reads alike
 └── ServiceUnavailable  503: a service we depend on is not there (Redis, storage)
 
 Errors of the rooms below, as they reach us:
@@ -16,13 +19,18 @@ Errors of the rooms below, as they reach us:
   cdn.errors.TokenRejected              403 (forged, expired, another stream's token)
   cdn.errors.NoEligibleProvider         503 (no CDN serves the viewer's region)
   workers.errors.StorageUnavailable     503
-FastAPI's RequestValidationError keeps FastAPI's own 422 answer.
+FastAPI's RequestValidationError keeps FastAPI's 422 answer, with each rejected input cut
+to `MAX_ECHO` characters (a 10 MB field is not sent back whole).
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from cdn.errors import NoEligibleProvider, TokenRejected
 from video_service.delivery.errors import AccessDenied, MediaNotFound
@@ -57,8 +65,16 @@ class Conflict(ApiError):
     status = 409
 
 
+class TooLarge(ApiError):
+    status = 413
+
+
 class Unprocessable(ApiError):
     status = 422
+
+    def __init__(self, message: str, loc: Sequence[str | int] = ("body",)) -> None:
+        super().__init__(message)
+        self.loc = tuple(loc)
 
 
 class ServiceUnavailable(ApiError):
@@ -76,7 +92,33 @@ _STATUS: dict[type[Exception], int] = {
 MAPPED: tuple[type[Exception], ...] = (ApiError, *_STATUS)
 
 
+MAX_ECHO = 200
+
+
+class ErrorPublic(BaseModel):
+    detail: str
+
+
+# Documented on every API route, beside its own answers and FastAPI's 422.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorPublic, "description": description}
+    for status, description in (
+        (400, "the body is not JSON"),
+        (401, "no API key, or one we do not know"),
+        (403, "the key may not do this"),
+        (404, "no such id"),
+        (405, "no such method here"),
+        (409, "it contradicts what exists"),
+        (413, "the body is too large"),
+        (503, "a service the API depends on is not there"),
+    )
+}
+
+
 def error_response(error: Exception) -> JSONResponse:
+    if isinstance(error, Unprocessable):
+        problem = {"type": "value_error", "loc": list(error.loc), "msg": error.message}
+        return JSONResponse({"detail": [problem]}, status_code=422)
     if isinstance(error, ApiError):
         status, message = error.status, error.message
     else:
@@ -88,9 +130,20 @@ def error_response(error: Exception) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
-async def validation_response(request: Request, error: RequestValidationError) -> Response:
-    """FastAPI's own 422 answer, for the paths served before FastAPI's routing."""
-    return await request_validation_exception_handler(request, error)
+async def validation_response(_: Request, error: RequestValidationError) -> Response:
+    """FastAPI's 422 answer, each rejected input cut short (for the routes, and for the
+    paths served before FastAPI's routing)."""
+    problems = [{**problem, "input": _echo(problem.get("input"))} for problem in error.errors()]
+    return JSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
+
+
+def _echo(value: object) -> object:
+    """What a 422 sends back of a rejected input: short values as they are."""
+    if isinstance(value, str | bytes) and len(value) > MAX_ECHO:
+        return f"{value[:MAX_ECHO]!r}... ({len(value)} long)"
+    if isinstance(value, dict | list) and len(repr(value)) > MAX_ECHO:
+        return f"{type(value).__name__} of {len(value)} items"
+    return value
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -99,3 +152,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for kind in MAPPED:
         app.add_exception_handler(kind, handle)
+    app.add_exception_handler(RequestValidationError, validation_response)  # type: ignore[arg-type]

@@ -52,8 +52,10 @@ class Camera(Base):
     # Push: the publisher's user name and the Digest HA1; the password is never stored.
     rtsp_username: Mapped[str] = mapped_column(String(64))
     digest_ha1: Mapped[str] = mapped_column(String(32))
-    # Pull: where to read from, credentials included; never returned by the API.
+    # Pull: where to read from, without credentials; and the credentials, sealed
+    # (`workers.secrets`): never returned by the API, never in clear at rest.
     source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     site: Mapped[Site] = relationship(back_populates="cameras")
 
@@ -67,6 +69,7 @@ class ApiKey(Base):
     scope: Mapped[Scope] = mapped_column(String(8))
     site_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Event(Base):

@@ -12,6 +12,7 @@ from fastapi import Query, Request
 
 from video_service.api.errors import Unprocessable
 
+_AFTER = ("query", "after")
 Limit = Annotated[int, Query(ge=1, le=500, description="rows per page")]
 After = Annotated[
     str | None,
@@ -22,7 +23,9 @@ After = Annotated[
 def refuse_offset(request: Request) -> None:
     """`offset` is gone: a client still sending it would silently get the first page."""
     if "offset" in request.query_params:
-        raise Unprocessable("offset is not supported: follow `next` with ?after=<next>")
+        raise Unprocessable(
+            "offset is not supported: follow `next` with ?after=<next>", ("query", "offset")
+        )
 
 
 def encode_cursor(*parts: str) -> str:
@@ -33,10 +36,10 @@ def decode_cursor(cursor: str, count: int) -> list[str]:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError):
-        raise Unprocessable("after: not a cursor this API gave") from None
+        raise Unprocessable("not a cursor this API gave", _AFTER) from None
     parts = text.split("|")
     if len(parts) != count:
-        raise Unprocessable("after: not a cursor this API gave")
+        raise Unprocessable("not a cursor this API gave", _AFTER)
     return parts
 
 
@@ -50,7 +53,7 @@ def parse_created_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         return datetime.fromisoformat(stamp), row_id
     except ValueError:
-        raise Unprocessable("after: not a cursor this API gave") from None
+        raise Unprocessable("not a cursor this API gave", _AFTER) from None
 
 
 def id_cursor(row_id: int) -> str:
@@ -60,5 +63,5 @@ def id_cursor(row_id: int) -> str:
 def parse_id_cursor(cursor: str) -> int:
     (text,) = decode_cursor(cursor, 1)
     if not text.isdigit() or len(text) > 18:
-        raise Unprocessable("after: not a cursor this API gave")
+        raise Unprocessable("not a cursor this API gave", _AFTER)
     return int(text)

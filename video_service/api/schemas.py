@@ -1,12 +1,21 @@
 """What the API reads and returns: a model family per resource (Create, Update, Public)."""
 
-from datetime import datetime
+import unicodedata
+from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from video_service.api.models import CameraMode, Scope
+from video_service.edge.pull_urls import MAX_URL, parse_pull_url
 
 # The pipeline's own event types (camera_online, ...) and namespaced ones from outside
 # (motion.start, access.door_forced): lowercase words joined by dots.
@@ -15,15 +24,35 @@ EventTypeName = Annotated[str, Field(min_length=1, max_length=64, pattern=EVENT_
 CameraId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 MAX_DETAIL_BYTES = 4096
 MAX_BATCH = 1000
+# Characters no name needs and some abuse: control characters (NUL above all: PostgreSQL
+# refuses it) and the bidirectional overrides that make a name read other than it is.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def _plain(text: str) -> str:
+    if any(unicodedata.category(c) == "Cc" or c in _BIDI for c in text):
+        raise ValueError("control and bidirectional-override characters are not allowed")
+    return text
+
+
+def _utc(value: object) -> object:
+    """SQLite gives back times without their zone (they are stored in UTC)."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain)]
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_utc)]
 
 
 class SiteCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     tier: int = Field(default=1, ge=1, le=100)
 
 
 class SiteUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     tier: int | None = Field(default=None, ge=1, le=100)
 
 
@@ -32,7 +61,7 @@ class SitePublic(BaseModel):
     id: str
     name: str
     tier: int
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class SitesPublic(BaseModel):
@@ -42,28 +71,32 @@ class SitesPublic(BaseModel):
 
 
 class CameraCreate(BaseModel):
-    site_id: str
-    name: str = Field(min_length=1, max_length=200)
+    site_id: str = Field(max_length=64)
+    name: Name
     mode: CameraMode = CameraMode.PUSH
-    source_url: str | None = Field(default=None, description="pull mode: the camera's RTSP URL")
+    source_url: str | None = Field(
+        default=None,
+        max_length=MAX_URL,
+        description="pull mode: the camera's rtsp:// or rtsps:// URL, credentials included",
+    )
 
     @field_validator("source_url")
     @classmethod
-    def _rtsp_only(cls, url: str | None) -> str | None:
-        if url is not None and urlsplit(url).scheme not in ("rtsp", "rtsps"):
-            raise ValueError("source_url must be an rtsp:// or rtsps:// URL")
+    def _pull_url(cls, url: str | None) -> str | None:
+        if url is not None:
+            parse_pull_url(url)  # BadPullUrl (a ValueError) says why not
         return url
 
 
 class CameraUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     enabled: bool | None = None
-    source_url: str | None = None
+    source_url: str | None = Field(default=None, max_length=MAX_URL)
 
     @field_validator("source_url")
     @classmethod
-    def _rtsp_only(cls, url: str | None) -> str | None:
-        return CameraCreate._rtsp_only(url)
+    def _pull_url(cls, url: str | None) -> str | None:
+        return CameraCreate._pull_url(url)
 
 
 class CameraPublic(BaseModel):
@@ -75,7 +108,7 @@ class CameraPublic(BaseModel):
     publish_url: str | None
     rtsp_username: str | None
     source_url: str | None = Field(description="pull mode, without its credentials")
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class CameraCreated(CameraPublic):
@@ -93,7 +126,7 @@ class CamerasPublic(BaseModel):
 class EventPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    at: datetime
+    at: UtcDatetime
     type: str
     camera_id: str | None
     site_id: str | None
@@ -130,9 +163,9 @@ class EventsStored(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     scope: Scope
-    site_ids: list[str] = []
+    site_ids: list[Annotated[str, Field(max_length=64)]] = Field(default=[], max_length=1000)
 
 
 class KeyCreated(BaseModel):
@@ -141,12 +174,3 @@ class KeyCreated(BaseModel):
     scope: Scope
     site_ids: list[str]
     key: str = Field(description="shown once; only its hash is stored")
-
-
-def strip_credentials(url: str | None) -> str | None:
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))

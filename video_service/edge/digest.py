@@ -93,3 +93,54 @@ def _check_digest(
 
 def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
+
+
+class Credentials:
+    """The edge as an RTSP client (a pull camera): answers a camera's challenge, Digest
+    (MD5, qop=auth or none) where offered, else Basic, on every request that follows it."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._username = username
+        self._password = password
+        self._challenge: dict[str, str] | None = None
+        self._basic = False
+        self._count = 0
+
+    @property
+    def ready(self) -> bool:
+        return self._challenge is not None or self._basic
+
+    def accept_challenge(self, headers: list[str]) -> bool:
+        """Take the camera's WWW-Authenticate headers; False when none can be answered."""
+        for header in headers:
+            scheme, _, params = header.strip().partition(" ")
+            if scheme.lower() == "digest":
+                found = {m.group(1).lower(): m.group(2) or m.group(3)
+                         for m in _PARAM.finditer(params)}  # fmt: skip
+                if found.get("nonce") and found.get("realm") is not None:
+                    self._challenge, self._count = found, 0
+                    return True
+        self._basic = any(h.strip().lower().startswith("basic") for h in headers)
+        return self._basic
+
+    def authorization(self, method: str, uri: str) -> str:
+        if self._challenge is None:
+            pair = f"{self._username}:{self._password}".encode()
+            return "Basic " + base64.b64encode(pair).decode()
+        challenge = self._challenge
+        ha1 = digest_ha1(self._username, challenge["realm"], self._password)
+        ha2 = _md5(f"{method}:{uri}")
+        fields = [f'username="{self._username}"', f'realm="{challenge["realm"]}"',
+                  f'nonce="{challenge["nonce"]}"', f'uri="{uri}"']  # fmt: skip
+        if "auth" in challenge.get("qop", "").split(","):
+            self._count += 1
+            count, cnonce = f"{self._count:08x}", secrets.token_hex(8)
+            parts = [ha1, challenge["nonce"], count, cnonce, "auth", ha2]
+            fields += [f'response="{_md5(":".join(parts))}"', "qop=auth", f"nc={count}",
+                       f'cnonce="{cnonce}"']  # fmt: skip
+        else:
+            nonce = challenge["nonce"]
+            fields.append(f'response="{_md5(ha1 + ":" + nonce + ":" + ha2)}"')
+        if "opaque" in challenge:
+            fields.append(f'opaque="{challenge["opaque"]}"')
+        return "Digest " + ", ".join([*fields, "algorithm=MD5"])

@@ -4,6 +4,8 @@ implements (its database), so that the edge never imports the API."""
 from dataclasses import dataclass
 from typing import Protocol
 
+from video_service.edge.pull_urls import PullUrl
+
 
 @dataclass(frozen=True)
 class CameraAuth:
@@ -19,7 +21,7 @@ class CameraAuth:
 @dataclass(frozen=True)
 class PullCamera:
     camera: CameraAuth
-    source_url: str
+    source: PullUrl  # with its credentials: never shown, logged or handed to a process
 
 
 class CameraDirectory(Protocol):
@@ -28,5 +30,5 @@ class CameraDirectory(Protocol):
         ...
 
     def pull_cameras(self) -> list[PullCamera]:
-        """The enabled pull cameras with their source URLs; may block."""
+        """The enabled pull cameras with their sources; may block."""
         ...

@@ -1,7 +1,12 @@
 """Pull cameras: the camera is an RTSP server and the edge reads it. One puller runs for each
 enabled pull camera (and none for the others); a puller records the camera, says when it
 comes online and when it goes, and tries again after 1, 2, 4 ... up to
-`pull_backoff_max_s` seconds; the playlist continues after a discontinuity."""
+`pull_backoff_max_s` seconds; the playlist continues after a discontinuity.
+
+Each attempt first checks where the URL points now (`pull_urls.check_destination`: a name
+may resolve elsewhere than when the camera was created) and connects to the address it
+checked, through the edge's relay (`pull_relay`): the recorder never sees the camera's
+credentials."""
 
 import asyncio
 import logging
@@ -12,11 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from video_service.edge.directory import CameraAuth, CameraDirectory, PullCamera
 from video_service.edge.events import EventSink, EventType, report
+from video_service.edge.pull_relay import PullRelay
+from video_service.edge.pull_urls import BadPullUrl, PullUrl, check_destination
 from video_service.edge.recorder import Audio, build_pull_input, start_recorder
 from video_service.edge.settings import EdgeSettings
 from video_service.edge.watcher import SegmentWatcher, listed_segments
 from workers.layout import MediaLayout
 from workers.process import stop_child
+from workers.secrets import SecretsUnreadable
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
@@ -40,22 +48,22 @@ class PullSupervisor:
 
     async def run(self) -> None:
         """Keep one puller running for each enabled pull camera, and none for the others."""
-        running: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        running: dict[str, tuple[PullUrl, asyncio.Task[None]]] = {}
         while True:
             wanted = {pull.camera.id: pull for pull in await self._wanted()}
             for camera_id, (url, task) in list(running.items()):
-                if camera_id not in wanted or wanted[camera_id].source_url != url or task.done():
+                if camera_id not in wanted or wanted[camera_id].source != url or task.done():
                     task.cancel()
                     del running[camera_id]
             for camera_id, pull in wanted.items():
                 if camera_id not in running:
-                    running[camera_id] = (pull.source_url, self._spawn(self._pull(pull)))
+                    running[camera_id] = (pull.source, self._spawn(self._pull(pull)))
             await asyncio.sleep(self._settings.pull_refresh_s)
 
     async def _wanted(self) -> list[PullCamera]:
         try:
             return await asyncio.to_thread(self._directory.pull_cameras)
-        except (OSError, SQLAlchemyError) as error:
+        except (OSError, SQLAlchemyError, SecretsUnreadable) as error:
             log.warning("listing pull cameras failed: %s", error)
             return []
 
@@ -66,26 +74,42 @@ class PullSupervisor:
         await asyncio.to_thread(outdir.mkdir, parents=True, exist_ok=True)
         backoff = 1.0
         while True:
-            came_online = await self._record_once(camera, pull.source_url)
-            reason = "stream ended" if came_online else "cannot read it"
+            try:
+                came_online = await self._record_once(camera, pull.source)
+                reason = "stream ended" if came_online else "cannot read it"
+            except BadPullUrl as refused:
+                came_online, reason = False, f"refused: {refused}"
             await report(self._events, EventType.CAMERA_OFFLINE, camera, reason=reason)
             if came_online:
                 backoff = 1.0
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self._settings.pull_backoff_max_s)
 
-    async def _record_once(self, camera: CameraAuth, url: str) -> bool:
+    async def _record_once(self, camera: CameraAuth, url: PullUrl) -> bool:
         """Record until the camera's stream ends; whether it came online at all."""
+        settings = self._settings
+        addresses = await asyncio.to_thread(
+            check_destination,
+            url,
+            refused=settings.pull_refused_networks,
+            allowed=settings.pull_allowed_networks,
+        )
+        relay = PullRelay(camera.id, url, addresses[0])
+        await relay.start()
         outdir = self._layout.source_dir(camera.id)
-        recorder = await start_recorder(self._settings, build_pull_input(url), outdir, Audio.ANY)
+        pull_input = build_pull_input(relay.local_url)
+        recorder = await start_recorder(settings, pull_input, outdir, Audio.ANY)
         watcher = self._spawn(self._watcher_for(camera).run())
         online = asyncio.create_task(self._online_when_recording(camera))
         try:
             await recorder.wait()
         finally:
             await stop_child(recorder)
+            await relay.close()
             online.cancel()
             watcher.cancel()
+        if relay.failure:
+            log.info("camera %s: %s", camera.id, relay.failure)
         return online.done() and not online.cancelled() and online.result()
 
     async def _online_when_recording(self, camera: CameraAuth) -> bool:

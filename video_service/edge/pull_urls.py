@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+from workers.settings import Network
+
 Resolve = Callable[[str, int], list[str]]
 
 SCHEMES = {"rtsp": 554, "rtsps": 322}
@@ -32,7 +32,6 @@ ALWAYS_REFUSED: tuple[Network, ...] = tuple(
     for n in ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128",
               "224.0.0.0/4", "ff00::/8", "255.255.255.255/32")
 )  # fmt: skip
-DEFAULT_REFUSED = "10.96.0.0/12"
 MAX_URL = 2048
 _FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
 _URL = re.compile(
@@ -140,12 +139,6 @@ def _has_bad_escape(text: str) -> bool:
         if int(pair, 16) < 0x20 or int(pair, 16) == 0x7F:
             return True
     return False
-
-
-def parse_networks(text: str) -> tuple[Network, ...]:
-    """`10.0.0.0/8,192.168.1.0/24` (commas or spaces)."""
-    parts = [part for part in re.split(r"[,\s]+", text.strip()) if part]
-    return tuple(ipaddress.ip_network(part, strict=False) for part in parts)
 
 
 def resolve_host(host: str, port: int) -> list[str]:

@@ -25,6 +25,10 @@ class Message:
         lowered = name.lower()
         return next((value for key, value in self.headers if key.lower() == lowered), None)
 
+    def headers_named(self, name: str) -> list[str]:
+        lowered = name.lower()
+        return [value for key, value in self.headers if key.lower() == lowered]
+
     def without(self, name: str) -> "Message":
         lowered = name.lower()
         kept = [(k, v) for k, v in self.headers if k.lower() != lowered]
@@ -63,12 +67,13 @@ class Message:
         return "\r\n".join(lines).encode() + self.body
 
 
-async def read_message(reader: asyncio.StreamReader) -> Message | None:
-    """The next message, or None when the peer closed the connection cleanly."""
+async def read_message(reader: asyncio.StreamReader, already: bytes = b"") -> Message | None:
+    """The next message, or None when the peer closed the connection cleanly. `already`:
+    its first bytes, read by a caller that had to look (interleaved data or a message?)."""
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
+        head = already + await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as error:
-        if not error.partial.strip():
+        if not (already + error.partial).strip():
             return None
         raise BadMessage("the connection closed in the middle of a message") from error
     except asyncio.LimitOverrunError as error:

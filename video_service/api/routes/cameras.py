@@ -22,11 +22,13 @@ from video_service.api.schemas import (
     CameraPublic,
     CamerasPublic,
     CameraUpdate,
-    strip_credentials,
 )
 from video_service.api.security import generate_password
 from video_service.api.settings import ApiSettings
+from video_service.api.sources import store_source
 from video_service.edge.digest import digest_ha1
+from video_service.edge.pull_urls import BadPullUrl, PullUrl, check_destination, parse_pull_url
+from workers.secrets import secret_box
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 
@@ -37,7 +39,7 @@ def create_camera(
 ) -> CameraCreated:
     find_site(session, body.site_id)
     if body.mode is CameraMode.PULL and not body.source_url:
-        raise Unprocessable("a pull camera needs source_url")
+        raise Unprocessable("a pull camera needs source_url", ("body", "source_url"))
     camera_id = new_id()
     username = f"cam-{camera_id[:12]}"
     # A pull camera gets a random password nobody knows: its edge path cannot be published to.
@@ -49,8 +51,9 @@ def create_camera(
         mode=body.mode,
         rtsp_username=username,
         digest_ha1=digest_ha1(username, settings.rtsp_realm, password),
-        source_url=body.source_url,
     )
+    if body.source_url is not None:
+        store_source(camera, checked_source(body.source_url, settings), secret_box(settings))
     session.add(camera)
     session.flush()
     public = to_public(camera, settings)
@@ -96,7 +99,11 @@ def update_camera(
     camera_id: str, body: CameraUpdate, session: CameraWritesDep, settings: SettingsDep, _: AdminDep
 ) -> CameraPublic:
     camera = find_camera(session, camera_id)
-    for name, value in body.model_dump(exclude_unset=True).items():
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "source_url" in changes:
+        url = checked_source(changes.pop("source_url"), settings)
+        store_source(camera, url, secret_box(settings))
+    for name, value in changes.items():
         setattr(camera, name, value)
     return to_public(camera, settings)
 
@@ -115,6 +122,19 @@ def delete_camera(camera_id: str, session: CameraWritesDep, _: AdminDep) -> None
     session.delete(find_camera(session, camera_id))
 
 
+def checked_source(raw: str, settings: ApiSettings) -> PullUrl:
+    """The URL parsed (the schema did) and its destination allowed, else a 422 saying why:
+    checked here, before any edge could dial it."""
+    url = parse_pull_url(raw)
+    try:
+        check_destination(
+            url, refused=settings.pull_refused_networks, allowed=settings.pull_allowed_networks
+        )
+    except BadPullUrl as error:
+        raise Unprocessable(str(error), ("body", "source_url")) from None
+    return url
+
+
 def publish_path(camera: Camera) -> str:
     return f"/cam/{camera.id}"
 
@@ -129,6 +149,6 @@ def to_public(camera: Camera, settings: ApiSettings) -> CameraPublic:
         enabled=camera.enabled,
         publish_url=f"{settings.rtsp_public_url}{publish_path(camera)}" if push else None,
         rtsp_username=camera.rtsp_username if push else None,
-        source_url=strip_credentials(camera.source_url),
+        source_url=camera.source_url,  # without credentials: they are in source_secret
         created_at=camera.created_at,
     )

@@ -15,4 +15,4 @@ def post_key(body: KeyCreate, session: SessionDep, _: AdminDep) -> KeyCreated:
     try:
         return create_key(session, body)
     except UnknownSites as error:
-        raise Unprocessable(str(error)) from error
+        raise Unprocessable(str(error), ("body", "site_ids")) from error
