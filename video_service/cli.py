@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from video_service.api.db import create_database, session_scope
 from video_service.api.directory import DatabaseDirectory
-from video_service.api.keys import UnknownSites, create_key
+from video_service.api.keys import UnknownSites, create_key, key_public, list_keys, revoke_key
 from video_service.api.live import build_live_services
 from video_service.api.models import Scope
 from video_service.api.schemas import KeyCreate
@@ -33,7 +33,7 @@ from workers.hardware import Capability, gpu_encoder_ready, probe_hardware
 from workers.jobs import JobSpec, JobState, JobStatus, JobStore
 from workers.pools import Pool, start_heartbeat
 from workers.redis_server import resolve_redis_url, stop_embedded_redis
-from workers.secrets import secret_box
+from workers.secrets import new_key, secret_box
 from workers.settings import Settings, WorkerSettings
 from workers.sources import has_protocol
 from workers.transcode import Report, run_transcode
@@ -287,6 +287,34 @@ def keys_create(scope: str | None, sites: tuple[str, ...], name: str) -> None:
     except UnknownSites as error:
         raise click.ClickException(str(error)) from error
     click.echo(created.key)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every API key: id, scope, sites, expiry (never the key: only its hash is kept)."""
+    sessions = create_database(read_settings(ApiSettings).database_url)
+    with session_scope(sessions) as session:
+        for record in map(key_public, list_keys(session)):
+            expiry = f"expires {record.expires_at:%Y-%m-%d}" if record.expires_at else ""
+            sites = ",".join(record.site_ids)
+            click.echo(f"{record.id}  {record.scope.value:<6}  {record.name}  {sites}  {expiry}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke an API key: every API process refuses it within a second."""
+    sessions = create_database(read_settings(ApiSettings).database_url)
+    with session_scope(sessions) as session:
+        if not revoke_key(session, key_id):
+            raise click.ClickException(f"no key {key_id}")
+    click.echo(f"revoked {key_id}")
+
+
+@main.command("secret-key")
+def secret_key() -> None:
+    """Print a new key for SPARC_SECRET_KEY (secrets at rest; give every node the same)."""
+    click.echo(new_key())
 
 
 @main.command("redis-url")

@@ -3,7 +3,7 @@
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import boto3
 import m3u8
@@ -14,24 +14,6 @@ from tests.api_harness import Api
 from tests.edge_harness import RunningEdge, events, publish, publisher, start_edge, wait_until
 from tests.media import segment_facts
 from workers.ports import free_port
-
-
-@pytest.fixture
-def edge(sqlite_api: Api) -> Iterator[RunningEdge]:
-    yield from start_edge(sqlite_api)
-
-
-@pytest.fixture
-def admin(sqlite_api: Api) -> Callable[..., dict[str, object]]:
-    client = sqlite_api.client()
-    site = client.post("/api/sites", json={"name": "HQ", "tier": 2}).json()
-
-    def make_camera(name: str = "Gate") -> dict[str, object]:
-        response = client.post("/api/cameras", json={"site_id": site["id"], "name": name})
-        assert response.status_code == 201
-        return dict(response.json())
-
-    return make_camera
 
 
 def test_a_camera_publishing_20_s_is_recorded_in_6_s_segments(

@@ -1,6 +1,7 @@
 """Who is calling: the API key in `Authorization: Bearer <key>`, found by its hash."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,7 +39,15 @@ def bearer_key_hash(authorization: str) -> str:
 
 
 def find_principal(session: Session, key_hash: str) -> Principal | None:
+    """The key's holder; None for a key we do not know, or one that has expired."""
     found = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
-    if found is None:
+    if found is None or _expired(found.expires_at):
         return None
     return Principal(found.id, Scope(found.scope), frozenset(found.site_ids or []))
+
+
+def _expired(expires_at: datetime | None) -> bool:
+    if expires_at is None:
+        return False
+    aware = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)  # SQLite's
+    return aware <= datetime.now(UTC)

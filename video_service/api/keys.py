@@ -1,10 +1,14 @@
-"""Create API keys: from the CLI, from SPARC_ADMIN_KEY at start-up, or by an admin."""
+"""API keys: created from the CLI, from SPARC_ADMIN_KEY at start-up, or by an admin; listed
+(never with their secret); revoked, or expiring by themselves."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from video_service.api.models import ApiKey, Scope, Site
-from video_service.api.schemas import KeyCreate, KeyCreated
+from video_service.api.schemas import KeyCreate, KeyCreated, KeyPublic
 from video_service.api.security import generate_api_key, hash_api_key
 
 
@@ -21,16 +25,39 @@ def create_key(session: Session, request: KeyCreate, key: str | None = None) -> 
         if missing:
             raise UnknownSites(f"no such site: {', '.join(missing)}")
     secret = key or generate_api_key()
+    expires = request.expires_in_days
     record = ApiKey(
         name=request.name,
         key_hash=hash_api_key(secret),
         scope=request.scope,
         site_ids=list(request.site_ids),
+        expires_at=datetime.now(UTC) + timedelta(days=expires) if expires else None,
     )
     session.add(record)
     session.flush()
-    return KeyCreated(
-        id=record.id, name=record.name, scope=request.scope, site_ids=record.site_ids, key=secret
+    return KeyCreated(**key_public(record).model_dump(), key=secret)
+
+
+def list_keys(session: Session) -> Sequence[ApiKey]:
+    return session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)).all()
+
+
+def revoke_key(session: Session, key_id: str) -> bool:
+    found = session.get(ApiKey, key_id)
+    if found is None:
+        return False
+    session.delete(found)
+    return True
+
+
+def key_public(record: ApiKey) -> KeyPublic:
+    return KeyPublic(
+        id=record.id,
+        name=record.name,
+        scope=Scope(record.scope),
+        site_ids=list(record.site_ids or []),
+        created_at=record.created_at,
+        expires_at=record.expires_at,
     )
 
 

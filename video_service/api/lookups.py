@@ -1,7 +1,8 @@
-"""Short-lived, per-process caches of what the playback path looks up on every request: the
-caller's key and the camera. A key deleted (or a camera disabled) takes effect on the
-playback request and on opening a viewer session (POST .../viewers) within `ttl_s` (5 s by
-default); every other route reads the database each time."""
+"""Short-lived, per-process caches of what the hot paths look up on every request: the
+caller's key and the camera. A key revoked or expired, or a camera disabled, takes effect
+on every API process within `ttl_s` (half a second, so within a second whatever the load):
+the cache only spares the database the same question asked thousands of times a second.
+The other routes read the database each time."""
 
 import asyncio
 import threading
@@ -34,7 +35,7 @@ class Lookups:
     """`slots`: the app's database slots; a look-up takes one while it reads."""
 
     def __init__(
-        self, sessions: "sessionmaker[Session]", slots: asyncio.Semaphore, ttl_s: float = 5.0
+        self, sessions: "sessionmaker[Session]", slots: asyncio.Semaphore, ttl_s: float = 0.5
     ) -> None:
         self._sessions = sessions
         self._slots = slots

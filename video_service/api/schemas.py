@@ -166,11 +166,23 @@ class KeyCreate(BaseModel):
     name: Name
     scope: Scope
     site_ids: list[Annotated[str, Field(max_length=64)]] = Field(default=[], max_length=1000)
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="none: the key does not expire"
+    )
 
 
-class KeyCreated(BaseModel):
+class KeyPublic(BaseModel):
     id: str
     name: str
     scope: Scope
     site_ids: list[str]
+    created_at: UtcDatetime
+    expires_at: UtcDatetime | None
+
+
+class KeysPublic(BaseModel):
+    data: list[KeyPublic]
+
+
+class KeyCreated(KeyPublic):
     key: str = Field(description="shown once; only its hash is stored")

@@ -1,14 +1,15 @@
 """Who may publish: an ANNOUNCE for `/cam/{id}` is checked against that camera's stored HA1
 (Digest or Basic). An unknown, pull-only or disabled camera gets 404, a wrong or missing
-password 401 with a challenge; each refusal is an event (a missing password on the first
-try is not: that is how Digest starts)."""
+password 401 with a challenge; each refusal counts against the client's address, and is an
+event (a missing password on the first try is not: that is how Digest starts) written as
+`refusals` allows; a camera whose password is being guessed has its checks take turns."""
 
 import asyncio
 import re
 
 from video_service.edge.digest import NonceIssuer, challenges, check_authorization
 from video_service.edge.directory import CameraAuth, CameraDirectory
-from video_service.edge.events import EventSink, EventType, report
+from video_service.edge.refusals import GUESS_PAUSE_S, Refusals
 from video_service.edge.rtsp import Message, response
 
 CAMERA_PATH = re.compile(r"^rtsp://[^/]+(/cam/([0-9a-f]{32}))(/.*)?$")
@@ -23,24 +24,39 @@ class Refused(Exception):
 
 
 class Authenticator:
-    def __init__(self, directory: CameraDirectory, events: EventSink, realm: str) -> None:
+    def __init__(self, directory: CameraDirectory, refusals: Refusals, realm: str) -> None:
         self._directory = directory
-        self._events = events
+        self._refusals = refusals
         self._realm = realm
         self._nonces = NonceIssuer()
 
-    async def authorize(self, request: Message) -> CameraAuth:
-        """The camera an ANNOUNCE may publish, or Refused."""
+    async def authorize(self, request: Message, address: str) -> CameraAuth:
+        """The camera an ANNOUNCE from `address` may publish, or Refused."""
         cseq = request.header("CSeq")
         match = CAMERA_PATH.match(request.url)
         camera = await asyncio.to_thread(self._directory.camera, match.group(2)) if match else None
         if camera is None or not camera.push or not camera.enabled:
             reason = "unknown camera" if camera is None or not camera.push else "camera disabled"
-            await report(self._events, EventType.PUBLISH_REFUSED, camera, reason=reason,
-                         url=request.url)  # fmt: skip
+            await self._refusals.refuse(address, camera, reason, url=request.url)
             raise Refused(response(404, "Not Found", cseq))
         authorization = request.header("Authorization")
-        accepted = check_authorization(
+        if authorization and await self._check(camera, request, authorization):
+            return camera
+        if authorization:  # (none is how Digest starts: every publisher's first ANNOUNCE)
+            await self._refusals.refuse(address, camera, "wrong credentials")
+        challenge = challenges(self._realm, self._nonces.issue())
+        raise Refused(response(401, "Unauthorized", cseq, *challenge))
+
+    async def _check(self, camera: CameraAuth, request: Message, authorization: str) -> bool:
+        turn = self._refusals.authorising(camera.id)
+        if turn is None:
+            return self._accepts(camera, request, authorization)
+        async with turn:  # its password is being guessed: one try a second, from anyone
+            await asyncio.sleep(GUESS_PAUSE_S)
+            return self._accepts(camera, request, authorization)
+
+    def _accepts(self, camera: CameraAuth, request: Message, authorization: str) -> bool:
+        return check_authorization(
             authorization,
             method=request.method,
             username=camera.username,
@@ -48,10 +64,3 @@ class Authenticator:
             realm=self._realm,
             nonces=self._nonces,
         )
-        if accepted:
-            return camera
-        if authorization:
-            await report(self._events, EventType.PUBLISH_REFUSED, camera,
-                         reason="wrong credentials")  # fmt: skip
-        challenge = challenges(self._realm, self._nonces.issue())
-        raise Refused(response(401, "Unauthorized", cseq, *challenge))

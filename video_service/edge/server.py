@@ -24,6 +24,7 @@ from video_service.edge.events import EventSink, EventType, report
 from video_service.edge.guard import cut_when_disabled
 from video_service.edge.publisher import PublishSession
 from video_service.edge.pull import PullSupervisor
+from video_service.edge.refusals import Refusals
 from video_service.edge.relay import send
 from video_service.edge.retention import sweep_forever
 from video_service.edge.rtsp import MAX_HEAD, BadMessage, Message, read_message, response
@@ -52,7 +53,8 @@ class Edge:
         self._directory = directory
         self._events = events
         self._scheduler = scheduler
-        self._auth = Authenticator(directory, events, settings.rtsp_realm)
+        self._refusals = Refusals(events)
+        self._auth = Authenticator(directory, self._refusals, settings.rtsp_realm)
         self._layout = MediaLayout(settings.media_root)
         self._uploads: Uploads = open_uploads(
             settings.s3_bucket, settings.s3_endpoint_url, settings.state_dir, "edge"
@@ -72,6 +74,7 @@ class Edge:
         if self._scheduler is not None:
             self._spawn(self._scheduler.drain_outcomes_forever())
         self._spawn(sweep_forever(self._settings, self._uploads))
+        self._spawn(self._refusals.flush_forever())
         pulls = PullSupervisor(
             self._settings, self._directory, self._events, self._watcher_for, self._spawn
         )
@@ -96,18 +99,25 @@ class Edge:
         await asyncio.to_thread(self._uploads.close)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if peer else "unknown"
         try:
-            await self._converse(reader, writer)
+            if self._refusals.shut_out(address):
+                return  # refused too often of late: closed unread, at no cost to us
+            await self._converse(reader, writer, address)
         except BadMessage as error:
+            self._refusals.note(address)
             await send(writer, response(400, "Bad Request", None, ("X-Reason", str(error))))
         except (TimeoutError, ConnectionError):
-            pass  # a client that stalls or vanishes is simply dropped
+            self._refusals.note(address)  # a client that stalls or vanishes is dropped
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _converse(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, address: str
+    ) -> None:
         while True:
             request = await asyncio.wait_for(read_message(reader), self._settings.request_timeout_s)
             if request is None:
@@ -119,7 +129,7 @@ class Edge:
                 await send(writer, response(200, "OK", cseq, ("Public", PUBLIC_METHODS)))
             elif request.method == "ANNOUNCE":
                 try:
-                    camera = await self._auth.authorize(request)
+                    camera = await self._auth.authorize(request, address)
                 except Refused as refused:
                     await send(writer, refused.answer)
                     continue
