@@ -6,15 +6,14 @@ live here, keyed `sparc:job:{id}`.
 """
 
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 import redis
 from pydantic import BaseModel
+
+from workers.leases import Lease
 
 _TTL_S = 7 * 24 * 3600
 
@@ -99,49 +98,9 @@ class JobStore:
             job_id=job_id, state=JobState(fields["state"]), attempts=attempts, **values
         )
 
-    def acquire_lease(self, job_id: str, holder: str, ttl_s: int) -> bool:
-        return bool(self._redis.set(_key(job_id) + ":lease", holder, nx=True, ex=ttl_s))
-
-    def renew_lease(self, job_id: str, holder: str, ttl_s: int) -> bool:
-        # Only the holder may extend; compare-and-expire in one script.
-        renewed = self._redis.eval(_RENEW, 1, _key(job_id) + ":lease", holder, ttl_s)
-        return bool(renewed)
-
-    def release_lease(self, job_id: str, holder: str) -> None:
-        self._redis.eval(_RELEASE, 1, _key(job_id) + ":lease", holder)
-
-    @contextmanager
-    def lease(self, job_id: str, holder: str, ttl_s: int) -> Iterator[None]:
-        """Hold an acquired lease, renewing it every third of its life until the block ends."""
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(ttl_s / 3):
-                self.renew_lease(job_id, holder, ttl_s)
-
-        renewer = threading.Thread(target=renew, name="sparc-lease", daemon=True)
-        renewer.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            renewer.join(timeout=2)
-            self.release_lease(job_id, holder)
-
-
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('expire', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1])
-end
-return 0
-"""
+    def lease(self, job_id: str, holder: str, ttl_s: int) -> Lease:
+        """Who runs the job now (a redelivery while its first worker lives must wait)."""
+        return Lease(self._redis, _key(job_id) + ":lease", ttl_s, holder)
 
 
 def _key(job_id: str) -> str:

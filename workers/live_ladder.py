@@ -3,6 +3,13 @@ re-render the camera's rung playlists and master under the camera's lock, and re
 
 The outcome goes on a Redis stream (`sparc:ladder:outcomes`) for the control plane to turn
 into events and publish-lag figures: workers import nothing of the control plane.
+
+A segment job is taken from the queue at once (not acknowledged late: the broker would hold
+a lost one for its whole visibility timeout, an hour, when its deadline is 18 s). Instead
+its worker holds a short lease on the segment (`segment_lease_key`, renewed every second)
+and marks it `running`, then `done`; the scheduler that queued it sees a job `running`
+without a lease (its worker died) and queues it again while its deadline allows
+(`edge.scheduler`). A second delivery of a segment another worker holds does nothing.
 """
 
 import contextlib
@@ -30,6 +37,7 @@ from workers.layout import (
     skipped_mark,
     skipped_segment,
 )
+from workers.leases import Lease
 from workers.outputs import replace_text
 from workers.playlists import (
     Rendition,
@@ -41,11 +49,21 @@ from workers.playlists import (
     write_master_playlist,
 )
 from workers.segment_job import SegmentWork, plan_segment_work, run_segment_job
-from workers.settings import WorkerSettings
+from workers.settings import Settings, WorkerSettings
 from workers.storage import Uploads
 
 OUTCOMES = "sparc:ladder:outcomes"
 DEADLINE_SEGMENTS = 3
+SEGMENT_LEASE_S = 3.0
+RUNNING, DONE = b"running", b"done"
+
+
+def segment_lease_key(camera_id: str, segment: str) -> str:
+    return f"sparc:segment:lease:{camera_id}:{segment}"
+
+
+def segment_state_key(camera_id: str, segment: str) -> str:
+    return f"sparc:segment:state:{camera_id}:{segment}"
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,7 @@ class LiveOutcome:
     error: str | None = None
 
 
-def deadline_s(settings: WorkerSettings) -> float:
+def deadline_s(settings: Settings) -> float:
     return DEADLINE_SEGMENTS * settings.segment_seconds
 
 
@@ -73,6 +91,32 @@ def run_live_segment(
     accel: Accel = Accel.CPU,
     uploads: Uploads,
     clock: Callable[[], float] = time.time,
+) -> LiveOutcome | None:
+    """The outcome; None when another worker holds the segment or has finished it."""
+    lease = Lease(client, segment_lease_key(camera_id, segment), SEGMENT_LEASE_S)
+    if not lease.acquire():
+        return None
+    state = segment_state_key(camera_id, segment)
+    remember_ms = int(2 * deadline_s(settings) * 1000)
+    if client.get(state) == DONE:  # a second delivery of a finished segment
+        lease.release()
+        return None
+    with lease.held():
+        client.set(state, RUNNING, px=remember_ms)
+        result = _run(client, settings, camera_id, segment, closed_at, accel, uploads, clock)
+        client.set(state, DONE, px=remember_ms)
+    return result
+
+
+def _run(
+    client: redis.Redis,
+    settings: WorkerSettings,
+    camera_id: str,
+    segment: str,
+    closed_at: float,
+    accel: Accel,
+    uploads: Uploads,
+    clock: Callable[[], float],
 ) -> LiveOutcome:
     work = SegmentWork(MediaLayout(settings.media_root), camera_id, segment)
     outcome = "done"

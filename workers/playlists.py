@@ -16,7 +16,7 @@ published, keeps the sequence from going back.
 """
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -212,6 +212,25 @@ def media_sequence_of(text: str) -> int:
     """The media sequence a playlist states (0 for none, or no playlist yet)."""
     match = re.search(r"^#EXT-X-MEDIA-SEQUENCE:(\d+)", text, re.MULTILINE)
     return int(match.group(1)) if match else 0
+
+
+def mark_unusable_segments(text: str, usable: Callable[[str], bool]) -> str:
+    """The playlist with every segment `usable` refuses (empty, missing: a recorder that
+    ran out of disk still lists what it could not write) marked EXT-X-GAP, so a player
+    skips it instead of failing on it."""
+    lines = text.splitlines()
+    marked: list[str] = []
+    for index, line in enumerate(lines):
+        is_uri = bool(line) and not line.startswith("#")
+        already = index > 0 and lines[index - 1] == "#EXT-X-GAP"
+        if is_uri and not already and not usable(line):
+            marked.append("#EXT-X-GAP")
+        marked.append(line)
+    return "\n".join(marked) + "\n"
+
+
+def is_playlist(text: str) -> bool:
+    return text.lstrip().startswith("#EXTM3U")
 
 
 def listed_segments(text: str) -> set[str]:

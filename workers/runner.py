@@ -31,10 +31,10 @@ def execute_job(
     spec = store.spec(job_id)
     if store.status(job_id).state is JobState.DONE:
         return store.status(job_id)
-    holder = f"{worker}/{uuid.uuid4().hex[:8]}"
-    if not store.acquire_lease(job_id, holder, settings.lease_s):
+    lease = store.lease(job_id, f"{worker}/{uuid.uuid4().hex[:8]}", settings.lease_s)
+    if not lease.acquire():
         raise LeaseHeld(job_id)
-    with store.lease(job_id, holder, settings.lease_s):
+    with lease.held():
         store.record_attempt(job_id, time.time())
         store.update(job_id, state=JobState.RUNNING, worker=worker, percent=0.0, error=None)
 

@@ -56,6 +56,7 @@ def content_type(key: str) -> str:
 class ObjectStat:
     modified_at: float  # epoch seconds
     version: Hashable  # changes whenever the object does
+    size: int
 
 
 class Storage(Protocol):
@@ -123,7 +124,8 @@ class LocalStorage:
             found = os.stat(self._file(key))  # a string: the origin asks on every poll
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return ObjectStat(found.st_mtime, (found.st_mtime_ns, found.st_size, found.st_ino))
+        version = (found.st_mtime_ns, found.st_size, found.st_ino)
+        return ObjectStat(found.st_mtime, version, found.st_size)
 
     def local_file(self, key: str) -> Path | None:
         path = self._path(key)
@@ -196,7 +198,8 @@ class S3Storage:
                 head = self._client.head_object(Bucket=self._bucket, Key=key)
         except KeyError:
             return None
-        return ObjectStat(float(head["LastModified"].timestamp()), head.get("ETag"))
+        modified = float(head["LastModified"].timestamp())
+        return ObjectStat(modified, head.get("ETag"), int(head.get("ContentLength", 0)))
 
     def local_file(self, key: str) -> Path | None:
         return None

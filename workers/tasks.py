@@ -71,7 +71,12 @@ def transcode_job(self: Task[Any, Any], job_id: str) -> str:
     return str(status.state)
 
 
-@shared_task(bind=True, name=SEGMENT_TASK, **RETRIES)  # type: ignore[untyped-decorator]
+# A live segment job is acknowledged as it is taken: its lease, not the broker, says whether
+# it is still being worked on (see workers.live_ladder).
+SEGMENT_RETRIES: dict[str, Any] = {**RETRIES, "acks_late": False, "reject_on_worker_lost": False}
+
+
+@shared_task(bind=True, name=SEGMENT_TASK, **SEGMENT_RETRIES)  # type: ignore[untyped-decorator]
 def transcode_segment(self: Task[Any, Any], camera_id: str, segment: str, closed_at: float) -> str:
     """One live source segment through the lower rungs; skipped past its deadline."""
     app = self.app
@@ -86,4 +91,4 @@ def transcode_segment(self: Task[Any, Any], camera_id: str, segment: str, closed
             app.settings.s3_bucket, app.settings.s3_endpoint_url, app.settings.state_dir
         ),
     )
-    return result.outcome
+    return result.outcome if result is not None else "held or done elsewhere"

@@ -1,6 +1,7 @@
 """Playback through the embedded origin: a signed URL for a viewer key, tokens on every URI,
 403 for forged, expired and other-stream tokens, and steering polls that keep the session."""
 
+import http.client
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,30 @@ def tokens_everywhere(text: str) -> list[str]:
     uris = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert uris
     return [parse_qs(urlsplit(uri).query)["token"][0] for uri in uris]
+
+
+def sneaky_paths(mine: str, theirs: str) -> list[str]:
+    return [
+        f"{mine}/../{theirs}/master.m3u8",
+        f"{mine}/%2e%2e/{theirs}/master.m3u8",
+        f"{mine}/source/../../{theirs}/master.m3u8",
+        f"{mine}/../../../etc/passwd",
+        f"{mine}/source/seg_0.ts%00.m3u8",
+        f"{mine}/source/..%2f..%2fx",
+        f"{mine}/source/%01.m3u8",
+    ]
+
+
+def raw_get(netloc: str, target: str) -> tuple[int, str]:
+    """A GET of exactly `target`, sent as written (HTTP clients would normalise `..`)."""
+    host, port = netloc.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", target)
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode(errors="replace")
+    finally:
+        connection.close()
 
 
 def test_a_viewer_key_gets_a_signed_url_that_plays_through_the_origin(
@@ -102,6 +127,13 @@ def test_a_viewer_key_gets_a_signed_url_that_plays_through_the_origin(
         elsewhere = OriginSigner(secret).token(StreamGrant(f"/live/{quiet['id']}/", 4_000_000_000))
         assert player.get(segment_url.replace(token, elsewhere)).status_code == 403
         assert player.get(segment_url.split("?")[0]).status_code == 403
+        # Camera A's token never reaches B (nor outside the media root) by way of `..`,
+        # however spelt: the path is refused before the token is even looked at.
+        master_url = urlsplit(playback["url"])
+        a, b = camera["id"], quiet["id"]
+        for sneaky in sneaky_paths(f"/media/live/{a}", str(b)):
+            status, body = raw_get(master_url.netloc, f"{sneaky}?{master_url.query}")
+            assert status == 404 and str(b) not in body and "#EXT" not in body, (sneaky, body)
 
         steering_uri = parsed.content_steering.uri
         steer = player.get(steering_uri)

@@ -131,6 +131,34 @@ def test_a_publisher_killed_and_restarted_continues_the_playlist_after_a_discont
     assert after.media_sequence >= before.media_sequence
 
 
+def test_twenty_flaps_leave_one_continuous_valid_playlist(
+    edge: RunningEdge, admin: Callable[..., dict[str, object]]
+) -> None:
+    """A camera on a bad link: 20 connections in a row, each dropped (killed or ended) after
+    a second or two, some before a segment was cut."""
+    camera = admin()
+    playlist_path = edge.source(camera) / "index.m3u8"
+    for flap in range(20):
+        run = subprocess.Popen(publisher(edge.url(camera), 30), stderr=subprocess.DEVNULL)
+        time.sleep(1.0 + (flap % 3) * 0.5)
+        if flap % 2:
+            run.kill()
+        else:
+            run.terminate()
+        run.wait()
+        wait_until(lambda: not edge.edge.live_cameras)
+    assert publish(edge.url(camera), 6).returncode == 0, "the camera is still welcome"
+    wait_until(lambda: not edge.edge.live_cameras)
+    playlist = m3u8.load(str(playlist_path))
+    numbers = [int(s.uri[4:10]) for s in playlist.segments]
+    assert numbers == sorted(set(numbers)), "one sequence, nothing twice"
+    assert playlist.media_sequence == numbers[0]
+    for segment in playlist.segments:
+        facts = segment_facts(edge.source(camera) / segment.uri)
+        assert facts.starts_with_keyframe and segment.duration > 0, segment.uri
+    assert playlist.segments[-1].duration >= 0.5
+
+
 def test_disabling_a_publishing_camera_cuts_it_off(
     edge: RunningEdge, admin: Callable[..., dict[str, object]], sqlite_api: Api
 ) -> None:

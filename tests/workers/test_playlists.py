@@ -1,4 +1,10 @@
-from workers.playlists import Rendition, build_aac_codec, build_avc_codec, build_master_playlist
+from workers.playlists import (
+    Rendition,
+    build_aac_codec,
+    build_avc_codec,
+    build_master_playlist,
+    mark_unusable_segments,
+)
 
 
 def test_master_states_every_attribute_lowest_first() -> None:
@@ -25,3 +31,17 @@ def test_codec_strings() -> None:
     assert build_avc_codec("Constrained Baseline", 30) == "avc1.42e01e"
     assert build_aac_codec("LC") == "mp4a.40.2"
     assert build_aac_codec("HE-AAC") == "mp4a.40.5"
+
+
+def test_segments_that_are_empty_or_missing_are_marked_as_gaps() -> None:
+    text = (
+        "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:4\n"
+        "#EXTINF:6.000000,\nseg_000004.ts\n#EXTINF:6.000000,\nseg_000005.ts\n"
+        "#EXTINF:6.000000,\n#EXT-X-GAP\nseg_000006.ts\n#EXTINF:6.000000,\nseg_000007.ts\n"
+    )
+    whole = {"seg_000004.ts", "seg_000007.ts"}
+    assert mark_unusable_segments(text, whole.__contains__) == (
+        "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:4\n"
+        "#EXTINF:6.000000,\nseg_000004.ts\n#EXTINF:6.000000,\n#EXT-X-GAP\nseg_000005.ts\n"
+        "#EXTINF:6.000000,\n#EXT-X-GAP\nseg_000006.ts\n#EXTINF:6.000000,\nseg_000007.ts\n"
+    )

@@ -19,6 +19,7 @@ Errors of the rooms below, as they reach us:
   cdn.errors.TokenRejected              403 (forged, expired, another stream's token)
   cdn.errors.NoEligibleProvider         503 (no CDN serves the viewer's region)
   workers.errors.StorageUnavailable     503
+  redis.RedisError                      503 (Redis unreachable: viewer sessions, the cache)
 FastAPI's RequestValidationError keeps FastAPI's 422 answer, with each rejected input cut
 to `MAX_ECHO` characters (a 10 MB field is not sent back whole).
 """
@@ -31,6 +32,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from redis.exceptions import RedisError
 
 from cdn.errors import NoEligibleProvider, TokenRejected
 from video_service.delivery.errors import AccessDenied, MediaNotFound
@@ -87,6 +89,7 @@ _STATUS: dict[type[Exception], int] = {
     TokenRejected: 403,
     NoEligibleProvider: 503,
     StorageUnavailable: 503,
+    RedisError: 503,
 }
 # Every error class `error_response` answers for (their subclasses too).
 MAPPED: tuple[type[Exception], ...] = (ApiError, *_STATUS)
@@ -123,7 +126,7 @@ def error_response(error: Exception) -> JSONResponse:
         status, message = error.status, error.message
     else:
         status = next(code for kind, code in _STATUS.items() if isinstance(error, kind))
-        message = str(error)
+        message = f"Redis is unavailable: {error}" if isinstance(error, RedisError) else str(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 405:
         headers = {"Allow": "GET, HEAD"}

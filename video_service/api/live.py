@@ -14,6 +14,7 @@ from video_service.delivery.sessions import SessionOpener
 from video_service.edge.scheduler import LadderScheduler
 from workers.celery_app import create_celery_app
 from workers.layout import MediaLayout
+from workers.live_ladder import deadline_s
 from workers.redis_server import resolve_redis_url
 from workers.settings import Settings
 
@@ -44,5 +45,7 @@ def build_live_services(
     invalidator = Invalidator(client)
     events = DatabaseEvents(sessions, on_written=lambda: invalidator.invalidate("events"))
     app = create_celery_app(settings, redis_url)
-    scheduler = LadderScheduler(client, app, events, MediaLayout(settings.media_root))
+    scheduler = LadderScheduler(
+        client, app, events, MediaLayout(settings.media_root), deadline_s=deadline_s(settings)
+    )
     return LiveServices(redis_url, client, invalidator, events, scheduler, session_ttl_s)

@@ -32,7 +32,12 @@ from cdn.steering import build_steered_master
 from video_service.delivery.errors import AccessDenied, MediaNotFound
 from video_service.delivery.playback import Delivery
 from workers.layout import SOURCE, BadMediaPath, MediaPath, parse_media_path, playlist_key
-from workers.playlists import build_master_playlist, describe_rendition
+from workers.playlists import (
+    build_master_playlist,
+    describe_rendition,
+    is_playlist,
+    mark_unusable_segments,
+)
 from workers.storage import SEGMENT_CACHE, Storage
 
 SEGMENT_HEADERS = {"Cache-Control": SEGMENT_CACHE}
@@ -48,6 +53,7 @@ class Origin:
     def __init__(self, delivery: Delivery) -> None:
         self.delivery = delivery
         self.storage: Storage = delivery.storage
+        self._last_good: dict[str, str] = {}
 
     async def respond(self, path: str, raw_query: bytes) -> Response:
         """`path` is what follows /media."""
@@ -94,7 +100,7 @@ class Origin:
         signer = self.delivery.origin_signer
 
         def build() -> str:
-            text = self._read(media.key)
+            text = self._whole_playlist(media)
             return rewrite_playlist(text, media.url_path, lambda p: signer.query(p, grant))
 
         key = ("origin", grant, media.key, found.version)
@@ -118,6 +124,33 @@ class Origin:
         return build_steered_master(
             text, grant, ranked, delivery.signers, steering_uri=steering, first=ranked[0].name
         )
+
+    def _whole_playlist(self, media: MediaPath) -> str:
+        """The playlist as players may have it: if the file is not a playlist (a recorder
+        that ran out of disk leaves it empty) the last good one; a segment it lists that
+        is empty or missing, marked as a gap."""
+        try:
+            text = self._read(media.key)
+        except MediaNotFound:
+            text = ""
+        if not is_playlist(text):
+            if media.key in self._last_good:
+                return self._last_good[media.key]
+            raise MediaNotFound("no such media")
+        if not self.storage.remote:  # a stat each, once per version of the playlist
+            folder = media.key.rsplit("/", 1)[0]
+            text = mark_unusable_segments(text, lambda uri: self._whole(f"{folder}/{uri}"))
+        if len(self._last_good) > 10_000:
+            self._last_good.clear()
+        self._last_good[media.key] = text
+        return text
+
+    def _whole(self, key: str) -> bool:
+        try:
+            found = self.storage.stat(key)
+        except ValueError:  # not a plain key: not one of ours
+            return False
+        return found is not None and found.size > 0
 
     def _read(self, key: str) -> str:
         try:

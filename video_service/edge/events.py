@@ -2,12 +2,16 @@
 plane implements (its database), so that the edge never imports the API."""
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
 from video_service.edge.directory import CameraAuth
+from video_service.edge.faults import TRANSIENT
+
+log = logging.getLogger(__name__)
 
 
 class EventType(StrEnum):
@@ -20,6 +24,7 @@ class EventType(StrEnum):
     LADDER_JOB_SKIPPED = "ladder_job_skipped"
     VIEWER_JOINED = "viewer_joined"
     VIEWER_LEFT = "viewer_left"
+    DISK_SPACE = "disk_space"  # the recording disk ran low, filled (recording stopped), recovered
 
 
 @dataclass(frozen=True)
@@ -39,11 +44,19 @@ class EventSink(Protocol):
 async def report(
     sink: EventSink, type_: EventType, camera: CameraAuth | None, **detail: object
 ) -> None:
-    """Record one event about `camera` from the event loop (the sink blocks: a thread)."""
+    """Record one event about `camera` from the event loop (the sink blocks: a thread). An
+    event that cannot be written now is logged and dropped: recording goes on regardless."""
     event = NewEvent(
         type_,
         camera.id if camera else None,
         camera.site_id if camera else None,
         dict(detail),
     )
-    await asyncio.to_thread(sink.record, [event])
+    await asyncio.to_thread(record_or_log, sink, [event])
+
+
+def record_or_log(sink: EventSink, events: Sequence[NewEvent]) -> None:
+    try:
+        sink.record(events)
+    except TRANSIENT as error:
+        log.warning("%d events not written (%s: %s)", len(events), type(error).__name__, error)

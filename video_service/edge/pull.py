@@ -38,7 +38,9 @@ class PullSupervisor:
         events: EventSink,
         watcher_for: Callable[[CameraAuth], SegmentWatcher],
         spawn: Spawn,
+        recording_allowed: Callable[[], bool],
     ) -> None:
+        self._recording_allowed = recording_allowed
         self._settings = settings
         self._directory = directory
         self._events = events
@@ -50,7 +52,8 @@ class PullSupervisor:
         """Keep one puller running for each enabled pull camera, and none for the others."""
         running: dict[str, tuple[PullUrl, asyncio.Task[None]]] = {}
         while True:
-            wanted = {pull.camera.id: pull for pull in await self._wanted()}
+            allowed = self._recording_allowed()  # no room on the disk: nothing is pulled
+            wanted = {pull.camera.id: pull for pull in await self._wanted()} if allowed else {}
             for camera_id, (url, task) in list(running.items()):
                 if camera_id not in wanted or wanted[camera_id].source != url or task.done():
                     task.cancel()
@@ -79,6 +82,8 @@ class PullSupervisor:
                 reason = "stream ended" if came_online else "cannot read it"
             except BadPullUrl as refused:
                 came_online, reason = False, f"refused: {refused}"
+            except OSError as error:  # the relay could not start, or a spawn failed
+                came_online, reason = False, f"cannot read it: {error}"
             await report(self._events, EventType.CAMERA_OFFLINE, camera, reason=reason)
             if came_online:
                 backoff = 1.0

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from video_service.edge.directory import CameraAuth
 from video_service.edge.events import EventSink, EventType, NewEvent
+from video_service.edge.faults import TRANSIENT, Streak
 
 WINDOW_S = 10.0
 PER_ADDRESS = 30
@@ -121,9 +122,15 @@ class Refusals:
         await asyncio.to_thread(self._events.record, [event])
 
     async def flush_forever(self) -> None:
+        streak = Streak("writing refusal events")
         while True:
             await asyncio.sleep(WINDOW_S)
-            await self.flush()
+            try:
+                await self.flush()
+            except TRANSIENT as error:
+                streak.failed(error)  # those counts are lost; the next window is written
+            else:
+                streak.ok()
 
     async def flush(self) -> None:
         """Close the window: one event per kind refused again since its first."""

@@ -8,6 +8,7 @@ import logging
 import time
 from pathlib import Path
 
+from video_service.edge.faults import Streak
 from video_service.edge.settings import EdgeSettings
 from workers.layout import (
     MEDIA_PLAYLIST,
@@ -26,18 +27,24 @@ log = logging.getLogger(__name__)
 async def sweep_forever(settings: EdgeSettings, uploads: Uploads) -> None:
     live_keep_s = settings.segment_seconds * (settings.live_window + 3)
     layout = MediaLayout(settings.media_root)
+    streak = Streak("the retention sweep")
     while True:
-        deleted = await asyncio.to_thread(
-            sweep_media,
-            layout,
-            now=time.time(),
-            retention_s=settings.recording_retention_s,
-            live_keep_s=live_keep_s,
-        )
-        if deleted:
-            log.info("retention: deleted %d aged-out segments", len(deleted))
-        for key in deleted:
-            uploads.delete(key)
+        try:
+            deleted = await asyncio.to_thread(
+                sweep_media,
+                layout,
+                now=time.time(),
+                retention_s=settings.recording_retention_s,
+                live_keep_s=live_keep_s,
+            )
+        except OSError as error:
+            streak.failed(error)
+        else:
+            streak.ok()
+            if deleted:
+                log.info("retention: deleted %d aged-out segments", len(deleted))
+            for key in deleted:
+                uploads.delete(key)
         await asyncio.sleep(settings.sweep_every_s)
 
 

@@ -3,24 +3,29 @@
 camera's first viewer also queues its last two segments so the rungs start at once.
 
 Outcomes come back from the workers on a Redis stream and become events and publish-lag
-samples here, on the control plane's side of the boundary.
+samples here, on the control plane's side of the boundary. While it reads them (the edge
+does), the scheduler also watches the jobs it queued: one a worker began (`running`) whose
+lease has lapsed with no outcome lost its worker, and is queued again while its deadline
+allows (see `workers.live_ladder`): the visibility timeout of live work is the lease's 3 s,
+not the broker's hour.
 """
 
 import asyncio
 import json
 import logging
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 
-from video_service.edge.events import EventSink, EventType, NewEvent
+from video_service.edge.events import EventSink, EventType, NewEvent, record_or_log
 from workers.celery_app import SparcCelery
 from workers.dispatch import submit_segment
 from workers.layout import SOURCE, MediaLayout, playlist_key, segment_key
-from workers.live_ladder import OUTCOMES
+from workers.live_ladder import OUTCOMES, RUNNING, segment_lease_key, segment_state_key
 from workers.playlists import parse_source_window
 from workers.priority import build_score
 from workers.viewers import count_viewers, expire_sessions
@@ -42,6 +47,37 @@ class NewSegment:
     listed_at: float
 
 
+@dataclass(frozen=True)
+class Job:
+    camera_id: str
+    segment: str
+    closed_at: float
+    score: int
+
+
+class InFlight:
+    """The segment jobs queued and not yet reported on (threads add and finish them)."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[tuple[str, str], Job] = {}
+        self._lock = threading.Lock()
+
+    def add(self, job: Job) -> None:
+        with self._lock:
+            self._jobs[(job.camera_id, job.segment)] = job
+
+    def finish(self, camera_id: str, segment: str) -> None:
+        with self._lock:
+            self._jobs.pop((camera_id, segment), None)
+
+    def due(self, now: float, deadline_s: float) -> list[Job]:
+        """The jobs still within their deadline (those past it are dropped: a gap)."""
+        with self._lock:
+            for key in [k for k, job in self._jobs.items() if now > job.closed_at + deadline_s]:
+                del self._jobs[key]
+            return list(self._jobs.values())
+
+
 class LadderScheduler:
     def __init__(
         self,
@@ -50,14 +86,17 @@ class LadderScheduler:
         events: EventSink,
         layout: MediaLayout,
         *,
+        deadline_s: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = client
         self._app = app
         self._events = events
         self._layout = layout
+        self._deadline_s = deadline_s
         self._clock = clock
         self._outcomes_from = "$"
+        self._in_flight: InFlight | None = None  # watched where outcomes are read
 
     def score(self, camera_id: str, tier: int) -> int:
         return build_score(count_viewers(self._redis, camera_id, now=self._clock()), tier)
@@ -74,14 +113,18 @@ class LadderScheduler:
             *(NewEvent(EventType.SEGMENT_RECORDED, camera_id, site_id, {"segment": segment.uri})
               for segment in segments),
         ]  # fmt: skip
-        self._events.record(events)
+        record_or_log(self._events, events)
         for segment in segments:
             record_lag(self._redis, camera_id, SOURCE, segment.listed_at - segment.closed_at)
             if score > 0:
-                submit_segment(
-                    self._app, self._redis, camera_id, segment.uri, segment.closed_at, score
-                )
+                self._submit(Job(camera_id, segment.uri, segment.closed_at, score))
         return score
+
+    def _submit(self, job: Job) -> None:
+        submit_segment(self._app, self._redis, job.camera_id, job.segment, job.closed_at,
+                       job.score)  # fmt: skip
+        if self._in_flight is not None:
+            self._in_flight.add(job)
 
     def queue_recent(self, camera_id: str, tier: int, count: int = 2) -> int:
         """A camera's first viewer: its last segments, so that the rungs start at once."""
@@ -92,7 +135,7 @@ class LadderScheduler:
         score = self.score(camera_id, tier)
         for entry in entries:
             closed = self._layout.path(segment_key(camera_id, SOURCE, entry.uri)).stat().st_mtime
-            submit_segment(self._app, self._redis, camera_id, entry.uri, closed, max(score, 1))
+            self._submit(Job(camera_id, entry.uri, closed, max(score, 1)))
         return len(entries)
 
     def drain_outcomes(self, block_ms: int = 500) -> int:
@@ -109,19 +152,42 @@ class LadderScheduler:
         return handled
 
     async def drain_outcomes_forever(self) -> None:
-        """For as long as the edge runs; Redis faults are logged and waited out."""
+        """For as long as the edge runs: outcomes read, lost jobs queued again; Redis faults
+        are logged and waited out."""
+        self._in_flight = InFlight()
         while True:
             try:
                 await asyncio.to_thread(self.drain_outcomes, 500)
+                for job in await asyncio.to_thread(self.requeue_lost):
+                    log.warning("segment %s of %s lost its worker: queued again", job.segment,
+                             job.camera_id)  # fmt: skip
             except (OSError, redis.RedisError) as error:
                 log.warning("reading ladder outcomes failed: %s; retrying", error)
                 await asyncio.sleep(1)
 
+    def requeue_lost(self) -> list[Job]:
+        """Jobs begun whose lease lapsed without an outcome, within their deadline."""
+        if self._in_flight is None:
+            return []
+        now = self._clock()
+        lost = []
+        for job in self._in_flight.due(now, self._deadline_s):
+            state = self._redis.get(segment_state_key(job.camera_id, job.segment))
+            if state == RUNNING and not self._redis.exists(
+                segment_lease_key(job.camera_id, job.segment)
+            ):
+                self._redis.delete(segment_state_key(job.camera_id, job.segment))
+                self._submit(job)
+                lost.append(job)
+        return lost
+
     def _record_outcome(self, outcome: dict[str, object]) -> None:
         camera_id = str(outcome["camera_id"])
+        if self._in_flight is not None:
+            self._in_flight.finish(camera_id, str(outcome["segment"]))
         kind = _OUTCOME_EVENTS[str(outcome["outcome"])]
         detail = {"segment": outcome["segment"], "error": outcome.get("error")}
-        self._events.record([NewEvent(kind, camera_id, None, detail)])
+        record_or_log(self._events, [NewEvent(kind, camera_id, None, detail)])
         closed_at = float(outcome["closed_at"])  # type: ignore[arg-type]
         listed = outcome.get("listed_at") or {}
         assert isinstance(listed, dict)

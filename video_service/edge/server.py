@@ -20,7 +20,9 @@ from typing import Any
 
 from video_service.edge.auth import Authenticator, Refused
 from video_service.edge.directory import CameraAuth, CameraDirectory
+from video_service.edge.disk import DiskGuard
 from video_service.edge.events import EventSink, EventType, report
+from video_service.edge.faults import log_unexpected
 from video_service.edge.guard import cut_when_disabled
 from video_service.edge.publisher import PublishSession
 from video_service.edge.pull import PullSupervisor
@@ -60,6 +62,13 @@ class Edge:
             settings.s3_bucket, settings.s3_endpoint_url, settings.state_dir, "edge"
         )
         self._live: dict[str, PublishSession] = {}
+        self.disk = DiskGuard(
+            settings.media_root,
+            events,
+            low_bytes=settings.disk_low_bytes,
+            stop_bytes=settings.disk_stop_bytes,
+            on_full=self._stop_recording,
+        )
         self._watchers: dict[str, SegmentWatcher] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -75,8 +84,15 @@ class Edge:
             self._spawn(self._scheduler.drain_outcomes_forever())
         self._spawn(sweep_forever(self._settings, self._uploads))
         self._spawn(self._refusals.flush_forever())
+        await asyncio.to_thread(self.disk.check)
+        self._spawn(self.disk.watch_forever())
         pulls = PullSupervisor(
-            self._settings, self._directory, self._events, self._watcher_for, self._spawn
+            self._settings,
+            self._directory,
+            self._events,
+            self._watcher_for,
+            self._spawn,
+            lambda: self.disk.recording_allowed,
         )
         self._spawn(pulls.run())
         return await asyncio.start_server(
@@ -127,6 +143,9 @@ class Edge:
             cseq = request.header("CSeq")
             if request.method == "OPTIONS":
                 await send(writer, response(200, "OK", cseq, ("Public", PUBLIC_METHODS)))
+            elif request.method == "ANNOUNCE" and not self.disk.recording_allowed:
+                reason = ("X-Reason", "the recording disk is full")
+                await send(writer, response(453, "Not Enough Bandwidth", cseq, reason))
             elif request.method == "ANNOUNCE":
                 try:
                     camera = await self._auth.authorize(request, address)
@@ -180,6 +199,12 @@ class Edge:
             await report(self._events, EventType.CAMERA_OFFLINE, camera)
             session.done.set()
 
+    def _stop_recording(self) -> None:
+        """The disk is full: every publisher is cut off, and its recorder closes its segment
+        (pull cameras wait by themselves: `PullSupervisor`)."""
+        for session in list(self._live.values()):
+            session.stop()
+
     def _watcher_for(self, camera: CameraAuth) -> SegmentWatcher:
         """The camera's watcher: one per camera for the edge's life (see watcher.py)."""
         watcher = self._watchers.get(camera.id)
@@ -194,4 +219,5 @@ class Edge:
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        task.add_done_callback(log_unexpected)
         return task

@@ -19,3 +19,7 @@ class EdgeSettings(Settings):
     pull_backoff_max_s: float = Field(default=30.0, gt=0)
     # How often a publishing camera is checked to be still enabled.
     enabled_check_s: float = Field(default=2.0, gt=0)
+    # The recording disk: below `low` free, an event and a warning; below `stop`, recording
+    # stops cleanly (and publishers are refused) until there is `low` again.
+    disk_low_bytes: int = Field(default=1024**3, ge=0)
+    disk_stop_bytes: int = Field(default=100 * 1024**2, ge=0)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from video_service.edge.directory import CameraAuth
+from video_service.edge.faults import TRANSIENT, Streak
 from video_service.edge.scheduler import LadderScheduler, NewSegment
 from workers.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_key
 from workers.playlists import parse_source_window
@@ -28,11 +29,19 @@ class SegmentWatcher:
     uploaded: set[str] = field(default_factory=set)
 
     async def run(self) -> None:
-        """Watch until cancelled; what was listed before it started is not news."""
+        """Watch until cancelled; what was listed before it started is not news. A fault of
+        the moment (Redis, the database, storage) is logged and outlasted: the segments of
+        the outage get no ladder, those after it do."""
         self.seen = await asyncio.to_thread(listed_segments, self.outdir)
+        streak = Streak(f"watching camera {self.camera.id}")
         while True:
             await asyncio.sleep(POLL_S)
-            await self.announce()
+            try:
+                await self.announce()
+            except TRANSIENT as error:
+                streak.failed(error)
+            else:
+                streak.ok()
 
     async def announce(self) -> None:
         fresh = await asyncio.to_thread(new_segments, self.outdir, self.seen)
@@ -82,9 +91,12 @@ def new_segments(outdir: Path, seen: set[str]) -> list[NewSegment]:
         if entry.uri in seen:
             continue
         try:
-            closed_at = (outdir / entry.uri).stat().st_mtime
+            found = (outdir / entry.uri).stat()
         except FileNotFoundError:
             continue
+        if found.st_size == 0:
+            continue  # listed but empty (a full disk): not recorded, whatever FFmpeg says
+        closed_at = found.st_mtime
         seen.add(entry.uri)
         fresh.append(NewSegment(entry.uri, closed_at, listed_at))
     current = {entry.uri for entry in window.entries}
