@@ -2,7 +2,7 @@
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -99,3 +99,16 @@ def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
 @pytest.fixture
 def sqlite_api(tmp_path: Path) -> Iterator[Api]:
     yield from run_api(ApiSettings(state_dir=tmp_path, admin_key=ADMIN_KEY))
+
+
+@pytest.fixture
+def admin(sqlite_api: Api) -> Callable[..., dict[str, object]]:
+    client = sqlite_api.client()
+    site = client.post("/api/sites", json={"name": "HQ", "tier": 2}).json()
+
+    def make_camera(name: str = "Gate") -> dict[str, object]:
+        response = client.post("/api/cameras", json={"site_id": site["id"], "name": name})
+        assert response.status_code == 201
+        return dict(response.json())
+
+    return make_camera

@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,6 +54,7 @@ from workers.storage import Uploads
 OUTCOMES = "sparc:ladder:outcomes"
 DEADLINE_SEGMENTS = 3
 SEGMENT_LEASE_S = 3.0
+RENDER_LEASE_S = 1.5
 RUNNING, DONE = b"running", b"done"
 
 
@@ -224,18 +224,16 @@ def _read(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def camera_lock(client: redis.Redis, camera_id: str, ttl_s: float = 10.0) -> Iterator[None]:
+def camera_lock(client: redis.Redis, camera_id: str, wait_s: float = 10.0) -> Iterator[None]:
     """Playlists of one camera are rendered by one process at a time, so that a slower
-    render can never put back a view older than the one a faster render wrote."""
-    key = f"sparc:render:{camera_id}"
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + ttl_s
-    while not client.set(key, token, nx=True, px=int(ttl_s * 1000)):
+    render can never put back a view older than the one a faster render wrote. A short
+    lease, renewed while held: one left behind by a holder that died (or by Redis going
+    away mid-render, its append-only file keeping the key) lapses within `RENDER_LEASE_S`."""
+    lease = Lease(client, f"sparc:render:{camera_id}", RENDER_LEASE_S)
+    deadline = time.monotonic() + wait_s
+    while not lease.acquire():
         if time.monotonic() > deadline:
             raise TimeoutError(f"the render lock of camera {camera_id} stayed taken")
         time.sleep(0.02)
-    try:
+    with lease.held():
         yield
-    finally:
-        if client.get(key) == token.encode():
-            client.delete(key)

@@ -300,7 +300,7 @@ class Spool:
         directory: Path,
         *,
         backoff_s: float = 0.5,
-        backoff_max_s: float = 30.0,
+        backoff_max_s: float = 10.0,  # storage back is noticed within 10 s
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._storage = storage

@@ -15,6 +15,8 @@ from tests.edge_harness import wait_until
 from tests.faults.stack import SEGMENT_S, RedisServer, Stack, Viewer, listed, measure
 from workers.live_ladder import RUNNING
 
+KILLS = 10
+
 
 @pytest.fixture(params=[False, True], ids=["redis-in-memory", "redis-aof"])
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
@@ -60,7 +62,7 @@ def test_redis_killed_mid_stream_recording_goes_on_and_everything_comes_back(
               f"{outage:.0f} s outage; API 200 {api_back:.2f} s after restart; "
               f"ladder back {ladder_back:.1f} s")  # fmt: skip
         assert api_back <= 1.0, "the API answers again within a second of Redis returning"
-        assert ladder_back <= 6 * SEGMENT_S + 10
+        assert ladder_back <= 2 * SEGMENT_S, "the ladder resumes within a segment (and its encode)"
         sequence = [segment.uri for segment in listed(source)]
         assert len(sequence) == len(set(sequence)), "no segment listed twice"
     finally:
@@ -70,14 +72,14 @@ def test_redis_killed_mid_stream_recording_goes_on_and_everything_comes_back(
 @pytest.mark.parametrize("stack", [False], indirect=True, ids=["redis-in-memory"])
 def test_a_worker_killed_mid_job_costs_at_most_a_gap_never_a_duplicate(stack: Stack) -> None:
     camera = stack.camera()
-    stack.publish(camera, 150, size="640x360")
+    stack.publish(camera, 400, size="640x360")
     viewer = Viewer(stack, camera)
     state = redis.Redis.from_url(stack.redis.url)
     try:
         rung = stack.rung(camera)
         wait_until(lambda: len(listed(rung)) >= 2, 60)
         kills = 0
-        for _ in range(4):
+        for _ in range(KILLS):
             running = _wait_for_a_running_segment(state, str(camera["id"]))
             stack.workers.pop().kill()
             kills += running
@@ -90,7 +92,7 @@ def test_a_worker_killed_mid_job_costs_at_most_a_gap_never_a_duplicate(stack: St
         assert not twice, f"one outcome per segment: {twice}"
         gaps = sum(1 for segment in listed(rung) if segment.gap_tag)
         print(f"\nworker SIGKILL x{kills} mid-job: {len(outcomes)} outcomes, {gaps} gaps listed")
-        assert kills == 4
+        assert kills == KILLS, "each kill found a job running"
     finally:
         viewer.close()
         state.close()

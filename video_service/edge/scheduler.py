@@ -105,15 +105,28 @@ class LadderScheduler:
         self, camera_id: str, site_id: str, tier: int, segments: list[NewSegment]
     ) -> int:
         """Events and lag for each recorded segment; queue them if anyone watches."""
+        self.recorded(camera_id, site_id, segments)
+        return self.schedule(camera_id, site_id, tier, segments)
+
+    def recorded(self, camera_id: str, site_id: str, segments: list[NewSegment]) -> None:
+        """A `segment_recorded` event for each (the database's: Redis may be away)."""
+        record_or_log(self._events, [
+            NewEvent(EventType.SEGMENT_RECORDED, camera_id, site_id, {"segment": segment.uri})
+            for segment in segments
+        ])  # fmt: skip
+
+    def schedule(self, camera_id: str, site_id: str, tier: int, segments: list[NewSegment]) -> int:
+        """Lag for each segment, and its job if anyone watches (sessions that lapsed are
+        `viewer_left`). Redis's errors are raised: the caller keeps the segments and calls
+        again once Redis is back, when a job still in time is done and one past its deadline
+        is marked a gap at once (rather than the rung waiting out the deadline for it)."""
         score = self.score(camera_id, tier)
         left = expire_sessions(self._redis, camera_id, now=self._clock())
-        events = [
-            *(NewEvent(EventType.VIEWER_LEFT, camera_id, site_id, {"viewer_session": viewer})
-              for viewer in left),
-            *(NewEvent(EventType.SEGMENT_RECORDED, camera_id, site_id, {"segment": segment.uri})
-              for segment in segments),
-        ]  # fmt: skip
-        record_or_log(self._events, events)
+        if left:
+            record_or_log(self._events, [
+                NewEvent(EventType.VIEWER_LEFT, camera_id, site_id, {"viewer_session": viewer})
+                for viewer in left
+            ])  # fmt: skip
         for segment in segments:
             record_lag(self._redis, camera_id, SOURCE, segment.listed_at - segment.closed_at)
             if score > 0:
@@ -127,16 +140,22 @@ class LadderScheduler:
             self._in_flight.add(job)
 
     def queue_recent(self, camera_id: str, tier: int, count: int = 2) -> int:
-        """A camera's first viewer: its last segments, so that the rungs start at once."""
+        """A camera's first viewer: its last `count` segments, so that the rungs start at
+        once, and any before them still within their deadline (after Redis lost its state,
+        the rung would otherwise wait out the deadline of each segment nobody queued)."""
         playlist = self._layout.path(playlist_key(camera_id, SOURCE))
         if not playlist.exists():
             return 0
-        entries = parse_source_window(playlist.read_text()).entries[-count:]
+        entries = parse_source_window(playlist.read_text()).entries
+        now = self._clock()
         score = self.score(camera_id, tier)
-        for entry in entries:
+        queued = 0
+        for index, entry in enumerate(entries):
             closed = self._layout.path(segment_key(camera_id, SOURCE, entry.uri)).stat().st_mtime
-            self._submit(Job(camera_id, entry.uri, closed, max(score, 1)))
-        return len(entries)
+            if index >= len(entries) - count or now < closed + self._deadline_s:
+                self._submit(Job(camera_id, entry.uri, closed, max(score, 1)))
+                queued += 1
+        return queued
 
     def drain_outcomes(self, block_ms: int = 500) -> int:
         """Turn worker outcomes into events and rung lag samples; returns how many."""

@@ -210,8 +210,10 @@ class Edge:
         watcher = self._watchers.get(camera.id)
         if watcher is None or watcher.camera != camera:
             source = self._layout.source_dir(camera.id)
-            kept = {} if watcher is None else {"uploaded": watcher.uploaded}
-            watcher = SegmentWatcher(camera, source, self._uploads, self._scheduler, **kept)
+            replacing = SegmentWatcher(camera, source, self._uploads, self._scheduler)
+            if watcher is not None:  # what storage holds carries over
+                replacing.uploaded = watcher.uploaded
+            watcher = replacing
             self._watchers[camera.id] = watcher
         return watcher
 

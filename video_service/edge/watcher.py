@@ -17,6 +17,7 @@ from workers.playlists import parse_source_window
 from workers.storage import Uploads
 
 POLL_S = 0.2
+MAX_UNSCHEDULED = 16  # more than a live window: older ones are past any deadline
 
 
 @dataclass
@@ -27,11 +28,13 @@ class SegmentWatcher:
     scheduler: LadderScheduler | None
     seen: set[str] = field(default_factory=set)
     uploaded: set[str] = field(default_factory=set)
+    # Recorded, not yet handed to the scheduler (Redis was away): handed over when it is back.
+    unscheduled: list[NewSegment] = field(default_factory=list)
 
     async def run(self) -> None:
         """Watch until cancelled; what was listed before it started is not news. A fault of
-        the moment (Redis, the database, storage) is logged and outlasted: the segments of
-        the outage get no ladder, those after it do."""
+        the moment (Redis, the database, storage) is logged and outlasted: segments recorded
+        while Redis was away are scheduled when it is back."""
         self.seen = await asyncio.to_thread(listed_segments, self.outdir)
         streak = Streak(f"watching camera {self.camera.id}")
         while True:
@@ -45,16 +48,22 @@ class SegmentWatcher:
 
     async def announce(self) -> None:
         fresh = await asyncio.to_thread(new_segments, self.outdir, self.seen)
-        if not fresh:
-            return
-        await asyncio.to_thread(
-            store_window, self.uploads, self.camera.id, self.outdir, self.uploaded
-        )
-        if self.scheduler is not None:
-            camera = self.camera
+        camera, scheduler = self.camera, self.scheduler
+        if fresh:
             await asyncio.to_thread(
-                self.scheduler.on_new_segments, camera.id, camera.site_id, camera.tier, fresh
+                store_window, self.uploads, camera.id, self.outdir, self.uploaded
             )
+            if scheduler is not None:
+                await asyncio.to_thread(scheduler.recorded, camera.id, camera.site_id, fresh)
+        if scheduler is None:
+            return
+        self.unscheduled = [*self.unscheduled, *fresh][-MAX_UNSCHEDULED:]
+        if self.unscheduled:
+            pending = list(self.unscheduled)
+            await asyncio.to_thread(
+                scheduler.schedule, camera.id, camera.site_id, camera.tier, pending
+            )
+            self.unscheduled.clear()
 
 
 def store_window(uploads: Uploads, camera_id: str, outdir: Path, uploaded: set[str]) -> None:
