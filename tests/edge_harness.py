@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.api_harness import Api
+from video_service.api.recordings import DatabaseRecordings
 from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.server import Edge
 
@@ -32,7 +33,8 @@ def start_edge(
     api: Api, scheduler: LadderScheduler | None = None, **overrides: object
 ) -> Iterator[RunningEdge]:
     settings = api.edge_settings(**{"request_timeout_s": 1.5, **overrides})
-    edge = Edge(settings, *api.edge_collaborators(), scheduler)
+    recordings = DatabaseRecordings(api.sessions)
+    edge = Edge(settings, *api.edge_collaborators(), scheduler, recordings=recordings)
     loop = asyncio.new_event_loop()
     started = threading.Event()
     holder: dict[str, asyncio.Server] = {}

@@ -19,6 +19,7 @@ from video_service.api.directory import DatabaseDirectory
 from video_service.api.keys import UnknownSites, create_key, key_public, list_keys, revoke_key
 from video_service.api.live import build_live_services
 from video_service.api.models import Scope
+from video_service.api.recordings import DatabaseRecordings
 from video_service.api.schemas import KeyCreate
 from video_service.api.settings import ApiSettings
 from video_service.demo import DemoPorts, run_demo
@@ -250,7 +251,8 @@ def edge(port: int | None) -> None:
     sessions = create_database(settings.database_url)
     live = build_live_services(sessions, settings)
     directory = DatabaseDirectory(sessions, secret_box(settings))
-    edge = Edge(settings, directory, live.events, live.scheduler)
+    recordings = DatabaseRecordings(sessions)
+    edge = Edge(settings, directory, live.events, live.scheduler, recordings=recordings)
     asyncio.run(_run_edge(edge, port))
 
 

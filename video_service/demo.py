@@ -30,6 +30,7 @@ from video_service.api.app import create_app
 from video_service.api.db import create_database
 from video_service.api.directory import DatabaseDirectory
 from video_service.api.live import build_live_services
+from video_service.api.recordings import DatabaseRecordings
 from video_service.api.security import generate_api_key
 from video_service.api.settings import ApiSettings
 from video_service.edge.server import Edge
@@ -90,7 +91,8 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     api_url = _start_api(app, api_port)
     say(f"1/7 control API on {api_url} (docs: {api_url}/docs); Redis: {_redacted(redis_url)}")
     directory = DatabaseDirectory(sessions, secret_box(shared))
-    edge = Edge(edge_settings, directory, live.events, live.scheduler)
+    recordings = DatabaseRecordings(sessions)
+    edge = Edge(edge_settings, directory, live.events, live.scheduler, recordings=recordings)
     edge_port, stop_edge = _start_edge(edge, ports.rtsp)
     say(f"2/7 RTSP edge on rtsp://127.0.0.1:{edge_port}")
     worker = _start_worker(redis_url, state, workdir / "worker.log")

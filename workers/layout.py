@@ -7,6 +7,8 @@ root:
     live/{camera}/master.m3u8                the ladder's master playlist
     live/{camera}/source/index.m3u8          the recording's live playlist (the edge's)
     live/{camera}/source/seg_000042.ts       a recorded source segment
+    live/{camera}/source/vod_A_B.m3u8        the recording from A to B (Unix ms), as VOD
+                                             (made on request from the recording index)
     live/{camera}/{rung}/index.m3u8          a rung's live playlist
     live/{camera}/{rung}/seg_000042.ts       the rung's copy of source segment 42
     live/{camera}/{rung}/.seg_000042.ts.skipped   a job gave that segment up (past its deadline)
@@ -33,7 +35,8 @@ RECORDER_LOG = "recorder.log"
 
 CAMERA_ID = re.compile(r"^[0-9a-f]{32}$")
 _RENDITION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-_SEGMENT = re.compile(r"^seg_[0-9]{1,12}\.ts$")
+_SEGMENT = re.compile(r"^seg_([0-9]{1,12})\.ts$")
+_VOD = re.compile(r"^vod_([0-9]{1,15})_([0-9]{1,15})\.m3u8$")
 
 
 def camera_key(camera_id: str) -> str:
@@ -50,6 +53,20 @@ def playlist_key(camera_id: str, rendition: str) -> str:
 
 def segment_key(camera_id: str, rendition: str, segment: str) -> str:
     return f"{rendition_key(camera_id, rendition)}/{segment}"
+
+
+def source_segment_name(number: int) -> str:
+    return SOURCE_SEGMENT_PATTERN % number
+
+
+def segment_number(name: str) -> int | None:
+    """The number in a segment's name (`seg_000042.ts`: 42); None for any other name."""
+    match = _SEGMENT.match(name)
+    return int(match.group(1)) if match else None
+
+
+def vod_playlist_key(camera_id: str, start_ms: int, end_ms: int) -> str:
+    return segment_key(camera_id, SOURCE, f"vod_{start_ms}_{end_ms}.m3u8")
 
 
 def master_key(camera_id: str) -> str:
@@ -126,7 +143,15 @@ class MediaPath:
 
     @property
     def is_segment(self) -> bool:
-        return self.name != MEDIA_PLAYLIST and self.rendition is not None
+        return is_segment_name(self.name) and self.rendition is not None
+
+    @property
+    def vod_range(self) -> tuple[int, int] | None:
+        """(start, end) in Unix ms for a recording's VOD playlist; None for anything else."""
+        match = _VOD.match(self.name)
+        if match is None or self.rendition != SOURCE:
+            return None
+        return int(match.group(1)), int(match.group(2))
 
     @property
     def is_master(self) -> bool:
@@ -134,8 +159,9 @@ class MediaPath:
 
 
 def parse_media_path(path: str) -> MediaPath:
-    """`/live/{camera}/master.m3u8`, `/live/{camera}/{rendition}/index.m3u8` or
-    `/live/{camera}/{rendition}/seg_N.ts`; anything else is BadMediaPath."""
+    """`/live/{camera}/master.m3u8`, `/live/{camera}/{rendition}/index.m3u8`,
+    `/live/{camera}/{rendition}/seg_N.ts` or `/live/{camera}/source/vod_A_B.m3u8`; anything
+    else is BadMediaPath."""
     parts = path.split("/")
     if len(parts) < 4 or parts[0] != "" or parts[1] != LIVE or not CAMERA_ID.match(parts[2]):
         raise BadMediaPath("no such media")
@@ -145,6 +171,7 @@ def parse_media_path(path: str) -> MediaPath:
     if len(parts) != 5 or not is_rendition_name(parts[3]):
         raise BadMediaPath("no such media")
     name = parts[4]
-    if name != MEDIA_PLAYLIST and not is_segment_name(name):
+    vod = parts[3] == SOURCE and _VOD.match(name) is not None
+    if name != MEDIA_PLAYLIST and not is_segment_name(name) and not vod:
         raise BadMediaPath("no such media")
     return MediaPath(camera_id, parts[3], name)

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     ffprobe: str = "ffprobe"
     segment_seconds: float = Field(default=6.0, gt=0, le=60)
     live_window: int = Field(default=10, gt=0, le=1000)
+    # How long recordings are kept (the edge's retention deletes them; the API says a range
+    # before it is past retention).
+    recording_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     # The realm of camera passwords: the API stores the Digest HA1 under it, the edge checks it.
     rtsp_realm: str = "sparc-video"
     # Broker redelivery of a job whose worker vanished (jobs hold a lease, so a redelivery

@@ -31,12 +31,22 @@ from video_service.api.limits import BodyLimit
 from video_service.api.live import LiveServices
 from video_service.api.lookups import CameraSites, Lookups
 from video_service.api.maintenance import maintain_forever
+from video_service.api.recordings import DatabaseRecordings
 from video_service.api.response_cache import (
     CachedRoutes,
     PrincipalOf,
     ResponseCache,
 )
-from video_service.api.routes import cameras, events, keys, playback, player, sites, viewers
+from video_service.api.routes import (
+    cameras,
+    events,
+    keys,
+    playback,
+    player,
+    recordings,
+    sites,
+    viewers,
+)
 from video_service.api.settings import ApiSettings
 from video_service.api.sources import seal_clear_credentials
 from video_service.delivery.origin import Origin
@@ -149,6 +159,7 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     app.state.event_stream = EventStream(sessions)
     install_error_handlers(app)
     app.state.delivery = Delivery(settings)
+    app.state.delivery.recordings = DatabaseRecordings(sessions)
     app.add_middleware(Compression)
     app.add_middleware(
         HotPaths,
@@ -157,7 +168,7 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         principal_of=app.state.lookups.principal_or_none,
     )
     app.add_middleware(BodyLimit)  # outermost: before anything reads a body
-    for module in (sites, cameras, events, keys, viewers, playback, player):
+    for module in (sites, cameras, events, keys, viewers, playback, recordings, player):
         app.include_router(module.router, responses=ERRORS)
 
     @app.get("/healthz", tags=["ops"])

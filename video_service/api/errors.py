@@ -16,6 +16,7 @@ ApiError                base: status and message
 Errors of the rooms below, as they reach us:
   delivery.errors.MediaNotFound         404
   delivery.errors.AccessDenied          403
+  delivery.recordings.NothingRecorded   404 (nothing recorded in a range, or past retention)
   cdn.errors.TokenRejected              403 (forged, expired, another stream's token)
   cdn.errors.NoEligibleProvider         503 (no CDN serves the viewer's region)
   workers.errors.StorageUnavailable     503
@@ -36,6 +37,7 @@ from redis.exceptions import RedisError
 
 from cdn.errors import NoEligibleProvider, TokenRejected
 from video_service.delivery.errors import AccessDenied, MediaNotFound
+from video_service.delivery.recordings import NothingRecorded
 from workers.errors import StorageUnavailable
 
 
@@ -85,6 +87,7 @@ class ServiceUnavailable(ApiError):
 
 _STATUS: dict[type[Exception], int] = {
     MediaNotFound: 404,
+    NothingRecorded: 404,
     AccessDenied: 403,
     TokenRejected: 403,
     NoEligibleProvider: 503,

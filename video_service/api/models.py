@@ -1,11 +1,21 @@
-"""The control plane's records: sites, cameras, API keys, events. The schema itself is made
-by the migrations (`migrations/`); these mappings follow it."""
+"""The control plane's records: sites, cameras, API keys, events, the recording index. The
+schema itself is made by the migrations (`migrations/`); these mappings follow it."""
 
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -87,3 +97,15 @@ class Event(Base):
     camera_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     site_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class RecordingHour(Base):
+    """One camera's recorded segments of one hour, packed (`workers.recordings`): no
+    foreign key to the camera, so that a deleted camera's recording stays findable until
+    retention removes it."""
+
+    __tablename__ = "recording_hours"
+
+    camera_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # Unix time // 3600
+    entries: Mapped[bytes] = mapped_column(LargeBinary)

@@ -10,7 +10,8 @@ A playlist is served with a token on every URI it names (relative URIs drop the 
 string, so the one on the playlist URL would not reach its segments); the master is served
 as a steered master (each rung once per provider, EXT-X-CONTENT-STEERING pointing at the
 steering server with the viewer's session). Segments are immutable and cached long,
-playlists for a second.
+playlists for a second. A recording's VOD playlist (`source/vod_A_B.m3u8`) is made from the
+recording index on request (`delivery.recordings`).
 
 `app.HotPaths` hands `/media/...` to `respond` before the API sees it, and maps what it
 raises (errors.py of delivery, cdn and workers) to HTTP in the API's one place: every
@@ -31,6 +32,14 @@ from cdn.signing import StreamGrant
 from cdn.steering import build_steered_master
 from video_service.delivery.errors import AccessDenied, MediaNotFound
 from video_service.delivery.playback import Delivery
+from video_service.delivery.recordings import (
+    MAX_PLAYBACK_S,
+    NothingRecorded,
+    RangeRefused,
+    TimeRange,
+    build_vod_playlist,
+    checked_range,
+)
 from workers.layout import SOURCE, BadMediaPath, MediaPath, parse_media_path, playlist_key
 from workers.playlists import (
     build_master_playlist,
@@ -42,6 +51,7 @@ from workers.storage import SEGMENT_CACHE, Storage
 
 SEGMENT_HEADERS = {"Cache-Control": SEGMENT_CACHE}
 PLAYLIST_HEADERS = {"Cache-Control": "private, max-age=1"}
+VOD_HEADERS = {"Cache-Control": "private, max-age=60"}  # retention may yet take some away
 HLS = "application/vnd.apple.mpegurl"
 MAX_QUERY = 2048
 T = TypeVar("T")
@@ -71,6 +81,15 @@ class Origin:
         grant = delivery.origin_signer.verify(media.url_path, token, now=delivery.clock())
         if media.is_segment:
             return await self._segment(media)
+        vod = media.vod_range
+        if vod is not None:
+            try:  # no more than a playback answer would have named
+                wanted = checked_range(vod[0] / 1000, vod[1] / 1000, longest_s=MAX_PLAYBACK_S,
+                                       what="a recording's playlist")  # fmt: skip
+            except RangeRefused as error:
+                raise MediaNotFound(str(error)) from None
+            body = await self._vod(media, grant, wanted)
+            return Response(body, media_type=HLS, headers=VOD_HEADERS)
         if media.is_master:
             body = await self._master(media, grant, query)
         else:
@@ -86,6 +105,16 @@ class Origin:
         except KeyError:
             raise MediaNotFound("no such media") from None
         return Response(body, media_type="video/mp2t", headers=SEGMENT_HEADERS)
+
+    async def _vod(self, media: MediaPath, grant: StreamGrant, wanted: TimeRange) -> str:
+        try:
+            found = await run_in_threadpool(self.delivery.recorded, media.camera_id, wanted)
+        except NothingRecorded as error:
+            raise MediaNotFound(str(error)) from None
+        signer = self.delivery.origin_signer
+        return rewrite_playlist(
+            build_vod_playlist(found), media.url_path, lambda p: signer.query(p, grant)
+        )
 
     async def _playlist(self, media: MediaPath, grant: StreamGrant) -> str:
         """Keyed on the object's version: an unchanged playlist is not even read (and, in

@@ -26,9 +26,11 @@ from cdn.rewrite import RewriteCache
 from cdn.selector import Selector
 from cdn.signing import OriginSigner, StreamGrant, UrlSigner, build_signer, grant_for
 from video_service.delivery.caches import TtlCache
+from video_service.delivery.recordings import TimeRange, require_recorded, vod_key
 from video_service.delivery.settings import DeliverySettings
 from workers.errors import StorageUnavailable
 from workers.layout import MASTER_PLAYLIST, SOURCE, MediaLayout, playlist_key, stream_prefix
+from workers.recordings import Recorded, RecordingIndex
 from workers.storage import Storage, open_storage
 
 ORIGIN = "origin"
@@ -69,6 +71,8 @@ class Delivery:
         )
         # This machine's own media root (the recording, where the edge shares the machine).
         self.layout = MediaLayout(settings.media_root)
+        # The recording index (the control plane's database): what recorded playback finds.
+        self.recordings: RecordingIndex | None = None
 
     def origin_provider(self) -> Provider:
         return Provider(
@@ -135,6 +139,25 @@ class Delivery:
         query = self.signers[provider.name].query(path, grant)
         extra = f"session={session_id}&region={region}&viewer={viewer}"
         return Playback(f"{provider.base_url}{path}?{query}&{extra}", provider.name, grant.expires)
+
+    def recorded(self, camera_id: str, wanted: TimeRange) -> list[Recorded]:
+        """The camera's recorded segments in `wanted`, in order; NothingRecorded (saying
+        whether the range is past retention) if there are none. Blocks (the database)."""
+        found = self.recordings.find(camera_id, wanted.start, wanted.end) if self.recordings else []
+        require_recorded(
+            found, wanted, now=self.clock(), retention_s=self.settings.recording_retention_s
+        )
+        return found
+
+    def recorded_playback(
+        self, camera_id: str, wanted: TimeRange, viewer: str, provider: Provider
+    ) -> Playback:
+        """The signed URL of the recording's VOD playlist for `wanted`, on `provider`."""
+        grant = self.grant(camera_id)
+        path = "/" + vod_key(camera_id, wanted)
+        query = self.signers[provider.name].query(path, grant)
+        return Playback(f"{provider.base_url}{path}?{query}&viewer={viewer}", provider.name,
+                        grant.expires)  # fmt: skip
 
 
 def _origin_secret(settings: DeliverySettings) -> str:

@@ -1,14 +1,18 @@
 """Delete what has aged out: recordings (source segments) after the retention period, and
 rung segments once they have left their live window; a segment a playlist still names is
 never deleted. What is deleted here is deleted from object storage too (through the same
-uploads, after what was handed over before)."""
+uploads, after what was handed over before), and a recording's segments leave the recording
+index first, in the same step: the index never names a segment that is gone (if the index
+cannot be written, that camera's recording waits for the next sweep)."""
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Protocol
 
-from video_service.edge.faults import Streak
+from video_service.edge.faults import TRANSIENT, Streak
 from video_service.edge.settings import EdgeSettings
 from workers.layout import (
     MEDIA_PLAYLIST,
@@ -16,15 +20,23 @@ from workers.layout import (
     MediaLayout,
     is_segment_name,
     segment_key,
+    segment_number,
     skipped_segment,
 )
 from workers.playlists import parse_source_window
+from workers.recordings import RecordingIndex
 from workers.storage import Uploads
 
 log = logging.getLogger(__name__)
 
 
-async def sweep_forever(settings: EdgeSettings, uploads: Uploads) -> None:
+class Forget(Protocol):
+    def __call__(self, camera_id: str, numbers: Collection[int], before: float) -> int: ...
+
+
+async def sweep_forever(
+    settings: EdgeSettings, uploads: Uploads, index: RecordingIndex | None = None
+) -> None:
     live_keep_s = settings.segment_seconds * (settings.live_window + 3)
     layout = MediaLayout(settings.media_root)
     streak = Streak("the retention sweep")
@@ -36,6 +48,7 @@ async def sweep_forever(settings: EdgeSettings, uploads: Uploads) -> None:
                 now=time.time(),
                 retention_s=settings.recording_retention_s,
                 live_keep_s=live_keep_s,
+                forget=index.forget if index is not None else None,
             )
         except OSError as error:
             streak.failed(error)
@@ -49,9 +62,15 @@ async def sweep_forever(settings: EdgeSettings, uploads: Uploads) -> None:
 
 
 def sweep_media(
-    layout: MediaLayout, *, now: float, retention_s: float, live_keep_s: float
+    layout: MediaLayout,
+    *,
+    now: float,
+    retention_s: float,
+    live_keep_s: float,
+    forget: Forget | None = None,
 ) -> list[str]:
-    """Returns the storage keys of the segments deleted, for object storage to delete them."""
+    """Returns the storage keys of the segments deleted, for object storage to delete them.
+    `forget`: the recording index's, told of a recording's segments before they go."""
     live = layout.live_dir()
     if not live.is_dir():
         return []
@@ -61,15 +80,43 @@ def sweep_media(
             continue
         for folder in camera_dir.iterdir():
             if folder.is_dir():
-                keep_s = retention_s if folder.name == SOURCE else live_keep_s
-                gone = _sweep_folder(folder, now=now, keep_s=keep_s)
+                recording = folder.name == SOURCE
+                keep_s = retention_s if recording else live_keep_s
+                before = _forgetting(camera_dir.name, forget, now - keep_s) if recording else None
+                gone = _sweep_folder(folder, now=now, keep_s=keep_s, before=before)
                 deleted += [segment_key(camera_dir.name, folder.name, name) for name in gone]
     return deleted
 
 
-def _sweep_folder(folder: Path, *, now: float, keep_s: float) -> list[str]:
+def _forgetting(
+    camera_id: str, forget: Forget | None, cutoff: float
+) -> Callable[[list[str]], bool] | None:
+    """What tells the index of the segments about to go: False if it could not be told."""
+    if forget is None:
+        return None
+
+    def tell(names: list[str]) -> bool:
+        numbers = [n for n in map(segment_number, names) if n is not None]
+        try:
+            forget(camera_id, numbers, cutoff)
+        except TRANSIENT as error:
+            log.warning("retention: camera %s's recording kept for now: the index could not "
+                        "be told (%s)", camera_id, error)  # fmt: skip
+            return False
+        return True
+
+    return tell
+
+
+def _sweep_folder(
+    folder: Path,
+    *,
+    now: float,
+    keep_s: float,
+    before: Callable[[list[str]], bool] | None = None,
+) -> list[str]:
     named = _named(folder / MEDIA_PLAYLIST)
-    deleted: list[str] = []
+    aged: list[Path] = []
     for entry in folder.iterdir():
         segment = is_segment_name(entry.name)
         mark = skipped_segment(entry.name) is not None  # a rung's note of a segment given up
@@ -77,11 +124,20 @@ def _sweep_folder(folder: Path, *, now: float, keep_s: float) -> list[str]:
             continue
         try:
             if now - entry.stat().st_mtime > keep_s:
-                entry.unlink()
-                if segment:
-                    deleted.append(entry.name)
+                aged.append(entry)
         except FileNotFoundError:
             continue  # another sweep, or a rename in flight
+    segments = [entry.name for entry in aged if is_segment_name(entry.name)]
+    if before is not None and segments and not before(segments):
+        return []
+    deleted: list[str] = []
+    for entry in aged:
+        try:
+            entry.unlink()
+        except FileNotFoundError:
+            continue
+        if is_segment_name(entry.name):
+            deleted.append(entry.name)
     return deleted
 
 

@@ -28,6 +28,7 @@ from workers.layout import SOURCE, MediaLayout, playlist_key, segment_key
 from workers.live_ladder import OUTCOMES, RUNNING, segment_lease_key, segment_state_key
 from workers.playlists import parse_source_window
 from workers.priority import build_score
+from workers.recordings import Recorded
 from workers.viewers import count_viewers, expire_sessions
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class NewSegment:
     uri: str
     closed_at: float
     listed_at: float
+    recorded: Recorded | None = None  # what the recording index keeps of it
 
 
 @dataclass(frozen=True)

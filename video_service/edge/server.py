@@ -34,6 +34,7 @@ from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.settings import EdgeSettings
 from video_service.edge.watcher import SegmentWatcher
 from workers.layout import MediaLayout
+from workers.recordings import RecordingIndex
 from workers.storage import Uploads, open_uploads
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,16 @@ class Edge:
         directory: CameraDirectory,
         events: EventSink,
         scheduler: LadderScheduler | None = None,
+        *,
+        recordings: RecordingIndex | None = None,
     ) -> None:
-        """`scheduler`: None records only (no ladder is scheduled)."""
+        """`scheduler`: None records only (no ladder is scheduled). `recordings`: the index
+        each stored segment is added to (and retention removes from); None keeps none."""
         self._settings = settings
         self._directory = directory
         self._events = events
         self._scheduler = scheduler
+        self._recordings = recordings
         self._refusals = Refusals(events)
         self._auth = Authenticator(directory, self._refusals, settings.rtsp_realm)
         self._layout = MediaLayout(settings.media_root)
@@ -82,7 +87,7 @@ class Edge:
     async def start(self, host: str | None = None, port: int | None = None) -> asyncio.Server:
         if self._scheduler is not None:
             self._spawn(self._scheduler.drain_outcomes_forever())
-        self._spawn(sweep_forever(self._settings, self._uploads))
+        self._spawn(sweep_forever(self._settings, self._uploads, self._recordings))
         self._spawn(self._refusals.flush_forever())
         await asyncio.to_thread(self.disk.check)
         self._spawn(self.disk.watch_forever())
@@ -210,9 +215,12 @@ class Edge:
         watcher = self._watchers.get(camera.id)
         if watcher is None or watcher.camera != camera:
             source = self._layout.source_dir(camera.id)
-            replacing = SegmentWatcher(camera, source, self._uploads, self._scheduler)
+            replacing = SegmentWatcher(
+                camera, source, self._uploads, self._scheduler, self._recordings
+            )
             if watcher is not None:  # what storage holds carries over
                 replacing.uploaded = watcher.uploaded
+                replacing.unindexed = watcher.unindexed
             watcher = replacing
             self._watchers[camera.id] = watcher
         return watcher

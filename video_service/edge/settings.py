@@ -1,5 +1,6 @@
-"""The RTSP edge's settings: where it listens, how long it waits, how long it keeps
-recordings, how it follows pull cameras. Read once per process from the environment."""
+"""The RTSP edge's settings: where it listens, how long it waits, how it follows pull
+cameras (how long recordings are kept is shared: `workers.settings`). Read once per
+process from the environment."""
 
 from pydantic import Field
 
@@ -11,7 +12,6 @@ class EdgeSettings(Settings):
     rtsp_port: int = Field(default=8554, ge=0, le=65535)
     # A client must finish each request within this long, or it is dropped.
     request_timeout_s: float = Field(default=10.0, gt=0)
-    recording_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     sweep_every_s: float = Field(default=60.0, gt=0)
     # How often the edge looks for pull cameras to start or stop, and the longest wait
     # between attempts to reach one that is down.

@@ -1,5 +1,6 @@
 """Notice each segment a camera's recorder closes (within a fifth of a second), hand it to
-storage, then the playlist that names it, and tell the ladder scheduler.
+storage, then the playlist that names it, add it to the recording index, and tell the ladder
+scheduler.
 
 One watcher per camera lives as long as the edge: what it has seen and handed to storage
 carries over a reconnect, so a camera that publishes again does not upload its window twice.
@@ -12,12 +13,14 @@ from pathlib import Path
 from video_service.edge.directory import CameraAuth
 from video_service.edge.faults import TRANSIENT, Streak
 from video_service.edge.scheduler import LadderScheduler, NewSegment
-from workers.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_key
-from workers.playlists import parse_source_window
+from workers.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_key, segment_number
+from workers.playlists import SourceEntry, parse_source_window
+from workers.recordings import Recorded, RecordingIndex
 from workers.storage import Uploads
 
 POLL_S = 0.2
 MAX_UNSCHEDULED = 16  # more than a live window: older ones are past any deadline
+MAX_UNINDEXED = 20_000  # a day and more of 6 s segments, while the database is away
 
 
 @dataclass
@@ -26,10 +29,17 @@ class SegmentWatcher:
     outdir: Path
     uploads: Uploads
     scheduler: LadderScheduler | None
+    index: RecordingIndex | None = None
     seen: set[str] = field(default_factory=set)
     uploaded: set[str] = field(default_factory=set)
     # Recorded, not yet handed to the scheduler (Redis was away): handed over when it is back.
     unscheduled: list[NewSegment] = field(default_factory=list)
+    # Stored, not yet in the recording index (the database was away): added when it is back.
+    unindexed: list[Recorded] = field(default_factory=list)
+    _index_streak: Streak = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._index_streak = Streak(f"indexing camera {self.camera.id}'s recording")
 
     async def run(self) -> None:
         """Watch until cancelled; what was listed before it started is not news. A fault of
@@ -53,17 +63,32 @@ class SegmentWatcher:
             await asyncio.to_thread(
                 store_window, self.uploads, camera.id, self.outdir, self.uploaded
             )
+            if self.index is not None:
+                found = [segment.recorded for segment in fresh if segment.recorded]
+                self.unindexed = [*self.unindexed, *found][-MAX_UNINDEXED:]
             if scheduler is not None:
+                self.unscheduled = [*self.unscheduled, *fresh][-MAX_UNSCHEDULED:]
                 await asyncio.to_thread(scheduler.recorded, camera.id, camera.site_id, fresh)
-        if scheduler is None:
-            return
-        self.unscheduled = [*self.unscheduled, *fresh][-MAX_UNSCHEDULED:]
-        if self.unscheduled:
+        if self.unindexed:
+            await self._index()
+        if scheduler is not None and self.unscheduled:
             pending = list(self.unscheduled)
             await asyncio.to_thread(
                 scheduler.schedule, camera.id, camera.site_id, camera.tier, pending
             )
             self.unscheduled.clear()
+
+    async def _index(self) -> None:
+        """Add what is stored to the recording index; the database away is outlasted on
+        its own (the ladder goes on), the entries kept until it is back."""
+        assert self.index is not None
+        try:
+            await asyncio.to_thread(self.index.add, self.camera.id, list(self.unindexed))
+        except TRANSIENT as error:
+            self._index_streak.failed(error)
+        else:
+            self._index_streak.ok()
+            self.unindexed.clear()
 
 
 def store_window(uploads: Uploads, camera_id: str, outdir: Path, uploaded: set[str]) -> None:
@@ -107,7 +132,19 @@ def new_segments(outdir: Path, seen: set[str]) -> list[NewSegment]:
             continue  # listed but empty (a full disk): not recorded, whatever FFmpeg says
         closed_at = found.st_mtime
         seen.add(entry.uri)
-        fresh.append(NewSegment(entry.uri, closed_at, listed_at))
+        recorded = recorded_of(entry, found.st_size, closed_at)
+        fresh.append(NewSegment(entry.uri, closed_at, listed_at, recorded))
     current = {entry.uri for entry in window.entries}
     seen.intersection_update(current | {f.uri for f in fresh})
     return fresh
+
+
+def recorded_of(entry: SourceEntry, size: int, closed_at: float) -> Recorded | None:
+    """The index's entry for a segment: its start from the playlist's program date (the
+    recorder writes one on every segment), else from when its file was closed."""
+    number = segment_number(entry.uri)
+    if number is None:
+        return None
+    stamped = entry.program_date_time
+    start = stamped.timestamp() if stamped is not None else closed_at - entry.duration
+    return Recorded(start, entry.duration, size, number, entry.discontinuity)

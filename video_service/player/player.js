@@ -1,9 +1,14 @@
-// The SPARC Video web player: the cameras a key may see, and a live view with hls.js that
-// shows the current rung and CDN. Its state is on window.sparcPlayer for tests and support.
+// The SPARC Video web player: the cameras a key may see, a live view with hls.js that shows
+// the current rung and CDN, and under it a timeline of the last 24 hours of the recording
+// (gaps and events marked): a click plays the recording from that time, showing the
+// wall-clock time of the frame (from EXT-X-PROGRAM-DATE-TIME); "Live" goes back.
+// Its state is on window.sparcPlayer for tests and support.
 
+const DAY_MS = 24 * 3600 * 1000;
 const state = {
   state: "idle", camera: null, cdn: null, rung: null, currentTime: 0, errors: [],
-  cameras: null, listedAtMs: null,
+  cameras: null, listedAtMs: null, mode: null, wallClock: null, wallClockAtStart: null,
+  spans: null, events: null,
 };
 window.sparcPlayer = state;
 
@@ -60,19 +65,39 @@ function describe() {
     state.cdn = (level.attrs && level.attrs["PATHWAY-ID"]) || state.cdn;
   }
   state.currentTime = $("video").currentTime;
-  show(`${state.state} · rung ${state.rung ?? "?"} · CDN ${state.cdn ?? "?"} · ${state.currentTime.toFixed(1)} s`);
+  const date = hls && hls.playingDate; // from EXT-X-PROGRAM-DATE-TIME
+  state.wallClock = date ? date.getTime() : null;
+  const clock = state.wallClock ? new Date(state.wallClock).toLocaleString() : "?";
+  const where = state.mode === "recorded" ? `recording · ${clock}` : `live · ${clock}`;
+  show(`${state.state} · ${where} · rung ${state.rung ?? "?"} · CDN ${state.cdn ?? "?"} · ${state.currentTime.toFixed(1)} s`);
 }
 
 async function play(cameraId) {
   const region = $("region").value;
   const playback = await api(`/api/cameras/${cameraId}/playback?region=${encodeURIComponent(region)}`);
-  Object.assign(state, { state: "loading", camera: cameraId, cdn: playback.cdn, errors: [] });
+  start(cameraId, playback, "live", { liveSyncDurationCount: 3 });
+  showTimeline(cameraId).catch(fail);
+}
+
+async function playRecorded(cameraId, fromMs) {
+  const region = $("region").value;
+  const end = Math.min(fromMs + 3600 * 1000, Date.now());
+  const range = `start=${new Date(fromMs).toISOString()}&end=${new Date(end).toISOString()}`;
+  const playback = await api(`/api/cameras/${cameraId}/playback?region=${encodeURIComponent(region)}&${range}`);
+  start(cameraId, playback, "recorded", { startPosition: playback.offset_s ?? 0 });
+  if (state.spans === null) showTimeline(cameraId).catch(fail);
+}
+
+function start(cameraId, playback, mode, options) {
+  Object.assign(state, { state: "loading", camera: cameraId, cdn: playback.cdn, errors: [],
+                         mode, wallClock: null, wallClockAtStart: null });
   if (hls) hls.destroy();
+  hls = null;
   const video = $("video");
   if (!window.Hls || !Hls.isSupported()) {
     video.src = playback.url; // Safari plays HLS itself
   } else {
-    hls = new Hls({ liveSyncDurationCount: 3 });
+    hls = new Hls(options);
     hls.on(Hls.Events.LEVEL_SWITCHED, describe);
     hls.on(Hls.Events.ERROR, (_, data) => {
       state.errors.push(`${data.type}: ${data.details}`);
@@ -81,9 +106,64 @@ async function play(cameraId) {
     hls.loadSource(playback.url);
     hls.attachMedia(video);
   }
-  video.onplaying = () => { state.state = "playing"; describe(); };
+  video.onplaying = () => {
+    state.state = "playing";
+    describe();
+    if (state.wallClockAtStart === null) state.wallClockAtStart = state.wallClock;
+  };
   video.ontimeupdate = describe;
-  await video.play().catch(() => {});
+  video.play().catch(() => {});
+}
+
+async function showTimeline(cameraId) {
+  const now = Date.now();
+  const from = new Date(now - DAY_MS).toISOString();
+  const [recordings, events] = await Promise.all([
+    api(`/api/cameras/${cameraId}/recordings?from=${from}&limit=1000`),
+    api(`/api/events?camera_id=${cameraId}&from=${from}&limit=500`),
+  ]);
+  const outside = events.data.filter((e) => !isPipelineEvent(e.type));
+  const line = $("timeline");
+  const at = (ms) => `${Math.max(0, Math.min(100, ((ms - (now - DAY_MS)) / DAY_MS) * 100))}%`;
+  const marks = document.createDocumentFragment();
+  for (const span of recordings.spans) {
+    const mark = document.createElement("div");
+    mark.className = "span";
+    const [start, end] = [Date.parse(span.start), Date.parse(span.end)];
+    mark.style.left = at(start);
+    mark.style.width = `max(1px, calc(${at(end)} - ${at(start)}))`;
+    marks.append(mark);
+  }
+  for (const event of outside) {
+    const mark = document.createElement("div");
+    mark.className = "event";
+    mark.style.left = at(Date.parse(event.at));
+    mark.title = `${event.type} at ${new Date(event.at).toLocaleString()}`;
+    mark.onclick = (click) => {
+      click.stopPropagation();
+      playRecorded(cameraId, Date.parse(event.at) - 10_000).catch(fail);
+    };
+    marks.append(mark);
+  }
+  const nowMark = document.createElement("div");
+  nowMark.className = "now";
+  nowMark.style.left = "calc(100% - 2px)";
+  marks.append(nowMark);
+  line.replaceChildren(marks);
+  line.onclick = (click) => {
+    const box = line.getBoundingClientRect();
+    const ms = now - DAY_MS + ((click.clientX - box.left) / box.width) * DAY_MS;
+    playRecorded(cameraId, ms).catch(fail);
+  };
+  $("live").onclick = () => play(cameraId).catch(fail);
+  $("scale-from").textContent = new Date(now - DAY_MS).toLocaleString();
+  $("recordings").hidden = false;
+  $("scale").hidden = false;
+  Object.assign(state, { spans: recordings.spans.length, events: outside.length });
+}
+
+function isPipelineEvent(type) { // the pipeline's own bookkeeping is not worth a mark
+  return !type.includes(".") && type !== "camera_online" && type !== "camera_offline";
 }
 
 function fail(error) {
@@ -96,7 +176,9 @@ $("load").onclick = () => listCameras().catch(fail);
 $("key").value = fragment.get("key") || sessionStorage.getItem("sparc-key") || "";
 if (fragment.get("region")) $("region").value = fragment.get("region");
 if (key()) {
+  const camera = fragment.get("camera");
+  const at = fragment.get("at") && Date.parse(fragment.get("at")); // a recording from then
   listCameras()
-    .then(() => fragment.get("camera") && play(fragment.get("camera")))
+    .then(() => camera && (at ? playRecorded(camera, at) : play(camera)))
     .catch(fail);
 }

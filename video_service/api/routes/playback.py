@@ -1,16 +1,30 @@
 """Playback: a viewer key asks for a camera and gets a signed master playlist URL on the CDN
 chosen for it, and a viewer session; the steering server answers the player's polls with
-its pathway order and renews that session, so viewer counts stay true without a heartbeat."""
+its pathway order and renews that session, so viewer counts stay true without a heartbeat.
+With `start` and `end`, the same route gives the recording of that range instead: a signed
+VOD playlist URL through the same selection and signing (no viewer session: recordings need
+no ladder)."""
 
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+from starlette.concurrency import run_in_threadpool
 
 from cdn.steering import build_steering_response
+from video_service.api.auth import Principal
 from video_service.api.deps import (
     AdminDep,
     DeliveryDep,
@@ -20,51 +34,113 @@ from video_service.api.deps import (
     live_services,
     lookups_of,
 )
-from video_service.api.errors import MAPPED, Conflict, NotFound, error_response, validation_response
+from video_service.api.errors import (
+    MAPPED,
+    Conflict,
+    NotFound,
+    Unprocessable,
+    error_response,
+    validation_response,
+)
 from video_service.api.lookups import CameraFacts
 from video_service.api.viewing import open_viewer
 from video_service.delivery.playback import Delivery
+from video_service.delivery.recordings import MAX_PLAYBACK_S, RangeRefused, TimeRange, checked_range
 from workers.viewers import renew_session
 
 router = APIRouter(tags=["playback"])
 REGION = {"min_length": 1, "max_length": 32, "pattern": r"^[a-z0-9-]+$"}
 Region = Annotated[str, Query(**REGION)]
 _REGION = TypeAdapter(Annotated[str, StringConstraints(**REGION)])
+_TIME = TypeAdapter(AwareDatetime)
+Start = Annotated[AwareDatetime | None, Query(description="recorded playback from (ISO 8601)")]
+End = Annotated[AwareDatetime | None, Query(description="recorded playback to (ISO 8601)")]
 
 
 class PlaybackPublic(BaseModel):
     url: str
     cdn: str
     expires_at: int
-    session_id: str
+    session_id: str | None = Field(description="the live viewer session (None: a recording)")
+    # A recording only: the range the playlist covers (whole segments), and where in it
+    # the time asked for is (a player starts there).
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    offset_s: float | None = None
 
 
 @router.get("/api/cameras/{camera_id}/playback")
 async def get_playback(
-    camera_id: str, request: Request, region: Region = "global"
+    camera_id: str,
+    request: Request,
+    region: Region = "global",
+    start: Start = None,
+    end: End = None,
 ) -> PlaybackPublic:
-    """A signed master playlist URL on the CDN chosen for this viewer, and a viewer session.
-    (Served by `fast_playback`, ahead of FastAPI; this declaration documents it.)"""
-    return await playback_for(request, camera_id, region)
+    """A signed master playlist URL on the CDN chosen for this viewer, and a viewer session;
+    with `start` and `end` (at most 24 hours apart), a signed VOD playlist URL of the
+    recording instead. (Served by `fast_playback`, ahead of FastAPI; this declaration
+    documents it.)"""
+    return await playback_for(request, camera_id, region, _window(start, end))
 
 
 async def fast_playback(request: Request) -> Response:
     """GET /api/cameras/{id}/playback without FastAPI's routing and dependency solving: the
     hot path of every player's start, handed over by `app.HotPaths`. The region is
     validated by the same constraints as the declaration above."""
+    query = request.query_params
     try:
-        region = _REGION.validate_python(request.query_params.get("region", "global"))
+        region = _REGION.validate_python(query.get("region", "global"))
+        times = [_query_time(query.get(name), name) for name in ("start", "end")]
+    except _BadQuery as error:
+        return await validation_response(request, RequestValidationError(error.located))
     except ValidationError as error:
         located = [{**e, "loc": ("query", "region")} for e in error.errors()]
         return await validation_response(request, RequestValidationError(located))
     try:
-        answer = await playback_for(request, request.path_params["camera_id"], region)
+        window = _window(*times)
+        answer = await playback_for(request, request.path_params["camera_id"], region, window)
     except MAPPED as error:
         return error_response(error)
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
-async def playback_for(request: Request, camera_id: str, region: str) -> PlaybackPublic:
+class _BadQuery(ValueError):
+    def __init__(self, located: list[dict[str, object]]) -> None:
+        super().__init__("bad query")
+        self.located = located
+
+
+def _query_time(raw: str | None, name: str) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        return _TIME.validate_python(raw)
+    except ValidationError as error:
+        raise _BadQuery([{**e, "loc": ("query", name)} for e in error.errors()]) from None
+
+
+def _window(start: datetime | None, end: datetime | None) -> TimeRange | None:
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        missing = "start" if start is None else "end"
+        raise Unprocessable("recorded playback needs both start and end", ("query", missing))
+    return refused_as_422(lambda: checked_range(
+        start.timestamp(), end.timestamp(), longest_s=MAX_PLAYBACK_S, what="a playback"
+    ))  # fmt: skip
+
+
+def refused_as_422(check: Callable[[], TimeRange]) -> TimeRange:
+    try:
+        return check()
+    except RangeRefused as error:
+        raise Unprocessable(str(error), ("query", "end")) from None
+
+
+async def playback_for(
+    request: Request, camera_id: str, region: str, window: TimeRange | None = None
+) -> PlaybackPublic:
     """The key and the camera are cached for a few seconds (see lookups.py), the session is
     opened in a group (delivery/sessions.py), viewer_joined is written in the next batch."""
     lookups = lookups_of(request)
@@ -72,11 +148,31 @@ async def playback_for(request: Request, camera_id: str, region: str) -> Playbac
     camera = await lookups.camera(camera_id)
     principal.check_site(camera.site_id)
     delivery = delivery_of(request)
+    if window is not None:
+        return await recorded_playback(delivery, principal, camera.id, region, window)
     await _require_online(camera, delivery)
     chosen = delivery.selector.choose(principal.key_id, region)
     viewer = await open_viewer(live_services(request), events_of(request), camera)
     playback = delivery.playback(camera.id, principal.key_id, region, viewer.session_id, chosen)
     return PlaybackPublic(**playback.__dict__, session_id=viewer.session_id)
+
+
+async def recorded_playback(
+    delivery: Delivery, principal: Principal, camera_id: str, region: str, wanted: TimeRange
+) -> PlaybackPublic:
+    """The recording of `wanted`: 404 if nothing is recorded in it (saying whether it is
+    past retention)."""
+    found = await run_in_threadpool(delivery.recorded, camera_id, wanted)
+    chosen = delivery.selector.choose(principal.key_id, region)
+    playback = delivery.recorded_playback(camera_id, wanted, principal.key_id, chosen)
+    first, last = found[0], found[-1]
+    return PlaybackPublic(
+        **playback.__dict__,
+        session_id=None,
+        start=datetime.fromtimestamp(first.start, UTC),
+        end=datetime.fromtimestamp(last.end, UTC),
+        offset_s=round(max(0.0, wanted.start - first.start), 3),
+    )
 
 
 @router.get("/api/steering/{camera_id}")

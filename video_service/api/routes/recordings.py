@@ -1,0 +1,184 @@
+"""Recordings: what a camera recorded when (spans and the gaps between them), an event's
+clip (the recording around it, as a signed VOD playlist URL), and a range exported as one
+MP4. A viewer key sees its sites' cameras only; recorded playback itself is
+`GET /api/cameras/{id}/playback?start=&end=` (routes/playback.py)."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from video_service.api.deps import SettingsDep, delivery_of, lookups_of
+from video_service.api.errors import NotFound, ServiceUnavailable
+from video_service.api.models import Event
+from video_service.api.routes.playback import (
+    REGION,
+    PlaybackPublic,
+    recorded_playback,
+    refused_as_422,
+)
+from video_service.delivery.export import export_mp4
+from video_service.delivery.recordings import (
+    CLIP_AFTER_S,
+    CLIP_BEFORE_S,
+    MAX_EXPORT_S,
+    TimeRange,
+    checked_range,
+)
+from workers.recordings import Span, gaps_between, spans_of
+
+router = APIRouter(tags=["recordings"])
+CameraId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+MAX_SPANS_RANGE = timedelta(days=31)
+DEFAULT_SPANS_RANGE = timedelta(hours=24)
+
+
+class SpanPublic(BaseModel):
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class RecordingsPublic(BaseModel):
+    camera_id: str
+    spans: list[SpanPublic] = Field(description="recorded without a gap, oldest first")
+    gaps: list[SpanPublic] = Field(description="what this page's stretch of time lacks")
+    next: AwareDatetime | None = Field(
+        description="more spans follow: ask again with this as `from`"
+    )
+
+
+@router.get("/api/cameras/{camera_id}/recordings")
+async def get_recordings(
+    camera_id: CameraId,
+    request: Request,
+    since: Annotated[
+        AwareDatetime | None, Query(alias="from", description="default: `to` less 24 hours")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(alias="to", description="default: now")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="spans per page")] = 100,
+) -> RecordingsPublic:
+    """The camera's recorded spans between `from` and `to` (at most 31 days apart), with the
+    gaps between them, a page of spans at a time."""
+    lookups = lookups_of(request)
+    principal = await lookups.principal(request.headers.get("authorization", ""))
+    principal.check_site((await lookups.camera(camera_id)).site_id)
+    end = until or datetime.now(UTC)
+    start = since or end - DEFAULT_SPANS_RANGE
+    wanted = refused_as_422(
+        lambda: checked_range(
+            start.timestamp(),
+            end.timestamp(),
+            longest_s=MAX_SPANS_RANGE.total_seconds(),
+            what="a listing of recordings",
+        )
+    )
+    index = delivery_of(request).recordings
+    if index is None:
+        raise ServiceUnavailable("this node has no recording index")
+    entries = await run_in_threadpool(index.find, camera_id, wanted.start, wanted.end)
+    spans = [Span(max(s.start, wanted.start), min(s.end, wanted.end)) for s in spans_of(entries)]
+    page, more = spans[:limit], len(spans) > limit
+    covered_to = page[-1].end if more else wanted.end
+    return RecordingsPublic(
+        camera_id=camera_id,
+        spans=[_public(s) for s in page],
+        gaps=[_public(g) for g in gaps_between(page, wanted.start, covered_to)],
+        next=_at(page[-1].end) if more else None,
+    )
+
+
+@router.get("/api/events/{event_id}/clip")
+async def get_event_clip(
+    event_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    request: Request,
+    region: Annotated[str, Query(**REGION)] = "global",
+    before: Annotated[float, Query(ge=0, le=3600, description="seconds before the event")] = (
+        CLIP_BEFORE_S
+    ),
+    after: Annotated[float, Query(ge=0, le=3600, description="seconds after the event")] = (
+        CLIP_AFTER_S
+    ),
+) -> PlaybackPublic:
+    """The recording around an event of a camera (its own, or one posted from outside): a
+    signed VOD playlist URL from `before` seconds before it to `after` seconds after."""
+    lookups = lookups_of(request)
+    principal = await lookups.principal(request.headers.get("authorization", ""))
+    event = await run_in_threadpool(_event, request, event_id)
+    if event is None:
+        raise NotFound(f"no event {event_id}")
+    camera_id, site_id, at = event
+    if camera_id is None:
+        raise NotFound(f"event {event_id} is about no camera: it has no clip")
+    principal.check_site(site_id or "")
+    moment = at.timestamp()
+    wanted = TimeRange(moment - before, moment + max(after, 0.001))
+    return await recorded_playback(delivery_of(request), principal, camera_id, region, wanted)
+
+
+@router.get(
+    "/api/cameras/{camera_id}/export",
+    response_class=FileResponse,
+    responses={200: {"content": {"video/mp4": {}}, "description": "the MP4"}},
+)
+async def get_export(
+    camera_id: CameraId,
+    request: Request,
+    settings: SettingsDep,
+    start: Annotated[AwareDatetime, Query(description="from (ISO 8601)")],
+    end: Annotated[AwareDatetime, Query(description="to (ISO 8601), at most an hour on")],
+) -> FileResponse:
+    """The recording from `start` to `end` (at most an hour) as one MP4, remuxed (not
+    re-encoded), `faststart`; gaps are left out. It starts at the keyframe at or before
+    `start`."""
+    lookups = lookups_of(request)
+    principal = await lookups.principal(request.headers.get("authorization", ""))
+    camera = await lookups.camera(camera_id)
+    principal.check_site(camera.site_id)
+    wanted = refused_as_422(
+        lambda: checked_range(
+            start.timestamp(), end.timestamp(), longest_s=MAX_EXPORT_S, what="an export"
+        )
+    )
+    delivery = delivery_of(request)
+    found = await run_in_threadpool(delivery.recorded, camera.id, wanted)
+    exported = await run_in_threadpool(
+        export_mp4,
+        delivery.storage,
+        camera.id,
+        found,
+        wanted,
+        ffmpeg=settings.ffmpeg,
+        workdir=settings.state_dir / "exports",
+    )
+    name = f"{camera.id}_{start.astimezone(UTC):%Y%m%dT%H%M%SZ}.mp4"
+    return FileResponse(
+        exported.path,
+        media_type="video/mp4",
+        filename=name,
+        background=BackgroundTask(exported.remove),
+    )
+
+
+def _event(request: Request, event_id: int) -> tuple[str | None, str | None, datetime] | None:
+    sessions = request.app.state.sessions
+    with sessions() as session:
+        row = session.execute(
+            select(Event.camera_id, Event.site_id, Event.at).where(Event.id == event_id)
+        ).first()
+    if row is None:
+        return None
+    at = row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=UTC)
+    return row.camera_id, row.site_id, at
+
+
+def _at(moment: float) -> datetime:
+    return datetime.fromtimestamp(moment, UTC)
+
+
+def _public(span: Span) -> SpanPublic:
+    return SpanPublic(start=_at(span.start), end=_at(span.end))
