@@ -12,6 +12,7 @@ the history around it. The target is p95 under 50 ms.
 """
 
 import argparse
+import gc
 import random
 import statistics
 import sys
@@ -118,6 +119,8 @@ def main() -> None:
                   f"{len(present) * hours:,} rows, {size / 2**20:,.0f} MiB, filled in "
                   f"{filled:.0f} s", flush=True)  # fmt: skip
             index = DatabaseRecordings(sessions)
+            gc.collect()
+            gc.freeze()  # as the API's server processes do once started (video_service.api.asgi)
             queried = cameras[:1] if kind == "alone" else cameras
             results[kind] = {
                 label: timed(index.find, queried, start_s, span_s, length, args.queries)

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import shutil
 import socket
 import sys
 import time
@@ -26,17 +27,20 @@ from video_service.demo import DemoPorts, run_demo
 from video_service.edge.server import Edge
 from video_service.edge.settings import EdgeSettings
 from video_service.progress_bar import ProgressBar
+from workers.capacity import read_pools, render
 from workers.celery_app import create_celery_app
 from workers.commands import Accel
 from workers.dispatch import submit_job
 from workers.errors import TranscodeError
 from workers.hardware import Capability, gpu_encoder_ready, probe_hardware
 from workers.jobs import JobSpec, JobState, JobStatus, JobStore
+from workers.metrics import enable_multiprocess, serve_metrics, spool_collector
 from workers.pools import Pool, start_heartbeat
 from workers.redis_server import resolve_redis_url, stop_embedded_redis
 from workers.secrets import new_key, secret_box
 from workers.settings import Settings, WorkerSettings
 from workers.sources import has_protocol
+from workers.storage import spool_backlog
 from workers.transcode import Report, run_transcode
 
 S = TypeVar("S", bound=Settings)
@@ -106,8 +110,13 @@ def worker(pool: str, concurrency: int, hostname: str | None, loglevel: str) -> 
     app = create_celery_app(settings, redis_url, accel=accel)
     name = hostname or f"{chosen.value}@{socket.gethostname()}-{os.getpid()}"
     stop = start_heartbeat(
-        redis.Redis.from_url(redis_url), chosen, name, settings.worker_heartbeat_s
+        redis.Redis.from_url(redis_url), chosen, name, settings.worker_heartbeat_s, concurrency
     )
+    # Its prefork children record the metrics: files that this process serves.
+    metrics_dir = settings.state_dir / "metrics" / f"worker-{os.getpid()}"
+    enable_multiprocess(metrics_dir)
+    spool = spool_collector(lambda: spool_backlog(settings.state_dir, "worker"), time.time)
+    serve_metrics(settings.metrics_port, extra=[spool])
     try:
         app.worker_main(
             [
@@ -123,6 +132,7 @@ def worker(pool: str, concurrency: int, hostname: str | None, loglevel: str) -> 
         )
     finally:
         stop.set()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _choose_worker_pool(requested: Pool, settings: WorkerSettings) -> tuple[Pool, Accel]:
@@ -253,6 +263,8 @@ def edge(port: int | None) -> None:
     directory = DatabaseDirectory(sessions, secret_box(settings))
     recordings = DatabaseRecordings(sessions)
     edge = Edge(settings, directory, live.events, live.scheduler, recordings=recordings)
+    spool = spool_collector(lambda: spool_backlog(settings.state_dir, "edge"), time.time)
+    serve_metrics(settings.metrics_port, extra=[spool])
     asyncio.run(_run_edge(edge, port))
 
 
@@ -265,6 +277,29 @@ async def _run_edge(server: Edge, port: int | None) -> None:
             await listener.serve_forever()
     finally:
         await server.close()
+
+
+@main.command()
+@click.option("--watch", is_flag=True, help="Refresh every 2 s until interrupted.")
+@click.option("--json", "as_json", is_flag=True, help="Print the view as JSON.")
+def pools(watch: bool, as_json: bool) -> None:
+    """The worker pools: workers, queue by priority band, last minute, workers needed."""
+    settings = load_settings()
+    redis_url = resolve_redis_url(settings)
+    app = create_celery_app(settings, redis_url)
+    client = redis.Redis.from_url(redis_url)
+    while True:
+        view = read_pools(app, client)
+        text = json.dumps(view.as_dict(), indent=2) if as_json else render(view)
+        if not watch:
+            click.echo(text)
+            return
+        click.clear()
+        click.echo(text)
+        try:
+            time.sleep(2)
+        except KeyboardInterrupt:
+            return
 
 
 @main.group()

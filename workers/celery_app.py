@@ -3,14 +3,17 @@
 Built by a function and handed its settings, so that importing this module starts nothing.
 """
 
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
 from celery import Celery
 from celery.app.amqp import AMQP
+from celery.signals import worker_process_shutdown
 from kombu import Connection, Queue  # type: ignore[attr-defined]
 
 from workers.commands import Accel
+from workers.metrics import mark_process_dead
 from workers.pools import Pool
 from workers.priority import PRIORITY_LEVELS
 from workers.settings import Settings
@@ -83,6 +86,12 @@ def create_celery_app(
         },
     )
     return app
+
+
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+def _process_gone(pid: int | None = None, **_: Any) -> None:
+    """A prefork child exits: its live gauges leave the metrics' sums."""
+    mark_process_dead(pid or os.getpid())
 
 
 def _queue(name: str, arguments: dict[str, int]) -> Queue:

@@ -6,6 +6,7 @@ from workers.celery_app import SEGMENT_TASK, TRANSCODE_TASK, SparcCelery, broker
 from workers.jobs import JobSpec, JobStore
 from workers.pools import Pool, choose_pool
 from workers.priority import broker_priority
+from workers.queues import queued_headers
 
 
 def submit_job(
@@ -16,7 +17,8 @@ def submit_job(
     job_id = store.create(spec)
     store.update(job_id, queue=chosen.queue)
     priority = broker_priority(spec.score, broker_transport(app.conf.broker_url))
-    app.send_task(TRANSCODE_TASK, args=(job_id,), queue=chosen.queue, priority=priority)
+    app.send_task(TRANSCODE_TASK, args=(job_id,), queue=chosen.queue, priority=priority,
+                  headers=queued_headers())  # fmt: skip
     return job_id
 
 
@@ -32,6 +34,10 @@ def submit_segment(
     pool = choose_pool(client)
     priority = broker_priority(score, broker_transport(app.conf.broker_url))
     result = app.send_task(
-        SEGMENT_TASK, args=(camera_id, segment, closed_at), queue=pool.queue, priority=priority
+        SEGMENT_TASK,
+        args=(camera_id, segment, closed_at),
+        queue=pool.queue,
+        priority=priority,
+        headers=queued_headers(),
     )
     return str(result.id)

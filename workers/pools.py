@@ -18,8 +18,9 @@ class Pool(StrEnum):
         return f"transcode.{self.value}"
 
 
-def beat(client: redis.Redis, pool: Pool, worker: str, ttl_s: int) -> None:
-    client.set(_KEY.format(pool=pool.value, worker=worker), "1", ex=ttl_s)
+def beat(client: redis.Redis, pool: Pool, worker: str, ttl_s: int, slots: int = 1) -> None:
+    """`slots`: how many jobs the worker runs at once (its processes)."""
+    client.set(_KEY.format(pool=pool.value, worker=worker), str(slots), ex=ttl_s)
 
 
 def forget(client: redis.Redis, pool: Pool, worker: str) -> None:
@@ -31,12 +32,26 @@ def live_workers(client: redis.Redis, pool: Pool) -> list[str]:
     return sorted(key.decode()[len(prefix) :] for key in client.scan_iter(match=prefix + "*"))
 
 
+def worker_slots(client: redis.Redis, pool: Pool) -> dict[str, int]:
+    """Each live worker and how many jobs it runs at once."""
+    prefix = _KEY.format(pool=pool.value, worker="")
+    keys = sorted(client.scan_iter(match=prefix + "*"))
+    found = client.mget(keys) if keys else []
+    return {
+        key.decode()[len(prefix) :]: int(value) if value and value.isdigit() else 1
+        for key, value in zip(keys, found, strict=True)
+        if value is not None
+    }
+
+
 def choose_pool(client: redis.Redis) -> Pool:
     """The GPU pool when a GPU worker is alive, else the CPU pool (its queue waits for one)."""
     return Pool.GPU if live_workers(client, Pool.GPU) else Pool.CPU
 
 
-def start_heartbeat(client: redis.Redis, pool: Pool, worker: str, every_s: int) -> threading.Event:
+def start_heartbeat(
+    client: redis.Redis, pool: Pool, worker: str, every_s: int, slots: int = 1
+) -> threading.Event:
     """Beat until the returned event is set; the key outlives three missed beats."""
     stop = threading.Event()
 
@@ -44,7 +59,7 @@ def start_heartbeat(client: redis.Redis, pool: Pool, worker: str, every_s: int) 
         while not stop.is_set():
             # The broker connection reports an outage itself; keep beating through it.
             with contextlib.suppress(redis.RedisError):
-                beat(client, pool, worker, ttl_s=every_s * 3)
+                beat(client, pool, worker, ttl_s=every_s * 3, slots=slots)
             stop.wait(every_s)
         with contextlib.suppress(redis.RedisError):
             forget(client, pool, worker)

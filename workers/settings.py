@@ -128,6 +128,8 @@ class WorkerSettings(Settings):
     ffmpeg_timeout_s: float = Field(default=6 * 3600.0, gt=0)
     lease_s: int = Field(default=30, gt=0)
     worker_heartbeat_s: int = Field(default=10, gt=0)
+    # Prometheus's /metrics of a worker (all its processes); 0: none.
+    metrics_port: int = Field(default=9102, ge=0, le=65535)
 
     @field_validator("ladder")
     @classmethod

@@ -429,6 +429,22 @@ def open_uploads(
     return Spool.claim(S3Storage.connect(endpoint_url, bucket), state_dir / "spool", role)
 
 
+def spool_backlog(state_dir: Path, role: str) -> tuple[int, float | None]:
+    """How many uploads and deletes wait in the spools of `role` under `state_dir`, and when
+    the oldest was handed over (read from the disk: any process may ask, the metrics' too)."""
+    count, oldest = 0, None
+    for folder in (state_dir / "spool").glob(f"{role}-*"):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for entry in folder.iterdir():
+                if entry.name.startswith("."):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    held = entry.stat().st_mtime
+                    count += 1
+                    oldest = held if oldest is None else min(oldest, held)
+    return count, oldest
+
+
 def _parse_held(path: Path) -> tuple[str, Path, str] | None:
     """A file a previous process spooled: (key, file, mode), in the order handed over."""
     parts = path.name.split("-", 2)

@@ -1,5 +1,10 @@
-"""Celery tasks: thin. Each unpacks its ids, calls one function, and says what happened."""
+"""Celery tasks: thin. Each unpacks its ids, calls one function, and says what happened
+(to the metrics, and to the pools view's activity in Redis)."""
 
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -7,10 +12,15 @@ from typing import Any
 import redis
 from celery import Task, shared_task
 
-from workers.celery_app import SEGMENT_TASK, TRANSCODE_TASK
+from workers.activity import busy, record_job
+from workers.celery_app import SEGMENT_TASK, TRANSCODE_TASK, SparcCelery
+from workers.commands import Accel
 from workers.errors import TransientError
 from workers.jobs import JobStore
 from workers.live_ladder import run_live_segment
+from workers.metrics import ladder_metrics
+from workers.pools import Pool
+from workers.queues import queued_headers
 from workers.runner import LeaseHeld, execute_job
 from workers.storage import Uploads, open_uploads
 
@@ -33,6 +43,33 @@ def _uploads(bucket: str | None, endpoint_url: str | None, state_dir: Path) -> U
     return open_uploads(bucket, endpoint_url, state_dir, "worker")
 
 
+@contextlib.contextmanager
+def observed(app: SparcCelery, kind: str, worker: str) -> Iterator[Callable[[str], None]]:
+    """Time a job and count its outcome (what the block says; `retried` when it raises a
+    transient fault, `failed` for anything else it raises; nothing when it says nothing)."""
+    client = _client(app.redis_url)
+    pool = Pool.CPU if app.accel is Accel.CPU else Pool.GPU
+    outcome: list[str] = []
+    started = time.monotonic()
+    with busy(client, pool, f"{worker}:{os.getpid()}"):
+        try:
+            yield outcome.append
+        except TransientError:
+            outcome.append("retried")
+            raise
+        except Exception:
+            outcome.append("failed")
+            raise
+        finally:
+            if outcome:
+                took = time.monotonic() - started
+                metrics = ladder_metrics()
+                metrics.job_duration.labels(pool.value, kind).observe(took)
+                metrics.jobs.labels(pool.value, kind, outcome[-1]).inc()
+                with contextlib.suppress(redis.RedisError):
+                    record_job(client, pool, outcome[-1], took, now=time.time())
+
+
 # DESIGN's retry contract: 3 attempts, 2 s then 4 s apart, transient faults only; acked
 # late and put back if the worker dies.
 RETRIES: dict[str, Any] = {
@@ -49,15 +86,18 @@ RETRIES: dict[str, Any] = {
 @shared_task(bind=True, name=TRANSCODE_TASK, **RETRIES)  # type: ignore[untyped-decorator]
 def transcode_job(self: Task[Any, Any], job_id: str) -> str:
     app = self.app
+    worker = self.request.hostname or "worker"
     try:
-        status = execute_job(
-            _store(app.redis_url),
-            job_id,
-            app.settings,
-            accel=app.accel,
-            worker=self.request.hostname or "worker",
-            final_attempt=self.request.retries >= MAX_ATTEMPTS - 1,
-        )
+        with observed(app, "file", worker) as said:
+            status = execute_job(
+                _store(app.redis_url),
+                job_id,
+                app.settings,
+                accel=app.accel,
+                worker=worker,
+                final_attempt=self.request.retries >= MAX_ATTEMPTS - 1,
+            )
+            said(str(status.state))
     except LeaseHeld:
         # Ack this delivery only after a follow-up is queued: if the holder dies, it runs.
         delivery = self.request.delivery_info or {}
@@ -66,6 +106,7 @@ def transcode_job(self: Task[Any, Any], job_id: str) -> str:
             countdown=app.settings.lease_s,
             queue=delivery.get("routing_key"),
             priority=delivery.get("priority"),
+            headers=queued_headers(),
         )
         return "deferred"
     return str(status.state)
@@ -80,15 +121,18 @@ SEGMENT_RETRIES: dict[str, Any] = {**RETRIES, "acks_late": False, "reject_on_wor
 def transcode_segment(self: Task[Any, Any], camera_id: str, segment: str, closed_at: float) -> str:
     """One live source segment through the lower rungs; skipped past its deadline."""
     app = self.app
-    result = run_live_segment(
-        _client(app.redis_url),
-        app.settings,
-        camera_id,
-        segment,
-        closed_at,
-        accel=app.accel,
-        uploads=_uploads(
-            app.settings.s3_bucket, app.settings.s3_endpoint_url, app.settings.state_dir
-        ),
-    )
+    with observed(app, "live", self.request.hostname or "worker") as said:
+        result = run_live_segment(
+            _client(app.redis_url),
+            app.settings,
+            camera_id,
+            segment,
+            closed_at,
+            accel=app.accel,
+            uploads=_uploads(
+                app.settings.s3_bucket, app.settings.s3_endpoint_url, app.settings.state_dir
+            ),
+        )
+        if result is not None:
+            said(result.outcome)
     return result.outcome if result is not None else "held or done elsewhere"

@@ -14,6 +14,9 @@ def _key(camera_id: str) -> str:
     return f"sparc:viewers:{camera_id}"
 
 
+ALL_SESSIONS = "sparc:sessions"  # every camera's sessions, for the count of open ones
+
+
 def open_session(client: redis.Redis, camera_id: str, *, ttl_s: float, now: float) -> str:
     return open_sessions(client, [camera_id], ttl_s=ttl_s, now=now)[0][0]
 
@@ -30,6 +33,7 @@ def open_sessions(
     opened = [(camera_id, uuid.uuid4().hex) for camera_id in camera_ids]
     for camera_id, session_id in opened:
         pipe.zadd(_key(camera_id), {session_id: now + ttl_s})
+        pipe.zadd(ALL_SESSIONS, {session_id: now + ttl_s})
     counts = pipe.execute()[: len(cameras)]
     viewers = {camera_id: int(count) for camera_id, count in zip(cameras, counts, strict=True)}
     result: list[tuple[str, int]] = []
@@ -47,7 +51,16 @@ def renew_session(
     if expires is None or float(expires) <= now:
         return False
     client.zadd(_key(camera_id), {session_id: now + ttl_s}, xx=True)
+    client.zadd(ALL_SESSIONS, {session_id: now + ttl_s}, xx=True)
     return True
+
+
+def count_all_sessions(client: redis.Redis, *, now: float) -> int:
+    """Open sessions of every camera (the lapsed ones are dropped from the count's set)."""
+    pipe = client.pipeline(transaction=True)
+    pipe.zremrangebyscore(ALL_SESSIONS, "-inf", now)
+    pipe.zcard(ALL_SESSIONS)
+    return int(pipe.execute()[1])
 
 
 def count_viewers(client: redis.Redis, camera_id: str, *, now: float) -> int:

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from video_service.api.compression import Compression
@@ -31,6 +31,7 @@ from video_service.api.limits import BodyLimit
 from video_service.api.live import LiveServices
 from video_service.api.lookups import CameraSites, Lookups
 from video_service.api.maintenance import maintain_forever
+from video_service.api.metrics import RequestMetrics, scraped, watch_pool
 from video_service.api.recordings import DatabaseRecordings
 from video_service.api.response_cache import (
     CachedRoutes,
@@ -41,6 +42,7 @@ from video_service.api.routes import (
     cameras,
     events,
     keys,
+    ops,
     playback,
     player,
     recordings,
@@ -51,6 +53,8 @@ from video_service.api.settings import ApiSettings
 from video_service.api.sources import seal_clear_credentials
 from video_service.delivery.origin import Origin
 from video_service.delivery.playback import Delivery
+from workers.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from workers.metrics import exposition
 from workers.secrets import secret_box
 
 LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
@@ -167,13 +171,23 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         cache=cache,
         principal_of=app.state.lookups.principal_or_none,
     )
-    app.add_middleware(BodyLimit)  # outermost: before anything reads a body
-    for module in (sites, cameras, events, keys, viewers, playback, recordings, player):
+    app.add_middleware(BodyLimit)  # before anything reads a body
+    app.add_middleware(RequestMetrics)  # outermost: every request timed
+    watch_pool(engine_of(sessions))
+    for module in (sites, cameras, events, keys, viewers, playback, recordings, ops, player):
         app.include_router(module.router, responses=ERRORS)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    def metrics() -> Response:
+        """Prometheus's text format: every server process's metrics, and the queues and
+        viewer sessions as they are now. Unauthenticated, as scrapers expect: keep it to
+        the cluster (k8s/ NetworkPolicy)."""
+        extra = [scraped(services.scheduler.app, services.redis)] if services else []
+        return Response(exposition(extra), media_type=METRICS_CONTENT_TYPE)
 
     return app
 

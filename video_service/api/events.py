@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.api.models import Event
 from video_service.edge.events import EventType, NewEvent
+from workers.metrics import api_metrics
 
 Written = Callable[[], None]
 
@@ -49,6 +50,7 @@ def record_event(
 def insert_events(session: Session, events: Sequence[NewEvent]) -> None:
     rows = [_row(e.type, e.camera_id, e.site_id, e.detail) for e in events]
     session.connection().execute(insert(EVENTS), rows)
+    api_metrics().events_ingested.inc(len(rows))
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class OutsideEvent:
 def store_batch(session: Session, events: Sequence[OutsideEvent]) -> None:
     """A validated batch, in one statement: PostgreSQL's COPY (the fastest way in), or an
     executemany elsewhere."""
+    api_metrics().events_ingested.inc(len(events))
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         rows = [_row(e.type, e.camera_id, e.site_id, e.detail) | {"at": e.at} for e in events]

@@ -3,16 +3,22 @@ the same port (SO_REUSEPORT), so the kernel spreads connections evenly over them
 shared socket, as uvicorn's own --workers has, lets the busiest process accept most of a
 burst of connections while the others idle: at 1,000 connections that was the tail.)
 
-The parent starts the processes, forwards SIGINT/SIGTERM, and exits when they have."""
+The parent starts the processes, forwards SIGINT/SIGTERM, and exits when they have. With
+more than one, their metrics go to files (prometheus_client's multiprocess mode, in
+`STATE_DIR/metrics/api`, emptied at start), so that any process's /metrics answers for all."""
 
 import contextlib
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 from types import FrameType
 
 import uvicorn
+
+from video_service.api.settings import ApiSettings
+from workers.metrics import enable_multiprocess, mark_process_dead
 
 APP = "video_service.api.asgi:create_from_environment"
 
@@ -46,6 +52,8 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
         return
     # Bound here first, so that a port in use fails once and clearly, before any worker.
     probe = listening_socket(host, port, reuse_port=True)
+    metrics_dir = ApiSettings().state_dir / "metrics" / "api"
+    enable_multiprocess(metrics_dir)  # inherited by the server processes
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(
@@ -66,3 +74,6 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     signal.signal(signal.SIGTERM, forward)
     for process in processes:
         process.join()
+        if process.pid is not None:
+            mark_process_dead(process.pid)
+    shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -30,6 +30,7 @@ from video_service.delivery.recordings import TimeRange, require_recorded, vod_k
 from video_service.delivery.settings import DeliverySettings
 from workers.errors import StorageUnavailable
 from workers.layout import MASTER_PLAYLIST, SOURCE, MediaLayout, playlist_key, stream_prefix
+from workers.metrics import api_metrics
 from workers.recordings import Recorded, RecordingIndex
 from workers.storage import Storage, open_storage
 
@@ -59,6 +60,10 @@ class Delivery:
             base_ejection_s=settings.cdn_ejection_s,
             max_ejection_s=settings.cdn_ejection_max_s,
         )
+        metrics = api_metrics()
+        for provider in providers:  # each provider's series exists from the start, at 0
+            metrics.cdn_ejections.labels(provider.name)
+            metrics.cdn_probe_failures.labels(provider.name)
         self.signers: dict[str, UrlSigner] = {
             p.name: self.origin_signer if p.scheme is Scheme.ORIGIN else build_signer(p)
             for p in providers
@@ -108,11 +113,18 @@ class Delivery:
                     # raised AttributeError from deep in the transport, and killed this loop)
                     return False
 
+            metrics = api_metrics()
             while True:
+                before = {
+                    p.name for p in self.selector.providers if self.selector.is_ejected(p.name)
+                }
                 results = await probe_providers(self.selector, fetch)
                 for name, ok in results.items():
                     if not ok:
                         log.info("CDN %s failed its health probe", name)
+                        metrics.cdn_probe_failures.labels(name).inc()
+                        if name not in before and self.selector.is_ejected(name):
+                            metrics.cdn_ejections.labels(name).inc()
                 await asyncio.sleep(self.settings.cdn_probe_every_s)
 
     async def last_recorded(self, camera_id: str) -> float | None:

@@ -47,6 +47,7 @@ class PullSupervisor:
         self._watcher_for = watcher_for
         self._spawn = spawn
         self._layout = MediaLayout(settings.media_root)
+        self.online: set[str] = set()  # pulled cameras recording now
 
     async def run(self) -> None:
         """Keep one puller running for each enabled pull camera, and none for the others."""
@@ -109,6 +110,7 @@ class PullSupervisor:
         try:
             await recorder.wait()
         finally:
+            self.online.discard(camera.id)
             await stop_child(recorder)
             await relay.close()
             online.cancel()
@@ -123,5 +125,6 @@ class PullSupervisor:
         while True:
             await asyncio.sleep(0.5)
             if await asyncio.to_thread(listed_segments, outdir) - before:
+                self.online.add(camera.id)
                 await report(self._events, EventType.CAMERA_ONLINE, camera, mode="pull")
                 return True

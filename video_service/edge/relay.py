@@ -13,8 +13,17 @@ from collections.abc import Callable
 
 from video_service.edge.auth import CAMERA_PATH
 from video_service.edge.rtsp import Message, read_message
+from workers.metrics import edge_metrics
 
 RELAY_CHUNK = 64 * 1024
+
+
+class ByteCount:
+    def __init__(self) -> None:
+        self.total = 0
+
+
+INGESTED = ByteCount()  # bytes from cameras through this process's relays (its ingest rate)
 RECORDER_ANSWER_S = 10.0
 _MODE = re.compile(r'mode="?(record|receive)"?', re.IGNORECASE)
 
@@ -85,17 +94,22 @@ async def relay(
     upstream_reader: asyncio.StreamReader,
     upstream_writer: asyncio.StreamWriter,
 ) -> None:
-    """Copy bytes both ways until either side closes."""
+    """Copy bytes both ways until either side closes; what the camera sends is counted as
+    ingest (`INGESTED` and the metric)."""
+    counted = edge_metrics().ingest_bytes
 
-    async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter, ingest: bool) -> None:
         with contextlib.suppress(ConnectionError):
             while chunk := await source.read(RELAY_CHUNK):
                 sink.write(chunk)
+                if ingest:
+                    INGESTED.total += len(chunk)
+                    counted.inc(len(chunk))
                 await sink.drain()
 
     tasks = [
-        asyncio.create_task(pump(client_reader, upstream_writer)),
-        asyncio.create_task(pump(upstream_reader, client_writer)),
+        asyncio.create_task(pump(client_reader, upstream_writer, True)),
+        asyncio.create_task(pump(upstream_reader, client_writer, False)),
     ]
     _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:

@@ -26,6 +26,7 @@ from workers.celery_app import SparcCelery
 from workers.dispatch import submit_segment
 from workers.layout import SOURCE, MediaLayout, playlist_key, segment_key
 from workers.live_ladder import OUTCOMES, RUNNING, segment_lease_key, segment_state_key
+from workers.metrics import edge_metrics
 from workers.playlists import parse_source_window
 from workers.priority import build_score
 from workers.recordings import Recorded
@@ -99,6 +100,14 @@ class LadderScheduler:
         self._clock = clock
         self._outcomes_from = "$"
         self._in_flight: InFlight | None = None  # watched where outcomes are read
+
+    @property
+    def redis(self) -> redis.Redis:
+        return self._redis
+
+    @property
+    def app(self) -> SparcCelery:
+        return self._app
 
     def score(self, camera_id: str, tier: int) -> int:
         return build_score(count_viewers(self._redis, camera_id, now=self._clock()), tier)
@@ -206,6 +215,7 @@ class LadderScheduler:
         camera_id = str(outcome["camera_id"])
         if self._in_flight is not None:
             self._in_flight.finish(camera_id, str(outcome["segment"]))
+        edge_metrics().ladder_outcomes.labels(str(outcome["outcome"])).inc()
         kind = _OUTCOME_EVENTS[str(outcome["outcome"])]
         detail = {"segment": outcome["segment"], "error": outcome.get("error")}
         record_or_log(self._events, [NewEvent(kind, camera_id, None, detail)])
@@ -217,6 +227,7 @@ class LadderScheduler:
 
 
 def record_lag(client: redis.Redis, camera_id: str, rendition: str, seconds: float) -> None:
+    edge_metrics().publish_lag.labels(rendition).observe(max(seconds, 0.0))
     key = f"sparc:lag:{camera_id}:{rendition}"
     client.lpush(key, f"{max(seconds, 0.0):.4f}")
     client.ltrim(key, 0, LAG_SAMPLES - 1)

@@ -14,26 +14,31 @@ dropped; each connection is its own task, so none of that reaches other cameras.
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
+
+import redis
 
 from video_service.edge.auth import Authenticator, Refused
 from video_service.edge.directory import CameraAuth, CameraDirectory
 from video_service.edge.disk import DiskGuard
 from video_service.edge.events import EventSink, EventType, report
-from video_service.edge.faults import log_unexpected
+from video_service.edge.faults import TRANSIENT, log_unexpected
 from video_service.edge.guard import cut_when_disabled
 from video_service.edge.publisher import PublishSession
 from video_service.edge.pull import PullSupervisor
 from video_service.edge.refusals import Refusals
-from video_service.edge.relay import send
+from video_service.edge.relay import INGESTED, send
 from video_service.edge.retention import sweep_forever
 from video_service.edge.rtsp import MAX_HEAD, BadMessage, Message, read_message, response
 from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.settings import EdgeSettings
 from video_service.edge.watcher import SegmentWatcher
+from workers.activity import IngestRate, beat_edge
 from workers.layout import MediaLayout
+from workers.metrics import edge_metrics
 from workers.recordings import RecordingIndex
 from workers.storage import Uploads, open_uploads
 
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 
 PUBLIC_METHODS = "OPTIONS, ANNOUNCE, SETUP, RECORD, TEARDOWN, GET_PARAMETER"
 CLOSE_WAIT_S = 20.0
+EDGE_BEAT_S = 5.0
 
 
 class Edge:
@@ -75,11 +81,19 @@ class Edge:
             on_full=self._stop_recording,
         )
         self._watchers: dict[str, SegmentWatcher] = {}
+        self._pulls: PullSupervisor | None = None
         self._background: set[asyncio.Task[None]] = set()
 
     @property
     def live_cameras(self) -> list[str]:
         return sorted(self._live)
+
+    def online_count(self) -> int:
+        """Cameras recording here now: publishers and pulled cameras."""
+        return len(self._live) + (len(self._pulls.online) if self._pulls else 0)
+
+    def _count_online(self) -> None:
+        edge_metrics().cameras_online.set(self.online_count())
 
     def source_dir(self, camera_id: str) -> Path:
         return self._layout.source_dir(camera_id)
@@ -91,7 +105,7 @@ class Edge:
         self._spawn(self._refusals.flush_forever())
         await asyncio.to_thread(self.disk.check)
         self._spawn(self.disk.watch_forever())
-        pulls = PullSupervisor(
+        pulls = self._pulls = PullSupervisor(
             self._settings,
             self._directory,
             self._events,
@@ -100,12 +114,28 @@ class Edge:
             lambda: self.disk.recording_allowed,
         )
         self._spawn(pulls.run())
-        return await asyncio.start_server(
+        server = await asyncio.start_server(
             self._handle,
             host or self._settings.rtsp_host,
             self._settings.rtsp_port if port is None else port,
             limit=MAX_HEAD,
         )
+        if self._scheduler is not None:
+            bound = server.sockets[0].getsockname()[1]
+            name = f"{socket.gethostname()}:{bound}"
+            self._spawn(self._beat_forever(self._scheduler.redis, name))
+        return server
+
+    async def _beat_forever(self, client: redis.Redis, name: str) -> None:
+        """For the pools view: this edge's cameras and ingest rate, in Redis every few s."""
+        rate = IngestRate()
+        while True:
+            self._count_online()  # pulled cameras come and go on their own
+            with contextlib.suppress(*TRANSIENT):
+                await asyncio.to_thread(
+                    beat_edge, client, name, self.online_count(), rate.rate(INGESTED.total) * 8
+                )
+            await asyncio.sleep(EDGE_BEAT_S)
 
     async def close(self) -> None:
         """Stop every publisher, recorder and puller, and wait until their processes exit."""
@@ -181,6 +211,7 @@ class Edge:
             await previous.done.wait()
         session = PublishSession(self._settings, camera, reader, writer)
         self._live[camera.id] = session
+        self._count_online()
         watcher = self._watcher_for(camera)
         watching = self._spawn(watcher.run())
         guard = self._spawn(
@@ -201,6 +232,7 @@ class Edge:
             await watcher.announce()  # the last segment, closed as the recorder finished
             if self._live.get(camera.id) is session:
                 del self._live[camera.id]
+                self._count_online()
             await report(self._events, EventType.CAMERA_OFFLINE, camera)
             session.done.set()
 
@@ -213,6 +245,8 @@ class Edge:
     def _watcher_for(self, camera: CameraAuth) -> SegmentWatcher:
         """The camera's watcher: one per camera for the edge's life (see watcher.py)."""
         watcher = self._watchers.get(camera.id)
+        if watcher is not None:  # recorded here before: a reconnect, a pull retried
+            edge_metrics().recorder_restarts.inc()
         if watcher is None or watcher.camera != camera:
             source = self._layout.source_dir(camera.id)
             replacing = SegmentWatcher(

@@ -23,3 +23,5 @@ class EdgeSettings(Settings):
     # stops cleanly (and publishers are refused) until there is `low` again.
     disk_low_bytes: int = Field(default=1024**3, ge=0)
     disk_stop_bytes: int = Field(default=100 * 1024**2, ge=0)
+    # Prometheus's /metrics of the edge; 0: none.
+    metrics_port: int = Field(default=9101, ge=0, le=65535)

@@ -1,0 +1,38 @@
+"""Queue depth on RabbitMQ (no priority bands there: one count per queue), and the priority
+bands read back from Redis's per-step lists mapping to the urgencies the scores were sent at."""
+
+import kombu
+import pytest
+import redis
+
+from tests.conftest import TEST_REDIS_URL
+from tests.workers.test_distributed import RABBITMQ_URL, fresh_rabbitmq_queues
+from workers.celery_app import create_celery_app
+from workers.dispatch import submit_segment
+from workers.pools import Pool
+from workers.priority import MAX_SCORE, broker_priority, urgency
+from workers.queues import ALL, _band_of_step, read_queues
+from workers.settings import Settings
+
+
+@pytest.mark.parametrize("transport", ["redis", "amqp"])
+def test_each_broker_step_reads_back_as_the_urgency_it_was_sent_at(transport: str) -> None:
+    for score in range(MAX_SCORE + 1):
+        assert _band_of_step(broker_priority(score, transport), transport) == urgency(score)
+
+
+def test_rabbitmq_queue_depth_is_counted(redis_client: redis.Redis) -> None:
+    fresh_rabbitmq_queues()
+    settings = Settings(broker_url=RABBITMQ_URL)
+    app = create_celery_app(settings, TEST_REDIS_URL)
+    try:
+        for n, score in enumerate((0, 500, 1000, 1000)):
+            submit_segment(app, redis_client, "e" * 32, f"seg_{n}.ts", 0.0, score)
+        depth = {state.pool: state for state in read_queues(app)}
+        assert depth[Pool.CPU].depth == {ALL: 4} and depth[Pool.CPU].oldest_queued_at is None
+        assert depth[Pool.GPU].total == 0
+    finally:
+        with kombu.Connection(RABBITMQ_URL, connect_timeout=3) as connection:
+            channel = connection.channel()
+            for pool in Pool:
+                channel.queue_delete(pool.queue)
