@@ -88,6 +88,17 @@ class Selector:
     def ejected_until(self, name: str) -> float:
         return self._health[name].ejected_until
 
+    def ejection_state(self, name: str) -> tuple[float, int]:
+        """(ejected until, ejections so far): what another process needs to agree with us."""
+        health = self._health[name]
+        return health.ejected_until, health.ejections
+
+    def restore(self, name: str, ejected_until: float, ejections: int) -> None:
+        """Take on the ejection another process decided (an unknown provider is ignored)."""
+        health = self._health.get(name)
+        if health is not None:
+            health.ejected_until, health.ejections = ejected_until, ejections
+
     def report_failure(self, name: str) -> None:
         health = self._health[name]
         if self.is_ejected(name):

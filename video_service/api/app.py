@@ -123,7 +123,8 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         upkeep = maintain_forever(engine_of(sessions), settings.event_retention_days)
         tasks = [asyncio.create_task(upkeep)]
         if delivery.probed:
-            tasks.append(asyncio.create_task(delivery.watch_health()))
+            shared = services.redis if services is not None else None
+            tasks.append(asyncio.create_task(delivery.watch_health(shared)))
         yield
         app.state.events.close()
         await app.state.event_stream.close()

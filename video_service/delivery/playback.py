@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import redis
 from starlette.concurrency import run_in_threadpool
 
 from cdn.health import probe_providers
@@ -26,6 +27,7 @@ from cdn.rewrite import RewriteCache
 from cdn.selector import Selector
 from cdn.signing import OriginSigner, StreamGrant, UrlSigner, build_signer, grant_for
 from video_service.delivery.caches import TtlCache
+from video_service.delivery.cdn_health import SharedHealth
 from video_service.delivery.recordings import TimeRange, require_recorded, vod_key
 from video_service.delivery.settings import DeliverySettings
 from workers.errors import StorageUnavailable
@@ -76,6 +78,7 @@ class Delivery:
         )
         # This machine's own media root (the recording, where the edge shares the machine).
         self.layout = MediaLayout(settings.media_root)
+        self.shared_health: SharedHealth | None = None  # while watch_health runs with Redis
         # The recording index (the control plane's database): what recorded playback finds.
         self.recordings: RecordingIndex | None = None
 
@@ -100,9 +103,14 @@ class Delivery:
     def probed(self) -> bool:
         return any(p.health_url for p in self.selector.providers)
 
-    async def watch_health(self) -> None:
-        """Probe the providers that name a health URL, for as long as the app runs."""
+    async def watch_health(self, shared: redis.Redis | None = None) -> None:
+        """Probe the providers that name a health URL, for as long as the app runs; with
+        `shared` (Redis), one process probes for all and the rest take on what it found
+        (cdn_health.py)."""
         timeout = self.settings.cdn_probe_timeout_s
+        every_s = self.settings.cdn_probe_every_s
+        health = SharedHealth(shared, self.selector, every_s) if shared is not None else None
+        self.shared_health = health
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
 
             async def fetch(url: str) -> bool:
@@ -118,14 +126,17 @@ class Delivery:
                 before = {
                     p.name for p in self.selector.providers if self.selector.is_ejected(p.name)
                 }
-                results = await probe_providers(self.selector, fetch)
+                if health is not None:
+                    results = await health.round(fetch)
+                else:
+                    results = await probe_providers(self.selector, fetch)
                 for name, ok in results.items():
                     if not ok:
                         log.info("CDN %s failed its health probe", name)
                         metrics.cdn_probe_failures.labels(name).inc()
                         if name not in before and self.selector.is_ejected(name):
                             metrics.cdn_ejections.labels(name).inc()
-                await asyncio.sleep(self.settings.cdn_probe_every_s)
+                await asyncio.sleep(every_s)
 
     async def last_recorded(self, camera_id: str) -> float | None:
         """`recorded_at`, looked up at most once a second per camera (every playback
