@@ -10,7 +10,8 @@ What a process exports:
   the API          http_*, events ingested, database pool, CDN ejections and probe failures,
                    and (read at scrape time) queue depth, oldest job age, open viewer sessions
   the edge         cameras online, ingest bytes, recorder restarts, publish lag, ladder job
-                   outcomes as reported to it, spool depth and age
+                   outcomes as reported to it, free space on the recording disk, spool depth
+                   and age
   a worker         ladder job duration and outcomes, spool depth and age
 """
 
@@ -184,6 +185,7 @@ class EdgeMetrics:
     recorder_restarts: Counter
     publish_lag: Histogram
     ladder_outcomes: Counter
+    disk_free_bytes: Gauge
 
 
 @cache
@@ -198,6 +200,8 @@ def edge_metrics() -> EdgeMetrics:
                   "listed in a playlist.", ["rendition"], buckets=LAG_BUCKETS),
         Counter("sparc_ladder_outcomes", "Live ladder jobs reported to this edge's scheduler.",
                 ["outcome"]),
+        Gauge("sparc_edge_disk_free_bytes", "Free space on the recording disk.",
+              multiprocess_mode="liveall"),
     )  # fmt: skip
 
 

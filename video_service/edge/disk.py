@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from video_service.edge.events import EventSink, EventType, NewEvent, record_or_log
+from workers.metrics import edge_metrics
 
 log = logging.getLogger(__name__)
 CHECK_EVERY_S = 2.0
@@ -63,6 +64,7 @@ class DiskGuard:
     def check(self) -> DiskState:
         self._root.mkdir(parents=True, exist_ok=True)
         self.free = self._free_bytes(self._root)
+        edge_metrics().disk_free_bytes.set(self.free)
         state = disk_state(self.free, low=self._low, stop=self._stop, previous=self.state)
         if state is not self.state:
             self._changed(state)
