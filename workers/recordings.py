@@ -22,6 +22,7 @@ MAX_SEGMENT_S = 60.0  # a segment this long starts at most this far before a ran
 GAP_TOLERANCE_S = 1.0  # closer than this, two segments are one span
 # offset in its hour (ms), duration (ms), size (bytes), number, flags
 _ENTRY = struct.Struct("<IIIQB")
+ENTRY_SIZE = _ENTRY.size
 _DISCONTINUITY = 1
 
 
@@ -112,6 +113,17 @@ def spans_of(entries: Sequence[Recorded], tolerance_s: float = GAP_TOLERANCE_S) 
     return spans
 
 
+def merge_spans(spans: Sequence[Span], tolerance_s: float = GAP_TOLERANCE_S) -> list[Span]:
+    """Spans in order, those that touch (an hour's last and the next hour's first) joined."""
+    merged: list[Span] = []
+    for span in spans:
+        if merged and span.start <= merged[-1].end + tolerance_s:
+            merged[-1] = Span(merged[-1].start, max(merged[-1].end, span.end))
+        else:
+            merged.append(span)
+    return merged
+
+
 def gaps_between(spans: Sequence[Span], start: float, end: float) -> list[Span]:
     """What [start, end) holds that `spans` (in order, within it) do not."""
     gaps: list[Span] = []
@@ -133,6 +145,10 @@ class RecordingIndex(Protocol):
 
     def find(self, camera_id: str, start: float, end: float) -> list[Recorded]:
         """The segments with any part in [start, end), in order. May block."""
+        ...
+
+    def spans(self, camera_id: str, start: float, end: float) -> list[Span]:
+        """The spans recorded with any part in [start, end), clipped to it. May block."""
         ...
 
     def forget(self, camera_id: str, numbers: Collection[int], before: float) -> int:

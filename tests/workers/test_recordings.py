@@ -95,10 +95,25 @@ def test_the_index_finds_a_range_across_hours_and_forgets_what_retention_took(
     assert [e.number for e in middle] == list(range(500, 600))
     assert index.find(CAMERA, T0 - 100, T0) == [] and index.find(CAMERA, T0 + 9, T0 + 9) == []
 
+    # Spans, from the per-row cache: the same as from the entries, and fresh after a write.
+    for lo, hi in [
+        (T0, T0 + 7800),
+        (T0 + 3000, T0 + 3600),
+        (T0 - 500, T0 + 10),
+        (T0 + 7000, T0 + 9000),
+    ]:
+        assert index.spans(CAMERA, lo, hi) == [
+            Span(max(s.start, lo), min(s.end, hi)) for s in spans_of(index.find(CAMERA, lo, hi))
+        ]
+    assert index.spans(CAMERA, T0, T0 + 9000) == [Span(T0, T0 + 7800)]
+    index.add(CAMERA, run(T0 + 7900, 2, 5000))  # after a 100 s gap
+    assert index.spans(CAMERA, T0, T0 + 9000) == [Span(T0, T0 + 7800), Span(T0 + 7900, T0 + 7912)]
+
     dropped = index.forget(CAMERA, range(0, 700), before=T0 + 700 * 6)
     assert dropped == 700
-    left = index.find(CAMERA, T0, T0 + 1300 * 6)
+    left = index.find(CAMERA, T0, T0 + 1300 * 6 - 1)
     assert [e.number for e in left] == list(range(700, 1300))
+    assert index.spans(CAMERA, T0, T0 + 7800) == [Span(T0 + 700 * 6, T0 + 7800)]
     with sessions() as session:
         rows = session.scalar(select(func.count()).select_from(RecordingHour))
     first_hour = int(T0 // HOUR_S)

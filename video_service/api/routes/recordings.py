@@ -30,7 +30,7 @@ from video_service.delivery.recordings import (
     TimeRange,
     checked_range,
 )
-from workers.recordings import Span, gaps_between, spans_of
+from workers.recordings import Span, gaps_between
 
 router = APIRouter(tags=["recordings"])
 CameraId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
@@ -80,8 +80,7 @@ async def get_recordings(
     index = delivery_of(request).recordings
     if index is None:
         raise ServiceUnavailable("this node has no recording index")
-    entries = await run_in_threadpool(index.find, camera_id, wanted.start, wanted.end)
-    spans = [Span(max(s.start, wanted.start), min(s.end, wanted.end)) for s in spans_of(entries)]
+    spans = await run_in_threadpool(index.spans, camera_id, wanted.start, wanted.end)
     page, more = spans[:limit], len(spans) > limit
     covered_to = page[-1].end if more else wanted.end
     return RecordingsPublic(
