@@ -69,16 +69,10 @@ def mark_process_dead(pid: int) -> None:
 def exposition(extra: Iterable[Collector] = ()) -> bytes:
     """The text format of this process's metrics (all processes' in multiprocess mode), and
     of `extra` collectors (read at scrape time, once however many processes there are)."""
-    registry = CollectorRegistry(auto_describe=False)
-    if multiprocess_enabled():
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        text = generate_latest(registry)
-    else:
-        text = generate_latest(REGISTRY)
     scraped = CollectorRegistry(auto_describe=False)
     for collector in extra:
         scraped.register(collector)
-    return text + generate_latest(scraped)
+    return generate_latest(_own_registry()) + generate_latest(scraped)
 
 
 def serve_metrics(port: int, host: str = "0.0.0.0", extra: Sequence[Collector] = ()) -> bool:
@@ -86,11 +80,7 @@ def serve_metrics(port: int, host: str = "0.0.0.0", extra: Sequence[Collector] =
     in a thread. A port taken (two workers on one machine) is logged, not fatal: False."""
     if port == 0:
         return False
-    registry = CollectorRegistry(auto_describe=False)
-    if multiprocess_enabled():
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    else:
-        registry = REGISTRY
+    registry = _own_registry()
     for collector in extra:
         registry.register(collector)
     try:
@@ -103,6 +93,15 @@ def serve_metrics(port: int, host: str = "0.0.0.0", extra: Sequence[Collector] =
 
 
 Reading = tuple[str, str, Sequence[str], dict[tuple[str, ...], float]]
+
+
+def _own_registry() -> CollectorRegistry:
+    """This process's metrics: the default registry, or every process's files."""
+    if not multiprocess_enabled():
+        return REGISTRY
+    registry = CollectorRegistry(auto_describe=False)
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
 
 
 class Read(Collector):

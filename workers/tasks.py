@@ -57,6 +57,8 @@ def observed(app: SparcCelery, kind: str, worker: str) -> Iterator[Callable[[str
         except TransientError:
             outcome.append("retried")
             raise
+        except LeaseHeld:  # another worker holds it: deferred, not an outcome
+            raise
         except Exception:
             outcome.append("failed")
             raise

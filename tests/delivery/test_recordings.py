@@ -162,6 +162,7 @@ def test_a_recording_across_a_gap_is_found_played_clipped_exported_and_retired(
     clip_last = clip_vod.segments[-1]
     assert clip_first <= at <= clip_last.program_date_time.timestamp() + clip_last.duration
     assert viewer.get("/api/events/999999/clip").status_code == 404
+    assert viewer.get(f"/api/events/{2**63}/clip").status_code == 422
 
     # Another site's key: 403 everywhere; no key: 401.
     outsider = origin_api.client(stranger)
