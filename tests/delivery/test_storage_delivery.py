@@ -134,3 +134,46 @@ def _serve_from_the_bucket(player: httpx.Client, url: str, s3: Any, prefix: str)
     key = prefix + "240p/" + urlsplit(segment_url).path.rsplit("/", 1)[-1]
     assert body.content == s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert player.get(segment_url.replace("/seg_", "/seg_9")).status_code == 404
+
+
+def test_an_api_node_without_the_recording_serves_the_source_master_from_the_bucket(
+    stored_api: Api, stored_edge: RunningEdge, s3_endpoint: str, tmp_path: Path
+) -> None:
+    """Before any ladder: the master is the recording alone, built from what the bucket
+    holds (this node's copy of the recording is gone, as on an API node with no disk)."""
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    admin = stored_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    source_key = f"live/{camera['id']}/source/index.m3u8"
+
+    def stored_segments() -> int:
+        try:
+            body = s3.get_object(Bucket=BUCKET, Key=source_key)["Body"].read().decode()
+        except s3.exceptions.NoSuchKey:
+            return 0
+        return len(m3u8.loads(body).segments)
+
+    publishing = subprocess.Popen(
+        publisher(stored_edge.url(camera), 30, size="640x360"), stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until(lambda: stored_segments() >= 2, 30)
+        answer = admin.get(f"/api/cameras/{camera['id']}/playback")
+        assert answer.status_code == 200, answer.text
+    finally:
+        publishing.kill()
+        publishing.wait()
+    wait_until(lambda: not stored_edge.edge.live_cameras, 30)  # the recorder has finished
+    shutil.rmtree(tmp_path / "media" / "live" / camera["id"])
+    with httpx.Client(timeout=10) as player:
+        master = player.get(answer.json()["url"])
+        assert master.status_code == 200, master.text
+        variants = m3u8.loads(master.text).playlists
+        paths = [urlsplit(v.uri).path for v in variants]
+        assert paths == [f"/media/live/{camera['id']}/source/index.m3u8"], paths
+        info = variants[0].stream_info
+        assert info.resolution == (640, 360) and info.codecs.startswith("avc1.")
+        assert info.bandwidth > 0
+        source = player.get(urljoin(answer.json()["url"], variants[0].uri))
+        assert source.status_code == 200 and m3u8.loads(source.text).segments

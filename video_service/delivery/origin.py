@@ -20,7 +20,10 @@ validation, and a poll of an unchanged local playlist costs a token check, a sta
 dictionary look-up.
 """
 
+import contextlib
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs
 
@@ -40,12 +43,22 @@ from video_service.delivery.recordings import (
     build_vod_playlist,
     checked_range,
 )
-from workers.layout import SOURCE, BadMediaPath, MediaPath, parse_media_path, playlist_key
+from workers.layout import (
+    MEDIA_PLAYLIST,
+    SOURCE,
+    BadMediaPath,
+    MediaPath,
+    is_segment_name,
+    parse_media_path,
+    playlist_key,
+    segment_key,
+)
 from workers.playlists import (
     build_master_playlist,
     describe_rendition,
     is_playlist,
     mark_unusable_segments,
+    parse_source_window,
 )
 from workers.storage import SEGMENT_CACHE, Storage
 
@@ -193,21 +206,41 @@ class Origin:
     def _source_only_master(self, camera_id: str) -> str:
         """Before the ladder's first master, the recording alone: a player that starts now
         gets the source at once rather than a 404 (the rungs follow for players that start
-        later). Built from this machine's recording, where the edge shares the machine."""
-        layout = self.delivery.layout
-        source = layout.path(playlist_key(camera_id, SOURCE))
-        try:
-            head = source.read_text().split("#EXTINF", 1)[0]
-        except FileNotFoundError:
-            raise MediaNotFound("no such media") from None
+        later). Built from the store's recording: the bucket's, when one is configured (an
+        API node needs no copy of it), probed once per version of the source playlist."""
+        key = playlist_key(camera_id, SOURCE)
+        if self.storage.remote:
+            text = self._read(key)
+        else:
+            try:
+                text = self.delivery.layout.path(key).read_text()
+            except FileNotFoundError:
+                raise MediaNotFound("no such media") from None
+        head = text.split("#EXTINF", 1)[0]
 
         def build() -> str:
-            found = describe_rendition(SOURCE, source.parent, self.delivery.settings)
+            with tempfile.TemporaryDirectory(prefix="sparc-source-") as scratch:
+                folder = self._source_copy(camera_id, text, Path(scratch))
+                found = describe_rendition(SOURCE, folder, self.delivery.settings)
             if found is None:
                 raise MediaNotFound("no segment recorded yet")
             return build_master_playlist([found])
 
         return self.delivery.cache.get(("source-master", camera_id), head, build)
+
+    def _source_copy(self, camera_id: str, text: str, scratch: Path) -> Path:
+        """The source playlist's folder as a local one: this machine's own recording, or the
+        playlist and its segments fetched from the bucket into `scratch`."""
+        if not self.storage.remote:
+            return self.delivery.layout.source_dir(camera_id)
+        (scratch / MEDIA_PLAYLIST).write_text(text)
+        for entry in parse_source_window(text).entries:
+            if not is_segment_name(entry.uri):
+                continue  # only names we make: nothing from a playlist becomes another path
+            with contextlib.suppress(KeyError):
+                data = self.storage.get_bytes(segment_key(camera_id, SOURCE, entry.uri))
+                (scratch / entry.uri).write_bytes(data)
+        return scratch
 
     async def _call(self, function: Callable[..., T], *args: object) -> T:
         """Run a storage call in a worker thread when it waits on the network."""
