@@ -143,6 +143,16 @@ def test_a_recording_across_a_gap_is_found_played_clipped_exported_and_retired(
     assert abs(float(probed["format"]["duration"]) - (cut_end - cut_start)) <= SEGMENT_S
     assert exported.content.index(b"moov") < exported.content.index(b"mdat")  # faststart
     assert not list((origin_api.settings.state_dir / "exports").iterdir())  # removed once sent
+    # A node makes two exports at once (SPARC_EXPORTS_AT_ONCE); a third waits its turn: 503.
+    slots = origin_api.app_state.export_slots
+    assert slots.acquire(blocking=False) and slots.acquire(blocking=False)
+    try:
+        busy = viewer.get(f"{base}/export", params={"start": iso(cut_start),
+                                                    "end": iso(cut_end)})  # fmt: skip
+        assert busy.status_code == 503 and "too many exports" in busy.text, busy.text
+    finally:
+        slots.release()
+        slots.release()
     played = subprocess.run(["node", str(FILE_DRIVER), str(mp4), "1.5"],
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     shown = json.loads(played.stdout.strip().splitlines()[-1])

@@ -4,6 +4,7 @@ the paths players hit most, served ahead of FastAPI's routing."""
 import asyncio
 import contextlib
 import re
+import threading
 from collections.abc import AsyncIterator, Callable
 
 import redis.asyncio as aioredis
@@ -165,6 +166,7 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     install_error_handlers(app)
     app.state.delivery = Delivery(settings)
     app.state.delivery.recordings = DatabaseRecordings(sessions)
+    app.state.export_slots = threading.BoundedSemaphore(settings.exports_at_once)
     app.add_middleware(Compression)
     app.add_middleware(
         HotPaths,

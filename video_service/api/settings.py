@@ -18,6 +18,9 @@ class ApiSettings(DeliverySettings):
     api_threads: int = Field(default=40, ge=1, le=1000)
     # Events older than this are dropped (PostgreSQL: whole monthly partitions).
     event_retention_days: int = Field(default=90, ge=1, le=3650)
+    # MP4 exports made at once by one server process (each may take gigabytes of the state
+    # directory until sent); more are answered 503.
+    exports_at_once: int = Field(default=2, ge=1, le=100)
 
     @field_validator("admin_key")
     @classmethod

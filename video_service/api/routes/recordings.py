@@ -3,6 +3,7 @@ clip (the recording around it, as a signed VOD playlist URL), and a range export
 MP4. A viewer key sees its sites' cameras only; recorded playback itself is
 `GET /api/cameras/{id}/playback?start=&end=` (routes/playback.py)."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -133,7 +134,7 @@ async def get_export(
 ) -> FileResponse:
     """The recording from `start` to `end` (at most an hour) as one MP4, remuxed (not
     re-encoded), `faststart`; gaps are left out. It starts at the keyframe at or before
-    `start`."""
+    `start`. A node makes `SPARC_EXPORTS_AT_ONCE` (2) at a time; more get 503."""
     lookups = lookups_of(request)
     principal = await lookups.principal(request.headers.get("authorization", ""))
     camera = await lookups.camera(camera_id)
@@ -145,21 +146,30 @@ async def get_export(
     )
     delivery = delivery_of(request)
     found = await run_in_threadpool(delivery.recorded, camera.id, wanted)
-    exported = await run_in_threadpool(
-        export_mp4,
-        delivery.storage,
-        camera.id,
-        found,
-        wanted,
-        ffmpeg=settings.ffmpeg,
-        workdir=settings.state_dir / "exports",
-    )
+    slots: threading.BoundedSemaphore = request.app.state.export_slots
+    if not slots.acquire(blocking=False):
+        raise ServiceUnavailable("too many exports at once on this node: try again shortly")
+    try:
+        exported = await run_in_threadpool(
+            export_mp4,
+            delivery.storage,
+            camera.id,
+            found,
+            wanted,
+            ffmpeg=settings.ffmpeg,
+            workdir=settings.state_dir / "exports",
+        )
+    except BaseException:
+        slots.release()
+        raise
+
+    def sent() -> None:  # the slot is held until the file is gone from the disk
+        exported.remove()
+        slots.release()
+
     name = f"{camera.id}_{start.astimezone(UTC):%Y%m%dT%H%M%SZ}.mp4"
     return FileResponse(
-        exported.path,
-        media_type="video/mp4",
-        filename=name,
-        background=BackgroundTask(exported.remove),
+        exported.path, media_type="video/mp4", filename=name, background=BackgroundTask(sent)
     )
 
 
