@@ -2,21 +2,10 @@
 // camera list; print one JSON line: how many cameras it listed, and when the list was
 // rendered, in ms since the navigation started.
 //   node tests/browser/dashboard.mjs PAGE_URL KEY
-import { createRequire } from "node:module";
-import path from "node:path";
-
-const playerDir = process.env.SPARC_PLAYER_DIR || path.resolve("video_service/player");
-const require = createRequire(path.join(playerDir, "package.json"));
-const { chromium } = require("playwright-core");
+import { launchChromium } from "./chromium.mjs";
 
 const [pageUrl, key] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-  ],
-});
+const browser = await launchChromium();
 const result = {};
 try {
   const page = await browser.newPage();

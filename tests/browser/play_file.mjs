@@ -1,20 +1,12 @@
 // Open a media file in Debian's Chromium (its own media document), play it and watch it
 // advance. Prints one JSON line.
 //   node tests/browser/play_file.mjs FILE WATCH_SECONDS
-import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-
-const playerDir = process.env.SPARC_PLAYER_DIR || path.resolve("video_service/player");
-const require = createRequire(path.join(playerDir, "package.json"));
-const { chromium } = require("playwright-core");
+import { AUTOPLAY, launchChromium } from "./chromium.mjs";
 
 const [file, watchSeconds] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launchChromium([AUTOPLAY]);
 const result = { playing: false, advanced: 0 };
 try {
   const page = await browser.newPage();

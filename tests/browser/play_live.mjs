@@ -1,22 +1,10 @@
 // Drive the web player in Debian's Chromium with playwright-core: open the page with a key
 // and a camera, wait for `playing`, then watch the video advance. Prints one JSON line.
 //   node tests/browser/play_live.mjs PAGE_URL KEY CAMERA_ID WATCH_SECONDS
-import { createRequire } from "node:module";
-import path from "node:path";
-
-const playerDir = process.env.SPARC_PLAYER_DIR || path.resolve("video_service/player");
-const require = createRequire(path.join(playerDir, "package.json"));
-const { chromium } = require("playwright-core");
+import { AUTOPLAY, launchChromium } from "./chromium.mjs";
 
 const [pageUrl, key, camera, watchSeconds] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+const browser = await launchChromium([AUTOPLAY]);
 const result = { playing: false, advanced: 0, rung: null, cdn: null, errors: [], console: [] };
 try {
   const page = await browser.newPage();

@@ -2,22 +2,10 @@
 // the page with a key, a camera and a time (`#at=`), wait for `playing`, read the wall-clock
 // time of the first frame shown (from PROGRAM-DATE-TIME), then watch it advance.
 //   node tests/browser/play_recording.mjs PAGE_URL KEY CAMERA_ID AT_ISO WATCH_SECONDS
-import { createRequire } from "node:module";
-import path from "node:path";
-
-const playerDir = process.env.SPARC_PLAYER_DIR || path.resolve("video_service/player");
-const require = createRequire(path.join(playerDir, "package.json"));
-const { chromium } = require("playwright-core");
+import { AUTOPLAY, launchChromium } from "./chromium.mjs";
 
 const [pageUrl, key, camera, at, watchSeconds] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+const browser = await launchChromium([AUTOPLAY]);
 const result = { playing: false, advanced: 0, wallClockAtStart: null, errors: [], console: [] };
 try {
   const page = await browser.newPage();

@@ -21,7 +21,6 @@ from video_service.edge.digest import Credentials
 from video_service.edge.pull_urls import PullUrl
 from video_service.edge.relay import INGESTED
 from video_service.edge.rtsp import MAX_HEAD, BadMessage, Message, read_message
-from workers.metrics import edge_metrics
 
 ANSWER_S = 10.0
 CHUNK = 64 * 1024
@@ -174,13 +173,10 @@ async def _both_ways(
     outward: Callable[[str], str],
     credentials: Credentials | None,
 ) -> None:
-    counted = edge_metrics().ingest_bytes
-
     async def from_camera() -> None:
         while chunk := await camera_reader.read(CHUNK):
             recorder_writer.write(chunk)
-            INGESTED.total += len(chunk)
-            counted.inc(len(chunk))
+            INGESTED.add(len(chunk))
             await recorder_writer.drain()
 
     async def from_recorder() -> None:

@@ -19,8 +19,15 @@ RELAY_CHUNK = 64 * 1024
 
 
 class ByteCount:
+    """Bytes received from cameras: a total this process reads for its ingest rate, and the
+    metric. Both relays (pushed and pulled cameras) count through `add`."""
+
     def __init__(self) -> None:
         self.total = 0
+
+    def add(self, count: int) -> None:
+        self.total += count
+        edge_metrics().ingest_bytes.inc(count)
 
 
 INGESTED = ByteCount()  # bytes from cameras through this process's relays (its ingest rate)
@@ -96,15 +103,13 @@ async def relay(
 ) -> None:
     """Copy bytes both ways until either side closes; what the camera sends is counted as
     ingest (`INGESTED` and the metric)."""
-    counted = edge_metrics().ingest_bytes
 
     async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter, ingest: bool) -> None:
         with contextlib.suppress(ConnectionError):
             while chunk := await source.read(RELAY_CHUNK):
                 sink.write(chunk)
                 if ingest:
-                    INGESTED.total += len(chunk)
-                    counted.inc(len(chunk))
+                    INGESTED.add(len(chunk))
                 await sink.drain()
 
     tasks = [
