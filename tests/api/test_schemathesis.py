@@ -17,6 +17,9 @@ from tests.conftest import TEST_REDIS_URL
 from video_service.api.settings import ApiSettings
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
+# One worker: with two, hypothesis describes filter lambdas with ast.parse from two threads at
+# once, and CPython 3.11's AST constructor is not thread-safe ("AST constructor recursion
+# depth mismatch", a SystemError schemathesis reports as a runtime error and exits 1 on).
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_the_schema_does_not_docume
     command = [
         str(st), "run", f"{api.url}/openapi.json", "--checks", CHECKS,
         "--max-examples", "25", "--seed", "20261128", "--phases", "coverage,fuzzing",
-        "--workers", "2", "--exclude-path", "/api/events/stream",
+        "--workers", "1", "--exclude-path", "/api/events/stream",
         "--report-dir", str(tmp_path),
     ]  # fmt: skip
     if key is not None:

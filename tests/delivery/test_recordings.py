@@ -143,6 +143,21 @@ def test_a_recording_across_a_gap_is_found_played_clipped_exported_and_retired(
     assert abs(float(probed["format"]["duration"]) - (cut_end - cut_start)) <= SEGMENT_S
     assert exported.content.index(b"moov") < exported.content.index(b"mdat")  # faststart
     assert not list((origin_api.settings.state_dir / "exports").iterdir())  # removed once sent
+    # An export FFmpeg refuses (here an FFmpeg that refuses everything) is a 503 saying why;
+    # nothing stays on the disk and its slot is given back (the two taken below prove it).
+    refusing = tmp_path / "refusing-ffmpeg"
+    refusing.write_text("#!/bin/sh\necho 'seg_000003.ts: Invalid data found' >&2\nexit 1\n")
+    refusing.chmod(0o755)
+    settings = origin_api.app_state.settings
+    origin_api.app_state.settings = settings.model_copy(update={"ffmpeg": str(refusing)})
+    try:
+        failed = viewer.get(f"{base}/export", params={"start": iso(cut_start),
+                                                      "end": iso(cut_end)})  # fmt: skip
+    finally:
+        origin_api.app_state.settings = settings
+    assert failed.status_code == 503, failed.text
+    assert "Invalid data found" in failed.json()["detail"], failed.text
+    assert not list((origin_api.settings.state_dir / "exports").iterdir())
     # A node makes two exports at once (SPARC_EXPORTS_AT_ONCE); a third waits its turn: 503.
     slots = origin_api.app_state.export_slots
     assert slots.acquire(blocking=False) and slots.acquire(blocking=False)

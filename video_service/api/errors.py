@@ -17,6 +17,7 @@ Errors of the rooms below, as they reach us:
   delivery.errors.MediaNotFound         404
   delivery.errors.AccessDenied          403
   delivery.recordings.NothingRecorded   404 (nothing recorded in a range, or past retention)
+  delivery.export.ExportFailed          503 (no room on this node, FFmpeg refused a segment)
   cdn.errors.TokenRejected              403 (forged, expired, another stream's token)
   cdn.errors.NoEligibleProvider         503 (no CDN serves the viewer's region)
   workers.errors.StorageUnavailable     503
@@ -37,6 +38,7 @@ from redis.exceptions import RedisError
 
 from cdn.errors import NoEligibleProvider, TokenRejected
 from video_service.delivery.errors import AccessDenied, MediaNotFound
+from video_service.delivery.export import ExportFailed
 from video_service.delivery.recordings import NothingRecorded
 from workers.errors import StorageUnavailable
 
@@ -88,6 +90,7 @@ class ServiceUnavailable(ApiError):
 _STATUS: dict[type[Exception], int] = {
     MediaNotFound: 404,
     NothingRecorded: 404,
+    ExportFailed: 503,
     AccessDenied: 403,
     TokenRejected: 403,
     NoEligibleProvider: 503,

@@ -3,9 +3,12 @@
 has the whole file. Gaps are left out: the MP4 plays the recorded parts one after another.
 
 The MP4 is written to a private folder under the state directory (faststart rewrites the
-file, so it cannot be sent as it is made) and removed once sent.
+file, so it cannot be sent as it is made) and removed once sent. Before it starts, the folder's
+disk must have room for twice the segments' bytes (fetched copies, then the MP4) and a margin;
+an export that cannot be made (no room, FFmpeg refuses a segment) is `ExportFailed`, saying why.
 """
 
+import errno
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -20,6 +23,11 @@ from workers.recordings import Recorded
 from workers.storage import Storage
 
 EXPORT_TIMEOUT_S = 600.0
+FREE_MARGIN_BYTES = 256 * 1024 * 1024  # left for everything else on the disk
+
+
+class ExportFailed(Exception):
+    """The export could not be made on this node now; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,16 @@ def export_mp4(
     """Blocks (FFmpeg, and the bucket when the segments are there). The MP4 starts at the
     first segment's first frame (a keyframe: the one at or before `wanted.start`) and ends
     at `wanted.end`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    needed = 2 * sum(e.size for e in entries) + FREE_MARGIN_BYTES
+    free = shutil.disk_usage(workdir).free
+    if free < needed:
+        raise ExportFailed(
+            f"no room for the export on this node: it needs about {needed >> 20} MiB "
+            f"free, {free >> 20} MiB are"
+        )
     folder = workdir / uuid.uuid4().hex
-    folder.mkdir(parents=True)
+    folder.mkdir()
     try:
         found = [(e, _local(storage, camera_id, e, folder)) for e in entries]
         kept = [(entry, file) for entry, file in found if file is not None]
@@ -67,11 +83,24 @@ def export_mp4(
         output = folder / "export.mp4"
         done = run_capture(build_export_command(ffmpeg, listing, output, seconds), EXPORT_TIMEOUT_S)
         if done.returncode != 0:
-            raise FFmpegFailed("the export's remux failed", done.returncode, done.stderr_tail)
+            failed = FFmpegFailed("the export's remux failed", done.returncode, done.stderr_tail)
+            raise ExportFailed(_said(failed)) from failed
+    except OSError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        if error.errno == errno.ENOSPC:
+            raise ExportFailed("the disk filled while the export was made") from error
+        raise
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return Exported(output, folder)
+
+
+def _said(failed: FFmpegFailed) -> str:
+    """FFmpeg's last line, short and without control characters."""
+    lines = [line for line in failed.stderr_tail.splitlines() if line.strip()]
+    last = "".join(c if c.isprintable() else "?" for c in (lines[-1] if lines else ""))[:200]
+    return f"{failed.message} (FFmpeg exit {failed.returncode}): {last or 'no message'}"
 
 
 def _local(storage: Storage, camera_id: str, entry: Recorded, folder: Path) -> Path | None:
