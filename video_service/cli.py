@@ -222,11 +222,15 @@ def _print_capabilities(capabilities: list[Capability]) -> None:
 )
 @click.option("--api-port", type=int, default=8080, show_default=True)
 @click.option("--rtsp-port", type=int, default=8554, show_default=True)
+@click.option("--whep-port", type=int, default=8889, show_default=True,
+              help="Live view over WebRTC (WHEP); 0: any free port.")  # fmt: skip
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path("demo-out"))
 @click.option("--once", is_flag=True, help="Exit once the URL is shown to play.")
-def demo(seconds: int | None, api_port: int, rtsp_port: int, workdir: Path, once: bool) -> None:
+def demo(
+    seconds: int | None, api_port: int, rtsp_port: int, whep_port: int, workdir: Path, once: bool
+) -> None:
     """The main job: a synthetic camera over RTSP, the ladder, a URL that plays."""
-    ports = DemoPorts(api=api_port, rtsp=rtsp_port)
+    ports = DemoPorts(api=api_port, rtsp=rtsp_port, whep=whep_port)
     try:
         run_demo(workdir, ports=ports, seconds=seconds, once=once, say=click.echo)
     except RuntimeError as error:
@@ -265,13 +269,15 @@ def edge(port: int | None) -> None:
     edge = Edge(settings, directory, live.events, live.scheduler, recordings=recordings)
     spool = spool_collector(lambda: spool_backlog(settings.state_dir, "edge"), time.time)
     serve_metrics(settings.metrics_port, extra=[spool])
-    asyncio.run(_run_edge(edge, port))
+    asyncio.run(_run_edge(edge, port, settings.whep_port > 0))
 
 
-async def _run_edge(server: Edge, port: int | None) -> None:
+async def _run_edge(server: Edge, port: int | None, whep: bool) -> None:
     listener = await server.start(port=port)
     for sock in listener.sockets:
         click.echo(f"RTSP edge listening on {sock.getsockname()[0]}:{sock.getsockname()[1]}")
+    if whep:
+        click.echo(f"live view (WHEP) on port {await server.serve_live_view()}")
     try:
         async with listener:
             await listener.serve_forever()

@@ -50,6 +50,7 @@ Say = Callable[[str], None]
 class DemoPorts:
     api: int = 8080
     rtsp: int = 8554
+    whep: int = 8889  # live view over WebRTC; 0: any free port
 
 
 def build_camera_command(ffmpeg: str, url: str, seconds: int | None) -> list[str]:
@@ -77,11 +78,13 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     shared = Settings(state_dir=state, redis_url=redis_url)
     admin_key = generate_api_key()
     api_port = ports.api or free_port()
+    whep_port = ports.whep or free_port()
     api_settings = ApiSettings(
         **shared_settings(shared),
         public_url=f"http://127.0.0.1:{api_port}",
         admin_key=SecretStr(admin_key),
         rtsp_public_url=f"rtsp://127.0.0.1:{ports.rtsp}",
+        whep_url=f"http://127.0.0.1:{whep_port}",
     )
     edge_settings = EdgeSettings(**shared_settings(shared), rtsp_port=ports.rtsp,
                                  rtsp_host="127.0.0.1")  # fmt: skip
@@ -93,8 +96,8 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     directory = DatabaseDirectory(sessions, secret_box(shared))
     recordings = DatabaseRecordings(sessions)
     edge = Edge(edge_settings, directory, live.events, live.scheduler, recordings=recordings)
-    edge_port, stop_edge = _start_edge(edge, ports.rtsp)
-    say(f"2/7 RTSP edge on rtsp://127.0.0.1:{edge_port}")
+    edge_port, stop_edge = _start_edge(edge, ports.rtsp, whep_port)
+    say(f"2/7 RTSP edge on rtsp://127.0.0.1:{edge_port}, live view (WHEP) on port {whep_port}")
     worker = _start_worker(redis_url, state, workdir / "worker.log")
     say(f"3/7 CPU worker started (log: {workdir / 'worker.log'})")
     client = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {admin_key}"})
@@ -136,6 +139,7 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
         lag = client.get(f"/api/cameras/{camera['id']}/lag").json()
         say("    publish lag p95: " + ", ".join(f"{k} {v['p95_s']:.2f} s" for k, v in lag.items()))
         say(f"7/7 the web player: {api_url}/player/#key={viewer_key}&camera={camera['id']}")
+        say("    (live view over WebRTC from the edge, HLS where WebRTC cannot play)")
         if not once:
             say("    open it in a browser (or the URL in Safari, VLC, ffplay); Ctrl-C stops")
             _serve_until_interrupted(publisher)
@@ -167,7 +171,7 @@ def _start_api(app: object, port: int) -> str:
     return f"http://127.0.0.1:{bound}"
 
 
-def _start_edge(edge: Edge, port: int) -> tuple[int, Callable[[], None]]:
+def _start_edge(edge: Edge, port: int, whep_port: int) -> tuple[int, Callable[[], None]]:
     """The edge on a loop of its own; returns its port and what stops it (its publishers,
     recorders and background tasks), so that nothing is left running as the demo exits."""
     ready = threading.Event()
@@ -177,6 +181,7 @@ def _start_edge(edge: Edge, port: int) -> tuple[int, Callable[[], None]]:
     def run() -> None:
         asyncio.set_event_loop(loop)
         server = loop.run_until_complete(edge.start(port=port))
+        loop.run_until_complete(edge.serve_live_view("127.0.0.1", whep_port))
         bound.append(int(server.sockets[0].getsockname()[1]))
         ready.set()
         loop.run_forever()

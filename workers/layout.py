@@ -73,6 +73,15 @@ def master_key(camera_id: str) -> str:
     return f"{camera_key(camera_id)}/{MASTER_PLAYLIST}"
 
 
+def whep_path(camera_id: str) -> str:
+    """A camera's live view (WHEP) on its edge, the path its token grants."""
+    return f"/whep/{camera_id}"
+
+
+def whep_session_path(session_id: str) -> str:
+    return f"/whep/sessions/{session_id}"
+
+
 def stream_prefix(camera_id: str) -> str:
     """The path a viewer's token grants: everything of one camera, as URLs name it."""
     return f"/{camera_key(camera_id)}/"

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # (`sparc-video secret-key` prints a new one); every node of a deployment needs the same.
     # Unset: one is made in the state directory (mode 0600) on first use.
     secret_key: SecretStr | None = None
+    # The secret of the origin's and the edge's viewer tokens; every API node and edge needs
+    # the same. Unset: one is made in the state directory (mode 0600) on first use.
+    origin_secret: SecretStr | None = None
     # Where pull cameras may not point (beside loopback, link-local and multicast, always
     # refused): the cluster's service range by default; and ranges opened anyway.
     pull_refused_networks: Networks = (ipaddress.ip_network("10.96.0.0/12"),)

@@ -13,7 +13,7 @@ def test_the_readme_main_job_gives_a_live_ladder_that_plays_over_http(
 ) -> None:
     env = {**os.environ, "REDIS_URL": TEST_REDIS_URL}
     command = [sys.executable, "-m", "video_service.cli", "demo", "--once", "--seconds", "90"]
-    command += ["--api-port", "0", "--rtsp-port", "0"]
+    command += ["--api-port", "0", "--rtsp-port", "0", "--whep-port", "0"]
     command += ["--workdir", str(tmp_path / "demo")]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr

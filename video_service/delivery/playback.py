@@ -8,14 +8,10 @@ Paths handed to signers are URL paths of the media (`/live/{camera}/...`, see
 """
 
 import asyncio
-import contextlib
 import logging
-import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import redis
@@ -31,9 +27,17 @@ from video_service.delivery.cdn_health import SharedHealth
 from video_service.delivery.recordings import TimeRange, require_recorded, vod_key
 from video_service.delivery.settings import DeliverySettings
 from workers.errors import StorageUnavailable
-from workers.layout import MASTER_PLAYLIST, SOURCE, MediaLayout, playlist_key, stream_prefix
+from workers.layout import (
+    MASTER_PLAYLIST,
+    SOURCE,
+    MediaLayout,
+    playlist_key,
+    stream_prefix,
+    whep_path,
+)
 from workers.metrics import api_metrics
 from workers.recordings import Recorded, RecordingIndex
+from workers.secrets import origin_secret
 from workers.storage import Storage, open_storage
 
 ORIGIN = "origin"
@@ -45,6 +49,7 @@ class Playback:
     url: str
     cdn: str
     expires_at: int
+    webrtc: str | None = None  # live view over WHEP from the camera's edge, where offered
 
 
 class Delivery:
@@ -53,7 +58,7 @@ class Delivery:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.origin_signer = OriginSigner(_origin_secret(settings))
+        self.origin_signer = OriginSigner(origin_secret(settings))
         providers = settings.cdn_providers or (self.origin_provider(),)
         self.selector = Selector(
             providers,
@@ -161,7 +166,17 @@ class Delivery:
         path = f"{grant.prefix}{MASTER_PLAYLIST}"
         query = self.signers[provider.name].query(path, grant)
         extra = f"session={session_id}&region={region}&viewer={viewer}"
-        return Playback(f"{provider.base_url}{path}?{query}&{extra}", provider.name, grant.expires)
+        url = f"{provider.base_url}{path}?{query}&{extra}"
+        return Playback(url, provider.name, grant.expires, self.webrtc_url(camera_id, grant))
+
+    def webrtc_url(self, camera_id: str, grant: StreamGrant) -> str | None:
+        """The camera's WHEP endpoint, with a token for it that ends with the HLS grant;
+        None where no edge offers live view (`SPARC_WHEP_URL` unset)."""
+        if self.settings.whep_url is None:
+            return None
+        path = whep_path(camera_id)
+        token = self.origin_signer.token(StreamGrant(path, grant.expires))
+        return f"{self.settings.whep_url}{path}?token={token}"
 
     def recorded(self, camera_id: str, wanted: TimeRange) -> list[Recorded]:
         """The camera's recorded segments in `wanted`, in order; NothingRecorded (saying
@@ -181,20 +196,3 @@ class Delivery:
         query = self.signers[provider.name].query(path, grant)
         return Playback(f"{provider.base_url}{path}?{query}&viewer={viewer}", provider.name,
                         grant.expires)  # fmt: skip
-
-
-def _origin_secret(settings: DeliverySettings) -> str:
-    if settings.origin_secret is not None:
-        return settings.origin_secret.get_secret_value()
-    path = settings.state_dir / "origin.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):  # another process made it first
-            _write_private(path, secrets.token_urlsafe(32))
-    return path.read_text().strip()
-
-
-def _write_private(path: Path, text: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)

@@ -1,7 +1,7 @@
 """Delivery's settings: where players reach the origin, the CDN providers, tokens, steering
 and CDN health probes. Read once per process from the environment (SPARC_*)."""
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
 from cdn.providers import Provider
 from workers.settings import Settings
@@ -10,10 +10,11 @@ from workers.settings import Settings
 class DeliverySettings(Settings):
     # Where players reach this API and its origin (/media).
     public_url: str = "http://127.0.0.1:8080"
+    # Where viewers reach the edges' live view (WHEP), e.g. http://edge.example:8889; unset:
+    # no live view over WebRTC is offered, HLS only.
+    whep_url: str | None = None
     # JSON list of providers; none: the origin alone, verifying its own tokens.
     cdn_providers: tuple[Provider, ...] = ()
-    # The origin's token secret; kept in the state directory when unset.
-    origin_secret: SecretStr | None = None
     token_ttl_s: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
     token_window_s: int = Field(default=300, gt=0, le=24 * 3600)
     steering_ttl_s: int = Field(default=10, gt=0, le=3600)

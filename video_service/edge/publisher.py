@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from video_service.edge.directory import CameraAuth
+from video_service.edge.live_view.fanout import LiveFeed
+from video_service.edge.live_view.tap import CameraTap
 from video_service.edge.recorder import audio_for_sdp, build_listen_input, start_recorder
 from video_service.edge.relay import connect_when_listening, hand_over, relay
 from video_service.edge.rtsp import Message
@@ -25,8 +27,11 @@ class PublishSession:
         camera: CameraAuth,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        feed: LiveFeed | None = None,
     ) -> None:
+        """`feed`: where the camera's frames go for live view (None: no live view)."""
         self.camera = camera
+        self.feed = feed
         self.done = asyncio.Event()
         self._settings = settings
         self._reader = reader
@@ -46,7 +51,9 @@ class PublishSession:
         outdir = MediaLayout(self._settings.media_root).source_dir(self.camera.id)
         await asyncio.to_thread(outdir.mkdir, parents=True, exist_ok=True)
         listen = build_listen_input(f"rtsp://127.0.0.1:{port}/cam/{self.camera.id}")
-        audio = audio_for_sdp(announce.body.decode(errors="replace"))
+        sdp = announce.body.decode(errors="replace")
+        audio = audio_for_sdp(sdp)
+        tap = CameraTap(sdp, self.feed) if self.feed is not None else None
         self._recorder = recorder = await start_recorder(self._settings, listen, outdir, audio)
         upstream_writer: asyncio.StreamWriter | None = None
         try:
@@ -55,10 +62,19 @@ class PublishSession:
             publisher = (self._reader, self._writer)
             local = f"rtsp://127.0.0.1:{port}"
             timeout_s = self._settings.request_timeout_s
-            if await hand_over(announce, publisher, upstream, local, timeout_s):
+            seen = None if tap is None else _setups(tap)
+            if await hand_over(announce, publisher, upstream, local, timeout_s, seen):
                 await on_recording()
-                await relay(self._reader, self._writer, *upstream)
+                await relay(self._reader, self._writer, *upstream, tap=tap)
         finally:
             if upstream_writer is not None:
                 upstream_writer.close()
             await stop_child(recorder, wait_s=RECORDER_FINISH_S)
+
+
+def _setups(tap: CameraTap) -> Callable[[Message], None]:
+    def seen(message: Message) -> None:
+        if message.method == "SETUP":
+            tap.note_setup(message)
+
+    return seen

@@ -41,8 +41,10 @@ async def hand_over(
     recorder: tuple[asyncio.StreamReader, asyncio.StreamWriter],
     local_url: str,
     request_timeout_s: float,
+    seen: Callable[[Message], None] | None = None,
 ) -> bool:
-    """Forward requests until RECORD is accepted (True) or the publisher leaves (False)."""
+    """Forward requests until RECORD is accepted (True) or the publisher leaves (False);
+    `seen` is shown each request as the publisher sent it."""
     reader, writer = publisher
     upstream_reader, upstream_writer = recorder
     rewrite = url_rewriter(local_url)
@@ -52,6 +54,8 @@ async def hand_over(
     message: Message | None = announce
     while message is not None:
         cseq = int(message.header("CSeq") or "0")
+        if seen is not None:
+            seen(message)
         forwarded = for_recorder(message, rewrite)
         await send(upstream_writer, forwarded.with_header("CSeq", str(cseq - shift)))
         answer = await asyncio.wait_for(read_message(upstream_reader), RECORDER_ANSWER_S)
@@ -100,9 +104,10 @@ async def relay(
     client_writer: asyncio.StreamWriter,
     upstream_reader: asyncio.StreamReader,
     upstream_writer: asyncio.StreamWriter,
+    tap: Callable[[bytes], None] | None = None,
 ) -> None:
     """Copy bytes both ways until either side closes; what the camera sends is counted as
-    ingest (`INGESTED` and the metric)."""
+    ingest (`INGESTED` and the metric) and shown to `tap` once forwarded."""
 
     async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter, ingest: bool) -> None:
         with contextlib.suppress(ConnectionError):
@@ -110,6 +115,8 @@ async def relay(
                 sink.write(chunk)
                 if ingest:
                     INGESTED.add(len(chunk))
+                    if tap is not None:
+                        tap(chunk)
                 await sink.drain()
 
     tasks = [

@@ -15,18 +15,21 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import redis
 
+from cdn.signing import OriginSigner
 from video_service.edge.auth import Authenticator, Refused
 from video_service.edge.directory import CameraAuth, CameraDirectory
 from video_service.edge.disk import DiskGuard
 from video_service.edge.events import EventSink, EventType, report
 from video_service.edge.faults import TRANSIENT, log_unexpected
 from video_service.edge.guard import cut_when_disabled
+from video_service.edge.live_view.fanout import LiveFeeds
+from video_service.edge.live_view.whep import WhepService, ice_servers, serve_whep
 from video_service.edge.publisher import PublishSession
 from video_service.edge.pull import PullSupervisor
 from video_service.edge.refusals import Refusals
@@ -40,6 +43,7 @@ from workers.activity import IngestRate, beat_edge
 from workers.layout import MediaLayout
 from workers.metrics import edge_metrics
 from workers.recordings import RecordingIndex
+from workers.secrets import origin_secret
 from workers.storage import Uploads, open_uploads
 
 log = logging.getLogger(__name__)
@@ -73,6 +77,9 @@ class Edge:
             settings.s3_bucket, settings.s3_endpoint_url, settings.state_dir, "edge"
         )
         self._live: dict[str, PublishSession] = {}
+        self.live_feeds = LiveFeeds()  # the frames of the cameras publishing here
+        self.whep: WhepService | None = None  # while serve_live_view's server runs
+        self._stop_whep: Callable[[], Awaitable[None]] | None = None
         self.disk = DiskGuard(
             settings.media_root,
             events,
@@ -126,6 +133,20 @@ class Edge:
             self._spawn(self._beat_forever(self._scheduler.redis, name))
         return server
 
+    async def serve_live_view(self, host: str | None = None, port: int | None = None) -> int:
+        """Serve live view (WHEP) beside the RTSP port; the port it listens on."""
+        settings = self._settings
+        self.whep = WhepService(
+            self.live_feeds,
+            OriginSigner(await asyncio.to_thread(origin_secret, settings)),
+            max_viewers=settings.webrtc_max_viewers,
+            ice_servers=ice_servers(settings),
+        )
+        bound, self._stop_whep = await serve_whep(
+            self.whep, host or settings.whep_host, settings.whep_port if port is None else port
+        )
+        return bound
+
     async def _beat_forever(self, client: redis.Redis, name: str) -> None:
         """For the pools view: this edge's cameras and ingest rate, in Redis every few s."""
         rate = IngestRate()
@@ -139,6 +160,8 @@ class Edge:
 
     async def close(self) -> None:
         """Stop every publisher, recorder and puller, and wait until their processes exit."""
+        if self._stop_whep is not None:
+            await self._stop_whep()
         for session in list(self._live.values()):
             session.stop()
         for session in list(self._live.values()):
@@ -209,7 +232,8 @@ class Edge:
             log.info("camera %s publishes again: the new publisher replaces the old", camera.id)
             previous.stop()
             await previous.done.wait()
-        session = PublishSession(self._settings, camera, reader, writer)
+        feed = self.live_feeds.open(camera.id)
+        session = PublishSession(self._settings, camera, reader, writer, feed)
         self._live[camera.id] = session
         self._count_online()
         watcher = self._watcher_for(camera)
@@ -227,6 +251,7 @@ class Edge:
         try:
             await session.run(announce, online)
         finally:
+            self.live_feeds.close(feed)
             guard.cancel()
             watching.cancel()
             await watcher.announce()  # the last segment, closed as the recorder finished

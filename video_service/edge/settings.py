@@ -2,7 +2,7 @@
 cameras (how long recordings are kept is shared: `workers.settings`). Read once per
 process from the environment."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from workers.settings import Settings
 
@@ -25,3 +25,13 @@ class EdgeSettings(Settings):
     disk_stop_bytes: int = Field(default=100 * 1024**2, ge=0)
     # Prometheus's /metrics of the edge; 0: none.
     metrics_port: int = Field(default=9101, ge=0, le=65535)
+    # Live view over WebRTC (WHEP): where it listens (port 0: not served), the most viewers
+    # at once on this edge (beyond it, 503), and the STUN/TURN servers viewers outside the
+    # LAN need (a JSON list of URLs: stun:host:3478, turn:host:3478?transport=udp), with the
+    # TURN servers' credentials.
+    whep_host: str = "0.0.0.0"
+    whep_port: int = Field(default=8889, ge=0, le=65535)
+    webrtc_max_viewers: int = Field(default=200, gt=0)
+    webrtc_ice_servers: tuple[str, ...] = ()
+    webrtc_turn_username: str | None = None
+    webrtc_turn_password: SecretStr | None = None

@@ -2,19 +2,24 @@
 // the current rung and CDN, and under it a timeline of the last 24 hours of the recording
 // (gaps and events marked): a click plays the recording from that time, showing the
 // wall-clock time of the frame (from EXT-X-PROGRAM-DATE-TIME); "Live" goes back.
+// Live view tries WebRTC first (WHEP, from the camera's edge: the camera's own H.264, well
+// under a second behind) and falls back to HLS; the status line says which, and how far
+// behind it is. `#transport=hls` skips WebRTC.
 // Its state is on window.sparcPlayer for tests and support.
 
 const DAY_MS = 24 * 3600 * 1000;
 const state = {
   state: "idle", camera: null, cdn: null, rung: null, currentTime: 0, errors: [],
   cameras: null, listedAtMs: null, mode: null, wallClock: null, wallClockAtStart: null,
-  spans: null, events: null,
+  spans: null, events: null, transport: null, latencyMs: null, timeToFirstFrameMs: null,
 };
 window.sparcPlayer = state;
 
 const $ = (id) => document.getElementById(id);
 const fragment = new URLSearchParams(location.hash.slice(1));
 let hls = null;
+let whep = null; // { connection, session URL } while live view is over WebRTC
+const WHEP_START_MS = 5000; // longer than this to the first frame: HLS instead
 
 function key() {
   return $("key").value.trim();
@@ -59,6 +64,7 @@ async function listCameras() {
 }
 
 function describe() {
+  if (state.transport === "webrtc") return describeWebRtc();
   const level = hls && hls.currentLevel >= 0 ? hls.levels[hls.currentLevel] : null;
   if (level) {
     state.rung = `${level.height}p`;
@@ -69,14 +75,114 @@ function describe() {
   state.wallClock = date ? date.getTime() : null;
   const clock = state.wallClock ? new Date(state.wallClock).toLocaleString() : "?";
   const where = state.mode === "recorded" ? `recording · ${clock}` : `live · ${clock}`;
-  show(`${state.state} · ${where} · rung ${state.rung ?? "?"} · CDN ${state.cdn ?? "?"} · ${state.currentTime.toFixed(1)} s`);
+  if (state.mode === "live" && state.wallClock) state.latencyMs = Date.now() - state.wallClock;
+  const behind = state.mode === "live" && state.latencyMs !== null ? ` · ${(state.latencyMs / 1000).toFixed(1)} s behind` : "";
+  show(`${state.state} · ${where}${behind} · HLS · rung ${state.rung ?? "?"} · CDN ${state.cdn ?? "?"} · ${state.currentTime.toFixed(1)} s`);
 }
 
 async function play(cameraId) {
   const region = $("region").value;
+  const askedAt = performance.now();
   const playback = await api(`/api/cameras/${cameraId}/playback?region=${encodeURIComponent(region)}`);
-  start(cameraId, playback, "live", { liveSyncDurationCount: 3 });
   showTimeline(cameraId).catch(fail);
+  if (playback.webrtc && window.RTCPeerConnection && fragment.get("transport") !== "hls") {
+    try {
+      return await startWebRtc(cameraId, playback, askedAt);
+    } catch (error) {
+      state.errors.push(`WebRTC: ${error.message || error}; HLS instead`);
+      await stopWebRtc();
+    }
+  }
+  start(cameraId, playback, "live", { liveSyncDurationCount: 3 });
+}
+
+// WHEP: offer (receive-only H.264 video), every ICE candidate in it; the answer from the
+// edge; the first frame within WHEP_START_MS, or the caller falls back to HLS.
+async function startWebRtc(cameraId, playback, askedAt) {
+  stopHls();
+  await stopWebRtc();
+  Object.assign(state, { state: "loading", camera: cameraId, cdn: "edge", errors: [],
+                         mode: "live", transport: "webrtc", latencyMs: null,
+                         timeToFirstFrameMs: null, wallClock: null, wallClockAtStart: null });
+  const connection = new RTCPeerConnection();
+  whep = { connection, session: null };
+  const video = $("video");
+  connection.addTransceiver("video", { direction: "recvonly" });
+  connection.ontrack = (event) => { video.srcObject = event.streams[0] || new MediaStream([event.track]); };
+  await connection.setLocalDescription(await connection.createOffer());
+  await gathered(connection, 2000);
+  const answered = await fetch(playback.webrtc, {
+    method: "POST", headers: { "Content-Type": "application/sdp" }, body: connection.localDescription.sdp,
+  });
+  const text = await answered.text();
+  if (answered.status !== 201) throw new Error(`${answered.status}: ${text.trim()}`);
+  whep.session = new URL(answered.headers.get("Location"), playback.webrtc).href;
+  await connection.setRemoteDescription({ type: "answer", sdp: text });
+  await firstFrame(video, WHEP_START_MS);
+  state.timeToFirstFrameMs = Math.round(performance.now() - askedAt);
+  state.state = "playing";
+  video.ontimeupdate = describe;
+  connection.onconnectionstatechange = () => {
+    if (["failed", "closed"].includes(connection.connectionState) && whep && whep.connection === connection) {
+      play(cameraId).catch(fail); // the camera left, the edge restarted: ask again
+    }
+  };
+  describe();
+}
+
+function gathered(connection, waitMs) {
+  if (connection.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => connection.iceGatheringState === "complete" && resolve();
+    connection.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, waitMs); // what was gathered by then is enough on a LAN
+  });
+}
+
+function firstFrame(video, waitMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no picture within ${waitMs / 1000} s`)), waitMs);
+    const shown = () => { clearTimeout(timer); resolve(); };
+    if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(shown);
+    else video.addEventListener("playing", shown, { once: true });
+    video.play().catch(() => {});
+  });
+}
+
+async function describeWebRtc() {
+  const connection = whep && whep.connection;
+  if (!connection) return;
+  // Behind the camera: half the round trip plus the jitter buffer (what the browser knows).
+  let rtt = 0, buffered = 0;
+  (await connection.getStats()).forEach((report) => {
+    if (report.type === "candidate-pair" && report.nominated && report.currentRoundTripTime) rtt = report.currentRoundTripTime;
+    if (report.type === "inbound-rtp" && report.kind === "video" && report.jitterBufferEmittedCount) {
+      buffered = report.jitterBufferDelay / report.jitterBufferEmittedCount;
+    }
+  });
+  state.latencyMs = Math.round((rtt / 2 + buffered) * 1000);
+  state.currentTime = $("video").currentTime;
+  show(`${state.state} · live · WebRTC from the edge · ~${state.latencyMs} ms network and buffer · first picture after ${state.timeToFirstFrameMs} ms`);
+}
+
+async function stopWebRtc() {
+  if (!whep) return;
+  const { connection, session } = whep;
+  whep = null;
+  connection.close();
+  $("video").srcObject = null;
+  if (session) await fetch(session, { method: "DELETE" }).catch(() => {});
+}
+
+// Leaving the page ends the WebRTC session at once (else the edge holds the viewer's place
+// until ICE consent lapses, about 30 s).
+addEventListener("pagehide", () => {
+  if (whep && whep.session) fetch(whep.session, { method: "DELETE", keepalive: true }).catch(() => {});
+});
+
+function stopHls() {
+  if (hls) hls.destroy();
+  hls = null;
 }
 
 async function playRecorded(cameraId, fromMs) {
@@ -89,10 +195,11 @@ async function playRecorded(cameraId, fromMs) {
 }
 
 function start(cameraId, playback, mode, options) {
-  Object.assign(state, { state: "loading", camera: cameraId, cdn: playback.cdn, errors: [],
-                         mode, wallClock: null, wallClockAtStart: null });
-  if (hls) hls.destroy();
-  hls = null;
+  Object.assign(state, { state: "loading", camera: cameraId, cdn: playback.cdn,
+                         errors: mode === "live" ? state.errors : [], transport: "hls",
+                         latencyMs: null, mode, wallClock: null, wallClockAtStart: null });
+  stopHls();
+  stopWebRtc();
   const video = $("video");
   if (!window.Hls || !Hls.isSupported()) {
     video.src = playback.url; // Safari plays HLS itself

@@ -62,6 +62,11 @@ class PlaybackPublic(BaseModel):
     cdn: str
     expires_at: int
     session_id: str | None = Field(description="the live viewer session (None: a recording)")
+    webrtc: str | None = Field(
+        default=None,
+        description="live only: the camera's WHEP endpoint (POST an SDP offer), its token in "
+        "the URL; None where live view over WebRTC is not offered",
+    )
     # A recording only: the range the playlist covers (whole segments), and where in it
     # the time asked for is (a player starts there).
     start: AwareDatetime | None = None

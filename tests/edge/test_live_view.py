@@ -1,0 +1,193 @@
+"""Live view over WebRTC, through the real edge, API and player: a camera that draws the wall
+clock into its frames (tests/clock_camera.py, libx264 zerolatency, no B-frames, GOP 1 s)
+publishes RTSP to the edge; the web player in headless Chromium asks the API for playback,
+gets the edge's WHEP URL, plays the camera's own H.264 over WebRTC, and the driver reads the
+clock off each displayed frame: glass-to-glass p95 under 500 ms, first picture under 2 s.
+Refusals before any ICE work: 401, 403, 400 (size, no H.264), 404 (not publishing here),
+503 past the edge's cap, 409 for a camera with B-frames; the session's DELETE ends it."""
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from aiortc import RTCPeerConnection
+
+from cdn.signing import StreamGrant
+from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
+from tests.conftest import TEST_REDIS_URL
+from tests.edge_harness import RunningEdge, start_edge, wait_until
+from video_service.api.settings import ApiSettings
+from workers.layout import whep_path
+from workers.ports import free_port
+
+DRIVER = Path(__file__).parent.parent / "browser" / "live_view.mjs"
+ROOT = Path(__file__).parent.parent.parent
+
+
+@pytest.fixture
+def whep_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def live_api(tmp_path: Path, redis_client: redis.Redis, whep_port: int) -> Iterator[Api]:
+    port = free_port()
+    settings = ApiSettings(
+        redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY, segment_seconds=2.0,
+        public_url=f"http://127.0.0.1:{port}", whep_url=f"http://127.0.0.1:{whep_port}",
+    )  # fmt: skip
+    yield from run_api(settings, live_services(settings, 30.0), port=port)
+
+
+@pytest.fixture
+def live_edge(live_api: Api, whep_port: int) -> Iterator[RunningEdge]:
+    for running in start_edge(live_api):
+        serving = running.edge.serve_live_view("127.0.0.1", whep_port)
+        assert asyncio.run_coroutine_threadsafe(serving, running.loop).result(10) == whep_port
+        yield running
+
+
+def clock_camera(url: str, seconds: float, b_frames: int = 0) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "tests.clock_camera", url, str(seconds),
+               "--b-frames", str(b_frames)]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT)
+
+
+def offer_sdp() -> str:
+    """A browser-like offer (aiortc's own: receive-only video, VP8 and H.264)."""
+
+    async def make() -> str:
+        connection = RTCPeerConnection()
+        connection.addTransceiver("video", direction="recvonly")
+        await connection.setLocalDescription(await connection.createOffer())
+        sdp = str(connection.localDescription.sdp)
+        await connection.close()
+        return sdp
+
+    return asyncio.run(make())
+
+
+def test_live_view_plays_the_cameras_own_h264_under_half_a_second(
+    live_api: Api, live_edge: RunningEdge
+) -> None:
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    idle = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Dark"}).json()
+    banded = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Old"}).json()
+    key = admin.post("/api/keys", json={"name": "guard", "scope": "viewer",
+                                        "site_ids": [site["id"]]}).json()["key"]  # fmt: skip
+    viewer = live_api.client(key)
+    publishers = [clock_camera(live_edge.url(camera), 60)]
+    try:
+        playback: dict[str, str] = {}
+
+        def offered() -> bool:
+            answer = viewer.get(f"/api/cameras/{camera['id']}/playback")
+            playback.update(answer.json() if answer.status_code == 200 else {})
+            return "webrtc" in playback
+
+        wait_until(offered, 20)
+        assert playback["webrtc"].startswith(f"{live_api.settings.whep_url}/whep/{camera['id']}?")
+
+        driven = subprocess.run(
+            ["node", str(DRIVER), f"{live_api.url}/player/", key, camera["id"], "6"],
+            capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+        assert driven.returncode == 0, driven.stderr
+        seen = json.loads(driven.stdout.strip().splitlines()[-1])
+        assert seen["playing"] and seen["transport"] == "webrtc", seen
+        latencies = sorted(seen["latencies"])
+        assert len(latencies) >= 6 * 20, seen  # 25 fps shown, a few unreadable
+        p95 = latencies[int(len(latencies) * 0.95)]
+        first = seen["timeToFirstFrameMs"]
+        print(f"glass-to-glass ms: median {statistics.median(latencies)}, p95 {p95}, "
+              f"first picture {first} ms, unreadable {seen['unreadable']}")  # fmt: skip
+        assert 0 < p95 < 500, seen
+        assert seen["timeToFirstFrameMs"] < 2000, seen
+        assert seen["width"] == 640 and "WebRTC" in seen["status"], seen
+        wait_until(lambda: live_edge.edge.whep is not None and not live_edge.edge.whep.sessions, 10)
+
+        _refusals(live_api, live_edge, playback["webrtc"], idle["id"])
+
+        # A camera whose H.264 has B-frames: 409 saying why, and the player falls back to HLS.
+        publishers.append(clock_camera(live_edge.url(banded), 60, b_frames=2))
+        wait_until(lambda: viewer.get(f"/api/cameras/{banded['id']}/playback").status_code == 200,
+                   20)  # fmt: skip
+        banded_url = viewer.get(f"/api/cameras/{banded['id']}/playback").json()["webrtc"]
+        whep = httpx.Client(timeout=10)
+        live_api.clients.append(whep)
+        sdp = {"Content-Type": "application/sdp"}
+        wait_until(lambda: whep.post(banded_url, content=offer_sdp(), headers=sdp)
+                   .status_code == 409, 10)  # fmt: skip
+        refused = whep.post(banded_url, content=offer_sdp(), headers=sdp)
+        assert "B-frames" in refused.text, refused.text
+    finally:
+        for publisher in publishers:
+            publisher.terminate()
+            publisher.wait(30)
+
+
+def _refusals(api: Api, edge: RunningEdge, url: str, idle_id: str) -> None:
+    whep = httpx.Client(timeout=10)
+    api.clients.append(whep)
+    sdp = {"Content-Type": "application/sdp"}
+    offer = offer_sdp()
+    base, _, token = url.partition("?token=")
+    camera_id = base.rsplit("/", 1)[1]
+    assert whep.post(base, content=offer, headers=sdp).status_code == 401
+    forged = whep.post(f"{base}?token={token[:-2]}00", content=offer, headers=sdp)
+    assert forged.status_code == 403 and "forged" in forged.text
+    elsewhere = whep.post(url.replace(camera_id, idle_id), content=offer, headers=sdp)
+    assert elsewhere.status_code == 403 and "another stream" in elsewhere.text
+    bearer = {**sdp, "Authorization": f"Bearer {token}"}
+    huge = whep.post(base, content=offer + "a=x\r\n" * 20_000, headers=bearer)
+    assert huge.status_code == 400 and "64 KiB" in huge.text
+    vp8_only = "\r\n".join(line for line in offer.split("\r\n") if "H264" not in line)
+    no_h264 = whep.post(base, content=vp8_only, headers=bearer)
+    assert no_h264.status_code == 400 and "H.264" in no_h264.text
+    assert whep.post(base, content=offer, headers={"Authorization": f"Bearer {token}"}
+                     ).status_code == 415  # fmt: skip
+    assert whep.post(f"{base[:-1]}%01", content=offer, headers=bearer).status_code == 404
+    assert whep.post(f"{base}/..%2F..%2Fx", content=offer, headers=bearer).status_code == 404
+    # The idle camera's own token: it is not publishing to this edge.
+    idle_token = api.app_state.delivery.webrtc_url(idle_id, _grant(api, idle_id))
+    assert whep.post(idle_token, content=offer, headers=sdp).status_code == 404
+    # The cap: past it, 503 with Retry-After, before any ICE work.
+    service = edge.edge.whep
+    assert service is not None
+    limit = service._max_viewers
+    service._max_viewers = 0
+    try:
+        full = whep.post(url, content=offer, headers=sdp)
+        assert full.status_code == 503 and full.headers["retry-after"] == "5", full.text
+    finally:
+        service._max_viewers = limit
+    # A session opened and ended by DELETE; a second DELETE: 404.
+    opened = whep.post(url, content=offer, headers=sdp)
+    assert opened.status_code == 201 and opened.headers["content-type"] == "application/sdp"
+    assert "H264" in opened.text and "VP8" not in opened.text
+    session = httpx.URL(url).join(opened.headers["location"])
+    assert len(service.sessions) == 1
+    assert whep.delete(session).status_code == 200
+    assert not service.sessions
+    assert whep.delete(session).status_code == 404
+    assert whep.patch(session, content="a=end-of-candidates\r\n").status_code == 404
+    # A session ends with its token: one that expires in two seconds.
+    signer = api.app_state.delivery.origin_signer
+    short = signer.token(StreamGrant(whep_path(camera_id), int(time.time()) + 2))
+    assert whep.post(f"{base}?token={short}", content=offer, headers=sdp).status_code == 201
+    assert len(service.sessions) == 1
+    wait_until(lambda: not service.sessions, 6)
+
+
+def _grant(api: Api, camera_id: str) -> object:
+    return api.app_state.delivery.grant(camera_id)

@@ -1,0 +1,174 @@
+"""The live-view relay's pieces, against independent ones: libx264's frames packetized by
+aiortc's own H.264 packetizer (FU-A and STAP-A) come back whole from our depacketizer; a lost
+packet drops frames until the next IDR, which carries SPS and PPS; B-frames are told apart;
+the interleaved reader splits RTP from keep-alives across any chunk boundary; a viewer that
+stops reading skips to a keyframe while another misses nothing."""
+
+import asyncio
+import base64
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from aiortc.codecs.h264 import H264Encoder
+
+from video_service.edge.live_view.fanout import FeedEnded, LiveFeed, LiveViewRefused
+from video_service.edge.live_view.h264 import (
+    AUD,
+    PPS,
+    SPS,
+    AccessUnit,
+    Depacketizer,
+    nal_type,
+    parse_rtp,
+    starts_b_slice,
+)
+from video_service.edge.live_view.tap import InterleavedReader, setup_channel, video_track
+from video_service.edge.rtsp import Message
+
+FRAME_TICKS = 3000  # 90 kHz at 30 fps
+
+
+def encoded_frames(tmp_path: Path, *, b_frames: int = 0, frames: int = 30) -> list[list[bytes]]:
+    """libx264's frames (NAL units each, AUDs removed), split at the AUDs FFmpeg inserts."""
+    out = tmp_path / f"stream{b_frames}.h264"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         "testsrc2=size=320x180:rate=30", "-frames:v", str(frames), "-c:v", "libx264",
+         "-g", "10", "-bf", str(b_frames), "-x264-params", "scenecut=0",
+         "-bsf:v", "h264_metadata=aud=insert", "-f", "h264", str(out)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    nals = [n.lstrip(b"\x00") for n in out.read_bytes().split(b"\x00\x00\x01") if n.strip(b"\x00")]
+    units: list[list[bytes]] = []
+    for nal in nals:
+        nal = nal.rstrip(b"\x00")  # the next start code's leading zero
+        if nal_type(nal) == AUD:
+            units.append([])
+        else:
+            units[-1].append(nal)
+    return units
+
+
+def rtp(payload: bytes, sequence: int, timestamp: int, marker: bool) -> bytes:
+    return struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | 96, sequence & 0xFFFF,
+                       timestamp & 0xFFFFFFFF, 0x1234) + payload  # fmt: skip
+
+
+def packetized(units: list[list[bytes]], start_sequence: int = 65530) -> list[bytes]:
+    """Each frame through aiortc's packetizer, with RTP headers: the marker on its last."""
+    packets = []
+    sequence = start_sequence
+    for index, nals in enumerate(units):
+        payloads = H264Encoder._packetize(iter(nals))
+        for position, payload in enumerate(payloads):
+            last = position == len(payloads) - 1
+            packets.append(rtp(payload, sequence, 4_294_960_000 + index * FRAME_TICKS, last))
+            sequence += 1
+    return packets
+
+
+def depacketized(packets: list[bytes], parameter_sets: tuple[bytes, ...] = ()) -> list[AccessUnit]:
+    depacketizer = Depacketizer(parameter_sets)
+    return [unit for data in packets for unit in depacketizer.push(parse_rtp(data))]
+
+
+def test_frames_come_back_whole_across_fu_a_stap_a_and_the_sequence_wrap(tmp_path: Path) -> None:
+    units = encoded_frames(tmp_path)
+    assert any(len(n) > 1200 for u in units for n in u)  # FU-A is exercised
+    packets = packetized(units)
+    assert any(parse_rtp(p).payload[0] & 0x1F == 24 for p in packets)  # and STAP-A
+    back = depacketized(packets)
+    assert [list(u.nals) for u in back] == units
+    assert [u.keyframe for u in back] == [i % 10 == 0 for i in range(30)]
+    assert all(nal_type(u.nals[0]) == SPS and nal_type(u.nals[1]) == PPS
+               for u in back if u.keyframe)  # fmt: skip
+    assert not any(u.b_frame for u in back)
+    assert (back[1].timestamp - back[0].timestamp) % 2**32 == FRAME_TICKS
+    assert back[-1].annex_b().startswith(b"\x00\x00\x00\x01")
+
+
+def test_a_lost_packet_drops_frames_until_the_next_idr(tmp_path: Path) -> None:
+    units = encoded_frames(tmp_path)
+    packets = packetized(units)
+    # The first packet of frame 3 is lost.
+    lost_at = sum(len(H264Encoder._packetize(iter(u))) for u in units[:3])
+    back = depacketized(packets[:lost_at] + packets[lost_at + 1 :])
+    numbers = [((u.timestamp - back[0].timestamp) % 2**32) // FRAME_TICKS for u in back]
+    assert numbers == [0, 1, 2, *range(10, 30)]
+    assert back[3].keyframe
+
+
+def test_a_keyframe_without_parameter_sets_gets_them_from_the_sdp(tmp_path: Path) -> None:
+    units = encoded_frames(tmp_path)
+    sets = tuple(n for n in units[0] if nal_type(n) in (SPS, PPS))
+    stripped = [[n for n in u if nal_type(n) not in (SPS, PPS)] for u in units]
+    sprop = ",".join(base64.b64encode(n).decode() for n in sets)
+    sdp = ("v=0\r\nm=audio 0 RTP/AVP 97\r\na=control:streamid=1\r\n"
+           "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+           f"a=fmtp:96 packetization-mode=1; sprop-parameter-sets={sprop}\r\n"
+           "a=control:streamid=0\r\n")  # fmt: skip
+    track = video_track(sdp)
+    assert track is not None and track.codec == "H264" and track.payload_type == 96
+    assert track.parameter_sets == sets and track.control == "streamid=0"
+    back = depacketized(packetized(stripped), track.parameter_sets)
+    assert back[0].nals[:2] == sets and back[10].nals[:2] == sets
+    # The SETUP that names the video track gives its interleaved channel.
+    setup = Message("SETUP rtsp://127.0.0.1:1/cam/x/streamid=0 RTSP/1.0",
+                    [("Transport", "RTP/AVP/TCP;unicast;interleaved=2-3;mode=record")])  # fmt: skip
+    other = Message("SETUP rtsp://127.0.0.1:1/cam/x/streamid=1 RTSP/1.0",
+                    [("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")])  # fmt: skip
+    assert setup_channel(setup, track) == 2 and setup_channel(other, track) is None
+    assert video_track(sdp.replace("H264/90000", "H265/90000")).codec == "H265"  # type: ignore[union-attr]
+    assert video_track("v=0\r\nm=audio 0 RTP/AVP 0\r\n") is None
+
+
+def test_b_frames_are_told_apart(tmp_path: Path) -> None:
+    packets = packetized(encoded_frames(tmp_path, b_frames=2))
+    back = depacketized(packets)
+    assert any(u.b_frame for u in back) and not any(u.b_frame for u in back if u.keyframe)
+    # From a packet's first bytes alone (what an unwatched camera is checked by).
+    starting = [starts_b_slice(parse_rtp(p).payload) for p in packets]
+    assert sum(starting) == sum(u.b_frame for u in back)
+    plain = packetized(encoded_frames(tmp_path))
+    assert not any(starts_b_slice(parse_rtp(p).payload) for p in plain)
+
+
+def test_interleaved_frames_are_split_from_keep_alives_at_any_boundary() -> None:
+    keep_alive = b"GET_PARAMETER rtsp://x/y RTSP/1.0\r\nCSeq: 7\r\nContent-Length: 4\r\n\r\nping"
+    stream = b"$\x00\x00\x05hello" + keep_alive + b"$\x01\x00\x03abc" + b"$\x00\x00\x00"
+    for size in (1, 2, 3, 7, len(stream)):
+        reader = InterleavedReader()
+        frames = [f for i in range(0, len(stream), size) for f in reader.feed(stream[i : i + size])]
+        assert frames == [(0, b"hello"), (1, b"abc"), (0, b"")], size
+    with pytest.raises(ValueError, match="not interleaved RTP"):
+        list(InterleavedReader().feed(b"x" * 300_000))
+
+
+def test_a_viewer_that_stops_reading_skips_to_a_keyframe_and_slows_no_one(tmp_path: Path) -> None:
+    async def run() -> None:
+        feed = LiveFeed("c" * 32)
+        fast, slow = feed.join(limit=5), feed.join(limit=5)
+        units = depacketized(packetized(encoded_frames(tmp_path)))
+        got: list[AccessUnit] = []
+        for unit in units[3:25]:  # joined mid-GOP: both start on the next keyframe
+            feed.publish(unit)
+            while fast.queued:
+                got.append(await fast.next())
+        assert got == units[10:25] and fast.skips == 0
+        # The other read nothing: five frames behind at frame 15, it dropped what it held
+        # and waited for the keyframe at 20.
+        assert slow.skips == 1 and slow.queued == 5
+        assert (await slow.next()) is units[20]
+        feed.close()
+        with pytest.raises(FeedEnded, match="stopped publishing"):
+            await fast.next()
+        with pytest.raises(LiveViewRefused):
+            feed.join()
+        refused = LiveFeed("d" * 32)
+        refused.refuse("B-frames")
+        with pytest.raises(LiveViewRefused, match="B-frames"):
+            refused.join()
+
+    asyncio.run(run())

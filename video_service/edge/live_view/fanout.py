@@ -1,0 +1,134 @@
+"""One reader of each camera, any number of live viewers: the camera's frames go to every
+viewer's own bounded queue. A viewer starts on a keyframe; one that falls behind (its queue
+full) loses what it holds and starts again at the next keyframe, so a slow viewer never slows
+the camera or another viewer, and never sees the grey of a frame without its references.
+
+Everything here runs on the edge's event loop: no locks.
+"""
+
+import asyncio
+from collections import deque
+
+from video_service.edge.live_view.h264 import AccessUnit
+
+MAX_QUEUED = 30  # frames (a second at 30 fps): more behind than this, skip to a keyframe
+PUBLISHER_GONE = "the camera stopped publishing"
+
+
+class LiveViewRefused(Exception):
+    """The camera's stream cannot be relayed live; the message says why."""
+
+
+class FeedEnded(Exception):
+    """The viewer's feed ended (the camera left, the viewer was cut off); says why."""
+
+
+class Viewer:
+    def __init__(self, limit: int = MAX_QUEUED) -> None:
+        self._queue: deque[AccessUnit] = deque()
+        self._ready = asyncio.Event()
+        self._limit = limit
+        self._waiting = True  # for a keyframe
+        self.skips = 0  # times it fell behind and skipped to a keyframe
+        self.ended: str | None = None
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def offer(self, unit: AccessUnit) -> None:
+        if self.ended is not None:
+            return
+        if not self._waiting and len(self._queue) >= self._limit:
+            self._queue.clear()
+            self.skips += 1
+            self._waiting = True
+        if self._waiting:
+            if not unit.keyframe:
+                return
+            self._waiting = False
+        self._queue.append(unit)
+        self._ready.set()
+
+    async def next(self) -> AccessUnit:
+        while not self._queue:
+            if self.ended is not None:
+                raise FeedEnded(self.ended)
+            self._ready.clear()
+            await self._ready.wait()
+        return self._queue.popleft()
+
+    def end(self, reason: str) -> None:
+        if self.ended is None:
+            self.ended = reason
+        self._ready.set()
+
+
+class LiveFeed:
+    """One camera's frames while it publishes to this edge."""
+
+    def __init__(self, camera_id: str) -> None:
+        self.camera_id = camera_id
+        self.viewers: set[Viewer] = set()
+        self.refusal: str | None = None
+        self.closed = False
+
+    @property
+    def watched(self) -> bool:
+        return bool(self.viewers)
+
+    def join(self, limit: int = MAX_QUEUED) -> Viewer:
+        if self.refusal is not None:
+            raise LiveViewRefused(self.refusal)
+        if self.closed:
+            raise LiveViewRefused(PUBLISHER_GONE)
+        viewer = Viewer(limit)
+        self.viewers.add(viewer)
+        return viewer
+
+    def leave(self, viewer: Viewer) -> None:
+        self.viewers.discard(viewer)
+        viewer.end("the viewer left")
+
+    def publish(self, unit: AccessUnit) -> None:
+        for viewer in self.viewers:
+            viewer.offer(unit)
+
+    def refuse(self, reason: str) -> None:
+        """The stream cannot be relayed (B-frames, another codec): every viewer is cut off."""
+        self.refusal = reason
+        self._end_all(reason)
+
+    def close(self) -> None:
+        self.closed = True
+        self._end_all(PUBLISHER_GONE)
+
+    def _end_all(self, reason: str) -> None:
+        for viewer in list(self.viewers):
+            viewer.end(reason)
+        self.viewers.clear()
+
+
+class LiveFeeds:
+    """The feeds of the cameras publishing to this edge now."""
+
+    def __init__(self) -> None:
+        self._feeds: dict[str, LiveFeed] = {}
+
+    def open(self, camera_id: str) -> LiveFeed:
+        previous = self._feeds.get(camera_id)
+        if previous is not None:
+            previous.close()
+        feed = self._feeds[camera_id] = LiveFeed(camera_id)
+        return feed
+
+    def close(self, feed: LiveFeed) -> None:
+        feed.close()
+        if self._feeds.get(feed.camera_id) is feed:
+            del self._feeds[feed.camera_id]
+
+    def get(self, camera_id: str) -> LiveFeed | None:
+        return self._feeds.get(camera_id)
+
+    def viewer_count(self) -> int:
+        return sum(len(feed.viewers) for feed in self._feeds.values())

@@ -1,0 +1,164 @@
+"""The camera's video as the edge relays it: the publisher's ANNOUNCE names the video track
+(codec, payload type, control, parameter sets), its SETUP names the interleaved channel that
+carries it, and after RECORD the relayed bytes are read as interleaved frames
+(`$`, channel, length, RTP packet) with RTSP requests (keep-alives) between them. The video
+channel's packets are rebuilt into frames for the camera's `LiveFeed`.
+
+The tap never slows the relay: it reads what the relay has already forwarded, and does the
+H.264 work only while someone is watching.
+"""
+
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from video_service.edge.live_view.fanout import LiveFeed
+from video_service.edge.live_view.h264 import (
+    BadPacket,
+    Depacketizer,
+    parse_rtp,
+    sprop_parameter_sets,
+    starts_b_slice,
+)
+from video_service.edge.rtsp import Message
+
+B_FRAMES = "the camera's H.264 has B-frames, which WebRTC cannot carry: set the camera to none"
+MAX_BUFFER = 256 * 1024  # an interleaved frame is at most 64 KiB; an RTSP head far less
+_INTERLEAVED = re.compile(r"interleaved=(\d+)(?:-(\d+))?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class VideoTrack:
+    codec: str  # as the SDP's rtpmap names it: H264, H265, ...
+    payload_type: int
+    control: str
+    parameter_sets: tuple[bytes, ...]
+
+
+def video_track(sdp: str) -> VideoTrack | None:
+    """The first video track of an SDP, or None."""
+    media: list[str] | None = None
+    for line in sdp.splitlines():
+        line = line.strip()
+        if line.startswith("m="):
+            if media is not None:
+                break
+            if line.startswith("m=video"):
+                media = [line]
+        elif media is not None:
+            media.append(line)
+    if not media:
+        return None
+    formats = media[0].split()[3:]
+    if not formats or not formats[0].isdigit():
+        return None
+    payload_type = int(formats[0])
+    codec, control, fmtp = "", "", ""
+    for line in media[1:]:
+        key, _, value = line.partition(":")
+        pt, _, rest = value.partition(" ")
+        if key == "a=rtpmap" and pt == str(payload_type):
+            codec = rest.split("/")[0].upper()
+        elif key == "a=fmtp" and pt == str(payload_type):
+            fmtp = rest
+        elif key == "a=control":
+            control = value
+    sprop = re.search(r"sprop-parameter-sets=([^;\s]+)", fmtp)
+    sets = sprop_parameter_sets(sprop.group(1)) if sprop else ()
+    return VideoTrack(codec, payload_type, control, sets)
+
+
+def setup_channel(setup: Message, track: VideoTrack) -> int | None:
+    """The interleaved channel a SETUP gives the video track; None for another track."""
+    if not track.control or not (
+        setup.url == track.control or setup.url.rstrip("/").endswith("/" + track.control)
+    ):
+        return None
+    match = _INTERLEAVED.search(setup.header("Transport") or "")
+    return int(match.group(1)) if match else None
+
+
+class InterleavedReader:
+    """The publisher's byte stream after RECORD, split into (channel, packet) frames."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, chunk: bytes) -> Iterator[tuple[int, bytes]]:
+        self._buffer += chunk
+        buffer = self._buffer
+        offset = 0
+        while offset < len(buffer):
+            if buffer[offset] == 0x24:  # "$"
+                if len(buffer) - offset < 4:
+                    break
+                channel, length = struct.unpack_from("!BH", buffer, offset + 1)
+                if len(buffer) - offset < 4 + length:
+                    break
+                yield channel, bytes(buffer[offset + 4 : offset + 4 + length])
+                offset += 4 + length
+            else:  # an RTSP request between frames (GET_PARAMETER, TEARDOWN)
+                end = buffer.find(b"\r\n\r\n", offset)
+                if end < 0:
+                    break
+                head = bytes(buffer[offset:end]).decode("latin-1")
+                found = re.search(r"(?im)^content-length:\s*(\d+)\s*$", head)
+                body = int(found.group(1)) if found else 0
+                if len(buffer) < end + 4 + body:
+                    break
+                offset = end + 4 + body
+        del buffer[:offset]
+        if len(buffer) > MAX_BUFFER:
+            raise BadPacket("the publisher's stream is not interleaved RTP")
+
+
+class CameraTap:
+    """Reads a publisher's relayed bytes into the camera's feed."""
+
+    def __init__(self, announce_sdp: str, feed: LiveFeed) -> None:
+        self.track = video_track(announce_sdp)
+        self.feed = feed
+        self._channel: int | None = None
+        self._reader = InterleavedReader()
+        self._depacketizer: Depacketizer | None = None
+        self._broken = False
+        if self.track is None:
+            feed.refuse("the camera's stream has no video track")
+        elif self.track.codec != "H264":
+            feed.refuse(f"the camera sends {self.track.codec}; live view relays H.264 only")
+
+    def note_setup(self, setup: Message) -> None:
+        if self.track is not None:
+            channel = setup_channel(setup, self.track)
+            if channel is not None:
+                self._channel = channel
+
+    def __call__(self, chunk: bytes) -> None:
+        if self._broken or self._channel is None or self.feed.refusal is not None:
+            return
+        try:
+            for channel, packet in self._reader.feed(chunk):
+                if channel == self._channel:
+                    self._packet(packet)
+        except BadPacket as error:
+            self._broken = True
+            self.feed.refuse(f"the camera's stream cannot be read: {error}")
+
+    def _packet(self, data: bytes) -> None:
+        assert self.track is not None
+        try:
+            packet = parse_rtp(data)
+        except BadPacket:
+            return  # one bad packet: the depacketizer sees the gap
+        if packet.payload_type != self.track.payload_type:
+            return
+        if starts_b_slice(packet.payload):  # known before anyone asks to watch
+            self.feed.refuse(B_FRAMES)
+            return
+        if not self.feed.watched:
+            return  # the depacketizer sees the gap, and starts again at the next IDR
+        if self._depacketizer is None:
+            self._depacketizer = Depacketizer(self.track.parameter_sets)
+        for unit in self._depacketizer.push(packet):
+            self.feed.publish(unit)
