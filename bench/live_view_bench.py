@@ -157,7 +157,9 @@ def main() -> None:
             time.sleep(1)
             answer = stack.http.get(f"/api/cameras/{camera_id}/playback")
             playback = answer.json() if answer.status_code == 200 else {}
-        source = playback["url"].replace("master.m3u8", "source/index.m3u8")
+        # The origin's URL, on the port this run's API listens on.
+        path = playback["url"].split("/media/", 1)[1].replace("master.m3u8", "source/index.m3u8")
+        source = f"{str(stack.http.base_url).rstrip('/')}/media/{path}"
         edge_idle = measure(stack.edge.pid, args.seconds)
         api_idle = measure(stack.api.pid, args.seconds)
         print(f"baseline, no viewer: edge {100 * edge_idle:5.1f}% of a core (recording one "
@@ -176,6 +178,8 @@ def main() -> None:
             api, segments = with_hls_viewers(
                 source, count, lambda: measure(stack.api.pid, args.seconds)
             )
+            if segments == 0 or frames == 0:
+                raise RuntimeError("a viewer got nothing: the measure would mean nothing")
             report(count, (edge, edge_idle), (api, api_idle), frames, segments)
     finally:
         camera.terminate()
