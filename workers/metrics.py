@@ -185,6 +185,8 @@ class EdgeMetrics:
     publish_lag: Histogram
     ladder_outcomes: Counter
     disk_free_bytes: Gauge
+    webrtc_viewers: Gauge
+    webrtc_refusals: Counter
 
 
 @cache
@@ -201,6 +203,10 @@ def edge_metrics() -> EdgeMetrics:
                 ["outcome"]),
         Gauge("sparc_edge_disk_free_bytes", "Free space on the recording disk.",
               multiprocess_mode="liveall"),
+        Gauge("sparc_edge_webrtc_viewers", "Live viewers over WebRTC (WHEP) on this edge now.",
+              multiprocess_mode="livesum"),
+        Counter("sparc_edge_webrtc_refusals", "WHEP offers refused, by HTTP status.",
+                ["status"]),
     )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import redis
 from aiortc import RTCPeerConnection
+from prometheus_client import REGISTRY
 
 from cdn.signing import StreamGrant
 from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
@@ -177,8 +178,11 @@ def _refusals(api: Api, edge: RunningEdge, url: str, idle_id: str) -> None:
     assert "H264" in opened.text and "VP8" not in opened.text
     session = httpx.URL(url).join(opened.headers["location"])
     assert len(service.sessions) == 1
+    assert REGISTRY.get_sample_value("sparc_edge_webrtc_viewers") == 1
     assert whep.delete(session).status_code == 200
     assert not service.sessions
+    assert REGISTRY.get_sample_value("sparc_edge_webrtc_viewers") == 0
+    assert REGISTRY.get_sample_value("sparc_edge_webrtc_refusals_total", {"status": "503"}) >= 1
     assert whep.delete(session).status_code == 404
     assert whep.patch(session, content="a=end-of-candidates\r\n").status_code == 404
     # A session ends with its token: one that expires in two seconds.

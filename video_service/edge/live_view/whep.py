@@ -48,6 +48,7 @@ from video_service.edge.live_view.fanout import LiveFeeds, LiveViewRefused
 from video_service.edge.live_view.track import RelayedVideo
 from video_service.edge.settings import EdgeSettings
 from workers.layout import whep_path, whep_session_path
+from workers.metrics import edge_metrics
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ class WhepService:
             return _refused(400, "the offer has no H.264 video this edge can send")
         session.answer = answer
         self.sessions[session.id] = session
+        edge_metrics().webrtc_viewers.set(len(self.sessions))
         self._watch(session)
         return session
 
@@ -158,6 +160,7 @@ class WhepService:
         session = self.sessions.pop(session_id, None)
         if session is None:
             return False
+        edge_metrics().webrtc_viewers.set(len(self.sessions))
         session.track.stop()
         feed = self.feeds.get(session.camera_id)
         if feed is not None:
@@ -236,6 +239,7 @@ def whep_app(service: WhepService) -> Starlette:
             return _refused(400, "the offer is not SDP (not ASCII)")
         opened = await service.open(camera_id, _token(request), text)
         if isinstance(opened, Response):
+            edge_metrics().webrtc_refusals.labels(str(opened.status_code)).inc()
             return opened
         return Response(
             opened.answer,
