@@ -67,14 +67,21 @@ def start_edge(
 
 
 def publisher(
-    url: str, seconds: float, size: str = "320x180", rate: int = 10, gop_s: int = 2
+    url: str,
+    seconds: float,
+    size: str = "320x180",
+    rate: int = 10,
+    gop_s: int = 2,
+    audio: str = "aac",
 ) -> list[str]:
+    """`audio`: FFmpeg's encoder (`aac`, `pcm_mulaw` at 8 kHz mono)."""
+    sound = ["-c:a", audio] + (["-ar", "8000", "-ac", "1"] if audio.startswith("pcm_") else [])
     return [
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}",
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
         "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop_s * rate),
-        "-c:a", "aac", "-f", "rtsp", "-rtsp_transport", "tcp", url,
+        *sound, "-f", "rtsp", "-rtsp_transport", "tcp", url,
     ]  # fmt: skip
 
 

@@ -4,7 +4,9 @@ publishes RTSP to the edge; the web player in headless Chromium asks the API for
 gets the edge's WHEP URL, plays the camera's own H.264 over WebRTC, and the driver reads the
 clock off each displayed frame: glass-to-glass p95 under 500 ms, first picture under 2 s.
 Refusals before any ICE work: 401, 403, 400 (size, no H.264), 404 (not publishing here),
-503 past the edge's cap, 409 for a camera with B-frames; the session's DELETE ends it."""
+503 past the edge's cap, 409 for a camera with B-frames; the session's DELETE ends it, and
+so does its token's expiry. A camera's G.711 sound is heard as it is; AAC is left out,
+saying so."""
 
 import asyncio
 import json
@@ -24,7 +26,7 @@ from prometheus_client import REGISTRY
 from cdn.signing import StreamGrant
 from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
 from tests.conftest import TEST_REDIS_URL
-from tests.edge_harness import RunningEdge, start_edge, wait_until
+from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
 from video_service.api.settings import ApiSettings
 from workers.layout import whep_path
 from workers.ports import free_port
@@ -62,12 +64,14 @@ def clock_camera(url: str, seconds: float, b_frames: int = 0) -> subprocess.Pope
     return subprocess.Popen(command, cwd=ROOT)
 
 
-def offer_sdp() -> str:
-    """A browser-like offer (aiortc's own: receive-only video, VP8 and H.264)."""
+def offer_sdp(audio: bool = False) -> str:
+    """A browser-like offer (aiortc's own: receive-only video, VP8 and H.264; audio)."""
 
     async def make() -> str:
         connection = RTCPeerConnection()
         connection.addTransceiver("video", direction="recvonly")
+        if audio:
+            connection.addTransceiver("audio", direction="recvonly")
         await connection.setLocalDescription(await connection.createOffer())
         sdp = str(connection.localDescription.sdp)
         await connection.close()
@@ -131,10 +135,32 @@ def test_live_view_plays_the_cameras_own_h264_under_half_a_second(
                    .status_code == 409, 10)  # fmt: skip
         refused = whep.post(banded_url, content=offer_sdp(), headers=sdp)
         assert "B-frames" in refused.text, refused.text
+
+        # Sound: G.711 goes as it is; AAC (WebRTC has none) is left out, saying so.
+        mulaw = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Door"}).json()
+        aac = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Yard"}).json()
+        for cam, codec in ((mulaw, "pcm_mulaw"), (aac, "aac")):
+            command = publisher(live_edge.url(cam), 60, audio=codec)
+            publishers.append(subprocess.Popen(command, stderr=subprocess.DEVNULL))
+        for cam in (mulaw, aac):
+            wait_until(lambda c=cam: viewer.get(f"/api/cameras/{c['id']}/playback")
+                       .status_code == 200, 20)  # fmt: skip
+        heard = subprocess.run(
+            ["node", str(DRIVER), f"{live_api.url}/player/", key, mulaw["id"], "3"],
+            capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+        sound = json.loads(heard.stdout.strip().splitlines()[-1])
+        assert sound["transport"] == "webrtc" and sound["sound"] == "audio/PCMU", sound
+        assert sound["audioCodec"] == "audio/PCMU" and sound["audioPackets"] > 5, sound
+        aac_url = viewer.get(f"/api/cameras/{aac['id']}/playback").json()["webrtc"]
+        silent = whep.post(aac_url, content=offer_sdp(audio=True), headers=sdp)
+        assert silent.status_code == 201, silent.text
+        assert "MPEG4-GENERIC" in silent.headers["x-audio"], silent.headers
+        whep.delete(httpx.URL(aac_url).join(silent.headers["location"]))
     finally:
-        for publisher in publishers:
-            publisher.terminate()
-            publisher.wait(30)
+        for running in publishers:
+            running.terminate()
+            running.wait(30)
 
 
 def _refusals(api: Api, edge: RunningEdge, url: str, idle_id: str) -> None:

@@ -24,7 +24,12 @@ from video_service.edge.live_view.h264 import (
     parse_rtp,
     starts_b_slice,
 )
-from video_service.edge.live_view.tap import InterleavedReader, setup_channel, video_track
+from video_service.edge.live_view.tap import (
+    InterleavedReader,
+    audio_track,
+    setup_channel,
+    video_track,
+)
 from video_service.edge.rtsp import Message
 
 FRAME_TICKS = 3000  # 90 kHz at 30 fps
@@ -122,6 +127,14 @@ def test_a_keyframe_without_parameter_sets_gets_them_from_the_sdp(tmp_path: Path
     assert setup_channel(setup, track) == 2 and setup_channel(other, track) is None
     assert video_track(sdp.replace("H264/90000", "H265/90000")).codec == "H265"  # type: ignore[union-attr]
     assert video_track("v=0\r\nm=audio 0 RTP/AVP 0\r\n") is None
+    # Audio: static payload types need no rtpmap; others name their clock.
+    mulaw = audio_track("v=0\r\nm=audio 0 RTP/AVP 0\r\na=control:streamid=1\r\n")
+    assert mulaw is not None and (mulaw.codec, mulaw.clock_rate) == ("PCMU", 8000)
+    opus = audio_track("m=audio 0 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n")
+    assert opus is not None and (opus.codec, opus.clock_rate) == ("OPUS", 48000)
+    aac = audio_track(sdp.replace("m=audio 0 RTP/AVP 97", "m=audio 0 RTP/AVP 97\r\n"
+                                  "a=rtpmap:97 MPEG4-GENERIC/44100/2"))  # fmt: skip
+    assert aac is not None and aac.codec == "MPEG4-GENERIC" and aac.clock_rate == 44100
 
 
 def test_b_frames_are_told_apart(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ const state = {
   state: "idle", camera: null, cdn: null, rung: null, currentTime: 0, errors: [],
   cameras: null, listedAtMs: null, mode: null, wallClock: null, wallClockAtStart: null,
   spans: null, events: null, transport: null, latencyMs: null, timeToFirstFrameMs: null,
+  sound: null, audioCodec: null, audioPackets: 0,
 };
 window.sparcPlayer = state;
 
@@ -108,7 +109,12 @@ async function startWebRtc(cameraId, playback, askedAt) {
   whep = { connection, session: null };
   const video = $("video");
   connection.addTransceiver("video", { direction: "recvonly" });
-  connection.ontrack = (event) => { video.srcObject = event.streams[0] || new MediaStream([event.track]); };
+  connection.addTransceiver("audio", { direction: "recvonly" });
+  const media = new MediaStream();
+  connection.ontrack = (event) => {
+    media.addTrack(event.track);
+    video.srcObject = media;
+  };
   await connection.setLocalDescription(await connection.createOffer());
   await gathered(connection, 2000);
   const answered = await fetch(playback.webrtc, {
@@ -117,6 +123,7 @@ async function startWebRtc(cameraId, playback, askedAt) {
   const text = await answered.text();
   if (answered.status !== 201) throw new Error(`${answered.status}: ${text.trim()}`);
   whep.session = new URL(answered.headers.get("Location"), playback.webrtc).href;
+  state.sound = answered.headers.get("X-Audio") || "none";
   await connection.setRemoteDescription({ type: "answer", sdp: text });
   await firstFrame(video, WHEP_START_MS);
   state.timeToFirstFrameMs = Math.round(performance.now() - askedAt);
@@ -154,7 +161,12 @@ async function describeWebRtc() {
   if (!connection) return;
   // Behind the camera: half the round trip plus the jitter buffer (what the browser knows).
   let rtt = 0, buffered = 0;
-  (await connection.getStats()).forEach((report) => {
+  const stats = await connection.getStats();
+  stats.forEach((report) => {
+    if (report.type === "inbound-rtp" && report.kind === "audio") {
+      state.audioPackets = report.packetsReceived;
+      state.audioCodec = report.codecId && stats.get(report.codecId) ? stats.get(report.codecId).mimeType : null;
+    }
     if (report.type === "candidate-pair" && report.nominated && report.currentRoundTripTime) rtt = report.currentRoundTripTime;
     if (report.type === "inbound-rtp" && report.kind === "video" && report.jitterBufferEmittedCount) {
       buffered = report.jitterBufferDelay / report.jitterBufferEmittedCount;
@@ -162,7 +174,7 @@ async function describeWebRtc() {
   });
   state.latencyMs = Math.round((rtt / 2 + buffered) * 1000);
   state.currentTime = $("video").currentTime;
-  show(`${state.state} · live · WebRTC from the edge · ~${state.latencyMs} ms network and buffer · first picture after ${state.timeToFirstFrameMs} ms`);
+  show(`${state.state} · live · WebRTC from the edge · ~${state.latencyMs} ms network and buffer · first picture after ${state.timeToFirstFrameMs} ms · sound: ${state.sound}`);
 }
 
 async function stopWebRtc() {

@@ -12,6 +12,7 @@ from collections import deque
 from video_service.edge.live_view.h264 import AccessUnit
 
 MAX_QUEUED = 30  # frames (a second at 30 fps): more behind than this, skip to a keyframe
+MAX_AUDIO_QUEUED = 50  # audio packets (a second at 20 ms each): more, the oldest go
 PUBLISHER_GONE = "the camera stopped publishing"
 
 
@@ -29,8 +30,11 @@ class Viewer:
         self._ready = asyncio.Event()
         self._limit = limit
         self._waiting = True  # for a keyframe
+        self.started = False  # the first keyframe came
         self.skips = 0  # times it fell behind and skipped to a keyframe
         self.ended: str | None = None
+        self._audio: deque[tuple[int, bytes]] = deque(maxlen=MAX_AUDIO_QUEUED)
+        self._audio_ready = asyncio.Event()
 
     @property
     def queued(self) -> int:
@@ -47,8 +51,23 @@ class Viewer:
             if not unit.keyframe:
                 return
             self._waiting = False
+            self.started = True
         self._queue.append(unit)
         self._ready.set()
+
+    def offer_audio(self, timestamp: int, payload: bytes) -> None:
+        """Audio from the first keyframe on (picture and sound start together)."""
+        if self.ended is None and self.started:
+            self._audio.append((timestamp, payload))
+            self._audio_ready.set()
+
+    async def next_audio(self) -> tuple[int, bytes]:
+        while not self._audio:
+            if self.ended is not None:
+                raise FeedEnded(self.ended)
+            self._audio_ready.clear()
+            await self._audio_ready.wait()
+        return self._audio.popleft()
 
     async def next(self) -> AccessUnit:
         while not self._queue:
@@ -62,6 +81,7 @@ class Viewer:
         if self.ended is None:
             self.ended = reason
         self._ready.set()
+        self._audio_ready.set()
 
 
 class LiveFeed:
@@ -72,6 +92,10 @@ class LiveFeed:
         self.viewers: set[Viewer] = set()
         self.refusal: str | None = None
         self.closed = False
+        # The camera's audio as the browser names it, with its clock, where WebRTC carries
+        # it as it is; else why live view is silent.
+        self.audio_codec: tuple[str, int] | None = None
+        self.audio_note: str | None = None
 
     @property
     def watched(self) -> bool:
@@ -93,6 +117,10 @@ class LiveFeed:
     def publish(self, unit: AccessUnit) -> None:
         for viewer in self.viewers:
             viewer.offer(unit)
+
+    def publish_audio(self, timestamp: int, payload: bytes) -> None:
+        for viewer in self.viewers:
+            viewer.offer_audio(timestamp, payload)
 
     def refuse(self, reason: str) -> None:
         """The stream cannot be relayed (B-frames, another codec): every viewer is cut off."""

@@ -28,23 +28,39 @@ MAX_BUFFER = 256 * 1024  # an interleaved frame is at most 64 KiB; an RTSP head 
 _INTERLEAVED = re.compile(r"interleaved=(\d+)(?:-(\d+))?", re.IGNORECASE)
 
 
+# What WebRTC carries of a camera's audio as it is (RTP payloads passed through), by the
+# SDP's rtpmap name: the browser's name for it, and its clock.
+RELAYED_AUDIO = {"PCMU": ("audio/PCMU", 8000), "PCMA": ("audio/PCMA", 8000),
+                 "OPUS": ("audio/opus", 48000)}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class VideoTrack:
-    codec: str  # as the SDP's rtpmap names it: H264, H265, ...
+    codec: str  # as the SDP's rtpmap names it: H264, H265, PCMU, MPEG4-GENERIC, ...
     payload_type: int
     control: str
     parameter_sets: tuple[bytes, ...]
+    clock_rate: int = 90_000
+
+
+def audio_track(sdp: str) -> VideoTrack | None:
+    """The first audio track of an SDP, or None."""
+    return _track(sdp, "audio")
 
 
 def video_track(sdp: str) -> VideoTrack | None:
     """The first video track of an SDP, or None."""
+    return _track(sdp, "video")
+
+
+def _track(sdp: str, kind: str) -> VideoTrack | None:
     media: list[str] | None = None
     for line in sdp.splitlines():
         line = line.strip()
         if line.startswith("m="):
             if media is not None:
                 break
-            if line.startswith("m=video"):
+            if line.startswith(f"m={kind}"):
                 media = [line]
         elif media is not None:
             media.append(line)
@@ -54,19 +70,23 @@ def video_track(sdp: str) -> VideoTrack | None:
     if not formats or not formats[0].isdigit():
         return None
     payload_type = int(formats[0])
-    codec, control, fmtp = "", "", ""
+    codec, control, fmtp, clock = "", "", "", 90_000
+    if payload_type in (0, 8):  # static payload types need no rtpmap
+        codec, clock = ("PCMU" if payload_type == 0 else "PCMA"), 8000
     for line in media[1:]:
         key, _, value = line.partition(":")
         pt, _, rest = value.partition(" ")
         if key == "a=rtpmap" and pt == str(payload_type):
-            codec = rest.split("/")[0].upper()
+            name, _, rate = rest.partition("/")
+            codec = name.upper()
+            clock = int(rate.split("/")[0]) if rate.split("/")[0].isdigit() else clock
         elif key == "a=fmtp" and pt == str(payload_type):
             fmtp = rest
         elif key == "a=control":
             control = value
     sprop = re.search(r"sprop-parameter-sets=([^;\s]+)", fmtp)
     sets = sprop_parameter_sets(sprop.group(1)) if sprop else ()
-    return VideoTrack(codec, payload_type, control, sets)
+    return VideoTrack(codec, payload_type, control, sets, clock)
 
 
 def setup_channel(setup: Message, track: VideoTrack) -> int | None:
@@ -118,8 +138,10 @@ class CameraTap:
 
     def __init__(self, announce_sdp: str, feed: LiveFeed) -> None:
         self.track = video_track(announce_sdp)
+        self.audio = audio_track(announce_sdp)
         self.feed = feed
         self._channel: int | None = None
+        self._audio_channel: int | None = None
         self._reader = InterleavedReader()
         self._depacketizer: Depacketizer | None = None
         self._broken = False
@@ -127,12 +149,21 @@ class CameraTap:
             feed.refuse("the camera's stream has no video track")
         elif self.track.codec != "H264":
             feed.refuse(f"the camera sends {self.track.codec}; live view relays H.264 only")
+        if self.audio is not None and self.audio.codec in RELAYED_AUDIO:
+            feed.audio_codec = RELAYED_AUDIO[self.audio.codec]
+        elif self.audio is not None:
+            codec = self.audio.codec
+            feed.audio_note = f"the camera's audio is {codec}, which WebRTC does not carry as it is"
 
     def note_setup(self, setup: Message) -> None:
         if self.track is not None:
             channel = setup_channel(setup, self.track)
             if channel is not None:
                 self._channel = channel
+        if self.audio is not None and self.feed.audio_codec is not None:
+            channel = setup_channel(setup, self.audio)
+            if channel is not None:
+                self._audio_channel = channel
 
     def __call__(self, chunk: bytes) -> None:
         if self._broken or self._channel is None or self.feed.refusal is not None:
@@ -141,6 +172,8 @@ class CameraTap:
             for channel, packet in self._reader.feed(chunk):
                 if channel == self._channel:
                     self._packet(packet)
+                elif channel == self._audio_channel and self.feed.watched:
+                    self._audio_packet(packet)
         except BadPacket as error:
             self._broken = True
             self.feed.refuse(f"the camera's stream cannot be read: {error}")
@@ -162,3 +195,12 @@ class CameraTap:
             self._depacketizer = Depacketizer(self.track.parameter_sets)
         for unit in self._depacketizer.push(packet):
             self.feed.publish(unit)
+
+    def _audio_packet(self, data: bytes) -> None:
+        assert self.audio is not None
+        try:
+            packet = parse_rtp(data)
+        except BadPacket:
+            return
+        if packet.payload_type == self.audio.payload_type and packet.payload:
+            self.feed.publish_audio(packet.timestamp, packet.payload)

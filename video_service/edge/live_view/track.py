@@ -39,3 +39,32 @@ class RelayedVideo(MediaStreamTrack):
         packet.pts = self._pts
         packet.time_base = VIDEO_CLOCK
         return packet
+
+
+class RelayedAudio(MediaStreamTrack):
+    """The camera's audio packets as they are (G.711, Opus), timed by the camera's clock."""
+
+    kind = "audio"
+
+    def __init__(self, viewer: Viewer, clock_rate: int) -> None:
+        super().__init__()
+        self.viewer = viewer
+        self._clock = Fraction(1, clock_rate)
+        self._last: int | None = None
+        self._pts = 0
+
+    async def recv(self) -> "av.Packet[Any]":
+        try:
+            timestamp, payload = await self.viewer.next_audio()
+        except FeedEnded:
+            self.stop()
+            raise MediaStreamError from None
+        if self._last is not None:
+            step = (timestamp - self._last) % _WRAP
+            if step < _WRAP // 2:
+                self._pts += step
+        self._last = timestamp
+        packet = av.Packet(payload)
+        packet.pts = self._pts
+        packet.time_base = self._clock
+        return packet

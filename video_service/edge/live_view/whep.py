@@ -10,7 +10,9 @@ Checked in this order, before any ICE work: the camera id's shape (404), a token
 signature, expiry and camera (403), the offer's size (400), the edge's viewer cap (503,
 `Retry-After`), the camera publishing here (404) and relayable (409: B-frames, not H.264),
 the offer having H.264 with packetization mode 1 (400). The answer carries every candidate
-(aiortc gathers before answering), so a player need not trickle.
+(aiortc gathers before answering), so a player need not trickle. The camera's audio goes as
+it is where WebRTC carries it (G.711, Opus) and the offer has it; `X-Audio` says the codec,
+or why there is no sound (AAC: WebRTC has no AAC, and live view does not transcode).
 
 A session ends with its token, when the viewer's connection fails, when the camera stops
 publishing, or on DELETE. The session's URL (128 random bits) is its capability.
@@ -34,6 +36,7 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
+from aiortc.exceptions import OperationError
 from aiortc.sdp import candidate_from_sdp
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -45,7 +48,7 @@ from starlette.routing import Route
 from cdn.errors import TokenRejected
 from cdn.signing import OriginSigner
 from video_service.edge.live_view.fanout import LiveFeeds, LiveViewRefused
-from video_service.edge.live_view.track import RelayedVideo
+from video_service.edge.live_view.track import RelayedAudio, RelayedVideo
 from video_service.edge.settings import EdgeSettings
 from workers.layout import whep_path, whep_session_path
 from workers.metrics import edge_metrics
@@ -71,6 +74,7 @@ class WhepSession:
     track: RelayedVideo
     expires: int
     answer: str = ""
+    audio: str = "none"  # the codec sent, or why there is no sound
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -124,9 +128,12 @@ class WhepService:
         track = RelayedVideo(viewer)
         connection = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
         session = WhepSession(secrets.token_hex(16), camera_id, connection, track, grant.expires)
+        sound = None
+        if feed.audio_codec is not None and _offers(offer, feed.audio_codec[0]):
+            sound = (RelayedAudio(viewer, feed.audio_codec[1]), feed.audio_codec[0])
         try:
-            answer = await _answer(connection, track, offer)
-        except ValueError as error:  # aiortc's word on an offer it cannot use
+            answer = await _answer(connection, track, offer, sound)
+        except (ValueError, OperationError) as error:  # aiortc's word on an unusable offer
             feed.leave(viewer)
             await connection.close()
             return _refused(400, f"the offer cannot be answered: {error}")
@@ -135,6 +142,12 @@ class WhepService:
             await connection.close()
             return _refused(400, "the offer has no H.264 video this edge can send")
         session.answer = answer
+        if sound is not None:
+            session.audio = sound[1]
+        elif feed.audio_codec is not None:
+            session.audio = f"none: the offer has no {feed.audio_codec[0]}"
+        else:
+            session.audio = f"none: {feed.audio_note or 'the camera sends no audio'}"
         self.sessions[session.id] = session
         edge_metrics().webrtc_viewers.set(len(self.sessions))
         self._watch(session)
@@ -191,9 +204,22 @@ class WhepService:
         task.add_done_callback(self._tasks.discard)
 
 
-async def _answer(connection: RTCPeerConnection, track: RelayedVideo, offer: str) -> str | None:
+def _offers(offer: str, mime: str) -> bool:
+    """Whether an offer names a codec (`audio/PCMU`) in its rtpmap lines."""
+    name = mime.split("/")[1].lower()
+    return any(line.lower().startswith("a=rtpmap:") and f" {name}/" in line.lower()
+               for line in offer.splitlines())  # fmt: skip
+
+
+async def _answer(
+    connection: RTCPeerConnection,
+    track: RelayedVideo,
+    offer: str,
+    sound: tuple[RelayedAudio, str] | None,
+) -> str | None:
     """The codec preferences are set before the offer is applied: without them aiortc
-    answers with the first codec both sides know, VP8."""
+    answers with the first codec both sides know, VP8 (and, for sound, what it would
+    encode itself, not what the camera sends)."""
     transceiver = connection.addTransceiver(track, direction="sendonly")
     h264 = [
         codec
@@ -203,6 +229,11 @@ async def _answer(connection: RTCPeerConnection, track: RelayedVideo, offer: str
     ]
     rtx = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/rtx"]
     transceiver.setCodecPreferences([*h264, *rtx])
+    if sound is not None:
+        audio, mime = sound
+        speaker = connection.addTransceiver(audio, direction="sendonly")
+        speaker.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("audio").codecs
+                                     if c.mimeType.lower() == mime.lower()])  # fmt: skip
     await connection.setRemoteDescription(RTCSessionDescription(offer, "offer"))
     if not any(c.mimeType.lower() == "video/h264" for c in transceiver._codecs):
         return None
@@ -245,7 +276,7 @@ def whep_app(service: WhepService) -> Starlette:
             opened.answer,
             status_code=201,
             media_type="application/sdp",
-            headers={"Location": whep_session_path(opened.id)},
+            headers={"Location": whep_session_path(opened.id), "X-Audio": opened.audio},
         )
 
     async def patch(request: Request) -> Response:
@@ -275,7 +306,7 @@ def whep_app(service: WhepService) -> Starlette:
                 allow_origins=["*"],
                 allow_methods=["POST", "PATCH", "DELETE"],
                 allow_headers=["Authorization", "Content-Type", "If-Match"],
-                expose_headers=["Location", "Retry-After"],
+                expose_headers=["Location", "Retry-After", "X-Audio"],
             )
         ],
     )
