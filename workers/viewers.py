@@ -55,6 +55,19 @@ def renew_session(
     return True
 
 
+def end_session(client: redis.Redis, camera_id: str, session_id: str, *, now: float) -> bool:
+    """The viewer left: the session lapses now (counted no more; the scheduler reports it
+    as `viewer_left` as it does a lapsed one). False when it is unknown or lapsed already."""
+    expires = client.zscore(_key(camera_id), session_id)
+    if expires is None or float(expires) <= now:
+        return False
+    pipe = client.pipeline(transaction=True)
+    pipe.zadd(_key(camera_id), {session_id: now}, xx=True)
+    pipe.zadd(ALL_SESSIONS, {session_id: now}, xx=True)
+    pipe.execute()
+    return True
+
+
 def count_all_sessions(client: redis.Redis, *, now: float) -> int:
     """Open sessions of every camera (the lapsed ones are dropped from the count's set)."""
     pipe = client.pipeline(transaction=True)

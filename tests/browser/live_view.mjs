@@ -52,7 +52,7 @@ try {
     });
     const player = window.sparcPlayer;
     return { latencies, unreadable: unreadable.count, transport: player.transport,
-             sound: player.sound, audioCodec: player.audioCodec, audioPackets: player.audioPackets,
+             sound: player.sound, hlsSessionEnded: player.hlsSessionEnded, audioCodec: player.audioCodec, audioPackets: player.audioPackets,
              timeToFirstFrameMs: player.timeToFirstFrameMs, state: player.state,
              errors: player.errors, width: video.videoWidth, status: document.getElementById("status").textContent };
   }, Number(watchSeconds)));

@@ -119,6 +119,14 @@ def test_live_view_plays_the_cameras_own_h264_under_half_a_second(
         assert 0 < p95 < 500, seen
         assert seen["timeToFirstFrameMs"] < 2000, seen
         assert seen["width"] == 640 and "WebRTC" in seen["status"], seen
+        # Watched over WebRTC only: the HLS viewer session ended, so no ladder follows.
+        assert seen["hlsSessionEnded"], seen
+        before = viewer.post(f"/api/cameras/{camera['id']}/viewers").json()
+        gone = f"/api/cameras/{camera['id']}/viewers/{before['session_id']}"
+        assert viewer.delete(gone).status_code == 204
+        after = viewer.post(f"/api/cameras/{camera['id']}/viewers").json()
+        assert after["viewers"] == before["viewers"], (before, after)  # one out, one in
+        assert viewer.delete(gone).status_code == 404
         wait_until(lambda: live_edge.edge.whep is not None and not live_edge.edge.whep.sessions, 10)
 
         _refusals(live_api, live_edge, playback["webrtc"], idle["id"])

@@ -127,6 +127,10 @@ async function startWebRtc(cameraId, playback, askedAt) {
   await connection.setRemoteDescription({ type: "answer", sdp: text });
   await firstFrame(video, WHEP_START_MS);
   state.timeToFirstFrameMs = Math.round(performance.now() - askedAt);
+  // WebRTC needs no ladder: the HLS viewer session the playback answer opened ends now.
+  fetch(`/api/cameras/${cameraId}/viewers/${playback.session_id}`, {
+    method: "DELETE", headers: { Authorization: `Bearer ${key()}` },
+  }).then((answer) => { state.hlsSessionEnded = answer.status === 204; }).catch(() => {});
   state.state = "playing";
   video.ontimeupdate = describe;
   connection.onconnectionstatechange = () => {

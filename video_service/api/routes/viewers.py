@@ -1,6 +1,6 @@
 """Viewer sessions and publish lag. A session keeps a camera's ladder running: opening one
 counts a viewer (the first also queues the camera's last segments), renewing keeps it, and
-one not renewed within its time to live stops counting."""
+one not renewed within its time to live, or ended (DELETE), stops counting."""
 
 import time
 
@@ -12,7 +12,7 @@ from video_service.api.errors import NotFound
 from video_service.api.records import find_camera
 from video_service.api.viewing import ViewerSession, open_viewer
 from video_service.edge.scheduler import lag_summary
-from workers.viewers import count_viewers, renew_session
+from workers.viewers import count_viewers, end_session, renew_session
 
 router = APIRouter(prefix="/api/cameras", tags=["viewers"])
 
@@ -45,6 +45,18 @@ def renew_viewer_session(
         raise NotFound("no such viewer session (expired?): open a new one")
     viewers = count_viewers(live.redis, camera_id, now=now)
     return ViewerSession(session_id=session_id, expires_in_s=live.session_ttl_s, viewers=viewers)
+
+
+@router.delete("/{camera_id}/viewers/{session_id}", status_code=204)
+def end_viewer_session(
+    camera_id: str, session_id: str, session: SessionDep, principal: PrincipalDep, live: LiveDep
+) -> None:
+    """The viewer left, or watches over WebRTC (which needs no ladder): the session stops
+    counting now rather than when its time to live runs out."""
+    camera = find_camera(session, camera_id)
+    principal.check_site(camera.site_id)
+    if not end_session(live.redis, camera_id, session_id, now=time.time()):
+        raise NotFound("no such viewer session (expired?)")
 
 
 @router.get("/{camera_id}/lag")
