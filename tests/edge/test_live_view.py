@@ -2,7 +2,9 @@
 clock into its frames (tests/clock_camera.py, libx264 zerolatency, no B-frames, GOP 1 s)
 publishes RTSP to the edge; the web player in headless Chromium asks the API for playback,
 gets the edge's WHEP URL, plays the camera's own H.264 over WebRTC, and the driver reads the
-clock off each displayed frame: glass-to-glass p95 under 500 ms, first picture under 2 s.
+clock off each displayed frame: glass-to-glass p95 under 500 ms, first picture under 2 s;
+again with eight more viewers and one that stops reading (it skips to keyframes, no one
+else waits).
 Refusals before any ICE work: 401, 403, 400 (size, no H.264), 404 (not publishing here),
 503 past the edge's cap, 409 for a camera with B-frames; the session's DELETE ends it, and
 so does its token's expiry. A camera's G.711 sound is heard as it is; AAC is left out,
@@ -10,17 +12,21 @@ saying so."""
 
 import asyncio
 import json
+import queue
 import statistics
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
+import aiortc.rtcrtpreceiver
 import httpx
 import pytest
 import redis
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from prometheus_client import REGISTRY
 
 from cdn.signing import StreamGrant
@@ -28,9 +34,11 @@ from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
 from tests.conftest import TEST_REDIS_URL
 from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
 from video_service.api.settings import ApiSettings
+from video_service.edge.live_view.fanout import MAX_QUEUED, Viewer
 from workers.layout import whep_path
 from workers.ports import free_port
 
+T = TypeVar("T")
 DRIVER = Path(__file__).parent.parent / "browser" / "live_view.mjs"
 ROOT = Path(__file__).parent.parent.parent
 
@@ -80,8 +88,69 @@ def offer_sdp(audio: bool = False) -> str:
     return asyncio.run(make())
 
 
+class _Crowd:
+    """Viewers beside the player: `count` aiortc clients (receiving without decoding, as
+    bench/live_view_bench.py's) and one that joins the camera's feed and never reads."""
+
+    def __init__(
+        self, edge: RunningEdge, camera_id: str, url: str, count: int, patch: pytest.MonkeyPatch
+    ) -> None:
+        self._frames = 0
+        self._camera_id = camera_id
+
+        def counting(_loop: object, input_q: queue.Queue[object], *_: object) -> None:
+            while input_q.get() is not None:
+                self._frames += 1
+
+        patch.setattr(aiortc.rtcrtpreceiver, "decoder_worker", counting)
+        self._edge = edge
+
+        async def stall() -> Viewer:
+            feed = edge.edge.live_feeds.get(camera_id)
+            assert feed is not None
+            return feed.join()
+
+        self.stalled = asyncio.run_coroutine_threadsafe(stall(), edge.loop).result(5)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._connections = self._run(self._open(url, count))
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(60)
+
+    async def _open(self, url: str, count: int) -> list[RTCPeerConnection]:
+        connections = []
+        async with httpx.AsyncClient(timeout=20) as client:
+            for _ in range(count):
+                connection = RTCPeerConnection()
+                connection.addTransceiver("video", direction="recvonly")
+                await connection.setLocalDescription(await connection.createOffer())
+                answer = await client.post(url, content=connection.localDescription.sdp,
+                                           headers={"Content-Type": "application/sdp"})  # fmt: skip
+                assert answer.status_code == 201, answer.text
+                await connection.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+                connections.append(connection)
+        return connections
+
+    def frames(self) -> int:
+        return self._frames
+
+    def close(self) -> None:
+        async def leave() -> None:
+            feed = self._edge.edge.live_feeds.get(self._camera_id)
+            if feed is not None:
+                feed.leave(self.stalled)
+
+        for connection in self._connections:
+            self._run(connection.close())
+        asyncio.run_coroutine_threadsafe(leave(), self._edge.loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
 def test_live_view_plays_the_cameras_own_h264_under_half_a_second(
-    live_api: Api, live_edge: RunningEdge
+    live_api: Api, live_edge: RunningEdge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     admin = live_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
@@ -128,6 +197,24 @@ def test_live_view_plays_the_cameras_own_h264_under_half_a_second(
         assert after["viewers"] == before["viewers"], (before, after)  # one out, one in
         assert viewer.delete(gone).status_code == 404
         wait_until(lambda: live_edge.edge.whep is not None and not live_edge.edge.whep.sessions, 10)
+
+        # Ten viewers of the camera, one of which stops reading: the player keeps its latency.
+        crowd = _Crowd(live_edge, camera["id"], playback["webrtc"], 8, monkeypatch)
+        try:
+            again = subprocess.run(
+                ["node", str(DRIVER), f"{live_api.url}/player/", key, camera["id"], "5"],
+                capture_output=True, text=True, timeout=90,
+            )  # fmt: skip
+            crowded = json.loads(again.stdout.strip().splitlines()[-1])
+            assert crowded["transport"] == "webrtc", crowded
+            late = sorted(crowded["latencies"])
+            crowd_p95 = late[int(len(late) * 0.95)]
+            print(f"with 8 more viewers and one that stopped reading: p95 {crowd_p95} ms")
+            assert 0 < crowd_p95 < 500, crowded
+            assert crowd.stalled.skips >= 1 and crowd.stalled.queued <= MAX_QUEUED
+            assert crowd.frames() > 8 * 5 * 20  # the other viewers were fed too
+        finally:
+            crowd.close()
 
         _refusals(live_api, live_edge, playback["webrtc"], idle["id"])
 
