@@ -13,6 +13,7 @@ from tests.api_harness import Api
 from video_service.api.recordings import DatabaseRecordings
 from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.server import Edge
+from workers.ownership import Ownership
 
 
 @dataclass
@@ -30,11 +31,15 @@ class RunningEdge:
 
 
 def start_edge(
-    api: Api, scheduler: LadderScheduler | None = None, **overrides: object
+    api: Api,
+    scheduler: LadderScheduler | None = None,
+    ownership: Ownership | None = None,
+    **overrides: object,
 ) -> Iterator[RunningEdge]:
     settings = api.edge_settings(**{"request_timeout_s": 1.5, **overrides})
     recordings = DatabaseRecordings(api.sessions)
-    edge = Edge(settings, *api.edge_collaborators(), scheduler, recordings=recordings)
+    edge = Edge(settings, *api.edge_collaborators(), scheduler, recordings=recordings,
+                ownership=ownership)  # fmt: skip
     loop = asyncio.new_event_loop()
     started = threading.Event()
     holder: dict[str, asyncio.Server] = {}

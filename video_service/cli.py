@@ -35,6 +35,7 @@ from workers.errors import TranscodeError
 from workers.hardware import Capability, gpu_encoder_ready, probe_hardware
 from workers.jobs import JobSpec, JobState, JobStatus, JobStore
 from workers.metrics import enable_multiprocess, serve_metrics, spool_collector
+from workers.ownership import Ownership
 from workers.pools import Pool, start_heartbeat
 from workers.redis_server import resolve_redis_url, stop_embedded_redis
 from workers.secrets import new_key, secret_box
@@ -266,7 +267,11 @@ def edge(port: int | None) -> None:
     live = build_live_services(sessions, settings)
     directory = DatabaseDirectory(sessions, secret_box(settings))
     recordings = DatabaseRecordings(sessions)
-    edge = Edge(settings, directory, live.events, live.scheduler, recordings=recordings)
+    # Each camera is owned by the edge its publisher reached (a lease in Redis).
+    name = f"{socket.gethostname()}:{port or settings.rtsp_port}"
+    ownership = Ownership(live.redis, name, settings.whep_public_url)
+    edge = Edge(settings, directory, live.events, live.scheduler, recordings=recordings,
+                ownership=ownership)  # fmt: skip
     spool = spool_collector(lambda: spool_backlog(settings.state_dir, "edge"), time.time)
     serve_metrics(settings.metrics_port, extra=[spool])
     asyncio.run(_run_edge(edge, port, settings.whep_port > 0))

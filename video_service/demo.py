@@ -36,6 +36,7 @@ from video_service.api.settings import ApiSettings
 from video_service.edge.server import Edge
 from video_service.edge.settings import EdgeSettings
 from workers.layout import SOURCE, MediaLayout, master_key, playlist_key
+from workers.ownership import Ownership
 from workers.ports import free_port
 from workers.process import run_capture
 from workers.redis_server import resolve_redis_url
@@ -95,7 +96,9 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     say(f"1/7 control API on {api_url} (docs: {api_url}/docs); Redis: {_redacted(redis_url)}")
     directory = DatabaseDirectory(sessions, secret_box(shared))
     recordings = DatabaseRecordings(sessions)
-    edge = Edge(edge_settings, directory, live.events, live.scheduler, recordings=recordings)
+    ownership = Ownership(live.redis, f"demo-edge:{ports.rtsp}", f"http://127.0.0.1:{whep_port}")
+    edge = Edge(edge_settings, directory, live.events, live.scheduler, recordings=recordings,
+                ownership=ownership)  # fmt: skip
     edge_port, stop_edge = _start_edge(edge, ports.rtsp, whep_port)
     say(f"2/7 RTSP edge on rtsp://127.0.0.1:{edge_port}, live view (WHEP) on port {whep_port}")
     worker = _start_worker(redis_url, state, workdir / "worker.log")

@@ -147,6 +147,7 @@ class _Crowd:
         asyncio.run_coroutine_threadsafe(leave(), self._edge.loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
 
 
 def test_live_view_plays_the_cameras_own_h264_under_half_a_second(

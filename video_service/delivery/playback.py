@@ -8,6 +8,7 @@ Paths handed to signers are URL paths of the media (`/live/{camera}/...`, see
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from workers.layout import (
     whep_path,
 )
 from workers.metrics import api_metrics
+from workers.ownership import owner_of
 from workers.recordings import Recorded, RecordingIndex
 from workers.secrets import origin_secret
 from workers.storage import Storage, open_storage
@@ -77,6 +79,7 @@ class Delivery:
         }
         self.cache = RewriteCache()
         self._recorded: TtlCache[float | None] = TtlCache(ttl_s=1.0)
+        self._owners: TtlCache[str | None] = TtlCache(ttl_s=1.0)
         # What the origin serves: the bucket when one is configured, else the media root.
         self.storage: Storage = open_storage(
             settings.s3_bucket, settings.s3_endpoint_url, settings.media_root
@@ -159,24 +162,47 @@ class Delivery:
         return None if found is None else found.modified_at
 
     def playback(
-        self, camera_id: str, viewer: str, region: str, session_id: str, provider: Provider
+        self,
+        camera_id: str,
+        viewer: str,
+        region: str,
+        session_id: str,
+        provider: Provider,
+        whep_base: str | None = None,
     ) -> Playback:
-        """The signed master URL on `provider`, the one the selector chose for `viewer`."""
+        """The signed master URL on `provider`, the one the selector chose for `viewer`;
+        live view from `whep_base` (the owning edge's), else `SPARC_WHEP_URL`."""
         grant = self.grant(camera_id)
         path = f"{grant.prefix}{MASTER_PLAYLIST}"
         query = self.signers[provider.name].query(path, grant)
         extra = f"session={session_id}&region={region}&viewer={viewer}"
         url = f"{provider.base_url}{path}?{query}&{extra}"
-        return Playback(url, provider.name, grant.expires, self.webrtc_url(camera_id, grant))
+        webrtc = self.webrtc_url(camera_id, grant, whep_base)
+        return Playback(url, provider.name, grant.expires, webrtc)
 
-    def webrtc_url(self, camera_id: str, grant: StreamGrant) -> str | None:
+    def webrtc_url(
+        self, camera_id: str, grant: StreamGrant, whep_base: str | None = None
+    ) -> str | None:
         """The camera's WHEP endpoint, with a token for it that ends with the HLS grant;
-        None where no edge offers live view (`SPARC_WHEP_URL` unset)."""
-        if self.settings.whep_url is None:
+        None where no edge offers live view."""
+        base = whep_base or self.settings.whep_url
+        if base is None:
             return None
         path = whep_path(camera_id)
         token = self.origin_signer.token(StreamGrant(path, grant.expires))
-        return f"{self.settings.whep_url}{path}?token={token}"
+        return f"{base}{path}?token={token}"
+
+    async def live_view_base(self, client: redis.Redis, camera_id: str) -> str | None:
+        """Where the edge that owns the camera serves live view (its lease says), looked up
+        at most once a second per camera; None: no owner says (then `SPARC_WHEP_URL`)."""
+
+        def lookup() -> str | None:
+            with contextlib.suppress(redis.RedisError):
+                owner = owner_of(client, camera_id)
+                return owner.whep_url if owner is not None else None
+            return None
+
+        return await self._owners.get(camera_id, lambda: run_in_threadpool(lookup))
 
     def recorded(self, camera_id: str, wanted: TimeRange) -> list[Recorded]:
         """The camera's recorded segments in `wanted`, in order; NothingRecorded (saying

@@ -42,6 +42,7 @@ from video_service.edge.watcher import SegmentWatcher
 from workers.activity import IngestRate, beat_edge
 from workers.layout import MediaLayout
 from workers.metrics import edge_metrics
+from workers.ownership import Owner, Ownership, owner_of
 from workers.recordings import RecordingIndex
 from workers.secrets import origin_secret
 from workers.storage import Uploads, open_uploads
@@ -62,14 +63,19 @@ class Edge:
         scheduler: LadderScheduler | None = None,
         *,
         recordings: RecordingIndex | None = None,
+        ownership: Ownership | None = None,
     ) -> None:
         """`scheduler`: None records only (no ladder is scheduled). `recordings`: the index
-        each stored segment is added to (and retention removes from); None keeps none."""
+        each stored segment is added to (and retention removes from); None keeps none.
+        `ownership`: the cameras' leases shared with other edges (workers/ownership.py);
+        None: this edge alone."""
         self._settings = settings
         self._directory = directory
         self._events = events
         self._scheduler = scheduler
         self._recordings = recordings
+        self._ownership = ownership
+        self._held: dict[str, Owner] = {}  # the cameras' leases this edge holds now
         self._refusals = Refusals(events)
         self._auth = Authenticator(directory, self._refusals, settings.rtsp_realm)
         self._layout = MediaLayout(settings.media_root)
@@ -248,9 +254,17 @@ class Edge:
         async def online() -> None:
             await report(self._events, EventType.CAMERA_ONLINE, camera)
 
+        owned = await self._take(camera.id)
+        if owned is not None:
+            self._held[camera.id] = owned
+        holding = self._spawn(self._hold(owned, session)) if owned is not None else None
         try:
             await session.run(announce, online)
         finally:
+            if holding is not None:
+                holding.cancel()
+                await asyncio.gather(holding, return_exceptions=True)
+                await self._release(camera.id)
             self.live_feeds.close(feed)
             guard.cancel()
             watching.cancel()
@@ -260,6 +274,47 @@ class Edge:
                 self._count_online()
             await report(self._events, EventType.CAMERA_OFFLINE, camera)
             session.done.set()
+
+    async def _take(self, camera_id: str) -> Owner | None:
+        """The camera is this edge's now (another edge's publisher of it is cut off when
+        that edge next renews). Redis away: recording goes on without a lease."""
+        if self._ownership is None:
+            return None
+        try:
+            return await asyncio.to_thread(self._ownership.take, camera_id)
+        except TRANSIENT as error:
+            log.warning("camera %s records without an ownership lease: %s", camera_id, error)
+            return None
+
+    async def _hold(self, owned: Owner, session: PublishSession) -> None:
+        """Renew the camera's lease while it publishes here. Taken by another edge: this
+        publisher is cut off. Lapsed (Redis restarted empty, or away past the lease): taken
+        again, with a new token."""
+        ownership = self._ownership
+        assert ownership is not None
+        while True:
+            await asyncio.sleep(ownership.ttl_s / 3)
+            try:
+                if await asyncio.to_thread(ownership.renew, owned):
+                    continue
+                now = await asyncio.to_thread(owner_of, ownership.client, owned.camera_id)
+                if now is None:
+                    owned = await asyncio.to_thread(ownership.take, owned.camera_id)
+                    self._held[owned.camera_id] = owned
+                    continue
+            except TRANSIENT:
+                continue  # Redis away a moment: recording goes on
+            log.warning("camera %s was taken over by edge %s: its publisher here is cut off",
+                        owned.camera_id, now.edge)  # fmt: skip
+            session.stop()
+            return
+
+    async def _release(self, camera_id: str) -> None:
+        """The publisher left: the camera is free at once (unless another edge has it)."""
+        owned = self._held.pop(camera_id, None)
+        if owned is not None and self._ownership is not None:
+            with contextlib.suppress(*TRANSIENT):  # else it lapses by itself
+                await asyncio.to_thread(self._ownership.release, owned)
 
     def _stop_recording(self) -> None:
         """The disk is full: every publisher is cut off, and its recorder closes its segment

@@ -30,6 +30,9 @@ class EdgeSettings(Settings):
     # LAN need (a JSON list of URLs: stun:host:3478, turn:host:3478?transport=udp), with the
     # TURN servers' credentials.
     whep_host: str = "0.0.0.0"
+    # Where viewers reach this edge's live view (http://edge-3.example:8889), told to the API
+    # with the camera's ownership; unset: the API's SPARC_WHEP_URL.
+    whep_public_url: str | None = None
     whep_port: int = Field(default=8889, ge=0, le=65535)
     webrtc_max_viewers: int = Field(default=200, gt=0)
     webrtc_ice_servers: tuple[str, ...] = ()

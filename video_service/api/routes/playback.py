@@ -157,8 +157,12 @@ async def playback_for(
         return await recorded_playback(delivery, principal, camera.id, region, window)
     await _require_online(camera, delivery)
     chosen = delivery.selector.choose(principal.key_id, region)
-    viewer = await open_viewer(live_services(request), events_of(request), camera)
-    playback = delivery.playback(camera.id, principal.key_id, region, viewer.session_id, chosen)
+    live = live_services(request)
+    viewer = await open_viewer(live, events_of(request), camera)
+    edge = await delivery.live_view_base(live.redis, camera.id)
+    playback = delivery.playback(
+        camera.id, principal.key_id, region, viewer.session_id, chosen, edge
+    )
     return PlaybackPublic(**playback.__dict__, session_id=viewer.session_id)
 
 

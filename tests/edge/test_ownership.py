@@ -1,0 +1,133 @@
+"""Edges sharing cameras: one owner per camera, a lease in Redis with a fencing token. A
+second publisher on another edge takes the camera over (a larger token) and the first edge
+cuts its publisher off at its next renewal; the API hands viewers the owning edge's live
+view; a publisher that leaves frees the camera at once, and an edge that dies frees it within
+one time to live; a lease lost with Redis's memory is taken again, recording on. Against
+real Redis, two real edges and a real API."""
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from tests.api_harness import Api
+from tests.conftest import TEST_REDIS_URL
+from tests.delivery.test_playback import origin_api  # noqa: F401 (fixture)
+from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
+from workers.ownership import Ownership, owner_key, owner_of
+
+CAMERA = "c" * 32
+
+
+def test_a_later_owner_gets_a_larger_token_and_the_earlier_cannot_renew(
+    redis_client: redis.Redis,
+) -> None:
+    first = Ownership(redis_client, "edge-a:8554", "http://a:8889", ttl_s=5)
+    second = Ownership(redis_client, "edge-b:8554", None, ttl_s=5)
+    a = first.take(CAMERA)
+    assert owner_of(redis_client, CAMERA) == a and a.whep_url == "http://a:8889"
+    assert first.renew(a)
+    b = second.take(CAMERA)
+    assert b.token > a.token
+    assert not first.renew(a) and second.renew(b)
+    first.release(a)  # not its own any more: nothing happens
+    assert owner_of(redis_client, CAMERA) == b and b.whep_url is None
+    second.release(b)
+    assert owner_of(redis_client, CAMERA) is None
+    # A holder that stops renewing (a dead edge) frees the camera within its time to live.
+    short = Ownership(redis_client, "edge-c", ttl_s=0.3)
+    c = short.take(CAMERA)
+    assert c.token > b.token
+    time.sleep(0.5)
+    assert owner_of(redis_client, CAMERA) is None and not short.renew(c)
+    # Taken by many at once: every token differs, and the owner holds the largest.
+    tokens: list[int] = []
+    takers = [Ownership(redis.Redis.from_url(TEST_REDIS_URL), f"edge-{n}") for n in range(8)]
+    threads = [threading.Thread(target=lambda t=t: tokens.append(t.take(CAMERA).token))
+               for t in takers]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(tokens)) == 8
+    found = owner_of(redis_client, CAMERA)
+    assert found is not None and found.token == max(tokens)
+    for bad in ("edge a", "edge\x01", ""):
+        with pytest.raises(ValueError):
+            Ownership(redis_client, bad)
+    with pytest.raises(ValueError):
+        Ownership(redis_client, "edge", "http://x/\r\nInjected: 1")
+    redis_client.set(f"sparc:camera:owner:{CAMERA}", "garbage")
+    assert owner_of(redis_client, CAMERA) is None
+
+
+@pytest.fixture
+def two_edges(
+    origin_api: Api,  # noqa: F811
+    redis_client: redis.Redis,
+) -> Iterator[tuple[RunningEdge, RunningEdge]]:
+    def owned(name: str) -> Ownership:
+        return Ownership(redis.Redis.from_url(TEST_REDIS_URL), name, f"http://{name}:8889",
+                         ttl_s=1.5)  # fmt: skip
+
+    for a in start_edge(origin_api, ownership=owned("edge-a")):
+        for b in start_edge(origin_api, ownership=owned("edge-b")):
+            yield a, b
+
+
+def test_a_second_publisher_on_another_edge_takes_the_camera_over(
+    origin_api: Api,  # noqa: F811
+    two_edges: tuple[RunningEdge, RunningEdge],
+    redis_client: redis.Redis,
+) -> None:
+    edge_a, edge_b = two_edges
+    admin = origin_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    cam = camera["id"]
+
+    def owner() -> str | None:
+        found = owner_of(redis_client, cam)
+        return found.edge if found else None
+
+    def live_view() -> str:
+        answer = admin.get(f"/api/cameras/{cam}/playback")
+        return str(answer.json().get("webrtc") or "") if answer.status_code == 200 else ""
+
+    first = subprocess.Popen(publisher(edge_a.url(camera), 40), stderr=subprocess.DEVNULL)
+    second = None
+    try:
+        wait_until(lambda: owner() == "edge-a" and cam in edge_a.edge.live_cameras, 15)
+        wait_until(lambda: live_view().startswith(f"http://edge-a:8889/whep/{cam}?token="), 15)
+        # Redis restarted empty (the lease gone): edge A takes the camera again, new token,
+        # and goes on recording.
+        lost = owner_of(redis_client, cam).token  # type: ignore[union-attr]
+        redis_client.delete(owner_key(cam))
+        wait_until(lambda: owner() == "edge-a", 3)
+        token_a = owner_of(redis_client, cam).token  # type: ignore[union-attr]
+        assert token_a > lost and cam in edge_a.edge.live_cameras and first.poll() is None
+
+        second = subprocess.Popen(publisher(edge_b.url(camera), 40), stderr=subprocess.DEVNULL)
+        wait_until(lambda: owner() == "edge-b" and cam in edge_b.edge.live_cameras, 15)
+        # Edge A renews within a third of the lease, finds the camera taken, cuts its
+        # publisher off: one edge records the camera.
+        wait_until(lambda: cam not in edge_a.edge.live_cameras, 5)
+        first.wait(15)  # its connection closed: the publisher ends (long before its 40 s)
+        assert owner_of(redis_client, cam).token > token_a  # type: ignore[union-attr]
+        wait_until(lambda: live_view().startswith(f"http://edge-b:8889/whep/{cam}?"), 5)
+        assert owner() == "edge-b"  # and it stays B's while B renews
+        time.sleep(2)
+        assert owner() == "edge-b" and cam in edge_b.edge.live_cameras
+
+        # B's publisher leaves: the camera is free at once, not after the lease.
+        second.terminate()
+        second.wait(15)
+        wait_until(lambda: owner() is None, 5)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(15)

@@ -1,0 +1,105 @@
+"""Which edge owns a camera: a lease in Redis with a fencing token.
+
+The edge that accepts a camera's publisher takes the camera: the camera's fence counter is
+incremented (the new token, larger than every earlier one) and the owner key set to the token,
+the edge's name and where viewers reach its live view, with a time to live. The owner renews
+it every third of that time while the publisher stays (compare-and-expire on the whole value);
+a second publisher on another edge takes the camera over (a new, larger token), and the first
+edge's next renewal fails: it cuts its publisher off, so that one edge records the camera. An
+edge that dies stops renewing, and its cameras are free within one time to live. Readers (the
+API handing out a live-view URL) ask who owns a camera now.
+
+Keys: `sparc:camera:owner:{id}` ("TOKEN EDGE [WHEP_URL]"), `sparc:camera:fence:{id}`.
+"""
+
+from dataclasses import dataclass
+
+import redis
+
+OWNER_TTL_S = 15.0
+
+_TAKE = """
+local token = redis.call('incr', KEYS[2])
+redis.call('set', KEYS[1], token .. ' ' .. ARGV[1], 'px', ARGV[2])
+return token
+"""
+
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+def owner_key(camera_id: str) -> str:
+    return f"sparc:camera:owner:{camera_id}"
+
+
+def fence_key(camera_id: str) -> str:
+    return f"sparc:camera:fence:{camera_id}"
+
+
+@dataclass(frozen=True)
+class Owner:
+    camera_id: str
+    token: int  # the fencing token: larger for every later owner
+    edge: str
+    whep_url: str | None  # where viewers reach this edge's live view; None: not offered
+
+    @property
+    def value(self) -> str:
+        return " ".join(str(p) for p in (self.token, self.edge, self.whep_url) if p)
+
+
+class Ownership:
+    """One edge's side: take, renew and release the cameras it records."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        edge: str,
+        whep_url: str | None = None,
+        ttl_s: float = OWNER_TTL_S,
+    ) -> None:
+        if not edge or any(c.isspace() or not c.isprintable() for c in edge):
+            raise ValueError("an edge's name is printable, without spaces")
+        if whep_url is not None and any(c.isspace() or not c.isprintable() for c in whep_url):
+            raise ValueError("the live-view URL is printable, without spaces")
+        self.client = client
+        self.edge = edge
+        self.whep_url = whep_url
+        self.ttl_s = ttl_s
+
+    def take(self, camera_id: str) -> Owner:
+        """The camera is this edge's from now, whoever had it."""
+        holder = " ".join(p for p in (self.edge, self.whep_url) if p)
+        keys = (owner_key(camera_id), fence_key(camera_id))
+        token = int(self.client.eval(_TAKE, 2, *keys, holder, int(self.ttl_s * 1000)))
+        return Owner(camera_id, token, self.edge, self.whep_url)
+
+    def renew(self, owner: Owner) -> bool:
+        """False once another edge has taken the camera (or the lease lapsed)."""
+        ttl_ms = int(self.ttl_s * 1000)
+        return bool(self.client.eval(_RENEW, 1, owner_key(owner.camera_id), owner.value, ttl_ms))
+
+    def release(self, owner: Owner) -> None:
+        self.client.eval(_RELEASE, 1, owner_key(owner.camera_id), owner.value)
+
+
+def owner_of(client: redis.Redis, camera_id: str) -> Owner | None:
+    """Who owns the camera now; None if no edge does."""
+    raw = client.get(owner_key(camera_id))
+    if raw is None:
+        return None
+    parts = (raw.decode() if isinstance(raw, bytes) else str(raw)).split(" ")
+    if len(parts) < 2 or not parts[0].isdigit():
+        return None
+    return Owner(camera_id, int(parts[0]), parts[1], parts[2] if len(parts) > 2 else None)
