@@ -9,14 +9,22 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import boto3
 import pytest
 import redis
 
 from tests.api_harness import Api
 from tests.conftest import TEST_REDIS_URL
 from tests.delivery.test_playback import origin_api  # noqa: F401 (fixture)
-from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
+from tests.delivery.test_storage_delivery import (  # noqa: F401 (fixtures)
+    BUCKET,
+    s3_endpoint,
+    stored_api,
+)
+from tests.edge_harness import RunningEdge, publish, publisher, start_edge, wait_until
+from workers.layout import segment_number
 from workers.ownership import Ownership, owner_key, owner_of
 
 CAMERA = "c" * 32
@@ -131,3 +139,39 @@ def test_a_second_publisher_on_another_edge_takes_the_camera_over(
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(15)
+
+
+def test_a_camera_moving_to_an_edge_with_its_own_disk_goes_on_numbering_after_the_bucket(
+    stored_api: Api,  # noqa: F811
+    s3_endpoint: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Two edges, each with its own media root, one bucket: the second edge's recorder
+    numbers the camera's segments after the last one the first stored, with a discontinuity
+    at the join; nothing the first stored is overwritten."""
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    admin = stored_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    prefix = f"live/{camera['id']}/source/"
+
+    def stored() -> dict[str, str]:
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+        return {o["Key"].rsplit("/", 1)[1]: o["ETag"] for o in listed if o["Key"].endswith(".ts")}
+
+    for edge_a in start_edge(stored_api, media_root=tmp_path / "a"):
+        assert publish(edge_a.url(camera), 7).returncode == 0
+        wait_until(lambda: len(stored()) >= 3, 20)
+    first = stored()
+    last_a = max(segment_number(name) or 0 for name in first)
+    for edge_b in start_edge(stored_api, media_root=tmp_path / "b"):
+        assert publish(edge_b.url(camera), 5).returncode == 0
+        wait_until(lambda: max(segment_number(n) or 0 for n in stored()) > last_a + 1, 20)
+        local = sorted((tmp_path / "b" / prefix).glob("seg_*.ts"))
+        assert local and segment_number(local[0].name) == last_a + 1, local
+    after = stored()
+    assert all(after[name] == tag for name, tag in first.items()), "A's segments overwritten"
+    playlist = s3.get_object(Bucket=BUCKET, Key=f"{prefix}index.m3u8")["Body"].read().decode()
+    assert "#EXT-X-DISCONTINUITY" in playlist or last_a + 1 not in {
+        segment_number(line) for line in playlist.splitlines()
+    }, playlist  # the join is marked (or has left the window of 3)

@@ -38,20 +38,23 @@ from video_service.edge.retention import sweep_forever
 from video_service.edge.rtsp import MAX_HEAD, BadMessage, Message, read_message, response
 from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.settings import EdgeSettings
+from video_service.edge.takeover import continue_from_bucket
 from video_service.edge.watcher import SegmentWatcher
 from workers.activity import IngestRate, beat_edge
+from workers.errors import StorageRefused
 from workers.layout import MediaLayout
 from workers.metrics import edge_metrics
 from workers.ownership import Owner, Ownership, owner_of
 from workers.recordings import RecordingIndex
 from workers.secrets import origin_secret
-from workers.storage import Uploads, open_uploads
+from workers.storage import S3Storage, Storage, Uploads, open_uploads
 
 log = logging.getLogger(__name__)
 
 PUBLIC_METHODS = "OPTIONS, ANNOUNCE, SETUP, RECORD, TEARDOWN, GET_PARAMETER"
 CLOSE_WAIT_S = 20.0
 EDGE_BEAT_S = 5.0
+BUCKET_FAULTS: tuple[type[Exception], ...] = (*TRANSIENT, StorageRefused)
 
 
 class Edge:
@@ -83,6 +86,12 @@ class Edge:
             settings.s3_bucket, settings.s3_endpoint_url, settings.state_dir, "edge"
         )
         self._live: dict[str, PublishSession] = {}
+        # The bucket, read when a camera comes here that another edge recorded (takeover.py).
+        self._bucket: Storage | None = (
+            S3Storage.connect(settings.s3_endpoint_url, settings.s3_bucket)
+            if settings.s3_bucket
+            else None
+        )
         self.live_feeds = LiveFeeds()  # the frames of the cameras publishing here
         self.whep: WhepService | None = None  # while serve_live_view's server runs
         self._stop_whep: Callable[[], Awaitable[None]] | None = None
@@ -242,7 +251,9 @@ class Edge:
         session = PublishSession(self._settings, camera, reader, writer, feed)
         self._live[camera.id] = session
         self._count_online()
+        stored = await self._continue_from_bucket(camera.id)
         watcher = self._watcher_for(camera)
+        watcher.uploaded.update(stored)
         watching = self._spawn(watcher.run())
         guard = self._spawn(
             cut_when_disabled(
@@ -274,6 +285,18 @@ class Edge:
                 self._count_online()
             await report(self._events, EventType.CAMERA_OFFLINE, camera)
             session.done.set()
+
+    async def _continue_from_bucket(self, camera_id: str) -> list[str]:
+        """The bucket's playlist of a camera another edge recorded last (takeover.py)."""
+        if self._bucket is None:
+            return []
+        outdir = self._layout.source_dir(camera_id)
+        try:
+            return await asyncio.to_thread(continue_from_bucket, self._bucket, camera_id, outdir)
+        except BUCKET_FAULTS as error:
+            log.warning("camera %s: the bucket's playlist could not be read (%s); its segment "
+                        "numbers may start again", camera_id, error)  # fmt: skip
+            return []
 
     async def _take(self, camera_id: str) -> Owner | None:
         """The camera is this edge's now (another edge's publisher of it is cut off when

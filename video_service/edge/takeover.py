@@ -1,0 +1,36 @@
+"""A camera that another edge recorded before: with a bucket, each edge has its own disk, so
+the source playlist the recorder appends to (and numbers its segments after) may be missing
+here, or older than what another edge stored since. The bucket's playlist is put in its place
+first: FFmpeg's `append_list` then numbers the new segments after the last one stored (so
+nothing stored is overwritten, and the recording index keeps one entry per number) and marks
+the join with a discontinuity. What that playlist names is in the bucket already: the
+watcher is told so and uploads none of it again.
+"""
+
+from pathlib import Path
+
+from workers.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_number
+from workers.outputs import replace_text
+from workers.playlists import parse_source_window
+from workers.storage import Storage
+
+
+def continue_from_bucket(storage: Storage, camera_id: str, outdir: Path) -> list[str]:
+    """The segments the stored playlist names, when it was put in place of this edge's
+    own (missing, or behind it); else none. Blocks (the bucket)."""
+    try:
+        text = storage.get_bytes(playlist_key(camera_id, SOURCE)).decode()
+    except KeyError:
+        return []  # never recorded anywhere: the recorder starts at 0
+    stored = [entry.uri for entry in parse_source_window(text).entries]
+    local = outdir / MEDIA_PLAYLIST
+    if local.exists() and _last_number(local.read_text()) >= _last_number(text):
+        return []  # this edge recorded the camera last: its own playlist goes on
+    outdir.mkdir(parents=True, exist_ok=True)
+    replace_text(local, text)
+    return stored
+
+
+def _last_number(text: str) -> int:
+    numbers = [segment_number(e.uri) for e in parse_source_window(text).entries]
+    return max((n for n in numbers if n is not None), default=-1)
