@@ -231,6 +231,14 @@ def test_live_view_plays_the_cameras_own_h264_under_half_a_second(
                    .status_code == 409, 10)  # fmt: skip
         refused = whep.post(banded_url, content=offer_sdp(), headers=sdp)
         assert "B-frames" in refused.text, refused.text
+        # The player, refused, falls back to HLS and says why.
+        fell = subprocess.run(
+            ["node", str(DRIVER), f"{live_api.url}/player/", key, banded["id"], "1"],
+            capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+        back = json.loads(fell.stdout.strip().splitlines()[-1])
+        assert back["playing"] and back["transport"] == "hls", back
+        assert any("WebRTC: 409" in e and "B-frames" in e for e in back["errors"]), back
 
         # Sound: G.711 goes as it is; AAC (WebRTC has none) is left out, saying so.
         mulaw = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Door"}).json()
