@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -300,6 +301,18 @@ def _refusals(api: Api, edge: RunningEdge, url: str, idle_id: str) -> None:
     try:
         full = whep.post(url, content=offer, headers=sdp)
         assert full.status_code == 503 and full.headers["retry-after"] == "5", full.text
+        # Six offers at once against a cap of two: two answered, four refused (the offers
+        # being answered count against the cap).
+        service._max_viewers = 2
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda _: httpx.post(url, content=offer, headers=sdp,
+                                                         timeout=20), range(6)))  # fmt: skip
+        assert sorted(a.status_code for a in answers) == [201, 201, 503, 503, 503, 503]
+        for answer in answers:
+            if answer.status_code == 201:
+                assert (
+                    whep.delete(httpx.URL(url).join(answer.headers["location"])).status_code == 200
+                )
     finally:
         service._max_viewers = limit
     # A session opened and ended by DELETE; a second DELETE: 404.
@@ -309,6 +322,12 @@ def _refusals(api: Api, edge: RunningEdge, url: str, idle_id: str) -> None:
     session = httpx.URL(url).join(opened.headers["location"])
     assert len(service.sessions) == 1
     assert REGISTRY.get_sample_value("sparc_edge_webrtc_viewers") == 1
+    # Trickle ICE: a candidate is taken (204); one that does not parse is a 400.
+    fragment = {"Content-Type": "application/trickle-ice-sdpfrag"}
+    trickled = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
+    assert whep.patch(session, content=trickled, headers=fragment).status_code == 204
+    broken = whep.patch(session, content="a=candidate:garbage\r\n", headers=fragment)
+    assert broken.status_code == 400, broken.text
     assert whep.delete(session).status_code == 200
     assert not service.sessions
     assert REGISTRY.get_sample_value("sparc_edge_webrtc_viewers") == 0

@@ -63,6 +63,12 @@ PROFILE_LEVEL_ID = "42e01f"
 RETRY_AFTER_S = 5
 _CAMERA_ID = re.compile(r"^[0-9a-f]{32}$")
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+# RFC 8839's candidate-attribute, as far as aiortc reads it.
+_CANDIDATE = re.compile(
+    r"^candidate:[!-~]{1,32} \d{1,3} (udp|tcp) \d{1,10} [0-9A-Za-z.:-]{1,255} \d{1,5} typ "
+    r"(host|srflx|prflx|relay)( [ -~]*)?$",
+    re.IGNORECASE,
+)
 _H264_PT = re.compile(r"^a=rtpmap:(\d+) H264/90000\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -76,6 +82,7 @@ class WhepSession:
     answer: str = ""
     audio: str = "none"  # the codec sent, or why there is no sound
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    expiry: "asyncio.Task[None] | None" = None
 
 
 class WhepService:
@@ -96,12 +103,10 @@ class WhepService:
         self._max_viewers = max_viewers
         self._ice_servers = list(ice_servers)
         self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._opening = 0  # offers being answered: they count against the cap already
 
     async def close(self) -> None:
         await asyncio.gather(*(self.end(s.id) for s in list(self.sessions.values())))
-        for task in list(self._tasks):
-            task.cancel()
 
     async def open(self, camera_id: str, token: str, offer: str) -> WhepSession | Response:
         """A new session answering `offer`, or the refusal (see the module's order)."""
@@ -113,7 +118,7 @@ class WhepService:
             grant = self._signer.verify(whep_path(camera_id), token, now=self._clock())
         except TokenRejected as rejected:
             return _refused(403, str(rejected))
-        if len(self.sessions) >= self._max_viewers:
+        if len(self.sessions) + self._opening >= self._max_viewers:
             busy = "this edge has as many live viewers as it takes: try again shortly, or use HLS"
             return _refused(503, busy, {"Retry-After": str(RETRY_AFTER_S)})
         feed = self.feeds.get(camera_id)
@@ -131,12 +136,15 @@ class WhepService:
         sound = None
         if feed.audio_codec is not None and _offers(offer, feed.audio_codec[0]):
             sound = (RelayedAudio(viewer, feed.audio_codec[1]), feed.audio_codec[0])
+        self._opening += 1
         try:
             answer = await _answer(connection, track, offer, sound)
         except (ValueError, OperationError) as error:  # aiortc's word on an unusable offer
             feed.leave(viewer)
             await connection.close()
             return _refused(400, f"the offer cannot be answered: {error}")
+        finally:
+            self._opening -= 1
         if answer is None:
             feed.leave(viewer)
             await connection.close()
@@ -161,9 +169,12 @@ class WhepService:
                     if line.startswith("a=mid:")), "0")  # fmt: skip
         for line in fragment.splitlines():
             if line.startswith("a=candidate:"):
+                text = line[2:].strip()
+                if not _CANDIDATE.match(text):
+                    return _refused(400, "a candidate that does not parse")
                 try:
-                    candidate = candidate_from_sdp(line[2:].strip())
-                except (ValueError, IndexError):
+                    candidate = candidate_from_sdp(text)
+                except (ValueError, IndexError, KeyError):
                     return _refused(400, "a candidate that does not parse")
                 candidate.sdpMid = mid
                 await session.connection.addIceCandidate(candidate)
@@ -179,6 +190,8 @@ class WhepService:
         if feed is not None:
             feed.leave(session.track.viewer)
         session.ended.set()
+        if session.expiry is not None and session.expiry is not asyncio.current_task():
+            session.expiry.cancel()
         with contextlib.suppress(Exception):  # a connection already torn down
             await session.connection.close()
         return True
@@ -199,9 +212,7 @@ class WhepService:
             await asyncio.sleep(max(0.0, session.expires - self._clock()))
             await self.end(session.id)
 
-        task = asyncio.create_task(expire())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        session.expiry = asyncio.create_task(expire())
 
 
 def _offers(offer: str, mime: str) -> bool:
