@@ -12,14 +12,15 @@ from contextlib import contextmanager
 
 import redis
 
-_RENEW = """
+# Compare-and-expire and compare-and-delete on a holder value (also the camera ownership's).
+RENEW_SCRIPT = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
 end
 return 0
 """
 
-_RELEASE = """
+RELEASE_SCRIPT = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
 end
@@ -38,10 +39,10 @@ class Lease:
         return bool(self._client.set(self.key, self.holder, nx=True, px=self._ttl_ms))
 
     def renew(self) -> bool:
-        return bool(self._client.eval(_RENEW, 1, self.key, self.holder, self._ttl_ms))
+        return bool(self._client.eval(RENEW_SCRIPT, 1, self.key, self.holder, self._ttl_ms))
 
     def release(self) -> None:
-        self._client.eval(_RELEASE, 1, self.key, self.holder)
+        self._client.eval(RELEASE_SCRIPT, 1, self.key, self.holder)
 
     @contextmanager
     def held(self) -> Iterator[None]:

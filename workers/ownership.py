@@ -16,26 +16,14 @@ from dataclasses import dataclass
 
 import redis
 
+from workers.leases import RELEASE_SCRIPT, RENEW_SCRIPT
+
 OWNER_TTL_S = 15.0
 
 _TAKE = """
 local token = redis.call('incr', KEYS[2])
 redis.call('set', KEYS[1], token .. ' ' .. ARGV[1], 'px', ARGV[2])
 return token
-"""
-
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('pexpire', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1])
-end
-return 0
 """
 
 
@@ -88,10 +76,12 @@ class Ownership:
     def renew(self, owner: Owner) -> bool:
         """False once another edge has taken the camera (or the lease lapsed)."""
         ttl_ms = int(self.ttl_s * 1000)
-        return bool(self.client.eval(_RENEW, 1, owner_key(owner.camera_id), owner.value, ttl_ms))
+        return bool(
+            self.client.eval(RENEW_SCRIPT, 1, owner_key(owner.camera_id), owner.value, ttl_ms)
+        )
 
     def release(self, owner: Owner) -> None:
-        self.client.eval(_RELEASE, 1, owner_key(owner.camera_id), owner.value)
+        self.client.eval(RELEASE_SCRIPT, 1, owner_key(owner.camera_id), owner.value)
 
 
 def owner_of(client: redis.Redis, camera_id: str) -> Owner | None:
