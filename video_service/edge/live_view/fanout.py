@@ -8,9 +8,11 @@ Everything here runs on the edge's event loop: no locks.
 
 import asyncio
 from collections import deque
+from typing import TypeVar
 
 from video_service.edge.live_view.h264 import AccessUnit
 
+T = TypeVar("T")
 MAX_QUEUED = 30  # frames (a second at 30 fps): more behind than this, skip to a keyframe
 MAX_AUDIO_QUEUED = 50  # audio packets (a second at 20 ms each): more, the oldest go
 PUBLISHER_GONE = "the camera stopped publishing"
@@ -62,20 +64,19 @@ class Viewer:
             self._audio_ready.set()
 
     async def next_audio(self) -> tuple[int, bytes]:
-        while not self._audio:
-            if self.ended is not None:
-                raise FeedEnded(self.ended)
-            self._audio_ready.clear()
-            await self._audio_ready.wait()
-        return self._audio.popleft()
+        return await self._next(self._audio, self._audio_ready)
 
     async def next(self) -> AccessUnit:
-        while not self._queue:
+        return await self._next(self._queue, self._ready)
+
+    async def _next(self, queue: "deque[T]", ready: asyncio.Event) -> T:
+        """The oldest queued item, waiting for one; FeedEnded once the feed ends."""
+        while not queue:
             if self.ended is not None:
                 raise FeedEnded(self.ended)
-            self._ready.clear()
-            await self._ready.wait()
-        return self._queue.popleft()
+            ready.clear()
+            await ready.wait()
+        return queue.popleft()
 
     def end(self, reason: str) -> None:
         if self.ended is None:

@@ -15,14 +15,37 @@ VIDEO_CLOCK = Fraction(1, 90_000)
 _WRAP = 1 << 32
 
 
+class _Timeline:
+    """A camera's RTP timestamps as a viewer's pts: counted from its first packet, unwrapped
+    past 2^32, never backwards (a camera's clock may jump)."""
+
+    def __init__(self) -> None:
+        self._last: int | None = None
+        self.pts = 0
+
+    def at(self, timestamp: int) -> int:
+        if self._last is not None:
+            step = (timestamp - self._last) % _WRAP
+            if step < _WRAP // 2:
+                self.pts += step
+        self._last = timestamp
+        return self.pts
+
+
+def _packet(data: bytes, pts: int, time_base: Fraction) -> "av.Packet[Any]":
+    packet = av.Packet(data)
+    packet.pts = pts
+    packet.time_base = time_base
+    return packet
+
+
 class RelayedVideo(MediaStreamTrack):
     kind = "video"
 
     def __init__(self, viewer: Viewer) -> None:
         super().__init__()
         self.viewer = viewer
-        self._last: int | None = None
-        self._pts = 0
+        self._timeline = _Timeline()
 
     async def recv(self) -> "av.Packet[Any]":
         try:
@@ -30,15 +53,7 @@ class RelayedVideo(MediaStreamTrack):
         except FeedEnded:
             self.stop()
             raise MediaStreamError from None
-        if self._last is not None:
-            step = (unit.timestamp - self._last) % _WRAP
-            if step < _WRAP // 2:  # never backwards (a camera's clock may jump)
-                self._pts += step
-        self._last = unit.timestamp
-        packet = av.Packet(unit.annex_b())
-        packet.pts = self._pts
-        packet.time_base = VIDEO_CLOCK
-        return packet
+        return _packet(unit.annex_b(), self._timeline.at(unit.timestamp), VIDEO_CLOCK)
 
 
 class RelayedAudio(MediaStreamTrack):
@@ -50,8 +65,7 @@ class RelayedAudio(MediaStreamTrack):
         super().__init__()
         self.viewer = viewer
         self._clock = Fraction(1, clock_rate)
-        self._last: int | None = None
-        self._pts = 0
+        self._timeline = _Timeline()
 
     async def recv(self) -> "av.Packet[Any]":
         try:
@@ -59,12 +73,4 @@ class RelayedAudio(MediaStreamTrack):
         except FeedEnded:
             self.stop()
             raise MediaStreamError from None
-        if self._last is not None:
-            step = (timestamp - self._last) % _WRAP
-            if step < _WRAP // 2:
-                self._pts += step
-        self._last = timestamp
-        packet = av.Packet(payload)
-        packet.pts = self._pts
-        packet.time_base = self._clock
-        return packet
+        return _packet(payload, self._timeline.at(timestamp), self._clock)
