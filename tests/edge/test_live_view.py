@@ -26,37 +26,18 @@ from typing import Any, TypeVar
 import aiortc.rtcrtpreceiver
 import httpx
 import pytest
-import redis
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from prometheus_client import REGISTRY
 
 from cdn.signing import StreamGrant
-from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
-from tests.conftest import TEST_REDIS_URL
+from tests.api_harness import Api
 from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
-from video_service.api.settings import ApiSettings
 from video_service.edge.live_view.fanout import MAX_QUEUED, Viewer
 from workers.layout import whep_path
-from workers.ports import free_port
 
 T = TypeVar("T")
 DRIVER = Path(__file__).parent.parent / "browser" / "live_view.mjs"
 ROOT = Path(__file__).parent.parent.parent
-
-
-@pytest.fixture
-def whep_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def live_api(tmp_path: Path, redis_client: redis.Redis, whep_port: int) -> Iterator[Api]:
-    port = free_port()
-    settings = ApiSettings(
-        redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY, segment_seconds=2.0,
-        public_url=f"http://127.0.0.1:{port}", whep_url=f"http://127.0.0.1:{whep_port}",
-    )  # fmt: skip
-    yield from run_api(settings, live_services(settings, 30.0), port=port)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from video_service.edge.events import EventSink, EventType, report
 from video_service.edge.faults import TRANSIENT, log_unexpected
 from video_service.edge.guard import cut_when_disabled
 from video_service.edge.live_view.fanout import LiveFeeds
+from video_service.edge.live_view.ice import host_plan
 from video_service.edge.live_view.whep import WhepService, ice_servers, serve_whep
 from video_service.edge.publisher import PublishSession
 from video_service.edge.pull import PullSupervisor
@@ -156,6 +157,7 @@ class Edge:
             OriginSigner(await asyncio.to_thread(origin_secret, settings)),
             max_viewers=settings.webrtc_max_viewers,
             ice_servers=ice_servers(settings),
+            hosts=host_plan(settings.webrtc_interface, settings.webrtc_udp_ports),
         )
         bound, self._stop_whep = await serve_whep(
             self.whep, host or settings.whep_host, settings.whep_port if port is None else port

@@ -2,8 +2,9 @@
 cameras (how long recordings are kept is shared: `workers.settings`). Read once per
 process from the environment."""
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from video_service.edge.live_view.ice import parse_port_range
 from workers.settings import Settings
 
 
@@ -38,3 +39,15 @@ class EdgeSettings(Settings):
     webrtc_ice_servers: tuple[str, ...] = ()
     webrtc_turn_username: str | None = None
     webrtc_turn_password: SecretStr | None = None
+    # Where viewers' media arrives: host candidates on this interface (`eth0`) or address
+    # only (unset: every interface), on a port of this range (`40000-40199`; one port per
+    # viewer and address, so at least SPARC_WEBRTC_MAX_VIEWERS of them; unset: ephemeral).
+    webrtc_interface: str | None = None
+    webrtc_udp_ports: str | None = None
+
+    @field_validator("webrtc_udp_ports")
+    @classmethod
+    def _port_range(cls, value: str | None) -> str | None:
+        if value:
+            parse_port_range(value)
+        return value

@@ -10,9 +10,11 @@ Checked in this order, before any ICE work: the camera id's shape (404), a token
 signature, expiry and camera (403), the offer's size (400), the edge's viewer cap (503,
 `Retry-After`), the camera publishing here (404) and relayable (409: B-frames, not H.264),
 the offer having H.264 with packetization mode 1 (400). The answer carries every candidate
-(aiortc gathers before answering), so a player need not trickle. The camera's audio goes as
-it is where WebRTC carries it (G.711, Opus) and the offer has it; `X-Audio` says the codec,
-or why there is no sound (AAC: WebRTC has no AAC, and live view does not transcode).
+(aiortc gathers before answering; on the interface and UDP port range the settings name,
+`ice.py`, and 503 when the range has no port free), so a player need not trickle. The
+camera's audio goes as it is where WebRTC carries it (G.711, Opus) and the offer has it;
+`X-Audio` says the codec, or why there is no sound (AAC: WebRTC has no AAC, and live view
+does not transcode).
 
 A session ends with its token, when the viewer's connection fails, when the camera stops
 publishing, or on DELETE. The session's URL (128 random bits) is its capability.
@@ -48,6 +50,7 @@ from starlette.routing import Route
 from cdn.errors import TokenRejected
 from cdn.signing import OriginSigner
 from video_service.edge.live_view.fanout import LiveFeeds, LiveViewRefused
+from video_service.edge.live_view.ice import ANY_HOST, HostPlan, NoFreePort, adopt
 from video_service.edge.live_view.track import RelayedAudio, RelayedVideo
 from video_service.edge.settings import EdgeSettings
 from workers.layout import whep_path, whep_session_path
@@ -95,6 +98,7 @@ class WhepService:
         *,
         max_viewers: int,
         ice_servers: tuple[RTCIceServer, ...] = (),
+        hosts: HostPlan = ANY_HOST,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.feeds = feeds
@@ -102,6 +106,7 @@ class WhepService:
         self._signer = signer
         self._max_viewers = max_viewers
         self._ice_servers = list(ice_servers)
+        self._hosts = hosts
         self._clock = clock
         self._opening = 0  # offers being answered: they count against the cap already
 
@@ -138,11 +143,16 @@ class WhepService:
             sound = (RelayedAudio(viewer, feed.audio_codec[1]), feed.audio_codec[0])
         self._opening += 1
         try:
-            answer = await _answer(connection, track, offer, sound)
+            answer = await _answer(connection, track, offer, sound, self._hosts)
         except (ValueError, OperationError) as error:  # aiortc's word on an unusable offer
             feed.leave(viewer)
             await connection.close()
             return _refused(400, f"the offer cannot be answered: {error}")
+        except NoFreePort as full:
+            feed.leave(viewer)
+            await connection.close()
+            busy = f"no UDP port free for live view on this edge ({full.strerror}): use HLS"
+            return _refused(503, busy, {"Retry-After": str(RETRY_AFTER_S)})
         finally:
             self._opening -= 1
         if answer is None:
@@ -227,6 +237,7 @@ async def _answer(
     track: RelayedVideo,
     offer: str,
     sound: tuple[RelayedAudio, str] | None,
+    hosts: HostPlan,
 ) -> str | None:
     """The codec preferences are set before the offer is applied: without them aiortc
     answers with the first codec both sides know, VP8 (and, for sound, what it would
@@ -248,6 +259,7 @@ async def _answer(
     await connection.setRemoteDescription(RTCSessionDescription(offer, "offer"))
     if not any(c.mimeType.lower() == "video/h264" for c in transceiver._codecs):
         return None
+    adopt(connection, hosts)
     answer = await connection.createAnswer()
     await connection.setLocalDescription(answer)
     return str(connection.localDescription.sdp)

@@ -1,0 +1,175 @@
+"""Where live view's media arrives: host candidates on one configured interface (or address)
+and in one UDP port range, so that a firewall, a NetworkPolicy or a `hostPort` range can
+open exactly those.
+
+aioice, under aiortc, binds an ephemeral port on every interface and has no option for
+either. A WHEP session's ICE connections are adopted before they gather
+(`PinnedConnection`): they bind their host candidates here, on the plan's addresses and a
+free port of its range, and leave server-reflexive (STUN) and relayed (TURN) candidates to
+aioice as before. A range with no free port left refuses the viewer (`NoFreePort`: the
+WHEP server answers 503) rather than falling back to a port the firewall would drop.
+"""
+
+import asyncio
+import errno
+import ipaddress
+import random
+import re
+import socket
+from dataclasses import dataclass
+
+import ifaddr
+from aioice import Candidate
+from aioice import ice as aioice_ice
+from aioice import turn as aioice_turn
+from aioice.candidate import candidate_foundation, candidate_priority
+from aiortc import RTCPeerConnection
+
+MIN_PORT = 1024
+MAX_PORT = 65535
+_PORT_RANGE = re.compile(r"(?P<first>[0-9]{1,5})(?:-(?P<last>[0-9]{1,5}))?")
+
+
+class NoFreePort(OSError):
+    """Every port of the configured range is taken (a viewer per port and address)."""
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """The addresses host candidates are on (none: every interface, aioice's choice) and
+    the ports they bind (None: ephemeral)."""
+
+    addresses: tuple[str, ...] = ()
+    ports: range | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.addresses) or self.ports is not None
+
+
+ANY_HOST = HostPlan()  # aioice's own way: every interface, ephemeral ports
+
+
+def parse_port_range(text: str) -> range:
+    """`40000-40199` (or one port, `40000`) as the range of ports it names."""
+    matched = _PORT_RANGE.fullmatch(text.strip())
+    if matched is None:
+        raise ValueError(f"a UDP port range is FIRST-LAST (40000-40199), not {text!r}")
+    first = int(matched["first"])
+    last = int(matched["last"] or first)
+    if not MIN_PORT <= first <= last <= MAX_PORT:
+        raise ValueError(
+            f"a UDP port range lies within {MIN_PORT}-{MAX_PORT}, first <= last: {text!r}"
+        )
+    return range(first, last + 1)
+
+
+def interface_addresses(interface: str) -> tuple[str, ...]:
+    """The addresses of a network interface named `eth0`, or an address given as it is.
+    IPv6 link-local addresses are left out (a candidate cannot name their scope)."""
+    try:
+        return (str(ipaddress.ip_address(interface)),)
+    except ValueError:
+        pass
+    adapters = {adapter.name: adapter for adapter in ifaddr.get_adapters()}
+    adapter = adapters.get(interface)
+    if adapter is None:
+        known = ", ".join(sorted(adapters)) or "none"
+        raise ValueError(f"no network interface {interface!r} here (there are: {known})")
+    addresses = []
+    for ip in adapter.ips:
+        if isinstance(ip.ip, str):
+            addresses.append(ip.ip)
+        elif not ipaddress.ip_address(ip.ip[0]).is_link_local:
+            addresses.append(ip.ip[0])
+    if not addresses:
+        raise ValueError(f"the network interface {interface!r} has no address")
+    return tuple(addresses)
+
+
+def host_plan(interface: str | None, ports: str | None) -> HostPlan:
+    """The plan the edge's settings name (SPARC_WEBRTC_INTERFACE, SPARC_WEBRTC_UDP_PORTS)."""
+    return HostPlan(
+        addresses=interface_addresses(interface) if interface else (),
+        ports=parse_port_range(ports) if ports else None,
+    )
+
+
+def adopt(connection: RTCPeerConnection, plan: HostPlan) -> None:
+    """Make the ICE connections of `connection` gather by `plan`. Call it after the remote
+    description is applied (bundling has dropped the transports it replaced) and before
+    the local one (which gathers)."""
+    if not plan.pinned:
+        return
+    for transceiver in connection.getTransceivers():
+        gatherer = transceiver.sender.transport.transport.iceGatherer
+        ice = gatherer._connection
+        if not isinstance(ice, PinnedConnection):
+            ice.__class__ = PinnedConnection
+        ice.plan = plan  # type: ignore[attr-defined]
+
+
+class PinnedConnection(aioice_ice.Connection):
+    """aioice's connection, with host candidates on the plan's addresses and ports."""
+
+    plan: HostPlan
+
+    async def get_component_candidates(
+        self, component: int, addresses: list[str], timeout: int = 5
+    ) -> list[Candidate]:
+        addresses = list(self.plan.addresses) or addresses
+        ports = self.plan.ports
+        if ports is None:
+            return await super().get_component_candidates(component, addresses, timeout)
+        hosts = [await self._bind(component, address, ports) for address in addresses]
+        reflexive = [
+            aioice_ice.server_reflexive_candidate(protocol, self.stun_server)
+            for protocol in hosts
+            if self.stun_server and ipaddress.ip_address(protocol.local_candidate.host).version == 4
+        ]
+        # With no addresses aioice gathers only what the TURN server relays.
+        relayed, *found = await asyncio.gather(
+            super().get_component_candidates(component, [], timeout),
+            *(asyncio.wait_for(query, timeout) for query in reflexive),
+            return_exceptions=True,
+        )
+        candidates = [protocol.local_candidate for protocol in hosts]
+        candidates += [result[0] for result in found if isinstance(result, tuple)]
+        if isinstance(relayed, list):
+            candidates += relayed
+        return candidates
+
+    async def _bind(self, component: int, address: str, ports: range) -> aioice_ice.StunProtocol:
+        """A host candidate on `address` and the first free port of `ports`, tried from a
+        random place in the range (sessions opening together rarely try the same port)."""
+        loop = asyncio.get_running_loop()
+        start = random.randrange(len(ports))
+        for offset in range(len(ports)):
+            port = ports[(start + offset) % len(ports)]
+            try:
+                transport, protocol = await loop.create_datagram_endpoint(
+                    lambda: aioice_ice.StunProtocol(self), local_addr=(address, port)
+                )
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    continue
+                raise
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                buffer = aioice_turn.UDP_SOCKET_BUFFER_SIZE
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer)
+            protocol.local_candidate = Candidate(
+                foundation=candidate_foundation("host", "udp", address),
+                component=component,
+                transport="udp",
+                priority=candidate_priority(component, "host"),
+                host=address,
+                port=port,
+                type="host",
+            )
+            self._protocols.append(protocol)
+            return protocol
+        raise NoFreePort(
+            errno.EADDRINUSE,
+            f"every UDP port of {ports.start}-{ports.stop - 1} on {address} is taken",
+        )
