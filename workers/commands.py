@@ -14,6 +14,7 @@ hls.js and Safari play it.
 from enum import StrEnum
 from pathlib import Path
 
+from workers.h264_levels import high_profile_level
 from workers.ladder import AudioPolicy, KeyframePolicy, LadderPlan, RungPlan
 from workers.layout import MEDIA_PLAYLIST, VOD_SEGMENT_PATTERN
 from workers.settings import WorkerSettings
@@ -119,6 +120,9 @@ def build_encode_args(
     ]
     forced = keyframes_at or _keyframe_expr(plan)
     keyframes = ["-g", _NO_NATURAL_KEYFRAMES, "-force_key_frames", forced]
+    # The level the planned master states (workers.master): named, not left to the encoder.
+    level = high_profile_level(rung.width, rung.height, plan.frame_rate, kbps * 107 // 100)
+    rate += ["-level:v", level.name]
     if accel is Accel.CUDA:
         codec = ["-c:v", "h264_nvenc", "-preset", "p4", "-profile:v", "high", "-rc", "vbr"]
         return ["-map", f"[{rung.filter_label}]", *codec, *rate, *keyframes, "-forced-idr", "1"]

@@ -39,6 +39,7 @@ class LadderPlan:
     keyframes: KeyframePolicy
     audio: AudioPolicy
     segment_seconds: float
+    frame_rate: float | None = None  # the source's: every rung keeps it
 
     @property
     def encoded(self) -> tuple[RungPlan, ...]:
@@ -62,6 +63,7 @@ def plan_ladder(source: SourceInfo, settings: WorkerSettings) -> LadderPlan:
         keyframes=KeyframePolicy.SOURCE if copy_slot else KeyframePolicy.INTERVAL,
         audio=_audio_policy(source),
         segment_seconds=settings.segment_seconds,
+        frame_rate=video.frame_rate,
     )
 
 

@@ -1,5 +1,17 @@
-"""One live segment through the ladder: skip it past its deadline, else transcode it, then
-re-render the camera's rung playlists and master under the camera's lock, and report.
+"""One live segment through the ladder: skip it past its deadline, else fetch its source from
+storage, transcode it and store its rungs, then re-render the camera's rung playlists and
+planned master under the camera's lock, and report.
+
+Nothing is shared on disk: with a bucket configured, a worker fetches the source segment
+from it (the edge's watcher hands each segment to storage before it schedules the job, so
+it is there or on its way: the worker waits for it until the job's deadline, then skips
+with that reason), encodes into a scratch folder, and puts each rung's segment in the
+bucket before saying it is made. Which rung segments are made, which segments were given
+up, and the playlists last published live in Redis (`made_key`, `published_key`), so any
+worker renders the playlists from the bucket's source playlist and that state. The master
+is planned (`workers.master`): from the job's one probe of its source, no rung probed.
+Without a bucket the media root is the store, and the same code reads and writes it in
+place.
 
 The outcome goes on a Redis stream (`sparc:ladder:outcomes`) for the control plane to turn
 into events and publish-lag figures: workers import nothing of the control plane.
@@ -14,48 +26,55 @@ without a lease (its worker died) and queues it again while its deadline allows
 
 import contextlib
 import json
-import os
+import logging
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
 from workers.commands import Accel
-from workers.errors import TranscodeError
-from workers.ladder import LadderPlan
+from workers.errors import StorageRefused, StorageUnavailable, TranscodeError
+from workers.ladder import LadderPlan, plan_ladder
 from workers.layout import (
-    MASTER_PLAYLIST,
-    MEDIA_PLAYLIST,
     SOURCE,
     MediaLayout,
     master_key,
     playlist_key,
     segment_key,
-    skipped_mark,
-    skipped_segment,
+    segment_number,
 )
 from workers.leases import Lease
-from workers.outputs import replace_text
+from workers.master import planned_master
 from workers.playlists import (
-    Rendition,
     build_rung_playlist,
-    describe_rendition,
     listed_segments,
     media_sequence_of,
     parse_source_window,
-    write_master_playlist,
 )
-from workers.segment_job import SegmentWork, plan_segment_work, run_segment_job
+from workers.probe import SourceInfo, probe_file
+from workers.segment_job import SegmentWork, run_segment_job
 from workers.settings import Settings, WorkerSettings
-from workers.storage import Uploads
+from workers.storage import LocalStorage, Storage
+
+log = logging.getLogger(__name__)
 
 OUTCOMES = "sparc:ladder:outcomes"
 DEADLINE_SEGMENTS = 3
 SEGMENT_LEASE_S = 3.0
 RENDER_LEASE_S = 1.5
 RUNNING, DONE = b"running", b"done"
+MADE, GIVEN_UP = b"made", b"given-up"
+MASTER = "master"  # the published master's field beside the rungs' in `published_key`
+STATE_TTL_S = 3600  # a camera's ladder state outlives an hour without a render by nothing
+# Rung segments this many behind the source window are deleted from storage (as FFmpeg's
+# hls_delete_threshold: a player holding the playlist before last still finds its segments).
+KEPT_BEHIND = 3
+SOURCE_POLL_S = 0.2
+STORAGE_FAULTS = (StorageUnavailable, StorageRefused)
 
 
 def segment_lease_key(camera_id: str, segment: str) -> str:
@@ -64,6 +83,20 @@ def segment_lease_key(camera_id: str, segment: str) -> str:
 
 def segment_state_key(camera_id: str, segment: str) -> str:
     return f"sparc:segment:state:{camera_id}:{segment}"
+
+
+def made_key(camera_id: str) -> str:
+    """Hash: `{rung}/{segment}` -> made (in storage); `*/{segment}` -> given up."""
+    return f"sparc:ladder:made:{camera_id}"
+
+
+def published_key(camera_id: str) -> str:
+    """Hash: rung -> the rung playlist last put in storage; `master` -> the master."""
+    return f"sparc:ladder:published:{camera_id}"
+
+
+class SourceLate(TranscodeError):
+    """The source segment did not reach storage before the job's deadline."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +122,7 @@ def run_live_segment(
     closed_at: float,
     *,
     accel: Accel = Accel.CPU,
-    uploads: Uploads,
+    storage: Storage,
     clock: Callable[[], float] = time.time,
 ) -> LiveOutcome | None:
     """The outcome; None when another worker holds the segment or has finished it."""
@@ -103,7 +136,7 @@ def run_live_segment(
         return None
     with lease.held():
         client.set(state, RUNNING, px=remember_ms)
-        result = _run(client, settings, camera_id, segment, closed_at, accel, uploads, clock)
+        result = _run(client, settings, camera_id, segment, closed_at, accel, storage, clock)
         client.set(state, DONE, px=remember_ms)
     return result
 
@@ -115,26 +148,42 @@ def _run(
     segment: str,
     closed_at: float,
     accel: Accel,
-    uploads: Uploads,
+    storage: Storage,
     clock: Callable[[], float],
 ) -> LiveOutcome:
-    work = SegmentWork(MediaLayout(settings.media_root), camera_id, segment)
     outcome = "done"
     error: str | None = None
     plan: LadderPlan | None = None
-    try:
-        plan = plan_segment_work(work, settings)
-        if clock() > closed_at + deadline_s(settings):
-            outcome = "skipped"
-            mark_skipped(work, plan)
-        else:
+    source: SourceInfo | None = None
+    deadline = closed_at + deadline_s(settings)
+    with job_layout(storage, settings) as layout:
+        work = SegmentWork(layout, camera_id, segment)
+        try:
+            if clock() > deadline:
+                raise SourceLate("past its deadline before a worker took it")
+            fetch_source(storage, work, deadline, clock)
+            source = probe_file(work.source, settings)
+            plan = plan_ladder(source, settings)
             run_segment_job(work, plan, settings, accel)
-    except TranscodeError as failure:
-        outcome, error = "failed", str(failure)
+            for rung in plan.encoded:
+                key = segment_key(camera_id, rung.name, segment)
+                storage.put_file(key, work.rendition_file(rung.name))
+            made = {f"{rung.name}/{segment}": MADE for rung in plan.encoded}
+            client.hset(made_key(camera_id), mapping=made)  # type: ignore[arg-type]
+        except SourceLate as late:
+            outcome, error = "skipped", str(late)
+        except TranscodeError as failure:  # storage's faults among them
+            outcome, error = "failed", str(failure)
+    if outcome == "skipped":  # a gap in every rung at once, not after the deadline
+        client.hset(made_key(camera_id), f"*/{segment}", GIVEN_UP)
     with camera_lock(client, camera_id):
-        listed = render_live_ladder(
-            work.layout, camera_id, settings, now=clock(), plan=plan, uploads=uploads
-        )
+        try:
+            listed = render_live_ladder(
+                client, storage, camera_id, settings, now=clock(), plan=plan, source=source
+            )
+        except STORAGE_FAULTS as fault:  # the next segment's render puts them
+            log.warning("camera %s's playlists were not stored: %s", camera_id, fault)
+            listed = {}
     result = LiveOutcome(
         camera_id, segment, outcome, closed_at, clock(), listed.get(segment, {}), error
     )
@@ -142,34 +191,79 @@ def _run(
     return result
 
 
+@contextlib.contextmanager
+def job_layout(storage: Storage, settings: WorkerSettings) -> Iterator[MediaLayout]:
+    """Where a job's files are: the media root itself when it is the store, else a scratch
+    folder of this job's (under the state directory), removed after."""
+    if isinstance(storage, LocalStorage):
+        yield MediaLayout(storage.root)
+        return
+    scratch = settings.state_dir / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="segment-", dir=scratch) as folder:
+        yield MediaLayout(Path(folder))
+
+
+def fetch_source(
+    storage: Storage,
+    work: SegmentWork,
+    deadline: float,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """The job's source segment at `work.source`: in place with a local store; else from
+    the bucket, waiting for the edge's upload (storage down, or behind) until `deadline`."""
+    if isinstance(storage, LocalStorage):
+        if not work.source.exists():
+            raise SourceLate(f"source segment {work.segment} is gone (past retention?)")
+        return
+    key = segment_key(work.camera_id, SOURCE, work.segment)
+    while True:
+        try:
+            data = storage.get_bytes(key)
+            break
+        except (KeyError, *STORAGE_FAULTS) as missing:
+            if clock() > deadline:
+                why = "not in storage" if isinstance(missing, KeyError) else str(missing)
+                raise SourceLate(
+                    f"source segment {work.segment} did not reach storage by its deadline ({why})"
+                ) from None
+            sleep(SOURCE_POLL_S)
+    work.source.parent.mkdir(parents=True, exist_ok=True)
+    work.source.write_bytes(data)
+
+
 def render_live_ladder(
-    layout: MediaLayout,
+    client: redis.Redis,
+    storage: Storage,
     camera_id: str,
     settings: WorkerSettings,
     *,
     now: float,
-    uploads: Uploads,
     plan: LadderPlan | None = None,
+    source: SourceInfo | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Re-render every encoded rung's playlist; returns, per segment newly listed, when.
-    `plan`: the job's own, already probed; else the newest source segment is probed.
-    `uploads`: storage gets each newly listed segment, then the playlist naming it."""
-    source_playlist = layout.path(playlist_key(camera_id, SOURCE))
-    if not source_playlist.exists():
+    """Re-render every encoded rung's playlist from the stored source playlist and the
+    ladder's state in Redis, put what changed in storage (each rung segment it lists is
+    there already), and the planned master when `plan` and `source` are known (a job that
+    got no plan renders the rungs published before). Returns, per segment newly listed,
+    when, by rung."""
+    try:
+        window = parse_source_window(storage.get_bytes(playlist_key(camera_id, SOURCE)).decode())
+    except KeyError:
         return {}
-    window = parse_source_window(source_playlist.read_text())
     if not window.entries:
         return {}
-    newest = SegmentWork(layout, camera_id, window.entries[-1].uri)
-    plan = plan or plan_segment_work(newest, settings)
+    state = _decoded_keys(client.hgetall(made_key(camera_id)))
+    published = {name: text.decode() for name, text in
+                 _decoded_keys(client.hgetall(published_key(camera_id))).items()}  # fmt: skip
+    rungs = [rung.name for rung in plan.encoded] if plan else sorted(set(published) - {MASTER})
+    skipped = {name[2:] for name in state if name.startswith("*/")}
     newly: dict[str, dict[str, float]] = {}
-    for rung in plan.encoded:
-        rung_dir = layout.rendition_dir(camera_id, rung.name)
-        rung_dir.mkdir(parents=True, exist_ok=True)
-        names = os.listdir(rung_dir)
-        available = {name for name in names if name.endswith(".ts")}
-        skipped = {found for name in names if (found := skipped_segment(name)) is not None}
-        previous = _read(rung_dir / MEDIA_PLAYLIST)
+    changed: dict[str, str] = {}
+    for rung in rungs:
+        available = {name[len(rung) + 1 :] for name in state if name.startswith(f"{rung}/")}
+        previous = published.get(rung, "")
         text = build_rung_playlist(
             window,
             available,
@@ -178,49 +272,46 @@ def render_live_ladder(
             floor=media_sequence_of(previous),
             skipped=skipped,
         )
-        replace_text(rung_dir / MEDIA_PLAYLIST, text)
-        fresh = sorted(listed_segments(text) - listed_segments(previous))
-        for uri in fresh:
-            newly.setdefault(uri, {})[rung.name] = now
-        if text != previous:
-            for uri in fresh:
-                uploads.put(segment_key(camera_id, rung.name, uri), rung_dir / uri)
-            uploads.put_text(playlist_key(camera_id, rung.name), text)
-    camera_dir = layout.camera_dir(camera_id)
-    before = _read(camera_dir / MASTER_PLAYLIST)
-    _write_master(layout, camera_id, plan, settings)
-    after = _read(camera_dir / MASTER_PLAYLIST)
-    if after and after != before:
-        uploads.put_text(master_key(camera_id), after)
+        if text == previous:
+            continue
+        storage.put_bytes(playlist_key(camera_id, rung), text.encode())
+        changed[rung] = text
+        for uri in sorted(listed_segments(text) - listed_segments(previous)):
+            newly.setdefault(uri, {})[rung] = now
+    if plan is not None and source is not None:
+        master = planned_master(plan, source, settings)
+        if master != published.get(MASTER):
+            storage.put_bytes(master_key(camera_id), master.encode())
+            changed[MASTER] = master
+    pipe = client.pipeline(transaction=False)
+    if changed:
+        pipe.hset(published_key(camera_id), mapping=changed)  # type: ignore[arg-type]
+    first = segment_number(window.entries[0].uri)
+    behind = [] if first is None else _left_behind(state, first - KEPT_BEHIND)
+    if behind:
+        pipe.hdel(made_key(camera_id), *behind)
+    pipe.expire(made_key(camera_id), STATE_TTL_S)
+    pipe.expire(published_key(camera_id), STATE_TTL_S)
+    pipe.execute()
+    for name in behind:
+        rung, _, segment = name.partition("/")
+        if rung != "*" and state[name] == MADE:
+            storage.delete(segment_key(camera_id, rung, segment))
     return newly
 
 
-def mark_skipped(work: SegmentWork, plan: LadderPlan) -> None:
-    """Leave a mark in each encoded rung, so the playlists show the gap at once."""
-    for rung in plan.encoded:
-        rung_dir = work.layout.rendition_dir(work.camera_id, rung.name)
-        rung_dir.mkdir(parents=True, exist_ok=True)
-        (rung_dir / skipped_mark(work.segment)).touch()
+def _decoded_keys(found: Any) -> dict[str, bytes]:
+    """A hash as Redis gives it (bytes to bytes), its field names decoded."""
+    return {bytes(name).decode(): bytes(value) for name, value in found.items()}
 
 
-def _write_master(
-    layout: MediaLayout, camera_id: str, plan: LadderPlan, settings: WorkerSettings
-) -> None:
-    renditions: list[Rendition] = []
-    for rung in plan.rungs:
-        folder = SOURCE if rung.copy else rung.name
-        described = describe_rendition(folder, layout.rendition_dir(camera_id, folder), settings)
-        if described is None:
-            return  # the master appears once every rung has a segment
-        renditions.append(described)
-    write_master_playlist(layout.camera_dir(camera_id), renditions)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        return ""
+def _left_behind(state: dict[str, bytes], oldest: int) -> list[str]:
+    """The entries of segments numbered below `oldest`."""
+    return [
+        name
+        for name in state
+        if (number := segment_number(name.partition("/")[2])) is not None and number < oldest
+    ]
 
 
 @contextlib.contextmanager

@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workers.commands import Accel, build_audio_args, build_encode_args, build_filter_graph
-from workers.errors import UnsupportedInput
-from workers.ladder import KeyframePolicy, LadderPlan, plan_ladder
+from workers.ladder import KeyframePolicy, LadderPlan
 from workers.layout import SOURCE, MediaLayout, segment_key
 from workers.outputs import make_rung_dirs
-from workers.probe import probe_file
 from workers.process import run_ffmpeg
 from workers.settings import WorkerSettings
 
@@ -42,7 +40,7 @@ def build_segment_command(
     plan: LadderPlan, work: SegmentWork, settings: WorkerSettings, accel: Accel = Accel.CPU
 ) -> list[str]:
     # Source keyframes where the top rung is the copied source; else one IDR, at the start.
-    keyframes = "source" if plan.keyframes is KeyframePolicy.SOURCE else "expr:eq(n\\,0)"
+    keyframes = "source" if plan.keyframes is KeyframePolicy.SOURCE else "expr:eq(n,0)"
     args = [settings.ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
     args += ["-copyts", "-i", f"file:{work.source}"]
     args += ["-filter_complex", build_filter_graph(plan, accel)]
@@ -55,13 +53,6 @@ def build_segment_command(
         args += ["-mpegts_copyts", "1", "-muxdelay", "0", "-muxpreload", "0"]
         args.append(str(_temporary(work.rendition_file(rung.name))))
     return args
-
-
-def plan_segment_work(work: SegmentWork, settings: WorkerSettings) -> LadderPlan:
-    """The ladder for this source segment, from one probe of it."""
-    if not work.source.exists():
-        raise UnsupportedInput(f"source segment {work.source} is gone (past retention?)")
-    return plan_ladder(probe_file(work.source, settings), settings)
 
 
 def run_segment_job(

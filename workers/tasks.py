@@ -22,7 +22,7 @@ from workers.metrics import ladder_metrics
 from workers.pools import Pool
 from workers.queues import queued_headers
 from workers.runner import LeaseHeld, execute_job
-from workers.storage import Uploads, open_uploads
+from workers.storage import Storage, open_storage
 
 MAX_ATTEMPTS = 3
 
@@ -38,9 +38,9 @@ def _store(redis_url: str) -> JobStore:
 
 
 @cache
-def _uploads(bucket: str | None, endpoint_url: str | None, state_dir: Path) -> Uploads:
+def _storage(bucket: str | None, endpoint_url: str | None, media_root: Path) -> Storage:
     # One way to storage per worker process (made after the prefork fork).
-    return open_uploads(bucket, endpoint_url, state_dir, "worker")
+    return open_storage(bucket, endpoint_url, media_root)
 
 
 @contextlib.contextmanager
@@ -131,8 +131,8 @@ def transcode_segment(self: Task[Any, Any], camera_id: str, segment: str, closed
             segment,
             closed_at,
             accel=app.accel,
-            uploads=_uploads(
-                app.settings.s3_bucket, app.settings.s3_endpoint_url, app.settings.state_dir
+            storage=_storage(
+                app.settings.s3_bucket, app.settings.s3_endpoint_url, app.settings.media_root
             ),
         )
         if result is not None:

@@ -1,7 +1,9 @@
-"""With object storage configured: the edge uploads the recording, the worker the rungs and
-the master (each segment before the playlist that names it), the origin serves what the
-bucket holds (the API node needs no local copy), and segments leaving the window are
-deleted from the bucket too. Against a real S3 wire-protocol server (moto)."""
+"""With object storage configured: the edge uploads the recording, the worker (on a "machine"
+of its own: its own state and media folders) fetches each source segment from the bucket and
+puts the rungs and the master there (each segment before the playlist that names it), the
+origin serves what the bucket holds (the API node needs no local copy), and segments
+leaving the window are deleted from the bucket too. Against a real S3 wire-protocol server
+(moto)."""
 
 import shutil
 import subprocess
@@ -74,10 +76,13 @@ def test_the_ladder_is_stored_served_from_the_bucket_and_expires_there(
     def text(key: str) -> str:
         return str(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode())
 
-    env = {**AWS, "REDIS_URL": TEST_REDIS_URL, "SPARC_STATE_DIR": str(tmp_path),
-           "SPARC_SEGMENT_SECONDS": str(SEGMENT_S), "SPARC_ALLOWED_ROOTS": str(tmp_path),
+    # The worker has its own state and media folders: it never sees the edge's disk.
+    elsewhere = tmp_path / "worker-node"
+    elsewhere.mkdir()
+    env = {**AWS, "REDIS_URL": TEST_REDIS_URL, "SPARC_STATE_DIR": str(elsewhere),
+           "SPARC_SEGMENT_SECONDS": str(SEGMENT_S), "SPARC_ALLOWED_ROOTS": str(elsewhere),
            "SPARC_S3_BUCKET": BUCKET, "SPARC_S3_ENDPOINT_URL": s3_endpoint}  # fmt: skip
-    worker = start_worker("ladder", env, tmp_path)
+    worker = start_worker("ladder", env, elsewhere)
     admin = stored_api.client()
     site = admin.post("/api/sites", json={"name": "HQ", "tier": 2}).json()
     camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
@@ -112,10 +117,12 @@ def test_the_ladder_is_stored_served_from_the_bucket_and_expires_there(
         publishing.wait()
         worker.stop()
 
-    # The API node's local copy goes; the origin serves what the bucket holds.
-    camera_dir = tmp_path / "media" / "live" / camera["id"]
-    shutil.rmtree(camera_dir / "240p")
-    (camera_dir / "master.m3u8").unlink()
+    # Neither the edge's disk nor the worker's holds the rungs or the master: the origin
+    # serves what the bucket holds.
+    for node in (tmp_path, elsewhere):
+        camera_dir = node / "media" / "live" / camera["id"]
+        assert not (camera_dir / "240p").exists() and not (camera_dir / "master.m3u8").exists()
+    assert not any((elsewhere / "scratch").iterdir()), "the worker's scratch is left behind"
     with httpx.Client(timeout=10) as player:
         _serve_from_the_bucket(player, url, s3, prefix)
 

@@ -40,10 +40,13 @@ HEAD = [
 AAC = ["-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2"]
 
 
-def x264(label: str, kbps: int, maxrate: int, bufsize: int, keyframes: str) -> list[str]:
+def x264(
+    label: str, kbps: int, maxrate: int, bufsize: int, keyframes: str, level: str = "2.1"
+) -> list[str]:
     return [
         "-map", f"[{label}]", "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high",
         "-b:v", f"{kbps}k", "-maxrate", f"{maxrate}k", "-bufsize", f"{bufsize}k",
+        "-level:v", level,
         "-g", "100000", "-force_key_frames", keyframes, "-sc_threshold", "0",
     ]  # fmt: skip
 
@@ -64,7 +67,7 @@ def test_every_rung_encoded_with_a_keyframe_every_segment() -> None:
         "[0:v:0]scale=1920:1080,format=yuv420p,split=2[v1080p][c1080p];"
         "[c1080p]scale=426:240,format=yuv420p[v240p]",
         *x264("v240p", 400, 428, 600, "expr:gte(t,n_forced*6)"), *AAC, *hls("240p"),
-        *x264("v1080p", 5000, 5350, 7500, "expr:gte(t,n_forced*6)"), *AAC, *hls("1080p"),
+        *x264("v1080p", 5000, 5350, 7500, "expr:gte(t,n_forced*6)", "4.0"), *AAC, *hls("1080p"),
     ]  # fmt: skip
 
 
@@ -106,9 +109,10 @@ def test_gpu_variant_decodes_scales_and_encodes_on_the_gpu() -> None:
         "[c1080p]scale_cuda=426:240:format=yuv420p[v240p]"
     )
     first = args.index("-c:v")
-    assert args[first : first + 16] == [
+    assert args[first : first + 18] == [
         "-c:v", "h264_nvenc", "-preset", "p4", "-profile:v", "high", "-rc", "vbr",
-        "-b:v", "400k", "-maxrate", "428k", "-bufsize", "600k", "-g", "100000",
+        "-b:v", "400k", "-maxrate", "428k", "-bufsize", "600k", "-level:v", "2.1",
+        "-g", "100000",
     ]  # fmt: skip
     assert args.count("-forced-idr") == 2
     assert "libx264" not in args

@@ -1,0 +1,47 @@
+"""The planned master of a live ladder: every rung the source allows, stated from the plan
+and one probe of the source, before any rung has a segment. No rung is probed: each
+encoded rung's RESOLUTION and level are what the encoder is told (workers.h264_levels),
+its BANDWIDTH the encoder's cap (`-maxrate`) plus the sound; the copied rung states the
+source's own profile and level, and the copy cap as its BANDWIDTH (a source above it is not
+copied). The same inputs give the same text on every machine, so any worker or API node may
+write it."""
+
+from workers.h264_levels import high_profile_level
+from workers.ladder import AudioPolicy, LadderPlan
+from workers.layout import SOURCE
+from workers.playlists import Rendition, build_aac_codec, build_avc_codec, build_master_playlist
+from workers.probe import SourceInfo
+from workers.settings import WorkerSettings
+
+
+def planned_renditions(
+    plan: LadderPlan, source: SourceInfo, settings: WorkerSettings
+) -> list[Rendition]:
+    audio_bps = 0 if plan.audio is AudioPolicy.NONE else settings.audio_kbps * 1000
+    if plan.audio is AudioPolicy.NONE:
+        sound = None
+    elif plan.audio is AudioPolicy.COPY and source.audio is not None:
+        sound = build_aac_codec(source.audio.profile)
+    else:
+        sound = build_aac_codec(None)  # FFmpeg's aac: LC
+    renditions = []
+    for rung in plan.rungs:
+        if rung.copy:
+            cap = round(settings.copy_bitrate_ratio * rung.video_kbps * 1000)
+            average = source.video.bit_rate or cap
+            video = build_avc_codec(source.video.profile, source.video.level)
+            name, peak = SOURCE, cap
+        else:
+            peak = rung.video_kbps * 107 // 100 * 1000
+            level = high_profile_level(rung.width, rung.height, plan.frame_rate, peak // 1000)
+            video = build_avc_codec("High", level.idc)
+            name, average = rung.name, rung.video_kbps * 1000
+        codecs = video if sound is None else f"{video},{sound}"
+        size = (rung.width, rung.height)
+        total = (peak + audio_bps, average + audio_bps)
+        renditions.append(Rendition(name, *size, plan.frame_rate, *total, codecs, 0))
+    return renditions
+
+
+def planned_master(plan: LadderPlan, source: SourceInfo, settings: WorkerSettings) -> str:
+    return build_master_playlist(planned_renditions(plan, source, settings))
