@@ -4,7 +4,14 @@ encoded rung's RESOLUTION and level are what the encoder is told (workers.h264_l
 its BANDWIDTH the encoder's cap (`-maxrate`) plus the sound; the copied rung states the
 source's own profile and level, and the copy cap as its BANDWIDTH (a source above it is not
 copied). The same inputs give the same text on every machine, so any worker or API node may
-write it."""
+write it.
+
+The edge plans it once per publish from the first segment it records (`describe_source`)
+and keeps it in Redis, so an API node can serve it before any worker ran: a viewer gets
+every rung from the first request, on any node, without a disk or a probe there.
+"""
+
+import redis
 
 from workers.h264_levels import high_profile_level
 from workers.ladder import AudioPolicy, LadderPlan
@@ -12,6 +19,12 @@ from workers.layout import SOURCE
 from workers.playlists import Rendition, build_aac_codec, build_avc_codec, build_master_playlist
 from workers.probe import SourceInfo
 from workers.settings import WorkerSettings
+
+PLANNED_TTL_S = 7 * 86400  # renewed by each publish
+
+
+def planned_master_key(camera_id: str) -> str:
+    return f"sparc:camera:planned-master:{camera_id}"
 
 
 def planned_renditions(
@@ -45,3 +58,14 @@ def planned_renditions(
 
 def planned_master(plan: LadderPlan, source: SourceInfo, settings: WorkerSettings) -> str:
     return build_master_playlist(planned_renditions(plan, source, settings))
+
+
+def keep_planned_master(client: redis.Redis, camera_id: str, text: str) -> None:
+    client.set(planned_master_key(camera_id), text, ex=PLANNED_TTL_S)
+
+
+def read_planned_master(client: redis.Redis, camera_id: str) -> str | None:
+    found = client.get(planned_master_key(camera_id))
+    if not found:
+        return None
+    return found.decode() if isinstance(found, bytes) else str(found)

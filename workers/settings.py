@@ -157,3 +157,11 @@ def shared_settings(settings: Settings) -> dict[str, Any]:
     """The base fields of `settings`, to build another process kind's settings from them
     (the demo runs the API and the edge in one process)."""
     return {name: getattr(settings, name) for name in Settings.model_fields}
+
+
+def ladder_settings(settings: Settings) -> WorkerSettings:
+    """The ladder's settings as the workers read them (SPARC_LADDER, ...: from the same
+    environment), for a process whose own settings are another kind (the edge, the API)."""
+    if isinstance(settings, WorkerSettings):
+        return settings
+    return WorkerSettings(**{name: getattr(settings, name) for name in Settings.model_fields})

@@ -25,6 +25,7 @@ from tests.delivery.test_playback import tokens_everywhere
 from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
 from tests.workers_harness import start_worker
 from video_service.api.settings import ApiSettings
+from workers.master import planned_master_key
 from workers.ports import free_port
 
 SEGMENT_S = 2.0
@@ -143,11 +144,13 @@ def _serve_from_the_bucket(player: httpx.Client, url: str, s3: Any, prefix: str)
     assert player.get(segment_url.replace("/seg_", "/seg_9")).status_code == 404
 
 
-def test_an_api_node_without_the_recording_serves_the_source_master_from_the_bucket(
+def test_an_api_node_without_the_recording_serves_the_planned_master_from_the_first_request(
     stored_api: Api, stored_edge: RunningEdge, s3_endpoint: str, tmp_path: Path
 ) -> None:
-    """Before any ladder: the master is the recording alone, built from what the bucket
-    holds (this node's copy of the recording is gone, as on an API node with no disk)."""
+    """Before any worker ran: the master is the one the edge planned from the recording
+    (every rung the source allows; each rung's playlist there, empty until its first
+    segment), served by an API node with no disk and no probe; without the plan (Redis lost
+    it), the recording alone, built from what the bucket holds."""
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     admin = stored_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
@@ -178,7 +181,25 @@ def test_an_api_node_without_the_recording_serves_the_source_master_from_the_buc
         assert master.status_code == 200, master.text
         variants = m3u8.loads(master.text).playlists
         paths = [urlsplit(v.uri).path for v in variants]
-        assert paths == [f"/media/live/{camera['id']}/source/index.m3u8"], paths
+        live = f"/media/live/{camera['id']}"
+        assert paths == [f"{live}/240p/index.m3u8", f"{live}/source/index.m3u8"], paths
+        assert [v.stream_info.resolution for v in variants] == [(426, 240), (640, 360)]
+        assert all(v.stream_info.codecs.startswith("avc1.") for v in variants)
+        rung = player.get(urljoin(answer.json()["url"], variants[0].uri))
+        assert rung.status_code == 200, rung.text
+        empty = m3u8.loads(rung.text)
+        assert not empty.segments and empty.media_sequence is not None, rung.text
+        elsewhere = variants[0].uri.replace("240p", "720p")
+        unplanned = player.get(urljoin(answer.json()["url"], elsewhere))
+        assert unplanned.status_code == 404, unplanned.text
+
+        # The plan lost with Redis's memory: the recording alone, from the bucket.
+        stored_api.app_state.delivery.redis.delete(planned_master_key(camera["id"]))
+        master = player.get(answer.json()["url"])
+        assert master.status_code == 200, master.text
+        variants = m3u8.loads(master.text).playlists
+        paths = [urlsplit(v.uri).path for v in variants]
+        assert paths == [f"{live}/source/index.m3u8"], paths
         info = variants[0].stream_info
         assert info.resolution == (640, 360) and info.codecs.startswith("avc1.")
         assert info.bandwidth > 0

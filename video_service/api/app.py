@@ -166,6 +166,7 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     install_error_handlers(app)
     app.state.delivery = Delivery(settings)
     app.state.delivery.recordings = DatabaseRecordings(sessions)
+    app.state.delivery.redis = services.redis if services is not None else None
     app.state.export_slots = threading.BoundedSemaphore(settings.exports_at_once)
     app.add_middleware(Compression)
     app.add_middleware(

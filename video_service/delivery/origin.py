@@ -55,6 +55,7 @@ from workers.layout import (
 )
 from workers.playlists import (
     build_master_playlist,
+    build_rung_playlist,
     describe_rendition,
     is_playlist,
     mark_unusable_segments,
@@ -137,9 +138,10 @@ class Origin:
             found = await run_in_threadpool(storage.stat, media.key)
         else:
             found = storage.stat(media.key)
-        if found is None:
-            raise MediaNotFound("no such media")
         signer = self.delivery.origin_signer
+        if found is None:  # a planned rung no worker has written yet: present, and empty
+            empty = await run_in_threadpool(self._unwritten_rung, media)
+            return rewrite_playlist(empty, media.url_path, lambda p: signer.query(p, grant))
 
         def build() -> str:
             text = self._whole_playlist(media)
@@ -154,8 +156,8 @@ class Origin:
             raise AccessDenied("a master playlist is served to a playback session only")
         try:
             text = await self._call(self._read, media.key)
-        except MediaNotFound:  # no ladder master yet: the recording alone
-            text = await run_in_threadpool(self._source_only_master, media.camera_id)
+        except MediaNotFound:  # no worker has written it: the edge's plan, or the recording
+            text = await run_in_threadpool(self._unwritten_master, media.camera_id)
         delivery = self.delivery
         region = query.get("region", "global")
         ranked = delivery.selector.ranked(viewer, region)
@@ -202,6 +204,23 @@ class Origin:
         if not text:
             raise MediaNotFound("no such media")
         return text
+
+    def _unwritten_master(self, camera_id: str) -> str:
+        """Before any worker wrote the camera's master: the one its edge planned (every
+        rung, from the first request), else the recording alone."""
+        planned = self.delivery.planned_master(camera_id)
+        return planned if planned is not None else self._source_only_master(camera_id)
+
+    def _unwritten_rung(self, media: MediaPath) -> str:
+        """A rung's playlist before any worker wrote it: empty at the source's media
+        sequence (players wait on it for the first segment), if the planned master names
+        the rung; else MediaNotFound."""
+        planned = self.delivery.planned_master(media.camera_id)
+        listed = f"{media.rendition}/{MEDIA_PLAYLIST}"
+        if media.name != MEDIA_PLAYLIST or planned is None or listed not in planned.splitlines():
+            raise MediaNotFound("no such media")
+        window = parse_source_window(self._read(playlist_key(media.camera_id, SOURCE)))
+        return build_rung_playlist(window, (), now=self.delivery.clock(), deadline_s=0.0)
 
     def _source_only_master(self, camera_id: str) -> str:
         """Before the ladder's first master, the recording alone: a player that starts now

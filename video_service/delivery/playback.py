@@ -36,6 +36,7 @@ from workers.layout import (
     stream_prefix,
     whep_path,
 )
+from workers.master import read_planned_master
 from workers.metrics import api_metrics
 from workers.ownership import owner_of
 from workers.recordings import Recorded, RecordingIndex
@@ -89,6 +90,8 @@ class Delivery:
         self.shared_health: SharedHealth | None = None  # while watch_health runs with Redis
         # The recording index (the control plane's database): what recorded playback finds.
         self.recordings: RecordingIndex | None = None
+        # Shared state (the edges' planned masters); None without live services.
+        self.redis: redis.Redis | None = None
 
     def origin_provider(self) -> Provider:
         return Provider(
@@ -203,6 +206,15 @@ class Delivery:
             return None
 
         return await self._owners.get(camera_id, lambda: run_in_threadpool(lookup))
+
+    def planned_master(self, camera_id: str) -> str | None:
+        """The master the camera's edge planned when it started recording (before any
+        worker wrote one); None when none is known. Blocks (Redis)."""
+        if self.redis is None:
+            return None
+        with contextlib.suppress(redis.RedisError):
+            return read_planned_master(self.redis, camera_id)
+        return None
 
     def recorded(self, camera_id: str, wanted: TimeRange) -> list[Recorded]:
         """The camera's recorded segments in `wanted`, in order; NothingRecorded (saying

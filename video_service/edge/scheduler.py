@@ -18,18 +18,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import redis
 
 from video_service.edge.events import EventSink, EventType, NewEvent, record_or_log
 from workers.celery_app import SparcCelery
 from workers.dispatch import submit_segment
+from workers.ladder import plan_ladder
 from workers.layout import SOURCE, MediaLayout, playlist_key, segment_key
 from workers.live_ladder import OUTCOMES, RUNNING, segment_lease_key, segment_state_key
+from workers.master import keep_planned_master, planned_master
 from workers.metrics import edge_metrics
 from workers.playlists import parse_source_window
 from workers.priority import build_score
+from workers.probe import probe_file
 from workers.recordings import Recorded
+from workers.settings import ladder_settings
 from workers.viewers import count_viewers, expire_sessions
 
 log = logging.getLogger(__name__)
@@ -108,6 +113,14 @@ class LadderScheduler:
     @property
     def app(self) -> SparcCelery:
         return self._app
+
+    def describe(self, camera_id: str, segment: Path) -> None:
+        """Plan the camera's master from one of its segments (once per publish) and keep it
+        in Redis, where API nodes find it before any worker has run (`workers.master`)."""
+        settings = ladder_settings(self._app.settings)
+        source = probe_file(segment, settings)
+        plan = plan_ladder(source, settings)
+        keep_planned_master(self._redis, camera_id, planned_master(plan, source, settings))
 
     def score(self, camera_id: str, tier: int) -> int:
         return build_score(count_viewers(self._redis, camera_id, now=self._clock()), tier)

@@ -7,16 +7,20 @@ carries over a reconnect, so a camera that publishes again does not upload its w
 """
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from video_service.edge.directory import CameraAuth
 from video_service.edge.faults import TRANSIENT, Streak
 from video_service.edge.scheduler import LadderScheduler, NewSegment
+from workers.errors import TranscodeError
 from workers.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_key, segment_number
 from workers.playlists import SourceEntry, parse_source_window
 from workers.recordings import Recorded, RecordingIndex
 from workers.storage import Uploads
+
+log = logging.getLogger(__name__)
 
 POLL_S = 0.2
 MAX_UNSCHEDULED = 16  # more than a live window: older ones are past any deadline
@@ -36,6 +40,9 @@ class SegmentWatcher:
     unscheduled: list[NewSegment] = field(default_factory=list)
     # Stored, not yet in the recording index (the database was away): added when it is back.
     unindexed: list[Recorded] = field(default_factory=list)
+    # Whether this publish's master is planned (`LadderScheduler.describe`): again after
+    # each discontinuity (a publisher that came back may send another picture size).
+    described: bool = False
     _index_streak: Streak = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +84,19 @@ class SegmentWatcher:
                 scheduler.schedule, camera.id, camera.site_id, camera.tier, pending
             )
             self.unscheduled.clear()
+        if any(s.recorded is not None and s.recorded.discontinuity for s in fresh):
+            self.described = False
+        if scheduler is not None and fresh and not self.described:
+            await self._describe(scheduler, fresh[-1].uri)
+
+    async def _describe(self, scheduler: LadderScheduler, segment: str) -> None:
+        try:
+            await asyncio.to_thread(scheduler.describe, self.camera.id, self.outdir / segment)
+        except TranscodeError as error:  # tried again with the next segment
+            log.warning("camera %s's segment %s cannot be described: %s",
+                        self.camera.id, segment, error)  # fmt: skip
+        else:
+            self.described = True
 
     async def _index(self) -> None:
         """Add what is stored to the recording index; the database away is outlasted on
