@@ -9,20 +9,32 @@ edge's next renewal fails: it cuts its publisher off, so that one edge records t
 edge that dies stops renewing, and its cameras are free within one time to live. Readers (the
 API handing out a live-view URL) ask who owns a camera now.
 
+Each take is also published (`TAKEN_CHANNEL`, "CAMERA TOKEN EDGE [WHEP_URL]"): the edge that
+had the camera hears it at once (`hear_takeovers`) and cuts its publisher off within
+milliseconds, not at its next renewal; the renewal stays, for a message missed while Redis
+was away.
+
 Keys: `sparc:camera:owner:{id}` ("TOKEN EDGE [WHEP_URL]"), `sparc:camera:fence:{id}`.
 """
 
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 
 from workers.leases import RELEASE_SCRIPT, RENEW_SCRIPT
 
+log = logging.getLogger(__name__)
+
 OWNER_TTL_S = 15.0
+TAKEN_CHANNEL = "sparc:camera:taken"
 
 _TAKE = """
 local token = redis.call('incr', KEYS[2])
 redis.call('set', KEYS[1], token .. ' ' .. ARGV[1], 'px', ARGV[2])
+redis.call('publish', ARGV[3], ARGV[4] .. ' ' .. token .. ' ' .. ARGV[1])
 return token
 """
 
@@ -70,7 +82,8 @@ class Ownership:
         """The camera is this edge's from now, whoever had it."""
         holder = " ".join(p for p in (self.edge, self.whep_url) if p)
         keys = (owner_key(camera_id), fence_key(camera_id))
-        token = int(self.client.eval(_TAKE, 2, *keys, holder, int(self.ttl_s * 1000)))
+        ttl_ms = int(self.ttl_s * 1000)
+        token = int(self.client.eval(_TAKE, 2, *keys, holder, ttl_ms, TAKEN_CHANNEL, camera_id))
         return Owner(camera_id, token, self.edge, self.whep_url)
 
     def renew(self, owner: Owner) -> bool:
@@ -89,7 +102,33 @@ def owner_of(client: redis.Redis, camera_id: str) -> Owner | None:
     raw = client.get(owner_key(camera_id))
     if raw is None:
         return None
-    parts = (raw.decode() if isinstance(raw, bytes) else str(raw)).split(" ")
+    return _parse(camera_id, raw.decode() if isinstance(raw, bytes) else str(raw))
+
+
+def _parse(camera_id: str, value: str) -> Owner | None:
+    parts = value.split(" ")
     if len(parts) < 2 or not parts[0].isdigit():
         return None
     return Owner(camera_id, int(parts[0]), parts[1], parts[2] if len(parts) > 2 else None)
+
+
+def hear_takeovers(
+    client: redis.Redis, on_taken: Callable[[Owner], None], stop: threading.Event
+) -> None:
+    """Call `on_taken` with each new owner as cameras are taken, until `stop` is set;
+    Redis away: listened to again once it is back. Blocks (run it in a thread)."""
+    while not stop.is_set():
+        try:
+            with client.pubsub(ignore_subscribe_messages=True) as pubsub:  # type: ignore[no-untyped-call]
+                pubsub.subscribe(TAKEN_CHANNEL)
+                while not stop.is_set():
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is None or not isinstance(message.get("data"), bytes):
+                        continue
+                    camera_id, _, value = message["data"].decode(errors="replace").partition(" ")
+                    owner = _parse(camera_id, value)
+                    if owner is not None:
+                        on_taken(owner)
+        except redis.RedisError as error:
+            log.warning("not hearing camera takeovers (%s); again in 1 s", error)
+            stop.wait(1.0)

@@ -1,10 +1,12 @@
 """Edges sharing cameras: one owner per camera, a lease in Redis with a fencing token. A
 second publisher on another edge takes the camera over (a larger token) and the first edge
-cuts its publisher off at its next renewal; the API hands viewers the owning edge's live
-view; a publisher that leaves frees the camera at once, and an edge that dies frees it within
-one time to live; a lease lost with Redis's memory is taken again, recording on. Against
-real Redis, two real edges and a real API."""
+hears it and cuts its publisher off (within 2 s; its renewal is the fallback); the API hands
+viewers the owning edge's live view; a publisher that leaves frees the camera at once, and
+an edge that dies frees it within one time to live; a lease lost with Redis's memory is
+taken again, recording on. A camera publishing to both edges at once ends with one owner
+and one continuous recording. Against real Redis, two real edges and a real API."""
 
+import itertools
 import subprocess
 import threading
 import time
@@ -24,8 +26,16 @@ from tests.delivery.test_storage_delivery import (  # noqa: F401 (fixtures)
     stored_api,
 )
 from tests.edge_harness import RunningEdge, publish, publisher, start_edge, wait_until
+from video_service.delivery.recordings import TimeRange
 from workers.layout import segment_number
-from workers.ownership import Ownership, owner_key, owner_of
+from workers.ownership import (
+    TAKEN_CHANNEL,
+    Owner,
+    Ownership,
+    hear_takeovers,
+    owner_key,
+    owner_of,
+)
 
 CAMERA = "c" * 32
 
@@ -70,6 +80,28 @@ def test_a_later_owner_gets_a_larger_token_and_the_earlier_cannot_renew(
         Ownership(redis_client, "edge", "http://x/\r\nInjected: 1")
     redis_client.set(f"sparc:camera:owner:{CAMERA}", "garbage")
     assert owner_of(redis_client, CAMERA) is None
+
+
+def test_every_take_is_heard_at_once_by_the_other_edges(redis_client: redis.Redis) -> None:
+    heard: list[Owner] = []
+    stop = threading.Event()
+    listener = threading.Thread(
+        target=hear_takeovers, args=(redis.Redis.from_url(TEST_REDIS_URL), heard.append, stop)
+    )
+    listener.start()
+    try:
+        time.sleep(0.3)  # subscribed
+        taken = Ownership(redis_client, "edge-b:8554", "http://b:8889").take(CAMERA)
+        wait_until(lambda: bool(heard), 2)
+        assert heard == [taken]
+        # Garbage on the channel is ignored; the listener goes on.
+        redis_client.publish(TAKEN_CHANNEL, "\x00 garbage")
+        again = Ownership(redis_client, "edge-c:8554").take(CAMERA)
+        wait_until(lambda: len(heard) == 2, 2)
+        assert heard[1] == again and again.whep_url is None
+    finally:
+        stop.set()
+        listener.join(5)
 
 
 @pytest.fixture
@@ -119,10 +151,10 @@ def test_a_second_publisher_on_another_edge_takes_the_camera_over(
         assert token_a > lost and cam in edge_a.edge.live_cameras and first.poll() is None
 
         second = subprocess.Popen(publisher(edge_b.url(camera), 40), stderr=subprocess.DEVNULL)
-        wait_until(lambda: owner() == "edge-b" and cam in edge_b.edge.live_cameras, 15)
-        # Edge A renews within a third of the lease, finds the camera taken, cuts its
-        # publisher off: one edge records the camera.
-        wait_until(lambda: cam not in edge_a.edge.live_cameras, 5)
+        wait_until(lambda: owner() == "edge-b", 15)
+        # Edge A hears the take and cuts its publisher off: one edge records the camera.
+        wait_until(lambda: cam not in edge_a.edge.live_cameras, 2)
+        wait_until(lambda: cam in edge_b.edge.live_cameras, 15)
         first.wait(15)  # its connection closed: the publisher ends (long before its 40 s)
         assert owner_of(redis_client, cam).token > token_a  # type: ignore[union-attr]
         wait_until(lambda: live_view().startswith(f"http://edge-b:8889/whep/{cam}?"), 5)
@@ -175,3 +207,67 @@ def test_a_camera_moving_to_an_edge_with_its_own_disk_goes_on_numbering_after_th
     assert "#EXT-X-DISCONTINUITY" in playlist or last_a + 1 not in {
         segment_number(line) for line in playlist.splitlines()
     }, playlist  # the join is marked (or has left the window of 3)
+
+
+@pytest.fixture
+def stored_edges(
+    stored_api: Api,  # noqa: F811
+    tmp_path: Path,
+) -> Iterator[dict[str, RunningEdge]]:
+    """Two edges with their own disks and the default lease (renewed every 5 s)."""
+
+    def owned(name: str) -> Ownership:
+        return Ownership(redis.Redis.from_url(TEST_REDIS_URL), name)
+
+    for a in start_edge(stored_api, media_root=tmp_path / "a", ownership=owned("edge-a")):
+        for b in start_edge(stored_api, media_root=tmp_path / "b", ownership=owned("edge-b")):
+            yield {"edge-a": a, "edge-b": b}
+
+
+def test_a_camera_publishing_to_both_edges_at_once_ends_with_one_owner_and_one_recording(
+    stored_api: Api,  # noqa: F811
+    stored_edges: dict[str, RunningEdge],
+    s3_endpoint: str,  # noqa: F811
+) -> None:
+    """The edge that took the camera first hears the other's take and cuts its publisher
+    off within 2 s (long before its renewal); the recording index and the bucket hold one
+    run of numbers, no two segments at once."""
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    admin = stored_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    cam = camera["id"]
+    seconds = 14
+    edges = list(stored_edges.values())
+
+    def recording() -> list[RunningEdge]:
+        return [edge for edge in edges if cam in edge.edge.live_cameras]
+
+    def one_owner() -> bool:
+        found = owner_of(stored_api.app_state.live.redis, cam)
+        return found is not None and recording() == [stored_edges[found.edge]]
+
+    both = [subprocess.Popen(publisher(edge.url(camera), seconds), stderr=subprocess.DEVNULL)
+            for edge in edges]  # fmt: skip
+    try:
+        wait_until(lambda: bool(recording()), 10)
+        wait_until(one_owner, 2)
+        codes = [process.wait(seconds + 20) for process in both]
+    finally:
+        for process in both:
+            process.kill()
+    # One publisher was cut off early; the other published to its end.
+    assert sorted(code == 0 for code in codes) == [False, True], codes
+    wait_until(lambda: not recording(), 15)
+    time.sleep(1)  # the last segment indexed and stored
+    found = stored_api.app_state.delivery.recorded(cam, TimeRange(time.time() - 120, time.time()))
+    numbers = [segment.number for segment in found]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), numbers
+    for before, after in itertools.pairwise(found):
+        assert before.start + before.duration <= after.start + 0.1, (before, after)
+    assert sum(s.duration for s in found) >= seconds - 4, found
+    assert sum(s.discontinuity for s in found[1:]) <= 1, found
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"live/{cam}/source/").get("Contents", [])
+    stored = {item["Key"].rsplit("/", 1)[1] for item in listed}
+    missing = [n for n in numbers if f"seg_{n:06d}.ts" not in stored]
+    assert not missing, (missing, sorted(stored))

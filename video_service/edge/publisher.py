@@ -33,6 +33,8 @@ class PublishSession:
         self.camera = camera
         self.feed = feed
         self.done = asyncio.Event()
+        # Cut off because another edge took the camera: what it records next is not stored.
+        self.taken_over = False
         self._settings = settings
         self._reader = reader
         self._writer = writer

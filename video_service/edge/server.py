@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from workers.activity import IngestRate, beat_edge
 from workers.errors import StorageRefused
 from workers.layout import MediaLayout
 from workers.metrics import edge_metrics
-from workers.ownership import Owner, Ownership, owner_of
+from workers.ownership import Owner, Ownership, hear_takeovers, owner_of
 from workers.recordings import RecordingIndex
 from workers.secrets import origin_secret
 from workers.storage import S3Storage, Storage, Uploads, open_uploads
@@ -80,6 +81,7 @@ class Edge:
         self._recordings = recordings
         self._ownership = ownership
         self._held: dict[str, Owner] = {}  # the cameras' leases this edge holds now
+        self._deaf = threading.Event()  # set: stop hearing takeovers
         self._refusals = Refusals(events)
         self._auth = Authenticator(directory, self._refusals, settings.rtsp_realm)
         self._layout = MediaLayout(settings.media_root)
@@ -122,6 +124,15 @@ class Edge:
         return self._layout.source_dir(camera_id)
 
     async def start(self, host: str | None = None, port: int | None = None) -> asyncio.Server:
+        if self._ownership is not None:
+            loop = asyncio.get_running_loop()
+            threading.Thread(
+                target=hear_takeovers,
+                args=(self._ownership.client,
+                      lambda owner: loop.call_soon_threadsafe(self._taken, owner), self._deaf),
+                name="sparc-takeovers",
+                daemon=True,
+            ).start()  # fmt: skip
         if self._scheduler is not None:
             self._spawn(self._scheduler.drain_outcomes_forever())
         self._spawn(sweep_forever(self._settings, self._uploads, self._recordings))
@@ -177,6 +188,7 @@ class Edge:
 
     async def close(self) -> None:
         """Stop every publisher, recorder and puller, and wait until their processes exit."""
+        self._deaf.set()
         if self._stop_whep is not None:
             await self._stop_whep()
         for session in list(self._live.values()):
@@ -281,7 +293,8 @@ class Edge:
             self.live_feeds.close(feed)
             guard.cancel()
             watching.cancel()
-            await watcher.announce()  # the last segment, closed as the recorder finished
+            if not session.taken_over:  # else the new owner's numbering goes on after ours
+                await watcher.announce()  # the last segment, closed as the recorder finished
             if self._live.get(camera.id) is session:
                 del self._live[camera.id]
                 self._count_online()
@@ -331,8 +344,23 @@ class Edge:
                 continue  # Redis away a moment: recording goes on
             log.warning("camera %s was taken over by edge %s: its publisher here is cut off",
                         owned.camera_id, now.edge)  # fmt: skip
+            session.taken_over = True
             session.stop()
             return
+
+    def _taken(self, owner: Owner) -> None:
+        """Another edge took a camera (heard at once, `hear_takeovers`): its publisher here
+        is cut off now, and what its recorder closes from here on is not stored (a stale
+        write: the new owner numbers its segments after what the bucket held when it took
+        the camera)."""
+        held = self._held.get(owner.camera_id)
+        session = self._live.get(owner.camera_id)
+        if held is None or session is None or owner.token <= held.token or owner.edge == held.edge:
+            return
+        log.warning("camera %s was taken over by edge %s: its publisher here is cut off",
+                    owner.camera_id, owner.edge)  # fmt: skip
+        session.taken_over = True
+        session.stop()
 
     async def _release(self, camera_id: str) -> None:
         """The publisher left: the camera is free at once (unless another edge has it)."""
