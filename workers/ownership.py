@@ -14,12 +14,20 @@ had the camera hears it at once (`hear_takeovers`) and cuts its publisher off wi
 milliseconds, not at its next renewal; the renewal stays, for a message missed while Redis
 was away.
 
-Keys: `sparc:camera:owner:{id}` ("TOKEN EDGE [WHEP_URL]"), `sparc:camera:fence:{id}`.
+Pull cameras (the edge dials them) are spread over the live edges: each edge says it is
+alive every `ALIVE_BEAT_S` (`beat_alive`, a sorted set by time), and a pull camera is
+pulled by the live edge that rendezvous hashing picks for it (`pulled_by`): every edge
+agrees without asking the others, and when an edge leaves or dies (its beat `ALIVE_TTL_S`
+old) only its cameras move.
+
+Keys: `sparc:camera:owner:{id}` ("TOKEN EDGE [WHEP_URL]"), `sparc:camera:fence:{id}`,
+`sparc:edges:alive`.
 """
 
+import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import redis
@@ -30,6 +38,9 @@ log = logging.getLogger(__name__)
 
 OWNER_TTL_S = 15.0
 TAKEN_CHANNEL = "sparc:camera:taken"
+ALIVE_KEY = "sparc:edges:alive"
+ALIVE_BEAT_S = 2.0
+ALIVE_TTL_S = 6.0
 
 _TAKE = """
 local token = redis.call('incr', KEYS[2])
@@ -132,3 +143,28 @@ def hear_takeovers(
         except redis.RedisError as error:
             log.warning("not hearing camera takeovers (%s); again in 1 s", error)
             stop.wait(1.0)
+
+
+def beat_alive(client: redis.Redis, edge: str, now: float) -> list[str]:
+    """Say `edge` is alive; the edges alive now (each beaten within `ALIVE_TTL_S`)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.zadd(ALIVE_KEY, {edge: now})
+    pipe.zremrangebyscore(ALIVE_KEY, "-inf", now - ALIVE_TTL_S)
+    pipe.zrange(ALIVE_KEY, 0, -1)
+    members = pipe.execute()[2]
+    return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+
+
+def leave_alive(client: redis.Redis, edge: str) -> None:
+    """An edge that stops: its pull cameras move at once, not after its beat lapses."""
+    client.zrem(ALIVE_KEY, edge)
+
+
+def pulled_by(camera_id: str, edges: Sequence[str]) -> str | None:
+    """The edge that pulls the camera among `edges` (rendezvous hashing: the highest hash
+    of camera and edge); None when there is none."""
+
+    def weight(edge: str) -> bytes:
+        return hashlib.blake2b(f"{camera_id}/{edge}".encode(), digest_size=8).digest()
+
+    return max(edges, key=weight) if edges else None

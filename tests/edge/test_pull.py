@@ -1,6 +1,7 @@
 """Pull cameras: the edge records a camera that is itself an RTSP server (GStreamer's
 gst-rtsp-server standing in for an IP camera), reconnects when it comes back, and stops
-when the camera is disabled."""
+when the camera is disabled. With two edges, each camera is pulled by exactly one, and
+an edge's cameras move to the other when it stops."""
 
 import os
 import subprocess
@@ -10,12 +11,15 @@ from pathlib import Path
 
 import m3u8
 import pytest
+import redis
 from sqlalchemy import text
 
 from tests.api_harness import ADMIN_KEY, Api, run_api
+from tests.conftest import TEST_REDIS_URL
 from tests.edge_harness import RunningEdge, events, start_edge, wait_until
 from video_service.api.db import session_scope
 from video_service.api.settings import ApiSettings
+from workers.ownership import Ownership, pulled_by
 from workers.ports import free_port
 
 CAMERA_SERVER = Path(__file__).parent.parent / "rtsp_camera.py"
@@ -103,4 +107,43 @@ def test_a_pull_camera_is_recorded_reconnected_and_stopped(
         time.sleep(4)  # and nothing more is recorded
         assert set(p.name for p in pull_edge.source(camera).glob("seg_*.ts")) == files
     finally:
+        stop_camera(camera_server)
+
+
+def test_pull_cameras_are_spread_over_the_edges_and_move_when_one_stops(
+    pull_api: Api, redis_client: redis.Redis
+) -> None:
+    port = free_port()
+    camera_server = start_camera(port)
+    admin = pull_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    ids = [admin.post("/api/cameras", json={
+        "site_id": site["id"], "name": f"Dock {n}", "mode": "pull",
+        "source_url": f"rtsp://admin:hunter2@127.0.0.1:{port}/camera",
+    }).json()["id"] for n in range(4)]  # fmt: skip
+    names = ("edge-a", "edge-b")
+    owned = [Ownership(redis.Redis.from_url(TEST_REDIS_URL), name) for name in names]
+    quick = {"pull_refresh_s": 0.5, "pull_backoff_max_s": 1.0}
+    edges = [start_edge(pull_api, ownership=ownership, **quick) for ownership in owned]
+    running = [next(edge) for edge in edges]
+    try:
+
+        def shares() -> list[set[str]]:
+            return [edge.edge._pulls.pulling if edge.edge._pulls else set() for edge in running]
+
+        # Each camera pulled by exactly one edge: the one rendezvous hashing picks.
+        expected = [{c for c in ids if pulled_by(c, names) == name} for name in names]
+        wait_until(lambda: shares() == expected, 15)
+        time.sleep(2)  # and it stays so
+        assert shares() == expected
+        # The edge with the most cameras stops: they move to the other, nothing pulled twice.
+        leaving = 0 if len(expected[0]) >= len(expected[1]) else 1
+        next(edges[leaving], None)  # its shutdown
+        staying = running[1 - leaving]
+        wait_until(lambda: staying.edge._pulls is not None
+                   and staying.edge._pulls.pulling == set(ids), 15)  # fmt: skip
+        wait_until(lambda: all(c in staying.edge._pulls.online for c in expected[leaving]), 40)  # type: ignore[union-attr]
+    finally:
+        for edge in edges:
+            next(edge, None)
         stop_camera(camera_server)

@@ -6,11 +6,15 @@ comes online and when it goes, and tries again after 1, 2, 4 ... up to
 Each attempt first checks where the URL points now (`pull_urls.check_destination`: a name
 may resolve elsewhere than when the camera was created) and connects to the address it
 checked, through the edge's relay (`pull_relay`): the recorder never sees the camera's
-credentials."""
+credentials.
+
+With several edges, each pulls its share (`share`: the live edge rendezvous hashing picks,
+`workers.ownership.pulled_by`), and a camera that moved here first continues from what the
+bucket holds (`prepare`)."""
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,8 +43,12 @@ class PullSupervisor:
         watcher_for: Callable[[CameraAuth], SegmentWatcher],
         spawn: Spawn,
         recording_allowed: Callable[[], bool],
+        share: Callable[[str], bool] = lambda camera_id: True,
+        prepare: Callable[[CameraAuth], Awaitable[None]] | None = None,
     ) -> None:
         self._recording_allowed = recording_allowed
+        self._share = share
+        self._prepare = prepare
         self._settings = settings
         self._directory = directory
         self._events = events
@@ -48,13 +56,15 @@ class PullSupervisor:
         self._spawn = spawn
         self._layout = MediaLayout(settings.media_root)
         self.online: set[str] = set()  # pulled cameras recording now
+        self.pulling: set[str] = set()  # pull cameras this edge has a puller for
 
     async def run(self) -> None:
         """Keep one puller running for each enabled pull camera, and none for the others."""
         running: dict[str, tuple[PullUrl, asyncio.Task[None]]] = {}
         while True:
             allowed = self._recording_allowed()  # no room on the disk: nothing is pulled
-            wanted = {pull.camera.id: pull for pull in await self._wanted()} if allowed else {}
+            pulls = await self._wanted() if allowed else []
+            wanted = {pull.camera.id: pull for pull in pulls if self._share(pull.camera.id)}
             for camera_id, (url, task) in list(running.items()):
                 if camera_id not in wanted or wanted[camera_id].source != url or task.done():
                     task.cancel()
@@ -62,6 +72,7 @@ class PullSupervisor:
             for camera_id, pull in wanted.items():
                 if camera_id not in running:
                     running[camera_id] = (pull.source, self._spawn(self._pull(pull)))
+            self.pulling = set(running)
             await asyncio.sleep(self._settings.pull_refresh_s)
 
     async def _wanted(self) -> list[PullCamera]:
@@ -100,6 +111,8 @@ class PullSupervisor:
             refused=settings.pull_refused_networks,
             allowed=settings.pull_allowed_networks,
         )
+        if self._prepare is not None:
+            await self._prepare(camera)
         relay = PullRelay(camera.id, url, addresses[0])
         await relay.start()
         outdir = self._layout.source_dir(camera.id)

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,16 @@ from workers.activity import IngestRate, beat_edge
 from workers.errors import StorageRefused
 from workers.layout import MediaLayout
 from workers.metrics import edge_metrics
-from workers.ownership import Owner, Ownership, hear_takeovers, owner_of
+from workers.ownership import (
+    ALIVE_BEAT_S,
+    Owner,
+    Ownership,
+    beat_alive,
+    hear_takeovers,
+    leave_alive,
+    owner_of,
+    pulled_by,
+)
 from workers.recordings import RecordingIndex
 from workers.secrets import origin_secret
 from workers.storage import S3Storage, Storage, Uploads, open_uploads
@@ -82,6 +92,7 @@ class Edge:
         self._ownership = ownership
         self._held: dict[str, Owner] = {}  # the cameras' leases this edge holds now
         self._deaf = threading.Event()  # set: stop hearing takeovers
+        self._alive: list[str] = []  # the live edges, as last heard (pull cameras' shares)
         self._refusals = Refusals(events)
         self._auth = Authenticator(directory, self._refusals, settings.rtsp_realm)
         self._layout = MediaLayout(settings.media_root)
@@ -124,7 +135,12 @@ class Edge:
         return self._layout.source_dir(camera_id)
 
     async def start(self, host: str | None = None, port: int | None = None) -> asyncio.Server:
-        if self._ownership is not None:
+        if self._ownership is not None:  # the live edges known before any pull starts
+            with contextlib.suppress(*TRANSIENT):
+                self._alive = await asyncio.to_thread(
+                    beat_alive, self._ownership.client, self._ownership.edge, time.time()
+                )
+            self._spawn(self._beat_alive_forever(self._ownership))
             loop = asyncio.get_running_loop()
             threading.Thread(
                 target=hear_takeovers,
@@ -146,6 +162,8 @@ class Edge:
             self._watcher_for,
             self._spawn,
             lambda: self.disk.recording_allowed,
+            share=self._pulls_here,
+            prepare=self._moved_here,
         )
         self._spawn(pulls.run())
         server = await asyncio.start_server(
@@ -175,6 +193,27 @@ class Edge:
         )
         return bound
 
+    async def _beat_alive_forever(self, ownership: Ownership) -> None:
+        """Say this edge is alive, and learn which are: pull cameras are shared by them."""
+        while True:
+            with contextlib.suppress(*TRANSIENT):  # Redis away: the last view holds
+                self._alive = await asyncio.to_thread(
+                    beat_alive, ownership.client, ownership.edge, time.time()
+                )
+            await asyncio.sleep(ALIVE_BEAT_S)
+
+    def _pulls_here(self, camera_id: str) -> bool:
+        """Whether this edge pulls the camera: alone, always; else its rendezvous share."""
+        if self._ownership is None:
+            return True
+        edges = sorted({*self._alive, self._ownership.edge})
+        return pulled_by(camera_id, edges) == self._ownership.edge
+
+    async def _moved_here(self, camera: CameraAuth) -> None:
+        """A pull camera another edge recorded before: numbering goes on from the bucket."""
+        stored = await self._continue_from_bucket(camera.id)
+        self._watcher_for(camera).uploaded.update(stored)
+
     async def _beat_forever(self, client: redis.Redis, name: str) -> None:
         """For the pools view: this edge's cameras and ingest rate, in Redis every few s."""
         rate = IngestRate()
@@ -189,6 +228,9 @@ class Edge:
     async def close(self) -> None:
         """Stop every publisher, recorder and puller, and wait until their processes exit."""
         self._deaf.set()
+        if self._ownership is not None:
+            with contextlib.suppress(*TRANSIENT):  # else its beat lapses by itself
+                await asyncio.to_thread(leave_alive, self._ownership.client, self._ownership.edge)
         if self._stop_whep is not None:
             await self._stop_whep()
         for session in list(self._live.values()):
