@@ -3,8 +3,8 @@ and one probe of the source, before any rung has a segment. No rung is probed: e
 encoded rung's RESOLUTION and level are what the encoder is told (workers.h264_levels),
 its BANDWIDTH the encoder's cap (`-maxrate`) plus the sound; the copied rung states the
 source's own profile and level, and the copy cap as its BANDWIDTH (a source above it is not
-copied). The same inputs give the same text on every machine, so any worker or API node may
-write it.
+copied), listed first. The same inputs give the same text on every machine, so any worker
+or API node may write it.
 
 The edge plans it once per publish from the first segment it records (`describe_source`)
 and keeps it in Redis, so an API node can serve it before any worker ran: a viewer gets
@@ -57,7 +57,10 @@ def planned_renditions(
 
 
 def planned_master(plan: LadderPlan, source: SourceInfo, settings: WorkerSettings) -> str:
-    return build_master_playlist(planned_renditions(plan, source, settings))
+    """Listed first, where the source is copied: the source, which has segments from the
+    first request (the encoded rungs' first ones follow the first viewer's first jobs);
+    players start there and adapt."""
+    return build_master_playlist(planned_renditions(plan, source, settings), first=SOURCE)
 
 
 def keep_planned_master(client: redis.Redis, camera_id: str, text: str) -> None:

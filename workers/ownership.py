@@ -9,8 +9,8 @@ edge's next renewal fails: it cuts its publisher off, so that one edge records t
 edge that dies stops renewing, and its cameras are free within one time to live. Readers (the
 API handing out a live-view URL) ask who owns a camera now.
 
-Each take is also published (`TAKEN_CHANNEL`, "CAMERA TOKEN EDGE [WHEP_URL]"): the edge that
-had the camera hears it at once (`hear_takeovers`) and cuts its publisher off within
+Each take is also published (`workers.notices.TAKEN`, "CAMERA TOKEN EDGE [WHEP_URL]"): the
+edge that had the camera hears it at once (`parse_taken`) and cuts its publisher off within
 milliseconds, not at its next renewal; the renewal stays, for a message missed while Redis
 was away.
 
@@ -25,19 +25,15 @@ Keys: `sparc:camera:owner:{id}` ("TOKEN EDGE [WHEP_URL]"), `sparc:camera:fence:{
 """
 
 import hashlib
-import logging
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
 
 from workers.leases import RELEASE_SCRIPT, RENEW_SCRIPT
-
-log = logging.getLogger(__name__)
+from workers.notices import TAKEN
 
 OWNER_TTL_S = 15.0
-TAKEN_CHANNEL = "sparc:camera:taken"
 ALIVE_KEY = "sparc:edges:alive"
 ALIVE_BEAT_S = 2.0
 ALIVE_TTL_S = 6.0
@@ -94,7 +90,7 @@ class Ownership:
         holder = " ".join(p for p in (self.edge, self.whep_url) if p)
         keys = (owner_key(camera_id), fence_key(camera_id))
         ttl_ms = int(self.ttl_s * 1000)
-        token = int(self.client.eval(_TAKE, 2, *keys, holder, ttl_ms, TAKEN_CHANNEL, camera_id))
+        token = int(self.client.eval(_TAKE, 2, *keys, holder, ttl_ms, TAKEN, camera_id))
         return Owner(camera_id, token, self.edge, self.whep_url)
 
     def renew(self, owner: Owner) -> bool:
@@ -123,26 +119,10 @@ def _parse(camera_id: str, value: str) -> Owner | None:
     return Owner(camera_id, int(parts[0]), parts[1], parts[2] if len(parts) > 2 else None)
 
 
-def hear_takeovers(
-    client: redis.Redis, on_taken: Callable[[Owner], None], stop: threading.Event
-) -> None:
-    """Call `on_taken` with each new owner as cameras are taken, until `stop` is set;
-    Redis away: listened to again once it is back. Blocks (run it in a thread)."""
-    while not stop.is_set():
-        try:
-            with client.pubsub(ignore_subscribe_messages=True) as pubsub:  # type: ignore[no-untyped-call]
-                pubsub.subscribe(TAKEN_CHANNEL)
-                while not stop.is_set():
-                    message = pubsub.get_message(timeout=0.5)
-                    if message is None or not isinstance(message.get("data"), bytes):
-                        continue
-                    camera_id, _, value = message["data"].decode(errors="replace").partition(" ")
-                    owner = _parse(camera_id, value)
-                    if owner is not None:
-                        on_taken(owner)
-        except redis.RedisError as error:
-            log.warning("not hearing camera takeovers (%s); again in 1 s", error)
-            stop.wait(1.0)
+def parse_taken(message: str) -> Owner | None:
+    """A take as `TAKEN` carries it ("CAMERA TOKEN EDGE [WHEP_URL]"); None if garbled."""
+    camera_id, _, value = message.partition(" ")
+    return _parse(camera_id, value)
 
 
 def beat_alive(client: redis.Redis, edge: str, now: float) -> list[str]:

@@ -101,9 +101,12 @@ def _probe_segment(path: Path, settings: Settings) -> tuple[int, int, float | No
     return info.video.width, info.video.height, info.video.frame_rate, ",".join(codecs)
 
 
-def build_master_playlist(renditions: Sequence[Rendition]) -> str:
+def build_master_playlist(renditions: Sequence[Rendition], first: str | None = None) -> str:
+    """By bandwidth, with the rendition named `first` (if any) listed first: the one a
+    player starts on (RFC 8216 section 6.3.1)."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for rendition in sorted(renditions, key=lambda r: r.peak_bps):
+    ordered = sorted(renditions, key=lambda r: (r.name != first, r.peak_bps))
+    for rendition in ordered:
         attributes = [
             f"BANDWIDTH={rendition.peak_bps}",
             f"AVERAGE-BANDWIDTH={rendition.average_bps}",

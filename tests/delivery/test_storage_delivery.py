@@ -109,7 +109,7 @@ def test_the_ladder_is_stored_served_from_the_bucket_and_expires_there(
         wait_until(rung_stored, 40)
         first_rung_segments = stored(prefix + "240p/") - {prefix + "240p/index.m3u8"}
         master = m3u8.loads(text(prefix + "master.m3u8"))
-        assert [p.uri for p in master.playlists] == ["240p/index.m3u8", "source/index.m3u8"]
+        assert [p.uri for p in master.playlists] == ["source/index.m3u8", "240p/index.m3u8"]
         # Segments that left the window are deleted from the bucket too.
         wait_until(lambda: not first_rung_segments & stored(prefix + "240p/"), 40)
         assert stored(prefix + "240p/") - {prefix + "240p/index.m3u8"}, "the window remains"
@@ -182,14 +182,15 @@ def test_an_api_node_without_the_recording_serves_the_planned_master_from_the_fi
         variants = m3u8.loads(master.text).playlists
         paths = [urlsplit(v.uri).path for v in variants]
         live = f"/media/live/{camera['id']}"
-        assert paths == [f"{live}/240p/index.m3u8", f"{live}/source/index.m3u8"], paths
-        assert [v.stream_info.resolution for v in variants] == [(426, 240), (640, 360)]
+        # The source first (players start on what has segments already), then the rungs.
+        assert paths == [f"{live}/source/index.m3u8", f"{live}/240p/index.m3u8"], paths
+        assert [v.stream_info.resolution for v in variants] == [(640, 360), (426, 240)]
         assert all(v.stream_info.codecs.startswith("avc1.") for v in variants)
-        rung = player.get(urljoin(answer.json()["url"], variants[0].uri))
+        rung = player.get(urljoin(answer.json()["url"], variants[1].uri))
         assert rung.status_code == 200, rung.text
         empty = m3u8.loads(rung.text)
         assert not empty.segments and empty.media_sequence is not None, rung.text
-        elsewhere = variants[0].uri.replace("240p", "720p")
+        elsewhere = variants[1].uri.replace("240p", "720p")
         unplanned = player.get(urljoin(answer.json()["url"], elsewhere))
         assert unplanned.status_code == 404, unplanned.text
 

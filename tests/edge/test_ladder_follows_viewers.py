@@ -69,7 +69,7 @@ def test_one_viewer_gets_aligned_rungs_and_when_it_leaves_the_ladder_stops(
 
         wait_until(watching_until_three_rung_segments, 40)
         master = m3u8.load(str(camera_dir / "master.m3u8"))
-        assert [p.uri for p in master.playlists] == ["240p/index.m3u8", "source/index.m3u8"]
+        assert [p.uri for p in master.playlists] == ["source/index.m3u8", "240p/index.m3u8"]
         for segment in m3u8.load(str(rung)).segments:
             mine = segment_facts(camera_dir / "240p" / segment.uri)
             theirs = segment_facts(camera_dir / "source" / segment.uri)

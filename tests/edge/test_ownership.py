@@ -28,14 +28,8 @@ from tests.delivery.test_storage_delivery import (  # noqa: F401 (fixtures)
 from tests.edge_harness import RunningEdge, publish, publisher, start_edge, wait_until
 from video_service.delivery.recordings import TimeRange
 from workers.layout import segment_number
-from workers.ownership import (
-    TAKEN_CHANNEL,
-    Owner,
-    Ownership,
-    hear_takeovers,
-    owner_key,
-    owner_of,
-)
+from workers.notices import TAKEN, hear
+from workers.ownership import Owner, Ownership, owner_key, owner_of, parse_taken
 
 CAMERA = "c" * 32
 
@@ -83,10 +77,11 @@ def test_a_later_owner_gets_a_larger_token_and_the_earlier_cannot_renew(
 
 
 def test_every_take_is_heard_at_once_by_the_other_edges(redis_client: redis.Redis) -> None:
-    heard: list[Owner] = []
+    heard: list[Owner | None] = []
     stop = threading.Event()
+    handlers = {TAKEN: lambda text: heard.append(parse_taken(text))}
     listener = threading.Thread(
-        target=hear_takeovers, args=(redis.Redis.from_url(TEST_REDIS_URL), heard.append, stop)
+        target=hear, args=(redis.Redis.from_url(TEST_REDIS_URL), handlers, stop)
     )
     listener.start()
     try:
@@ -94,14 +89,52 @@ def test_every_take_is_heard_at_once_by_the_other_edges(redis_client: redis.Redi
         taken = Ownership(redis_client, "edge-b:8554", "http://b:8889").take(CAMERA)
         wait_until(lambda: bool(heard), 2)
         assert heard == [taken]
-        # Garbage on the channel is ignored; the listener goes on.
-        redis_client.publish(TAKEN_CHANNEL, "\x00 garbage")
+        # Garbage on the channel is no owner; the listener goes on.
+        redis_client.publish(TAKEN, "\x00 garbage")
         again = Ownership(redis_client, "edge-c:8554").take(CAMERA)
-        wait_until(lambda: len(heard) == 2, 2)
-        assert heard[1] == again and again.whep_url is None
+        wait_until(lambda: len(heard) == 3, 2)
+        assert heard[1] is None and heard[2] == again and again.whep_url is None
     finally:
         stop.set()
         listener.join(5)
+
+
+@pytest.fixture
+def slow_looking_edge(origin_api: Api) -> Iterator[RunningEdge]:  # noqa: F811
+    """An edge that looks in the database for disabled cameras only every 60 s."""
+    ownership = Ownership(redis.Redis.from_url(TEST_REDIS_URL), "edge-a")
+    yield from start_edge(origin_api, ownership=ownership, enabled_check_s=60)
+
+
+def test_a_camera_disabled_or_deleted_is_cut_off_within_a_second(
+    origin_api: Api,  # noqa: F811
+    slow_looking_edge: RunningEdge,
+    redis_client: redis.Redis,
+) -> None:
+    """The API's notice (`workers.notices.CHANGED`) has the edge look at once."""
+    edge = slow_looking_edge
+    admin = origin_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    made = [admin.post("/api/cameras", json={"site_id": site["id"], "name": f"cam {n}"}).json()
+            for n in range(2)]  # fmt: skip
+    running = [subprocess.Popen(publisher(edge.url(cam), 40), stderr=subprocess.DEVNULL)
+               for cam in made]  # fmt: skip
+    try:
+        wait_until(lambda: len(edge.edge.live_cameras) == 2, 15)
+        disabled, deleted = (str(cam["id"]) for cam in made)
+        started = time.monotonic()
+        assert admin.post(f"/api/cameras/{disabled}/disable").status_code == 200
+        wait_until(lambda: disabled not in edge.edge.live_cameras, 1)
+        took = time.monotonic() - started
+        started = time.monotonic()
+        assert admin.delete(f"/api/cameras/{deleted}").status_code == 204
+        wait_until(lambda: deleted not in edge.edge.live_cameras, 1)
+        print(f"cut off after {took:.2f} s (disabled), "
+              f"{time.monotonic() - started:.2f} s (deleted)")  # fmt: skip
+    finally:
+        for process in running:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def test_in_time_the_rungs_get_the_segment_past_the_deadline_a_gap(
     assert [s.uri for s in rung.segments] == ["seg_000000.ts", "seg_000001.ts", "seg_000002.ts"]
     assert [s.gap_tag for s in rung.segments] == [None, True, None]
     master = m3u8.load(str(camera_dir / "master.m3u8"))
-    assert [p.uri for p in master.playlists] == ["240p/index.m3u8", "source/index.m3u8"]
+    assert [p.uri for p in master.playlists] == ["source/index.m3u8", "240p/index.m3u8"]
     outcomes = [json.loads(f[b"outcome"])["outcome"] for _, f in redis_client.xrange(OUTCOMES)]
     assert outcomes == ["done", "skipped", "done"]
 

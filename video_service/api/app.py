@@ -6,7 +6,9 @@ import contextlib
 import re
 import threading
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 
+import redis
 import redis.asyncio as aioredis
 from anyio import to_thread
 from fastapi import FastAPI
@@ -56,6 +58,7 @@ from video_service.delivery.origin import Origin
 from video_service.delivery.playback import Delivery
 from workers.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from workers.metrics import exposition
+from workers.notices import announce_changed
 from workers.secrets import secret_box
 
 LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
@@ -112,6 +115,12 @@ class HotPaths:
             return error_response(error)
 
 
+def _announce(client: redis.Redis, camera_ids: list[str]) -> None:
+    """Tell the edges (a lost notice is made up for by their periodic look)."""
+    with contextlib.suppress(redis.RedisError):
+        announce_changed(client, camera_ids)
+
+
 def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAPI:
     """`live` builds the live services (Redis, the Celery app) that viewer sessions need;
     without it they answer 503."""
@@ -161,6 +170,9 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     # Without Redis (live services) there is no shared cache to keep true: nothing cached.
     cache = ResponseCache(cache_client(services.redis_url)) if services else None
     app.state.invalidate = services.invalidator.invalidate if services else _nothing
+    app.state.cameras_changed = (
+        partial(_announce, services.redis) if services is not None else _nothing
+    )
     app.state.events = EventBuffer(sessions, on_written=lambda: app.state.invalidate("events"))
     app.state.event_stream = EventStream(sessions)
     install_error_handlers(app)

@@ -42,6 +42,8 @@ def get_session(request: Request, _: SlotDep) -> Iterator[Session]:
             yield session
         if tags := session.info.get(_INVALIDATES):
             request.app.state.invalidate(*sorted(tags))
+        if cameras := session.info.get(_CAMERAS_CHANGED):
+            request.app.state.cameras_changed(sorted(cameras))
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -53,6 +55,13 @@ def get_settings(request: Request) -> ApiSettings:
 # "created" or "deleted" finds it so on its next request.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 _INVALIDATES = "invalidates"
+_CAMERAS_CHANGED = "cameras_changed"
+
+
+def camera_changed(session: Session, camera_id: str) -> None:
+    """Once the session has committed, every edge hears that the camera changed (disabled,
+    deleted, another source: `workers.notices`) and checks it at once."""
+    session.info.setdefault(_CAMERAS_CHANGED, set()).add(camera_id)
 
 
 def writes(*tags: str) -> Callable[[Session], Session]:

@@ -1,6 +1,8 @@
-"""A camera disabled or deleted while it publishes is cut off within seconds."""
+"""A camera disabled or deleted while it publishes is cut off: at once when the control plane
+says so (`poke`, set on its notice: `workers.notices.CHANGED`), else at the next look."""
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from video_service.edge.directory import CameraAuth, CameraDirectory
@@ -14,10 +16,14 @@ async def cut_when_disabled(
     camera: CameraAuth,
     every_s: float,
     cut: Callable[[], None],
+    poke: asyncio.Event | None = None,
 ) -> None:
     streak = Streak(f"checking camera {camera.id} is enabled")
+    poke = poke or asyncio.Event()
     while True:
-        await asyncio.sleep(every_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(poke.wait(), every_s)
+        poke.clear()
         try:
             current = await asyncio.to_thread(directory.camera, camera.id)
         except TRANSIENT as error:

@@ -13,6 +13,7 @@ With several edges, each pulls its share (`share`: the live edge rendezvous hash
 bucket holds (`prepare`)."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -57,6 +58,7 @@ class PullSupervisor:
         self._layout = MediaLayout(settings.media_root)
         self.online: set[str] = set()  # pulled cameras recording now
         self.pulling: set[str] = set()  # pull cameras this edge has a puller for
+        self._refresh = asyncio.Event()  # set: look at the pull cameras now
 
     async def run(self) -> None:
         """Keep one puller running for each enabled pull camera, and none for the others."""
@@ -73,7 +75,13 @@ class PullSupervisor:
                 if camera_id not in running:
                     running[camera_id] = (pull.source, self._spawn(self._pull(pull)))
             self.pulling = set(running)
-            await asyncio.sleep(self._settings.pull_refresh_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._refresh.wait(), self._settings.pull_refresh_s)
+            self._refresh.clear()
+
+    def refresh_now(self) -> None:
+        """A camera changed (disabled, deleted, another source): look again now."""
+        self._refresh.set()
 
     async def _wanted(self) -> list[PullCamera]:
         try:

@@ -47,14 +47,15 @@ from workers.activity import IngestRate, beat_edge
 from workers.errors import StorageRefused
 from workers.layout import MediaLayout
 from workers.metrics import edge_metrics
+from workers.notices import CHANGED, TAKEN, hear
 from workers.ownership import (
     ALIVE_BEAT_S,
     Owner,
     Ownership,
     beat_alive,
-    hear_takeovers,
     leave_alive,
     owner_of,
+    parse_taken,
     pulled_by,
 )
 from workers.recordings import RecordingIndex
@@ -93,6 +94,9 @@ class Edge:
         self._held: dict[str, Owner] = {}  # the cameras' leases this edge holds now
         self._deaf = threading.Event()  # set: stop hearing takeovers
         self._alive: list[str] = []  # the live edges, as last heard (pull cameras' shares)
+        self._pokes: dict[str, asyncio.Event] = {}  # set: check the camera is enabled now
+        # Takes by other edges heard while this edge's own take was on its way: the token.
+        self._overtaken: dict[str, int] = {}
         self._refusals = Refusals(events)
         self._auth = Authenticator(directory, self._refusals, settings.rtsp_realm)
         self._layout = MediaLayout(settings.media_root)
@@ -142,13 +146,12 @@ class Edge:
                 )
             self._spawn(self._beat_alive_forever(self._ownership))
             loop = asyncio.get_running_loop()
-            threading.Thread(
-                target=hear_takeovers,
-                args=(self._ownership.client,
-                      lambda owner: loop.call_soon_threadsafe(self._taken, owner), self._deaf),
-                name="sparc-takeovers",
-                daemon=True,
-            ).start()  # fmt: skip
+            handlers = {
+                TAKEN: lambda text: loop.call_soon_threadsafe(self._taken, text),
+                CHANGED: lambda text: loop.call_soon_threadsafe(self._changed, text),
+            }
+            threading.Thread(target=hear, args=(self._ownership.client, handlers, self._deaf),
+                             name="sparc-notices", daemon=True).start()  # fmt: skip
         if self._scheduler is not None:
             self._spawn(self._scheduler.drain_outcomes_forever())
         self._spawn(sweep_forever(self._settings, self._uploads, self._recordings))
@@ -201,6 +204,14 @@ class Edge:
                     beat_alive, ownership.client, ownership.edge, time.time()
                 )
             await asyncio.sleep(ALIVE_BEAT_S)
+
+    def _changed(self, camera_id: str) -> None:
+        """The control plane changed a camera: if it records here, it is checked now."""
+        poke = self._pokes.get(camera_id)
+        if poke is not None:
+            poke.set()
+        if self._pulls is not None:
+            self._pulls.refresh_now()
 
     def _pulls_here(self, camera_id: str) -> bool:
         """Whether this edge pulls the camera: alone, always; else its rendezvous share."""
@@ -314,7 +325,7 @@ class Edge:
         guard = self._spawn(
             cut_when_disabled(
                 self._directory, self._events, camera, self._settings.enabled_check_s,
-                session.stop,
+                session.stop, self._pokes.setdefault(camera.id, asyncio.Event()),
             )
         )  # fmt: skip
 
@@ -324,6 +335,9 @@ class Edge:
         owned = await self._take(camera.id)
         if owned is not None:
             self._held[camera.id] = owned
+            if self._overtaken.pop(camera.id, 0) > owned.token:  # taken while taking
+                session.taken_over = True
+                session.stop()
         holding = self._spawn(self._hold(owned, session)) if owned is not None else None
         try:
             await session.run(announce, online)
@@ -390,14 +404,24 @@ class Edge:
             session.stop()
             return
 
-    def _taken(self, owner: Owner) -> None:
-        """Another edge took a camera (heard at once, `hear_takeovers`): its publisher here
+    def _taken(self, notice: str) -> None:
+        """Another edge took a camera (heard at once, `workers.notices`): its publisher here
         is cut off now, and what its recorder closes from here on is not stored (a stale
         write: the new owner numbers its segments after what the bucket held when it took
         the camera)."""
-        held = self._held.get(owner.camera_id)
+        owner = parse_taken(notice)
+        ownership = self._ownership
+        if owner is None or ownership is None or owner.edge == ownership.edge:
+            return
         session = self._live.get(owner.camera_id)
-        if held is None or session is None or owner.token <= held.token or owner.edge == held.edge:
+        if session is None:
+            return
+        held = self._held.get(owner.camera_id)
+        if held is None:  # this edge's own take is on its way: settled when it returns
+            heard = self._overtaken.get(owner.camera_id, 0)
+            self._overtaken[owner.camera_id] = max(heard, owner.token)
+            return
+        if owner.token <= held.token:
             return
         log.warning("camera %s was taken over by edge %s: its publisher here is cut off",
                     owner.camera_id, owner.edge)  # fmt: skip

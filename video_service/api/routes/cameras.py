@@ -5,7 +5,14 @@ pull camera's source URL is never returned with its credentials."""
 from fastapi import APIRouter, Depends
 from sqlalchemy import func, select, tuple_
 
-from video_service.api.deps import AdminDep, CameraWritesDep, PrincipalDep, SessionDep, SettingsDep
+from video_service.api.deps import (
+    AdminDep,
+    CameraWritesDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    camera_changed,
+)
 from video_service.api.errors import Unprocessable
 from video_service.api.models import Camera, CameraMode, new_id
 from video_service.api.pagination import (
@@ -105,6 +112,7 @@ def update_camera(
         store_source(camera, url, secret_box(settings))
     for name, value in changes.items():
         setattr(camera, name, value)
+    camera_changed(session, camera.id)
     return to_public(camera, settings)
 
 
@@ -114,12 +122,15 @@ def disable_camera(
 ) -> CameraPublic:
     camera = find_camera(session, camera_id)
     camera.enabled = False
+    camera_changed(session, camera.id)
     return to_public(camera, settings)
 
 
 @router.delete("/{camera_id}", status_code=204)
 def delete_camera(camera_id: str, session: CameraWritesDep, _: AdminDep) -> None:
-    session.delete(find_camera(session, camera_id))
+    camera = find_camera(session, camera_id)
+    session.delete(camera)
+    camera_changed(session, camera.id)
 
 
 def checked_source(raw: str, settings: ApiSettings) -> PullUrl:
