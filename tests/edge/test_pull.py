@@ -122,7 +122,8 @@ def test_pull_cameras_are_spread_over_the_edges_and_move_when_one_stops(
         "source_url": f"rtsp://admin:hunter2@127.0.0.1:{port}/camera",
     }).json()["id"] for n in range(4)]  # fmt: skip
     names = ("edge-a", "edge-b")
-    owned = [Ownership(redis.Redis.from_url(TEST_REDIS_URL), name) for name in names]
+    clients = [redis.Redis.from_url(TEST_REDIS_URL) for _ in range(3)]
+    owned = [Ownership(client, name) for client, name in zip(clients, names, strict=False)]
     quick = {"pull_refresh_s": 0.5, "pull_backoff_max_s": 1.0}
     edges = [start_edge(pull_api, ownership=ownership, **quick) for ownership in owned]
     running = [next(edge) for edge in edges]
@@ -143,7 +144,19 @@ def test_pull_cameras_are_spread_over_the_edges_and_move_when_one_stops(
         wait_until(lambda: staying.edge._pulls is not None
                    and staying.edge._pulls.pulling == set(ids), 15)  # fmt: skip
         wait_until(lambda: all(c in staying.edge._pulls.online for c in expected[leaving]), 40)  # type: ignore[union-attr]
+        # A new edge joins: its share moves to it (the edge that had them hears its takes
+        # and stops), and settles there.
+        joining = Ownership(clients[2], "edge-c")
+        edges.append(start_edge(pull_api, ownership=joining, **quick))
+        running = [staying, next(edges[-1])]
+        now = (names[1 - leaving], "edge-c")
+        expected = [{c for c in ids if pulled_by(c, now) == name} for name in now]
+        wait_until(lambda: shares() == expected, 20)
+        time.sleep(3)
+        assert shares() == expected
     finally:
         for edge in edges:
             next(edge, None)
+        for client in clients:
+            client.close()
         stop_camera(camera_server)

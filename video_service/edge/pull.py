@@ -15,6 +15,7 @@ bucket holds (`prepare`)."""
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -59,14 +60,25 @@ class PullSupervisor:
         self.online: set[str] = set()  # pulled cameras recording now
         self.pulling: set[str] = set()  # pull cameras this edge has a puller for
         self._refresh = asyncio.Event()  # set: look at the pull cameras now
+        self._running: dict[str, tuple[PullUrl, asyncio.Task[None]]] = {}
+        # Cameras another edge took: not pulled here again before this (monotonic) time,
+        # so that two edges whose views of the live edges differ for a moment do not take
+        # a camera back and forth (the views agree within a beat: ownership.ALIVE_BEAT_S).
+        self._held_off: dict[str, float] = {}
 
     async def run(self) -> None:
         """Keep one puller running for each enabled pull camera, and none for the others."""
-        running: dict[str, tuple[PullUrl, asyncio.Task[None]]] = {}
+        running = self._running
         while True:
             allowed = self._recording_allowed()  # no room on the disk: nothing is pulled
             pulls = await self._wanted() if allowed else []
-            wanted = {pull.camera.id: pull for pull in pulls if self._share(pull.camera.id)}
+            now = time.monotonic()
+            self._held_off = {c: until for c, until in self._held_off.items() if until > now}
+            wanted = {
+                pull.camera.id: pull
+                for pull in pulls
+                if self._share(pull.camera.id) and pull.camera.id not in self._held_off
+            }
             for camera_id, (url, task) in list(running.items()):
                 if camera_id not in wanted or wanted[camera_id].source != url or task.done():
                     task.cancel()
@@ -78,6 +90,14 @@ class PullSupervisor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._refresh.wait(), self._settings.pull_refresh_s)
             self._refresh.clear()
+
+    def drop(self, camera_id: str, hold_off_s: float) -> None:
+        """Another edge took the camera: stop pulling it, and leave it for `hold_off_s`."""
+        self._held_off[camera_id] = time.monotonic() + hold_off_s
+        found = self._running.pop(camera_id, None)
+        if found is not None:
+            found[1].cancel()
+            self.pulling.discard(camera_id)
 
     def refresh_now(self) -> None:
         """A camera changed (disabled, deleted, another source): look again now."""

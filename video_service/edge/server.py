@@ -92,7 +92,8 @@ class Edge:
         self._recordings = recordings
         self._ownership = ownership
         self._held: dict[str, Owner] = {}  # the cameras' leases this edge holds now
-        self._deaf = threading.Event()  # set: stop hearing takeovers
+        self._deaf = threading.Event()  # set: stop hearing notices (workers.notices)
+        self._hearing: threading.Thread | None = None
         self._alive: list[str] = []  # the live edges, as last heard (pull cameras' shares)
         self._pokes: dict[str, asyncio.Event] = {}  # set: check the camera is enabled now
         # Takes by other edges heard while this edge's own take was on its way: the token.
@@ -150,8 +151,11 @@ class Edge:
                 TAKEN: lambda text: loop.call_soon_threadsafe(self._taken, text),
                 CHANGED: lambda text: loop.call_soon_threadsafe(self._changed, text),
             }
-            threading.Thread(target=hear, args=(self._ownership.client, handlers, self._deaf),
-                             name="sparc-notices", daemon=True).start()  # fmt: skip
+            self._hearing = threading.Thread(
+                target=hear, args=(self._ownership.client, handlers, self._deaf),
+                name="sparc-notices", daemon=True,
+            )  # fmt: skip
+            self._hearing.start()
         if self._scheduler is not None:
             self._spawn(self._scheduler.drain_outcomes_forever())
         self._spawn(sweep_forever(self._settings, self._uploads, self._recordings))
@@ -221,7 +225,9 @@ class Edge:
         return pulled_by(camera_id, edges) == self._ownership.edge
 
     async def _moved_here(self, camera: CameraAuth) -> None:
-        """A pull camera another edge recorded before: numbering goes on from the bucket."""
+        """Before pulling a camera: take it (an edge still pulling it, its share not yet
+        moved, hears the take and stops), and go on numbering from the bucket."""
+        await self._take(camera.id)
         stored = await self._continue_from_bucket(camera.id)
         self._watcher_for(camera).uploaded.update(stored)
 
@@ -239,6 +245,8 @@ class Edge:
     async def close(self) -> None:
         """Stop every publisher, recorder and puller, and wait until their processes exit."""
         self._deaf.set()
+        if self._hearing is not None:
+            await asyncio.to_thread(self._hearing.join, 5)
         if self._ownership is not None:
             with contextlib.suppress(*TRANSIENT):  # else its beat lapses by itself
                 await asyncio.to_thread(leave_alive, self._ownership.client, self._ownership.edge)
@@ -415,6 +423,10 @@ class Edge:
             return
         session = self._live.get(owner.camera_id)
         if session is None:
+            if self._pulls is not None and owner.camera_id in self._pulls.pulling:
+                log.warning("pull camera %s was taken by edge %s: not pulled here",
+                            owner.camera_id, owner.edge)  # fmt: skip
+                self._pulls.drop(owner.camera_id, hold_off_s=2 * ALIVE_BEAT_S)
             return
         held = self._held.get(owner.camera_id)
         if held is None:  # this edge's own take is on its way: settled when it returns
