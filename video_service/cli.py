@@ -116,8 +116,7 @@ def worker(pool: str, concurrency: int, hostname: str | None, loglevel: str) -> 
     # Its prefork children record the metrics: files that this process serves.
     metrics_dir = settings.state_dir / "metrics" / f"worker-{os.getpid()}"
     enable_multiprocess(metrics_dir)
-    spool = spool_collector(lambda: spool_backlog(settings.state_dir, "worker"), time.time)
-    serve_metrics(settings.metrics_port, extra=[spool])
+    serve_metrics(settings.metrics_port)  # no spool: a worker puts its rungs in storage itself
     try:
         app.worker_main(
             [
