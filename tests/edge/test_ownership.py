@@ -26,9 +26,10 @@ from tests.delivery.test_storage_delivery import (  # noqa: F401 (fixtures)
     stored_api,
 )
 from tests.edge_harness import RunningEdge, publish, publisher, start_edge, wait_until
+from tests.faults.stack import RedisServer
 from video_service.delivery.recordings import TimeRange
 from workers.layout import segment_number
-from workers.notices import TAKEN, hear
+from workers.notices import CHANGED, TAKEN, hear
 from workers.ownership import Owner, Ownership, owner_key, owner_of, parse_taken
 
 CAMERA = "c" * 32
@@ -104,6 +105,30 @@ def slow_looking_edge(origin_api: Api) -> Iterator[RunningEdge]:  # noqa: F811
     """An edge that looks in the database for disabled cameras only every 60 s."""
     ownership = Ownership(redis.Redis.from_url(TEST_REDIS_URL), "edge-a")
     yield from start_edge(origin_api, ownership=ownership, enabled_check_s=60)
+
+
+def test_notices_are_heard_again_after_redis_was_away(tmp_path: Path) -> None:
+    """Redis stopped for a while and started again: the listener subscribes again by itself
+    (a notice sent while it was away is lost: the edges' periodic looks make up for it)."""
+    server = RedisServer(tmp_path / "redis", aof=False)
+    heard: list[str] = []
+    stop = threading.Event()
+    client = redis.Redis(port=server.port)
+    listener = threading.Thread(target=hear, args=(client, {CHANGED: heard.append}, stop))
+    listener.start()
+    try:
+        wait_until(lambda: client.publish(CHANGED, "first") == 1, 5)
+        wait_until(lambda: heard == ["first"], 2)
+        server.kill()
+        time.sleep(3)
+        server.start()
+        wait_until(lambda: client.publish(CHANGED, "again") == 1, 10)
+        wait_until(lambda: heard[-1:] == ["again"], 2)
+    finally:
+        stop.set()
+        listener.join(5)
+        client.close()
+        server.stop()
 
 
 def test_a_camera_disabled_or_deleted_is_cut_off_within_a_second(
