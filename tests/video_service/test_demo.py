@@ -24,8 +24,9 @@ def test_the_readme_main_job_gives_a_live_ladder_that_plays_over_http(
     assert len(camera_dirs) == 1
     master = m3u8.load(str(camera_dirs[0] / "master.m3u8"))
     heights = [p.stream_info.resolution[1] for p in master.playlists]
-    assert heights == [240, 360, 480, 720]
-    assert master.playlists[-1].uri == "source/index.m3u8"
+    # The copied source first (players start on what has segments), then the rungs.
+    assert heights == [720, 240, 360, 480]
+    assert master.playlists[0].uri == "source/index.m3u8"
     left = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True).stdout
     behind = [line for line in left.splitlines() if str(tmp_path / "demo") in line
               or "demo@local" in line]  # fmt: skip
