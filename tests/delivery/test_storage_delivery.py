@@ -17,12 +17,12 @@ import httpx
 import m3u8
 import pytest
 import redis
-from moto.server import ThreadedMotoServer
 
 from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
 from tests.conftest import TEST_REDIS_URL
 from tests.delivery.test_playback import tokens_everywhere
 from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
+from tests.moto_harness import AWS_ENV, BUCKET, moto_endpoint
 from tests.workers_harness import start_worker
 from video_service.api.settings import ApiSettings
 from workers.master import planned_master_key
@@ -30,22 +30,13 @@ from workers.ports import free_port
 
 SEGMENT_S = 2.0
 WINDOW = 3
-BUCKET = "media"
-AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-       "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
 
 
 @pytest.fixture
 def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for name, value in AWS.items():
+    for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
+    yield from moto_endpoint()
 
 
 @pytest.fixture
@@ -80,7 +71,7 @@ def test_the_ladder_is_stored_served_from_the_bucket_and_expires_there(
     # The worker has its own state and media folders: it never sees the edge's disk.
     elsewhere = tmp_path / "worker-node"
     elsewhere.mkdir()
-    env = {**AWS, "REDIS_URL": TEST_REDIS_URL, "SPARC_STATE_DIR": str(elsewhere),
+    env = {**AWS_ENV, "REDIS_URL": TEST_REDIS_URL, "SPARC_STATE_DIR": str(elsewhere),
            "SPARC_SEGMENT_SECONDS": str(SEGMENT_S), "SPARC_ALLOWED_ROOTS": str(elsewhere),
            "SPARC_S3_BUCKET": BUCKET, "SPARC_S3_ENDPOINT_URL": s3_endpoint}  # fmt: skip
     worker = start_worker("ladder", env, elsewhere)

@@ -283,7 +283,9 @@ def _refusals(api: Api, edge: RunningEdge, url: str, idle_id: str) -> None:
         full = whep.post(url, content=offer, headers=sdp)
         assert full.status_code == 503 and full.headers["retry-after"] == "5", full.text
         # Six offers at once against a cap of two: two answered, four refused (the offers
-        # being answered count against the cap).
+        # being answered count against the cap). The crowd's sessions are gone first (each
+        # ends when its viewer's connection closes).
+        wait_until(lambda: not service.sessions, 40)
         service._max_viewers = 2
         with ThreadPoolExecutor(6) as pool:
             answers = list(pool.map(lambda _: httpx.post(url, content=offer, headers=sdp,

@@ -25,20 +25,17 @@ import httpx
 import m3u8
 import pytest
 import redis
-from moto.server import ThreadedMotoServer
 
 from tests.api_harness import create_postgres_database, drop_postgres_database
 from tests.conftest import TEST_REDIS_URL
 from tests.edge_harness import publisher, wait_until
 from tests.faults.stack import CLI, SEGMENT_S
+from tests.moto_harness import AWS_ENV, BUCKET, CREDENTIALS, moto_endpoint
 from tests.workers_harness import WorkerProcess, start_worker
 from workers.ownership import owner_of
 from workers.ports import free_port
 
 ADMIN_KEY = "sv_nodes-admin-key-0123456789"
-BUCKET = "media"
-AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-       "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
 DRIVER = Path(__file__).parent.parent / "browser" / "play_live.mjs"
 WATCH_S = 45
 
@@ -128,25 +125,14 @@ def _listens(port: int) -> bool:
 
 @pytest.fixture
 def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint, **_boto()).create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
-
-
-def _boto() -> dict[str, str]:
-    return {"aws_access_key_id": "test", "aws_secret_access_key": "test",
-            "region_name": "us-east-1"}  # fmt: skip
+    yield from moto_endpoint()
 
 
 def test_three_nodes_share_only_redis_and_the_bucket_and_outlive_an_edge(
     tmp_path: Path, s3_endpoint: str, redis_client: redis.Redis
 ) -> None:
     database = create_postgres_database()
-    env = {**os.environ, **AWS, "REDIS_URL": TEST_REDIS_URL, "SPARC_DATABASE_URL": database,
+    env = {**os.environ, **AWS_ENV, "REDIS_URL": TEST_REDIS_URL, "SPARC_DATABASE_URL": database,
            "SPARC_ADMIN_KEY": ADMIN_KEY, "SPARC_SEGMENT_SECONDS": str(SEGMENT_S),
            "SPARC_LIVE_WINDOW": "5", "SPARC_S3_BUCKET": BUCKET,
            "SPARC_S3_ENDPOINT_URL": s3_endpoint, "SPARC_WHEP_PORT": "0",
@@ -156,7 +142,7 @@ def test_three_nodes_share_only_redis_and_the_bucket_and_outlive_an_edge(
     cameras: list[Camera] = []
     clients: list[httpx.Client] = []
     driver: subprocess.Popen[str] | None = None
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, **_boto())
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, **CREDENTIALS)
     try:
         # One API first: it creates the database's tables.
         cluster.start("api-1", "node-3", ["serve", "--port", str(api_1)],

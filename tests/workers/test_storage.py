@@ -9,23 +9,15 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from tests.moto_harness import CREDENTIALS, moto_endpoint
 from workers.errors import StorageRefused, StorageUnavailable
 from workers.ports import free_port
 from workers.storage import LocalStorage, S3Storage, Spool, Storage
 
-CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",
-               "region_name": "us-east-1"}  # fmt: skip
-
 
 @pytest.fixture
 def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint, **CREDENTIALS).create_bucket(Bucket="media")
-    yield endpoint
-    server.stop()
+    yield from moto_endpoint()
 
 
 @pytest.fixture(params=["local", "s3"])
