@@ -78,6 +78,21 @@ def redis_client() -> Iterator[redis.Redis]:
     client.close()
 
 
+@pytest.fixture
+def new_redis() -> Iterator[Callable[[], redis.Redis]]:
+    """Make clients of the test Redis (an edge's, a listener's), each closed after the test:
+    a client left to the garbage collector warns about its socket in a later test."""
+    made: list[redis.Redis] = []
+
+    def make() -> redis.Redis:
+        made.append(redis.Redis.from_url(TEST_REDIS_URL))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """SQLite (the embedded default) and the machine's real PostgreSQL, a new database each."""

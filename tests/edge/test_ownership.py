@@ -10,7 +10,7 @@ import itertools
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -18,7 +18,6 @@ import pytest
 import redis
 
 from tests.api_harness import Api
-from tests.conftest import TEST_REDIS_URL
 from tests.delivery.test_playback import origin_api  # noqa: F401 (fixture)
 from tests.delivery.test_storage_delivery import (  # noqa: F401 (fixtures)
     BUCKET,
@@ -36,7 +35,7 @@ CAMERA = "c" * 32
 
 
 def test_a_later_owner_gets_a_larger_token_and_the_earlier_cannot_renew(
-    redis_client: redis.Redis,
+    redis_client: redis.Redis, new_redis: Callable[[], redis.Redis]
 ) -> None:
     first = Ownership(redis_client, "edge-a:8554", "http://a:8889", ttl_s=5)
     second = Ownership(redis_client, "edge-b:8554", None, ttl_s=5)
@@ -58,7 +57,7 @@ def test_a_later_owner_gets_a_larger_token_and_the_earlier_cannot_renew(
     assert owner_of(redis_client, CAMERA) is None and not short.renew(c)
     # Taken by many at once: every token differs, and the owner holds the largest.
     tokens: list[int] = []
-    takers = [Ownership(redis.Redis.from_url(TEST_REDIS_URL), f"edge-{n}") for n in range(8)]
+    takers = [Ownership(new_redis(), f"edge-{n}") for n in range(8)]
     threads = [threading.Thread(target=lambda t=t: tokens.append(t.take(CAMERA).token))
                for t in takers]  # fmt: skip
     for thread in threads:
@@ -77,13 +76,13 @@ def test_a_later_owner_gets_a_larger_token_and_the_earlier_cannot_renew(
     assert owner_of(redis_client, CAMERA) is None
 
 
-def test_every_take_is_heard_at_once_by_the_other_edges(redis_client: redis.Redis) -> None:
+def test_every_take_is_heard_at_once_by_the_other_edges(
+    redis_client: redis.Redis, new_redis: Callable[[], redis.Redis]
+) -> None:
     heard: list[Owner | None] = []
     stop = threading.Event()
     handlers = {TAKEN: lambda text: heard.append(parse_taken(text))}
-    listener = threading.Thread(
-        target=hear, args=(redis.Redis.from_url(TEST_REDIS_URL), handlers, stop)
-    )
+    listener = threading.Thread(target=hear, args=(new_redis(), handlers, stop))
     listener.start()
     try:
         time.sleep(0.3)  # subscribed
@@ -101,9 +100,12 @@ def test_every_take_is_heard_at_once_by_the_other_edges(redis_client: redis.Redi
 
 
 @pytest.fixture
-def slow_looking_edge(origin_api: Api) -> Iterator[RunningEdge]:  # noqa: F811
+def slow_looking_edge(
+    origin_api: Api,  # noqa: F811
+    new_redis: Callable[[], redis.Redis],
+) -> Iterator[RunningEdge]:
     """An edge that looks in the database for disabled cameras only every 60 s."""
-    ownership = Ownership(redis.Redis.from_url(TEST_REDIS_URL), "edge-a")
+    ownership = Ownership(new_redis(), "edge-a")
     yield from start_edge(origin_api, ownership=ownership, enabled_check_s=60)
 
 
@@ -166,10 +168,10 @@ def test_a_camera_disabled_or_deleted_is_cut_off_within_a_second(
 def two_edges(
     origin_api: Api,  # noqa: F811
     redis_client: redis.Redis,
+    new_redis: Callable[[], redis.Redis],
 ) -> Iterator[tuple[RunningEdge, RunningEdge]]:
     def owned(name: str) -> Ownership:
-        return Ownership(redis.Redis.from_url(TEST_REDIS_URL), name, f"http://{name}:8889",
-                         ttl_s=1.5)  # fmt: skip
+        return Ownership(new_redis(), name, f"http://{name}:8889", ttl_s=1.5)
 
     for a in start_edge(origin_api, ownership=owned("edge-a")):
         for b in start_edge(origin_api, ownership=owned("edge-b")):
@@ -271,11 +273,12 @@ def test_a_camera_moving_to_an_edge_with_its_own_disk_goes_on_numbering_after_th
 def stored_edges(
     stored_api: Api,  # noqa: F811
     tmp_path: Path,
+    new_redis: Callable[[], redis.Redis],
 ) -> Iterator[dict[str, RunningEdge]]:
     """Two edges with their own disks and the default lease (renewed every 5 s)."""
 
     def owned(name: str) -> Ownership:
-        return Ownership(redis.Redis.from_url(TEST_REDIS_URL), name)
+        return Ownership(new_redis(), name)
 
     for a in start_edge(stored_api, media_root=tmp_path / "a", ownership=owned("edge-a")):
         for b in start_edge(stored_api, media_root=tmp_path / "b", ownership=owned("edge-b")):

@@ -6,7 +6,7 @@ an edge's cameras move to the other when it stops."""
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import m3u8
@@ -15,7 +15,6 @@ import redis
 from sqlalchemy import text
 
 from tests.api_harness import ADMIN_KEY, Api, run_api
-from tests.conftest import TEST_REDIS_URL
 from tests.edge_harness import RunningEdge, events, start_edge, wait_until
 from video_service.api.db import session_scope
 from video_service.api.settings import ApiSettings
@@ -111,7 +110,7 @@ def test_a_pull_camera_is_recorded_reconnected_and_stopped(
 
 
 def test_pull_cameras_are_spread_over_the_edges_and_move_when_one_stops(
-    pull_api: Api, redis_client: redis.Redis
+    pull_api: Api, redis_client: redis.Redis, new_redis: Callable[[], redis.Redis]
 ) -> None:
     port = free_port()
     camera_server = start_camera(port)
@@ -122,7 +121,7 @@ def test_pull_cameras_are_spread_over_the_edges_and_move_when_one_stops(
         "source_url": f"rtsp://admin:hunter2@127.0.0.1:{port}/camera",
     }).json()["id"] for n in range(4)]  # fmt: skip
     names = ("edge-a", "edge-b")
-    clients = [redis.Redis.from_url(TEST_REDIS_URL) for _ in range(3)]
+    clients = [new_redis() for _ in range(3)]
     owned = [Ownership(client, name) for client, name in zip(clients, names, strict=False)]
     quick = {"pull_refresh_s": 0.5, "pull_backoff_max_s": 1.0}
     edges = [start_edge(pull_api, ownership=ownership, **quick) for ownership in owned]
@@ -157,6 +156,4 @@ def test_pull_cameras_are_spread_over_the_edges_and_move_when_one_stops(
     finally:
         for edge in edges:
             next(edge, None)
-        for client in clients:
-            client.close()
         stop_camera(camera_server)

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import boto3
 import m3u8
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tests.api_harness import Api
 from tests.edge_harness import publisher, start_edge, wait_until
+from tests.moto_harness import MotoServer
 from workers.ports import free_port
 
 OUTAGE_S = 60.0
@@ -27,10 +27,10 @@ def test_recordings_reach_object_storage_through_a_one_minute_outage(
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    servers = [ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)]
-    servers[0].start()
+    server = MotoServer(port)
+    server.start()
+    server.make_bucket("recordings")
     s3 = boto3.client("s3", endpoint_url=endpoint)
-    s3.create_bucket(Bucket="recordings")
 
     def stored(prefix: str) -> set[str]:
         listing = s3.list_objects_v2(Bucket="recordings", Prefix=prefix)
@@ -47,10 +47,9 @@ def test_recordings_reach_object_storage_through_a_one_minute_outage(
             stderr=subprocess.DEVNULL,
         )
         wait_until(lambda: len(stored(prefix)) >= 3)
-        servers[0].stop()  # storage goes away; the camera goes on publishing
+        server.stop()  # storage goes away; the camera goes on publishing
         time.sleep(OUTAGE_S)
-        servers[0] = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        servers[0].start()
+        server.start()
         back = time.monotonic()
         before = {prefix + p.name for p in running.source(camera).glob("seg_*.ts")}
         assert len(before) >= OUTAGE_S * 0.8, "segments were recorded during the outage"
@@ -67,4 +66,5 @@ def test_recordings_reach_object_storage_through_a_one_minute_outage(
               f"all in the bucket {drained:.1f} s after it returned")  # fmt: skip
     finally:
         next(edges, None)
-        servers[0].stop()
+        s3.close()
+        server.stop()

@@ -249,6 +249,7 @@ def test_three_nodes_share_only_redis_and_the_bucket_and_outlive_an_edge(
         assert numbers == sorted(set(numbers)), text
         assert max(numbers) > max(int(n[4:10]) for n in finished[watched]), text
     finally:
+        s3.close()
         if driver is not None and driver.poll() is None:
             driver.kill()
             driver.communicate()

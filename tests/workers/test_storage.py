@@ -7,9 +7,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-from tests.moto_harness import CREDENTIALS, moto_endpoint
+from tests.moto_harness import CREDENTIALS, MotoServer, moto_endpoint
 from workers.errors import StorageRefused, StorageUnavailable
 from workers.ports import free_port
 from workers.storage import LocalStorage, S3Storage, Spool, Storage
@@ -140,10 +139,10 @@ def test_an_outage_spools_uploads_and_they_drain_in_order_when_storage_returns(
     assert not spool.wait_empty(1.0) and spool.pending == 4
     spool.close()
     # A new process starts with what the old one spooled, and storage comes back.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = MotoServer(port)
     server.start()
     try:
-        boto3.client("s3", endpoint_url=endpoint, **CREDENTIALS).create_bucket(Bucket="media")
+        server.make_bucket("media")
         uploaded: list[str] = []
 
         class Recording(S3Storage):
