@@ -142,20 +142,28 @@ class PullSupervisor:
         if self._prepare is not None:
             await self._prepare(camera)
         relay = PullRelay(camera.id, url, addresses[0])
-        await relay.start()
         outdir = self._layout.source_dir(camera.id)
-        pull_input = build_pull_input(relay.local_url)
-        recorder = await start_recorder(settings, pull_input, outdir, Audio.ANY)
+        try:
+            relay.start()
+            pull_input = build_pull_input(relay.local_url)
+            recorder = await start_recorder(settings, pull_input, outdir, Audio.ANY)
+        except BaseException:  # cancelled too: the relay's socket is closed, never left
+            relay.close()
+            raise
         watcher = self._spawn(self._watcher_for(camera).run())
         online = asyncio.create_task(self._online_when_recording(camera))
         try:
             await recorder.wait()
         finally:
+            # What needs no waiting first: a second cancellation (the edge closing while
+            # this camera is dropped) interrupts the awaits below, never these.
             self.online.discard(camera.id)
-            await stop_child(recorder)
-            await relay.close()
+            relay.close()
             online.cancel()
-            watcher.cancel()
+            try:
+                await stop_child(recorder)
+            finally:
+                watcher.cancel()
         if relay.failure:
             log.info("camera %s: %s", camera.id, relay.failure)
         return online.done() and not online.cancelled() and online.result()

@@ -13,7 +13,7 @@ get their URL and authorization too.
 """
 
 import asyncio
-import contextlib
+import socket
 import ssl
 from collections.abc import Callable
 
@@ -27,8 +27,41 @@ CHUNK = 64 * 1024
 INTERLEAVED = b"$"
 
 
+async def accept_one(listener: socket.socket) -> socket.socket:
+    """Wait for a connection on a non-blocking listening socket and accept it here, so that
+    it is in the caller's hands the moment it exists (`loop.sock_accept` accepts in a
+    callback: a cancellation that comes after would drop the socket unclosed)."""
+    loop = asyncio.get_running_loop()
+    fd = listener.fileno()
+    while True:
+        readable = loop.create_future()
+        loop.add_reader(fd, _set_once, readable)
+        try:
+            await readable
+        finally:
+            if listener.fileno() == fd:  # else closed, its reader removed by who closed it
+                loop.remove_reader(fd)
+        try:
+            connection, _ = listener.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            continue
+        connection.setblocking(False)
+        return connection
+
+
+def _set_once(future: "asyncio.Future[None]") -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class PullRelay:
-    """One pull session's relay: `start` listens; the recorder connects once."""
+    """One pull session's relay: `start` listens; the recorder connects once.
+
+    Nothing of it outlives `close`, whenever that comes (the edge drops a camera while its
+    recorder is connecting; the edge shuts down): the one connection is accepted in the
+    relay's own task, so a cancellation finds it in that task's hands and closes it, where
+    asyncio's servers accept in callbacks and leave a socket behind if the task that would
+    serve it is cancelled before it starts."""
 
     def __init__(self, camera_id: str, url: PullUrl, address: str) -> None:
         """`address`: where to connect (resolved and checked by the caller: the name is not
@@ -39,7 +72,8 @@ class PullRelay:
         self._credentials = (
             Credentials(url.username, url.password or "") if url.username is not None else None
         )
-        self._server: asyncio.Server | None = None
+        self._listener: socket.socket | None = None
+        self._task: asyncio.Task[None] | None = None
         self.port = 0
         self.failure: str | None = None
 
@@ -47,15 +81,50 @@ class PullRelay:
     def local_url(self) -> str:
         return f"rtsp://127.0.0.1:{self.port}/pull/{self._camera_id}"
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, limit=MAX_HEAD)
-        self.port = int(self._server.sockets[0].getsockname()[1])
+    def start(self) -> None:
+        """Listen on a free loopback port (from a running event loop). Nothing is awaited:
+        no cancellation can come between the socket's making and its keeping."""
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            listener.setblocking(False)
+        except OSError:
+            listener.close()
+            raise
+        self._listener = listener
+        self.port = int(listener.getsockname()[1])
+        self._task = asyncio.get_running_loop().create_task(self._relay(listener))
 
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await self._server.wait_closed()
+    def close(self) -> None:
+        """Stop listening and end the conversation, at once (nothing awaited: a task
+        cancelled twice while it stops still closes everything)."""
+        self._stop_listening()
+        if self._task is not None:
+            self._task.cancel()
+
+    def _stop_listening(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            asyncio.get_running_loop().remove_reader(listener.fileno())
+            listener.close()
+
+    async def _relay(self, listener: socket.socket) -> None:
+        try:
+            connection = await accept_one(listener)
+        except OSError as error:
+            self.failure = f"the recorder could not connect: {error}"
+            return
+        self._stop_listening()  # one recorder per session
+        try:
+            reader, writer = await asyncio.open_connection(sock=connection, limit=MAX_HEAD)
+        except BaseException as error:
+            connection.close()
+            if not isinstance(error, OSError):
+                raise
+            self.failure = f"the recorder's connection failed: {error}"
+            return
+        await self._serve(reader, writer)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         camera: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
