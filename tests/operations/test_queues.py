@@ -1,6 +1,8 @@
 """Queue depth on RabbitMQ (no priority bands there: one count per queue), and the priority
 bands read back from Redis's per-step lists mapping to the urgencies the scores were sent at."""
 
+import time
+
 import kombu
 import pytest
 import redis
@@ -28,7 +30,14 @@ def test_rabbitmq_queue_depth_is_counted(redis_client: redis.Redis) -> None:
     try:
         for n, score in enumerate((0, 500, 1000, 1000)):
             submit_segment(app, redis_client, "e" * 32, f"seg_{n}.ts", 0.0, score)
-        depth = {state.pool: state for state in read_queues(app)}
+        # A publish to RabbitMQ is queued a moment after it is sent (no publisher confirms):
+        # the count reaches 4 shortly, and never goes past it.
+        deadline = time.monotonic() + 10
+        while True:
+            depth = {state.pool: state for state in read_queues(app)}
+            if depth[Pool.CPU].depth.get(ALL, 0) >= 4 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert depth[Pool.CPU].depth == {ALL: 4} and depth[Pool.CPU].oldest_queued_at is None
         assert depth[Pool.GPU].total == 0
     finally:
