@@ -33,8 +33,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from workers.ports import free_port
-from workers.redis_server import stop_embedded_redis
+from workers.base.ports import free_port
+from workers.base.redis_server import stop_embedded_redis
 
 HERE = Path(__file__).parent
 SCRIPT = HERE / "k6" / "api_load.js"

@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 from api_load_bench import ADMIN_KEY, stop, wait_for
 
-from workers.ports import free_port
-from workers.redis_server import stop_embedded_redis
+from workers.base.ports import free_port
+from workers.base.redis_server import stop_embedded_redis
 
 DRIVER = Path(__file__).parent.parent / "tests" / "browser" / "dashboard.mjs"
 

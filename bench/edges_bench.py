@@ -25,8 +25,8 @@ import httpx
 import redis
 from live_bench import make_clip, proc_cpu, publisher, recorded_seconds
 
-from workers.ownership import owner_of
-from workers.ports import free_port
+from video_service.shared.ownership import owner_of
+from workers.base.ports import free_port
 
 KEY = "sv_bench-admin-key-0123456789"
 

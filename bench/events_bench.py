@@ -35,8 +35,8 @@ from api_load_bench import (
     wait_for,
 )
 
-from workers.ports import free_port
-from workers.redis_server import stop_embedded_redis
+from workers.base.ports import free_port
+from workers.base.redis_server import stop_embedded_redis
 
 SCRIPT = HERE / "k6" / "events_ingest.js"
 

@@ -10,8 +10,8 @@ nvidia-smi -L || echo "no nvidia-smi"
 "$FF" -hide_banner -version | head -1
 echo "== probe-hw"
 python3 - <<'PY'
-from workers.hardware import gpu_encoder_ready, probe_hardware
-from workers.settings import WorkerSettings
+from workers.engine.hardware import gpu_encoder_ready, probe_hardware
+from workers.base.settings import WorkerSettings
 found = probe_hardware(WorkerSettings())
 for cap in found:
     print(f"{cap.name:<6} {cap.kind:<6} {'yes' if cap.ok else 'no '} {cap.detail}")
@@ -31,13 +31,13 @@ time "$FF" -hide_banner -loglevel error \
 echo "== the full GPU ladder command"
 python3 - <<'PY'
 from pathlib import Path
-from workers.commands import Accel, build_ladder_command
-from workers.errors import FFmpegFailed
-from workers.hardware import explain_failure
-from workers.ladder import AudioPolicy, KeyframePolicy, LadderPlan, RungPlan
-from workers.process import run_ffmpeg
-from workers.settings import WorkerSettings
-from workers.sources import parse_input
+from workers.engine.commands import Accel, build_ladder_command
+from workers.base.errors import FFmpegFailed
+from workers.engine.hardware import explain_failure
+from workers.engine.ladder import AudioPolicy, KeyframePolicy, LadderPlan, RungPlan
+from workers.base.process import run_ffmpeg
+from workers.base.settings import WorkerSettings
+from workers.engine.inputs import parse_input
 
 settings = WorkerSettings()
 rungs = (RungPlan("240p", 426, 240, 400, False), RungPlan("720p", 1280, 720, 2500, False))

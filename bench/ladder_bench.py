@@ -22,13 +22,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from workers.commands import build_ladder_command
-from workers.ladder import LadderPlan, RungPlan, plan_ladder
-from workers.probe import probe_source
-from workers.process import run_ffmpeg
-from workers.settings import WorkerSettings
-from workers.sources import parse_input
-from workers.transcode import run_transcode
+from workers.base.process import run_ffmpeg
+from workers.base.settings import WorkerSettings
+from workers.engine.commands import build_ladder_command
+from workers.engine.file_job import run_transcode
+from workers.engine.inputs import parse_input
+from workers.engine.ladder import LadderPlan, RungPlan, plan_ladder
+from workers.engine.probe import probe_source
 
 
 def make_source(path: Path, seconds: int) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import m3u8
 
-from workers.ports import free_port
+from workers.base.ports import free_port
 
 CLIP_SECONDS = 12
 

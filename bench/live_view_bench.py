@@ -31,7 +31,7 @@ import m3u8
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from live_bench import Stack, proc_cpu, publisher
 
-from workers.ports import free_port
+from workers.base.ports import free_port
 
 FRAMES = {"count": 0}
 

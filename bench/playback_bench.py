@@ -43,8 +43,8 @@ from urllib.parse import urlsplit
 import httpx
 import m3u8
 
-from workers.ports import free_port
-from workers.redis_server import stop_embedded_redis
+from workers.base.ports import free_port
+from workers.base.redis_server import stop_embedded_redis
 
 PACE = """
 local mean_ms = tonumber(os.getenv("PACE_MEAN_MS") or "0")

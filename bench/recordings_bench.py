@@ -24,8 +24,8 @@ import psycopg
 from api_load_bench import POSTGRES
 
 from video_service.api.db import create_database
-from video_service.api.recordings import DatabaseRecordings
-from workers.recordings import HOUR_S, Recorded, pack, spans_of
+from video_service.api.recording_store import DatabaseRecordings
+from video_service.shared.recording_index import HOUR_S, Recorded, pack, spans_of
 
 SEGMENT_S = 6.0
 RANGES = {"10 min": 600.0, "1 h": 3600.0, "24 h": 86400.0}

@@ -27,9 +27,9 @@ import httpx
 from api_load_bench import ADMIN_KEY, serve, stop, wait_for
 from recordings_bench import drop_database, fill, new_database
 
-from workers.ports import free_port
-from workers.recordings import HOUR_S
-from workers.redis_server import stop_embedded_redis
+from video_service.shared.recording_index import HOUR_S
+from workers.base.ports import free_port
+from workers.base.redis_server import stop_embedded_redis
 
 CLIENTS = 16
 WITH_API = 20  # cameras made through the API (the routes need them); the rest index only

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.api.app import LiveBuilder, create_app
 from video_service.api.db import engine_of
-from video_service.api.directory import DatabaseDirectory, DatabaseEvents
+from video_service.api.edge_adapters import DatabaseDirectory, DatabaseEvents
 from video_service.api.live import LiveServices, build_live_services
 from video_service.api.settings import ApiSettings
 from video_service.edge.settings import EdgeSettings
-from workers.ports import free_port
-from workers.secrets import secret_box
-from workers.settings import shared_settings
+from workers.base.ports import free_port
+from workers.base.secrets import secret_box
+from workers.base.settings import shared_settings
 
 ADMIN_KEY = "sv_test-admin-key-0123456789"
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -16,7 +16,7 @@ from tests.api_harness import (
     run_api,
 )
 from video_service.api.settings import ApiSettings
-from workers.settings import WorkerSettings
+from workers.base.settings import WorkerSettings
 
 TEST_REDIS_URL = os.environ.get("SPARC_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.api_harness import Api
-from video_service.api.recordings import DatabaseRecordings
+from video_service.api.recording_store import DatabaseRecordings
 from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.server import Edge
-from workers.ownership import Ownership
+from video_service.shared.ownership import Ownership
 
 
 @dataclass

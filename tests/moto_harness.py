@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import boto3
 from moto.server import ThreadedMotoServer
 
-from workers.ports import free_port
+from workers.base.ports import free_port
 
 BUCKET = "media"
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test",

@@ -12,37 +12,38 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
-import redis
 from pydantic import ValidationError
 
 from video_service.api.db import create_database, session_scope
-from video_service.api.directory import DatabaseDirectory
-from video_service.api.keys import UnknownSites, create_key, key_public, list_keys, revoke_key
+from video_service.api.edge_adapters import DatabaseDirectory
+from video_service.api.errors import UnknownSites
+from video_service.api.keys import create_key, key_public, list_keys, revoke_key
 from video_service.api.live import build_live_services
 from video_service.api.models import Scope
-from video_service.api.recordings import DatabaseRecordings
+from video_service.api.recording_store import DatabaseRecordings
 from video_service.api.schemas import KeyCreate
 from video_service.api.settings import ApiSettings
 from video_service.demo import DemoPorts, run_demo
 from video_service.edge.server import Edge
 from video_service.edge.settings import EdgeSettings
 from video_service.progress_bar import ProgressBar
-from workers.capacity import read_pools, render
-from workers.celery_app import create_celery_app
-from workers.commands import Accel
-from workers.dispatch import submit_job
-from workers.errors import TranscodeError
-from workers.hardware import Capability, gpu_encoder_ready, probe_hardware
-from workers.jobs import JobSpec, JobState, JobStatus, JobStore
-from workers.metrics import enable_multiprocess, serve_metrics, spool_collector
-from workers.ownership import Ownership
-from workers.pools import Pool, start_heartbeat
-from workers.redis_server import resolve_redis_url, stop_embedded_redis
-from workers.secrets import new_key, secret_box
-from workers.settings import Settings, WorkerSettings
-from workers.sources import has_protocol
-from workers.storage import spool_backlog
-from workers.transcode import Report, run_transcode
+from video_service.shared.ownership import Ownership
+from workers.base.errors import TranscodeError
+from workers.base.metrics import enable_multiprocess, serve_metrics, spool_collector
+from workers.base.redis_client import connect
+from workers.base.redis_server import resolve_redis_url, stop_embedded_redis
+from workers.base.secrets import new_key, secret_box
+from workers.base.settings import Settings, WorkerSettings
+from workers.base.spool import spool_backlog
+from workers.engine.commands import Accel
+from workers.engine.file_job import Report, run_transcode
+from workers.engine.hardware import Capability, gpu_encoder_ready, probe_hardware
+from workers.engine.inputs import has_protocol
+from workers.queue.capacity import read_pools, render
+from workers.queue.celery_app import create_celery_app
+from workers.queue.dispatch import submit_job
+from workers.queue.jobs import JobSpec, JobState, JobStatus, JobStore
+from workers.queue.pools import Pool, start_heartbeat
 
 S = TypeVar("S", bound=Settings)
 
@@ -111,7 +112,7 @@ def worker(pool: str, concurrency: int, hostname: str | None, loglevel: str) -> 
     app = create_celery_app(settings, redis_url, accel=accel)
     name = hostname or f"{chosen.value}@{socket.gethostname()}-{os.getpid()}"
     stop = start_heartbeat(
-        redis.Redis.from_url(redis_url), chosen, name, settings.worker_heartbeat_s, concurrency
+        connect(redis_url), chosen, name, settings.worker_heartbeat_s, concurrency
     )
     # Its prefork children record the metrics: files that this process serves.
     metrics_dir = settings.state_dir / "metrics" / f"worker-{os.getpid()}"
@@ -157,7 +158,7 @@ def enqueue(input_: str, outdir: Path, score: int, pool: str | None, follow: boo
     """Submit INPUT to the worker pool, follow its progress; exit non-zero if it fails."""
     settings = load_settings()
     redis_url = resolve_redis_url(settings)
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     app = create_celery_app(settings, redis_url)
     spec = JobSpec(_absolute_input(input_), str(outdir.absolute()), score)
     job_id = submit_job(app, client, spec, Pool(pool) if pool else None)
@@ -297,7 +298,7 @@ def pools(watch: bool, as_json: bool) -> None:
     settings = load_settings()
     redis_url = resolve_redis_url(settings)
     app = create_celery_app(settings, redis_url)
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     while True:
         view = read_pools(app, client)
         text = json.dumps(view.as_dict(), indent=2) if as_json else render(view)

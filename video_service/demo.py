@@ -28,20 +28,20 @@ from pydantic import SecretStr
 
 from video_service.api.app import create_app
 from video_service.api.db import create_database
-from video_service.api.directory import DatabaseDirectory
+from video_service.api.edge_adapters import DatabaseDirectory
 from video_service.api.live import build_live_services
-from video_service.api.recordings import DatabaseRecordings
+from video_service.api.recording_store import DatabaseRecordings
 from video_service.api.security import generate_api_key
 from video_service.api.settings import ApiSettings
 from video_service.edge.server import Edge
 from video_service.edge.settings import EdgeSettings
-from workers.layout import SOURCE, MediaLayout, master_key, playlist_key
-from workers.ownership import Ownership
-from workers.ports import free_port
-from workers.process import run_capture
-from workers.redis_server import resolve_redis_url
-from workers.secrets import secret_box
-from workers.settings import Settings, shared_settings
+from video_service.shared.ownership import Ownership
+from workers.base.layout import SOURCE, MediaLayout, master_key, playlist_key
+from workers.base.ports import free_port
+from workers.base.process import run_capture
+from workers.base.redis_server import resolve_redis_url
+from workers.base.secrets import secret_box
+from workers.base.settings import Settings, shared_settings
 
 CLOCK_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
 Say = Callable[[str], None]

@@ -5,8 +5,8 @@ import m3u8
 
 from cdn.rewrite import RewriteCache, rewrite_playlist
 from cdn.signing import OriginSigner, StreamGrant
-from workers.settings import WorkerSettings
-from workers.transcode import run_transcode
+from workers.base.settings import WorkerSettings
+from workers.engine.file_job import run_transcode
 
 MEDIA = """#EXTM3U
 #EXT-X-VERSION:7

@@ -15,10 +15,10 @@ import redis
 
 from cdn.providers import GLOBAL, Provider, Scheme
 from tests.conftest import TEST_REDIS_URL
-from video_service.delivery.cdn_health import HEALTH_KEY, PROBER_KEY
 from video_service.delivery.playback import Delivery
 from video_service.delivery.settings import DeliverySettings
-from workers.ports import free_port
+from workers.base import redis_keys
+from workers.base.ports import free_port
 
 EVERY_S = 0.1
 
@@ -68,7 +68,7 @@ def delivery(tmp_path: Path, server: Counted) -> Delivery:
 def test_one_process_probes_for_all_and_every_process_sees_its_ejections(
     tmp_path: Path, health_server: Counted, redis_client: redis.Redis
 ) -> None:
-    redis_client.delete(HEALTH_KEY, PROBER_KEY)
+    redis_client.delete(redis_keys.CDN_HEALTH, redis_keys.CDN_PROBER)
     processes = [delivery(tmp_path, health_server) for _ in range(3)]
 
     async def scenario() -> None:

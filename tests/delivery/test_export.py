@@ -10,11 +10,12 @@ from typing import NamedTuple
 import pytest
 
 from video_service.delivery import export
-from video_service.delivery.export import ExportFailed, export_mp4
+from video_service.delivery.errors import ExportFailed
+from video_service.delivery.export import export_mp4
 from video_service.delivery.recordings import TimeRange
-from workers.layout import SOURCE, segment_key, source_segment_name
-from workers.recordings import Recorded
-from workers.storage import LocalStorage
+from video_service.shared.recording_index import Recorded
+from workers.base.layout import SOURCE, segment_key, source_segment_name
+from workers.base.storage import LocalStorage
 
 CAMERA = "0" * 32
 

@@ -18,7 +18,7 @@ from tests.conftest import TEST_REDIS_URL
 from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
 from video_service.api.live import VIEWER_SESSION_TTL_S
 from video_service.api.settings import ApiSettings
-from workers.ports import free_port
+from workers.base.ports import free_port
 
 
 @pytest.fixture

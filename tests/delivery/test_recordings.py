@@ -21,7 +21,7 @@ from tests.api_harness import Api
 from tests.delivery.test_playback import origin_api  # noqa: F401 (fixture)
 from tests.edge_harness import RunningEdge, publish, start_edge, wait_until
 from video_service.edge.retention import sweep_media
-from workers.layout import MediaLayout
+from workers.base.layout import MediaLayout
 
 SEGMENT_S = 2.0
 DRIVER = Path(__file__).parent.parent / "browser" / "play_recording.mjs"

@@ -25,8 +25,8 @@ from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
 from tests.moto_harness import AWS_ENV, BUCKET, moto_endpoint
 from tests.workers_harness import start_worker
 from video_service.api.settings import ApiSettings
-from workers.master import planned_master_key
-from workers.ports import free_port
+from workers.base import redis_keys
+from workers.base.ports import free_port
 
 SEGMENT_S = 2.0
 WINDOW = 3
@@ -186,7 +186,7 @@ def test_an_api_node_without_the_recording_serves_the_planned_master_from_the_fi
         assert unplanned.status_code == 404, unplanned.text
 
         # The plan lost with Redis's memory: the recording alone, from the bucket.
-        stored_api.app_state.delivery.redis.delete(planned_master_key(camera["id"]))
+        stored_api.app_state.delivery.redis.delete(redis_keys.planned_master(camera["id"]))
         master = player.get(answer.json()["url"])
         assert master.status_code == 200, master.text
         variants = m3u8.loads(master.text).playlists

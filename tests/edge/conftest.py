@@ -10,7 +10,7 @@ from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
 from tests.conftest import TEST_REDIS_URL
 from tests.edge_harness import RunningEdge, start_edge
 from video_service.api.settings import ApiSettings
-from workers.ports import free_port
+from workers.base.ports import free_port
 
 
 @pytest.fixture

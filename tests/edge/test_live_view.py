@@ -33,7 +33,7 @@ from cdn.signing import StreamGrant
 from tests.api_harness import Api
 from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
 from video_service.edge.live_view.fanout import MAX_QUEUED, Viewer
-from workers.layout import whep_path
+from workers.base.layout import whep_path
 
 T = TypeVar("T")
 DRIVER = Path(__file__).parent.parent / "browser" / "live_view.mjs"

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from aiortc.codecs.h264 import H264Encoder
 
-from video_service.edge.live_view.fanout import FeedEnded, LiveFeed, LiveViewRefused
+from video_service.edge.errors import FeedEnded, LiveViewRefused
+from video_service.edge.live_view.fanout import LiveFeed
 from video_service.edge.live_view.h264 import (
     AUD,
     PPS,

@@ -27,9 +27,10 @@ from tests.delivery.test_storage_delivery import (  # noqa: F401 (fixtures)
 from tests.edge_harness import RunningEdge, publish, publisher, start_edge, wait_until
 from tests.faults.stack import RedisServer
 from video_service.delivery.recordings import TimeRange
-from workers.layout import segment_number
-from workers.notices import CHANGED, TAKEN, hear
-from workers.ownership import Owner, Ownership, owner_key, owner_of, parse_taken
+from video_service.shared.ownership import Owner, Ownership, owner_of, parse_taken
+from workers.base import redis_keys
+from workers.base.layout import segment_number
+from workers.base.notices import hear
 
 CAMERA = "c" * 32
 
@@ -72,7 +73,7 @@ def test_a_later_owner_gets_a_larger_token_and_the_earlier_cannot_renew(
             Ownership(redis_client, bad)
     with pytest.raises(ValueError):
         Ownership(redis_client, "edge", "http://x/\r\nInjected: 1")
-    redis_client.set(f"sparc:camera:owner:{CAMERA}", "garbage")
+    redis_client.set(redis_keys.camera_owner(CAMERA), "garbage")
     assert owner_of(redis_client, CAMERA) is None
 
 
@@ -81,7 +82,7 @@ def test_every_take_is_heard_at_once_by_the_other_edges(
 ) -> None:
     heard: list[Owner | None] = []
     stop = threading.Event()
-    handlers = {TAKEN: lambda text: heard.append(parse_taken(text))}
+    handlers = {redis_keys.CAMERA_TAKEN: lambda text: heard.append(parse_taken(text))}
     listener = threading.Thread(target=hear, args=(new_redis(), handlers, stop))
     listener.start()
     try:
@@ -90,7 +91,7 @@ def test_every_take_is_heard_at_once_by_the_other_edges(
         wait_until(lambda: bool(heard), 2)
         assert heard == [taken]
         # Garbage on the channel is no owner; the listener goes on.
-        redis_client.publish(TAKEN, "\x00 garbage")
+        redis_client.publish(redis_keys.CAMERA_TAKEN, "\x00 garbage")
         again = Ownership(redis_client, "edge-c:8554").take(CAMERA)
         wait_until(lambda: len(heard) == 3, 2)
         assert heard[1] is None and heard[2] == again and again.whep_url is None
@@ -116,15 +117,17 @@ def test_notices_are_heard_again_after_redis_was_away(tmp_path: Path) -> None:
     heard: list[str] = []
     stop = threading.Event()
     client = redis.Redis(port=server.port)
-    listener = threading.Thread(target=hear, args=(client, {CHANGED: heard.append}, stop))
+    listener = threading.Thread(
+        target=hear, args=(client, {redis_keys.CAMERA_CHANGED: heard.append}, stop)
+    )
     listener.start()
     try:
-        wait_until(lambda: client.publish(CHANGED, "first") == 1, 5)
+        wait_until(lambda: client.publish(redis_keys.CAMERA_CHANGED, "first") == 1, 5)
         wait_until(lambda: heard == ["first"], 2)
         server.kill()
         time.sleep(3)
         server.start()
-        wait_until(lambda: client.publish(CHANGED, "again") == 1, 10)
+        wait_until(lambda: client.publish(redis_keys.CAMERA_CHANGED, "again") == 1, 10)
         wait_until(lambda: heard[-1:] == ["again"], 2)
     finally:
         stop.set()
@@ -138,7 +141,7 @@ def test_a_camera_disabled_or_deleted_is_cut_off_within_a_second(
     slow_looking_edge: RunningEdge,
     redis_client: redis.Redis,
 ) -> None:
-    """The API's notice (`workers.notices.CHANGED`) has the edge look at once."""
+    """The API's notice (`redis_keys.CAMERA_CHANGED`) has the edge look at once."""
     edge = slow_looking_edge
     admin = origin_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
@@ -205,7 +208,7 @@ def test_a_second_publisher_on_another_edge_takes_the_camera_over(
         # Redis restarted empty (the lease gone): edge A takes the camera again, new token,
         # and goes on recording.
         lost = owner_of(redis_client, cam).token  # type: ignore[union-attr]
-        redis_client.delete(owner_key(cam))
+        redis_client.delete(redis_keys.camera_owner(cam))
         wait_until(lambda: owner() == "edge-a", 3)
         token_a = owner_of(redis_client, cam).token  # type: ignore[union-attr]
         assert token_a > lost and cam in edge_a.edge.live_cameras and first.poll() is None

@@ -18,8 +18,8 @@ from tests.api_harness import ADMIN_KEY, Api, run_api
 from tests.edge_harness import RunningEdge, events, start_edge, wait_until
 from video_service.api.db import session_scope
 from video_service.api.settings import ApiSettings
-from workers.ownership import ALIVE_BEAT_S, Ownership, pulled_by
-from workers.ports import free_port
+from video_service.shared.ownership import ALIVE_BEAT_S, Ownership, pulled_by
+from workers.base.ports import free_port
 
 CAMERA_SERVER = Path(__file__).parent.parent / "rtsp_camera.py"
 

@@ -5,7 +5,8 @@ import ipaddress
 
 import pytest
 
-from video_service.edge.pull_urls import BadPullUrl, check_destination, parse_pull_url
+from video_service.edge.errors import BadPullUrl
+from video_service.edge.pull_urls import check_destination, parse_pull_url
 
 REFUSED = (ipaddress.ip_network("10.96.0.0/12"),)
 

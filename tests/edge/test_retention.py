@@ -2,7 +2,7 @@ import os
 from pathlib import Path
 
 from video_service.edge.retention import sweep_media
-from workers.layout import MediaLayout
+from workers.base.layout import MediaLayout
 
 NOW = 2_000_000_000.0
 DAY = 86_400.0

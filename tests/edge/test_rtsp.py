@@ -5,8 +5,9 @@ import hashlib
 import pytest
 
 from video_service.edge.digest import NonceIssuer, challenges, check_authorization, digest_ha1
+from video_service.edge.errors import BadMessage
 from video_service.edge.relay import for_recorder, url_rewriter
-from video_service.edge.rtsp import BadMessage, Message, parse_head, read_message, response
+from video_service.edge.rtsp import Message, parse_head, read_message, response
 
 CAMERA = "0123456789abcdef0123456789abcdef"
 

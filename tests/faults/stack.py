@@ -18,8 +18,8 @@ import m3u8
 
 from tests.edge_harness import publisher, wait_until
 from tests.workers_harness import WorkerProcess, start_worker
-from workers.ports import free_port
-from workers.redis_server import redis_server_binary
+from workers.base.ports import free_port
+from workers.base.redis_server import redis_server_binary
 
 ADMIN_KEY = "sv_fault-admin-key-0123456789"
 CLI = [sys.executable, "-m", "video_service.cli"]

@@ -13,7 +13,8 @@ import redis
 
 from tests.edge_harness import wait_until
 from tests.faults.stack import SEGMENT_S, RedisServer, Stack, Viewer, listed, measure
-from workers.live_ladder import RUNNING
+from workers.base import redis_keys
+from workers.engine.live_ladder import RUNNING
 
 KILLS = 10
 
@@ -107,7 +108,7 @@ def _wait_for_a_running_segment(client: redis.Redis, camera_id: str) -> int:
     """1 once a segment of the camera is being worked on (its state `running`)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        for key in client.scan_iter(f"sparc:segment:state:{camera_id}:*"):
+        for key in client.scan_iter(redis_keys.segment_state(camera_id, "*")):
             if client.get(key) == RUNNING:
                 return 1
         time.sleep(0.02)

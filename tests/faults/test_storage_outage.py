@@ -12,7 +12,7 @@ import pytest
 from tests.api_harness import Api
 from tests.edge_harness import publisher, start_edge, wait_until
 from tests.moto_harness import MotoServer
-from workers.ports import free_port
+from workers.base.ports import free_port
 
 OUTAGE_S = 60.0
 

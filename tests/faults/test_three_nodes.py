@@ -32,8 +32,8 @@ from tests.edge_harness import publisher, wait_until
 from tests.faults.stack import CLI, SEGMENT_S
 from tests.moto_harness import AWS_ENV, BUCKET, CREDENTIALS, moto_endpoint
 from tests.workers_harness import WorkerProcess, start_worker
-from workers.ownership import owner_of
-from workers.ports import free_port
+from video_service.shared.ownership import owner_of
+from workers.base.ports import free_port
 
 ADMIN_KEY = "sv_nodes-admin-key-0123456789"
 DRIVER = Path(__file__).parent.parent / "browser" / "play_live.mjs"

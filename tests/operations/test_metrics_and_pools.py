@@ -18,11 +18,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.edge_harness import wait_until
 from tests.faults.stack import CLI, RedisServer, Stack
-from workers.celery_app import create_celery_app
-from workers.dispatch import submit_job, submit_segment
-from workers.jobs import JobSpec, JobState, JobStore
-from workers.ports import free_port
-from workers.settings import Settings
+from workers.base.ports import free_port
+from workers.base.settings import Settings
+from workers.queue.celery_app import create_celery_app
+from workers.queue.dispatch import submit_job, submit_segment
+from workers.queue.jobs import JobSpec, JobState, JobStore
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -9,12 +9,12 @@ import redis
 
 from tests.conftest import TEST_REDIS_URL
 from tests.workers.test_distributed import RABBITMQ_URL, fresh_rabbitmq_queues
-from workers.celery_app import create_celery_app
-from workers.dispatch import submit_segment
-from workers.pools import Pool
-from workers.priority import MAX_SCORE, broker_priority, urgency
-from workers.queues import ALL, _band_of_step, read_queues
-from workers.settings import Settings
+from workers.base.settings import Settings
+from workers.queue.celery_app import create_celery_app
+from workers.queue.dispatch import submit_segment
+from workers.queue.pools import Pool
+from workers.queue.priority import MAX_SCORE, broker_priority, urgency
+from workers.queue.queues import ALL, _band_of_step, read_queues
 
 
 @pytest.mark.parametrize("transport", ["redis", "amqp"])

@@ -15,8 +15,8 @@ import redis
 from tests.conftest import TEST_REDIS_URL
 from tests.media import FIVE, assert_aligned_ladder
 from tests.workers_harness import start_worker
-from workers.ports import free_port
-from workers.settings import WorkerSettings
+from workers.base.ports import free_port
+from workers.base.settings import WorkerSettings
 
 CLI = [sys.executable, "-m", "video_service.cli"]
 

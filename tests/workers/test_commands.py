@@ -1,11 +1,11 @@
 from pathlib import Path
 
-from workers.commands import Accel, build_filter_graph, build_ladder_command
-from workers.ladder import AudioPolicy, KeyframePolicy, LadderPlan, RungPlan
-from workers.layout import MediaLayout
-from workers.segment_job import SegmentWork, build_segment_command
-from workers.settings import WorkerSettings
-from workers.sources import SourceKind, SourceRef
+from workers.base.layout import MediaLayout
+from workers.base.settings import WorkerSettings
+from workers.engine.commands import Accel, build_filter_graph, build_ladder_command
+from workers.engine.inputs import SourceKind, SourceRef
+from workers.engine.ladder import AudioPolicy, KeyframePolicy, LadderPlan, RungPlan
+from workers.engine.segment_job import SegmentWork, build_segment_command
 
 SETTINGS = WorkerSettings()
 SOURCE = SourceRef(SourceKind.FILE, "file:/media/in.mp4", Path("/media/in.mp4"))

@@ -12,11 +12,11 @@ import redis
 from tests.conftest import TEST_REDIS_URL, ffmpeg
 from tests.media import FIVE, assert_aligned_ladder
 from tests.workers_harness import WorkerProcess, start_worker
-from workers.celery_app import create_celery_app
-from workers.dispatch import submit_job
-from workers.jobs import JobSpec, JobState, JobStatus, JobStore
-from workers.pools import Pool, beat, choose_pool
-from workers.settings import WorkerSettings
+from workers.base.settings import WorkerSettings
+from workers.queue.celery_app import create_celery_app
+from workers.queue.dispatch import submit_job
+from workers.queue.jobs import JobSpec, JobState, JobStatus, JobStore
+from workers.queue.pools import Pool, beat, choose_pool
 
 StartWorker = Callable[..., WorkerProcess]
 

@@ -1,5 +1,5 @@
-from workers.hardware import explain_failure, gpu_encoder_ready, probe_hardware
-from workers.settings import WorkerSettings
+from workers.base.settings import WorkerSettings
+from workers.engine.hardware import explain_failure, gpu_encoder_ready, probe_hardware
 
 
 def test_known_failures_are_explained_for_an_operator() -> None:

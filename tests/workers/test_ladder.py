@@ -1,6 +1,6 @@
-from workers.ladder import AudioPolicy, KeyframePolicy, plan_ladder, scaled_width
-from workers.probe import AudioInfo, SourceInfo, VideoInfo
-from workers.settings import WorkerSettings
+from workers.base.settings import WorkerSettings
+from workers.engine.ladder import AudioPolicy, KeyframePolicy, plan_ladder, scaled_width
+from workers.engine.probe import AudioInfo, SourceInfo, VideoInfo
 
 SETTINGS = WorkerSettings()
 

@@ -10,12 +10,13 @@ import pytest
 import redis
 
 from tests.conftest import ffmpeg
-from workers.layout import MediaLayout
-from workers.live_ladder import OUTCOMES, run_live_segment
-from workers.playlists import build_aac_codec, build_avc_codec
-from workers.probe import probe_file
-from workers.settings import WorkerSettings
-from workers.storage import LocalStorage
+from workers.base import redis_keys
+from workers.base.layout import MediaLayout
+from workers.base.settings import WorkerSettings
+from workers.base.storage import LocalStorage
+from workers.engine.live_ladder import run_live_segment
+from workers.engine.playlists import build_aac_codec, build_avc_codec
+from workers.engine.probe import probe_file
 
 CAMERA = "c" * 32
 
@@ -74,7 +75,10 @@ def test_in_time_the_rungs_get_the_segment_past_the_deadline_a_gap(
     assert [s.gap_tag for s in rung.segments] == [None, True, None]
     master = m3u8.load(str(camera_dir / "master.m3u8"))
     assert [p.uri for p in master.playlists] == ["source/index.m3u8", "240p/index.m3u8"]
-    outcomes = [json.loads(f[b"outcome"])["outcome"] for _, f in redis_client.xrange(OUTCOMES)]
+    outcomes = [
+        json.loads(f[b"outcome"])["outcome"]
+        for _, f in redis_client.xrange(redis_keys.LADDER_OUTCOMES)
+    ]
     assert outcomes == ["done", "skipped", "done"]
 
 

@@ -1,4 +1,4 @@
-from workers.playlists import (
+from workers.engine.playlists import (
     Rendition,
     build_aac_codec,
     build_avc_codec,

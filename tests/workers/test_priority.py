@@ -1,6 +1,6 @@
 import pytest
 
-from workers.priority import broker_priority, build_score, urgency
+from workers.queue.priority import broker_priority, build_score, urgency
 
 
 def test_score_is_viewers_times_tier_capped_at_1000() -> None:

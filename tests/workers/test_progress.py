@@ -1,4 +1,4 @@
-from workers.progress import Progress, parse_progress
+from workers.base.progress import Progress, parse_progress
 
 BLOCKS = """frame=12
 fps=0.0

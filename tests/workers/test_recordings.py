@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.api.db import create_database
 from video_service.api.models import RecordingHour
-from video_service.api.recordings import DatabaseRecordings
-from workers.layout import BadMediaPath, parse_media_path
-from workers.recordings import (
+from video_service.api.recording_store import DatabaseRecordings
+from video_service.shared.recording_index import (
     HOUR_S,
     Recorded,
     Span,
@@ -22,6 +21,8 @@ from workers.recordings import (
     spans_of,
     unpack,
 )
+from workers.base.errors import BadMediaPath
+from workers.base.layout import parse_media_path
 
 CAMERA = "c" * 32
 T0 = 1_790_000_000.0  # 2026-09-21

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from workers.redis_server import embedded_pid, ensure_embedded_redis, stop_embedded_redis
+from workers.base.redis_server import embedded_pid, ensure_embedded_redis, stop_embedded_redis
 
 
 def test_embedded_redis_is_a_real_private_server_shared_by_every_command(tmp_path: Path) -> None:

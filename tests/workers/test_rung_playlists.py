@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from workers.playlists import build_rung_playlist, media_sequence_of, parse_source_window
+from workers.engine.playlists import build_rung_playlist, media_sequence_of, parse_source_window
 
 SOURCE = """#EXTM3U
 #EXT-X-VERSION:6

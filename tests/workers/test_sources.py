@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from workers.errors import InputNotAllowed, InputNotFound, UnsupportedInput
-from workers.settings import WorkerSettings
-from workers.sources import SourceKind, parse_input
+from workers.base.settings import WorkerSettings
+from workers.engine.errors import InputNotAllowed, InputNotFound, UnsupportedInput
+from workers.engine.inputs import SourceKind, parse_input
 
 
 @pytest.fixture

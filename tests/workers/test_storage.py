@@ -9,9 +9,10 @@ import boto3
 import pytest
 
 from tests.moto_harness import CREDENTIALS, MotoServer, moto_endpoint
-from workers.errors import StorageRefused, StorageUnavailable
-from workers.ports import free_port
-from workers.storage import LocalStorage, S3Storage, Spool, Storage
+from workers.base.errors import StorageRefused, StorageUnavailable
+from workers.base.ports import free_port
+from workers.base.spool import Spool
+from workers.base.storage import LocalStorage, S3Storage, Storage
 
 
 @pytest.fixture

@@ -12,14 +12,9 @@ from tests.media import (
     media_segments,
     video_frame_hashes,
 )
-from workers.errors import (
-    BadInputError,
-    InputNotAllowed,
-    InputNotFound,
-    UnsupportedInput,
-)
-from workers.settings import WorkerSettings
-from workers.transcode import Report, run_transcode
+from workers.base.settings import WorkerSettings
+from workers.engine.errors import BadInputError, InputNotAllowed, InputNotFound, UnsupportedInput
+from workers.engine.file_job import Report, run_transcode
 
 
 def test_1080p_gives_five_aligned_rungs_with_the_source_copied_on_top(

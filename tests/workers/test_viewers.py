@@ -1,6 +1,6 @@
 import redis
 
-from workers.viewers import (
+from video_service.shared.viewer_sessions import (
     count_viewers,
     expire_sessions,
     open_session,

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable
 from functools import partial
 
 import redis
-import redis.asyncio as aioredis
 from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +34,8 @@ from video_service.api.live import LiveServices
 from video_service.api.lookups import CameraSites, Lookups
 from video_service.api.maintenance import maintain_forever
 from video_service.api.metrics import RequestMetrics, scraped, watch_pool
-from video_service.api.recordings import DatabaseRecordings
+from video_service.api.pull_credentials import seal_clear_credentials
+from video_service.api.recording_store import DatabaseRecordings
 from video_service.api.response_cache import (
     CachedRoutes,
     PrincipalOf,
@@ -53,13 +53,13 @@ from video_service.api.routes import (
     viewers,
 )
 from video_service.api.settings import ApiSettings
-from video_service.api.sources import seal_clear_credentials
 from video_service.delivery.origin import Origin
 from video_service.delivery.playback import Delivery
-from workers.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from workers.metrics import exposition
-from workers.notices import announce_changed
-from workers.secrets import secret_box
+from workers.base.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from workers.base.metrics import exposition
+from workers.base.notices import announce_changed
+from workers.base.redis_client import connect_async
+from workers.base.secrets import secret_box
 
 LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
 
@@ -168,7 +168,11 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     app.state.lookups = Lookups(sessions, app.state.db_slots)
     app.state.camera_sites = CameraSites()
     # Without Redis (live services) there is no shared cache to keep true: nothing cached.
-    cache = ResponseCache(cache_client(services.redis_url)) if services else None
+    cache = (
+        ResponseCache(connect_async(services.redis_url, max_connections=CACHE_CONNECTIONS))
+        if services
+        else None
+    )
     app.state.invalidate = services.invalidator.invalidate if services else _nothing
     app.state.cameras_changed = (
         partial(_announce, services.redis) if services is not None else _nothing
@@ -206,14 +210,6 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         return Response(exposition(extra), media_type=METRICS_CONTENT_TYPE)
 
     return app
-
-
-def cache_client(url: str) -> aioredis.Redis:
-    """A bounded pool: at thousands of requests in flight, lookups wait a moment for one of
-    these connections rather than opening thousands (Redis refuses past its maxclients)."""
-    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=CACHE_CONNECTIONS,
-                                                    timeout=5)  # fmt: skip
-    return aioredis.Redis.from_pool(pool)  # which it closes with the client
 
 
 def _nothing(*_: str) -> None:

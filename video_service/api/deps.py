@@ -60,7 +60,7 @@ _CAMERAS_CHANGED = "cameras_changed"
 
 def camera_changed(session: Session, camera_id: str) -> None:
     """Once the session has committed, every edge hears that the camera changed (disabled,
-    deleted, another source: `workers.notices`) and checks it at once."""
+    deleted, another source: `workers.base.notices`) and checks it at once."""
     session.info.setdefault(_CAMERAS_CHANGED, set()).add(camera_id)
 
 

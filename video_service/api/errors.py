@@ -12,15 +12,17 @@ ApiError                base: status and message
 │                       FastAPI's own shape (a list of {loc, msg, type}), so that every
 │                       422 reads alike
 └── ServiceUnavailable  503: a service we depend on is not there (Redis, storage)
+UnknownSites            a key asked for sites that do not exist: the route's 422, the CLI's
+                        message
 
 Errors of the rooms below, as they reach us:
   delivery.errors.MediaNotFound         404
   delivery.errors.AccessDenied          403
-  delivery.recordings.NothingRecorded   404 (nothing recorded in a range, or past retention)
-  delivery.export.ExportFailed          503 (no room on this node, FFmpeg refused a segment)
+  delivery.errors.NothingRecorded       404 (nothing recorded in a range, or past retention)
+  delivery.errors.ExportFailed          503 (no room on this node, FFmpeg refused a segment)
   cdn.errors.TokenRejected              403 (forged, expired, another stream's token)
   cdn.errors.NoEligibleProvider         503 (no CDN serves the viewer's region)
-  workers.errors.StorageUnavailable     503
+  workers.base.errors.StorageUnavailable  503
   redis.RedisError                      503 (Redis unreachable: viewer sessions, the cache)
 FastAPI's RequestValidationError keeps FastAPI's 422 answer, with each rejected input cut
 to `MAX_ECHO` characters (a 10 MB field is not sent back whole).
@@ -37,10 +39,8 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from cdn.errors import NoEligibleProvider, TokenRejected
-from video_service.delivery.errors import AccessDenied, MediaNotFound
-from video_service.delivery.export import ExportFailed
-from video_service.delivery.recordings import NothingRecorded
-from workers.errors import StorageUnavailable
+from video_service.delivery.errors import AccessDenied, ExportFailed, MediaNotFound, NothingRecorded
+from workers.base.errors import StorageUnavailable
 
 
 class ApiError(Exception):
@@ -162,3 +162,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for kind in MAPPED:
         app.add_exception_handler(kind, handle)
     app.add_exception_handler(RequestValidationError, validation_response)  # type: ignore[arg-type]
+
+
+class UnknownSites(ValueError):
+    pass

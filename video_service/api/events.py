@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.api.models import Event
 from video_service.edge.events import EventType, NewEvent
-from workers.metrics import api_metrics
+from workers.base.metrics import api_metrics
 
 Written = Callable[[], None]
 

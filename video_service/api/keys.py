@@ -7,13 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from video_service.api.errors import UnknownSites
 from video_service.api.models import ApiKey, Scope, Site
 from video_service.api.schemas import KeyCreate, KeyCreated, KeyPublic
 from video_service.api.security import generate_api_key, hash_api_key
-
-
-class UnknownSites(ValueError):
-    pass
 
 
 def create_key(session: Session, request: KeyCreate, key: str | None = None) -> KeyCreated:

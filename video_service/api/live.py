@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from video_service.api.directory import DatabaseEvents
+from video_service.api.edge_adapters import DatabaseEvents
 from video_service.api.response_cache import Invalidator
 from video_service.delivery.sessions import SessionOpener
 from video_service.edge.scheduler import LadderScheduler
-from workers.celery_app import create_celery_app
-from workers.layout import MediaLayout
-from workers.live_ladder import deadline_s
-from workers.redis_server import resolve_redis_url
-from workers.settings import Settings
+from workers.base.layout import MediaLayout
+from workers.base.redis_client import connect
+from workers.base.redis_server import resolve_redis_url
+from workers.base.settings import Settings
+from workers.engine.live_ladder import deadline_s
+from workers.queue.celery_app import create_celery_app
 
 VIEWER_SESSION_TTL_S = 30.0
 
@@ -41,7 +42,7 @@ def build_live_services(
     session_ttl_s: float = VIEWER_SESSION_TTL_S,
 ) -> LiveServices:
     redis_url = resolve_redis_url(settings)
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     invalidator = Invalidator(client)
     events = DatabaseEvents(sessions, on_written=lambda: invalidator.invalidate("events"))
     app = create_celery_app(settings, redis_url)

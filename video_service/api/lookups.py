@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from video_service.api.auth import Principal, bearer_key_hash, find_principal
 from video_service.api.errors import NotAuthenticated, NotFound
 from video_service.api.models import Camera
-from video_service.delivery.caches import TtlCache
+from video_service.delivery.ttl_cache import TtlCache
 
 T = TypeVar("T")
 

@@ -12,10 +12,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workers.celery_app import SparcCelery
-from workers.metrics import Read, Reading, api_metrics, http_metrics, status_class
-from workers.queues import read_queues
-from workers.viewers import count_all_sessions
+from video_service.shared.viewer_sessions import count_all_sessions
+from workers.base.metrics import Read, Reading, api_metrics, http_metrics, status_class
+from workers.queue.celery_app import SparcCelery
+from workers.queue.queues import read_queues
 
 _PLAYBACK = re.compile(r"^/api/cameras/[^/]+/playback$")
 # Served ahead of FastAPI's routing (app.HotPaths): no route in the scope to read.

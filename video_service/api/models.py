@@ -63,7 +63,7 @@ class Camera(Base):
     rtsp_username: Mapped[str] = mapped_column(String(64))
     digest_ha1: Mapped[str] = mapped_column(String(32))
     # Pull: where to read from, without credentials; and the credentials, sealed
-    # (`workers.secrets`): never returned by the API, never in clear at rest.
+    # (`workers.base.secrets`): never returned by the API, never in clear at rest.
     source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     source_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
@@ -100,9 +100,9 @@ class Event(Base):
 
 
 class RecordingHour(Base):
-    """One camera's recorded segments of one hour, packed (`workers.recordings`): no
-    foreign key to the camera, so that a deleted camera's recording stays findable until
-    retention removes it."""
+    """One camera's recorded segments of one hour, packed
+    (`video_service.shared.recording_index`): no foreign key to the camera, so that a deleted
+    camera's recording stays findable until retention removes it."""
 
     __tablename__ = "recording_hours"
 

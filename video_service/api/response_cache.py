@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from video_service.api.auth import Principal
 from video_service.api.compression import IDENTITY, choose_encoding, variants
 from video_service.delivery.batching import GroupedCalls
+from workers.base import redis_keys
 
 log = logging.getLogger(__name__)
 PrincipalOf = Callable[[str], Awaitable[Principal | None]]
@@ -37,7 +38,6 @@ TAGS: Mapping[str, str] = {
     "/api/cameras": "cameras",
     "/api/events": "events",
 }
-_PREFIX = "sparc:http"
 _LOOKUP = """
 local gen = redis.call('GET', KEYS[1]) or '0'
 local body = redis.call('HGET', KEYS[2], gen .. ':' .. ARGV[1])
@@ -50,10 +50,6 @@ return {gen, body or false, encoding}
 """
 
 
-def generation_key(tag: str) -> str:
-    return f"{_PREFIX}:gen:{tag}"
-
-
 def scope_key(principal: Principal) -> str:
     if principal.is_admin:
         return "admin"
@@ -64,7 +60,7 @@ def scope_key(principal: Principal) -> str:
 def entry_key(tag: str, scope: str, path: str, query: bytes) -> str:
     pairs = sorted(query.decode("latin-1").split("&")) if query else []
     digest = hashlib.blake2b("&".join(pairs).encode(), digest_size=16).hexdigest()
-    return f"{_PREFIX}:{tag}:{scope}:{path}:{digest}"
+    return redis_keys.http_response(tag, scope, path, digest)
 
 
 class Invalidator:
@@ -78,7 +74,7 @@ class Invalidator:
         try:
             with self._client.pipeline(transaction=False) as pipe:
                 for tag in tags:
-                    pipe.incr(generation_key(tag))
+                    pipe.incr(redis_keys.http_generation(tag))
                 pipe.execute()
         except redis.RedisError as error:
             log.warning("could not invalidate cached %s (%s): served stale up to the TTL",
@@ -124,7 +120,7 @@ class ResponseCache:
     async def _pipeline(self, batch: Sequence[tuple[str, str, str]]) -> list[list[bytes]]:
         async with self._client.pipeline(transaction=False) as pipe:
             for tag, key, encoding in batch:
-                pipe.evalsha(self._script.sha, 2, generation_key(tag), key, encoding)
+                pipe.evalsha(self._script.sha, 2, redis_keys.http_generation(tag), key, encoding)
             found: list[list[bytes]] = await pipe.execute()
         return found
 

@@ -18,7 +18,7 @@ from types import FrameType
 import uvicorn
 
 from video_service.api.settings import ApiSettings
-from workers.metrics import enable_multiprocess, mark_process_dead
+from workers.base.metrics import enable_multiprocess, mark_process_dead
 
 APP = "video_service.api.asgi:create_from_environment"
 

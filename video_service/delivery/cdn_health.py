@@ -14,18 +14,17 @@ import redis
 
 from cdn.health import Fetch, probe_providers
 from cdn.selector import Selector
-from workers.leases import Lease
+from workers.base import redis_keys
+from workers.base.leases import Lease
 
 log = logging.getLogger(__name__)
-HEALTH_KEY = "sparc:cdn:health"
-PROBER_KEY = "sparc:cdn:prober"
 
 
 class SharedHealth:
     def __init__(self, client: redis.Redis, selector: Selector, every_s: float) -> None:
         self._client = client
         self._selector = selector
-        self._lease = Lease(client, PROBER_KEY, ttl_s=3 * every_s)
+        self._lease = Lease(client, redis_keys.CDN_PROBER, ttl_s=3 * every_s)
         self.leading: bool | None = None  # the last round's part: prober, follower, alone
 
     async def round(self, fetch: Fetch) -> dict[str, bool]:
@@ -55,13 +54,13 @@ class SharedHealth:
         if not names:
             return
         states = {name: self._selector.ejection_state(name) for name in names}
-        self._client.hset(HEALTH_KEY, mapping={
+        self._client.hset(redis_keys.CDN_HEALTH, mapping={
             name: json.dumps({"until": until, "ejections": count})
             for name, (until, count) in states.items()
         })  # fmt: skip
 
     def _apply(self) -> None:
-        published: dict[bytes, bytes] = self._client.hgetall(HEALTH_KEY)  # type: ignore[assignment]
+        published: dict[bytes, bytes] = self._client.hgetall(redis_keys.CDN_HEALTH)  # type: ignore[assignment]
         for raw_name, raw in published.items():
             try:
                 state = json.loads(raw)

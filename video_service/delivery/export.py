@@ -15,19 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from video_service.delivery.recordings import NothingRecorded, TimeRange
-from workers.errors import FFmpegFailed
-from workers.layout import SOURCE, segment_key, source_segment_name
-from workers.process import run_capture
-from workers.recordings import Recorded
-from workers.storage import Storage
+from video_service.delivery.errors import ExportFailed, NothingRecorded
+from video_service.delivery.recordings import TimeRange
+from video_service.shared.recording_index import Recorded
+from workers.base.errors import FFmpegFailed
+from workers.base.layout import SOURCE, segment_key, source_segment_name
+from workers.base.process import run_capture
+from workers.base.storage import Storage
 
 EXPORT_TIMEOUT_S = 600.0
 FREE_MARGIN_BYTES = 256 * 1024 * 1024  # left for everything else on the disk
-
-
-class ExportFailed(Exception):
-    """The export could not be made on this node now; the message says why."""
 
 
 @dataclass(frozen=True)

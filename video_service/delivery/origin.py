@@ -2,7 +2,7 @@
 store (the local media root, or the bucket when one is configured, so that an API node needs
 no copy of the media: what the workers and the edge uploaded is what plays).
 
-A request's path is parsed into a media key first (`workers.layout.parse_media_path`: `..`,
+A request's path is parsed into a media key first (`workers.base.layout.parse_media_path`: `..`,
 empty parts and anything that is not a camera's master, playlist or segment are refused),
 and only then is its token checked against that key's path.
 
@@ -33,27 +33,26 @@ from starlette.responses import FileResponse, Response
 from cdn.rewrite import rewrite_playlist
 from cdn.signing import StreamGrant
 from cdn.steering import build_steered_master
-from video_service.delivery.errors import AccessDenied, MediaNotFound
+from video_service.delivery.errors import AccessDenied, MediaNotFound, NothingRecorded, RangeRefused
 from video_service.delivery.playback import Delivery
 from video_service.delivery.recordings import (
     MAX_PLAYBACK_S,
-    NothingRecorded,
-    RangeRefused,
     TimeRange,
     build_vod_playlist,
     checked_range,
 )
-from workers.layout import (
+from workers.base.errors import BadMediaPath
+from workers.base.layout import (
     MEDIA_PLAYLIST,
     SOURCE,
-    BadMediaPath,
     MediaPath,
     is_segment_name,
     parse_media_path,
     playlist_key,
     segment_key,
 )
-from workers.playlists import (
+from workers.base.storage import SEGMENT_CACHE, Storage
+from workers.engine.playlists import (
     build_master_playlist,
     build_rung_playlist,
     describe_rendition,
@@ -61,7 +60,6 @@ from workers.playlists import (
     mark_unusable_segments,
     parse_source_window,
 )
-from workers.storage import SEGMENT_CACHE, Storage
 
 SEGMENT_HEADERS = {"Cache-Control": SEGMENT_CACHE}
 PLAYLIST_HEADERS = {"Cache-Control": "private, max-age=1"}

@@ -3,7 +3,7 @@ selector, one signer per provider, the store the origin serves from, and what a 
 request or the origin needs of them.
 
 Paths handed to signers are URL paths of the media (`/live/{camera}/...`, see
-`workers.layout`); a provider's base URL maps onto the media root (the origin's is
+`workers.base.layout`); a provider's base URL maps onto the media root (the origin's is
 `{public_url}/media`).
 """
 
@@ -23,12 +23,14 @@ from cdn.providers import GLOBAL, Provider, Scheme
 from cdn.rewrite import RewriteCache
 from cdn.selector import Selector
 from cdn.signing import OriginSigner, StreamGrant, UrlSigner, build_signer, grant_for
-from video_service.delivery.caches import TtlCache
 from video_service.delivery.cdn_health import SharedHealth
 from video_service.delivery.recordings import TimeRange, require_recorded, vod_key
 from video_service.delivery.settings import DeliverySettings
-from workers.errors import StorageUnavailable
-from workers.layout import (
+from video_service.delivery.ttl_cache import TtlCache
+from video_service.shared.ownership import owner_of
+from video_service.shared.recording_index import Recorded, RecordingIndex
+from workers.base.errors import StorageUnavailable
+from workers.base.layout import (
     MASTER_PLAYLIST,
     SOURCE,
     MediaLayout,
@@ -36,12 +38,10 @@ from workers.layout import (
     stream_prefix,
     whep_path,
 )
-from workers.master import read_planned_master
-from workers.metrics import api_metrics
-from workers.ownership import owner_of
-from workers.recordings import Recorded, RecordingIndex
-from workers.secrets import origin_secret
-from workers.storage import Storage, open_storage
+from workers.base.metrics import api_metrics
+from workers.base.secrets import origin_secret
+from workers.base.storage import Storage, open_storage
+from workers.engine.master import read_planned_master
 
 ORIGIN = "origin"
 log = logging.getLogger(__name__)

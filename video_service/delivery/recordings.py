@@ -14,21 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from workers.layout import source_segment_name, vod_playlist_key
-from workers.recordings import GAP_TOLERANCE_S, Recorded
+from video_service.delivery.errors import NothingRecorded, RangeRefused
+from video_service.shared.recording_index import GAP_TOLERANCE_S, Recorded
+from workers.base.layout import source_segment_name, vod_playlist_key
 
 MAX_PLAYBACK_S = 24 * 3600.0  # one VOD playlist: about 14,400 entries at 6 s
 MAX_EXPORT_S = 3600.0
 CLIP_BEFORE_S = 10.0
 CLIP_AFTER_S = 20.0
-
-
-class RangeRefused(ValueError):
-    """A range that cannot be played or exported as asked (the message says why)."""
-
-
-class NothingRecorded(LookupError):
-    """Nothing is recorded in the range (the message says whether it is past retention)."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import redis
 from starlette.concurrency import run_in_threadpool
 
 from video_service.delivery.batching import GroupedCalls
-from workers.viewers import open_sessions
+from video_service.shared.viewer_sessions import open_sessions
 
 
 class SessionOpener:

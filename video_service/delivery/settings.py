@@ -4,7 +4,7 @@ and CDN health probes. Read once per process from the environment (SPARC_*)."""
 from pydantic import Field
 
 from cdn.providers import Provider
-from workers.settings import Settings
+from workers.base.settings import Settings
 
 
 class DeliverySettings(Settings):

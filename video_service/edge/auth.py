@@ -9,18 +9,11 @@ import re
 
 from video_service.edge.digest import NonceIssuer, challenges, check_authorization
 from video_service.edge.directory import CameraAuth, CameraDirectory
+from video_service.edge.errors import Refused
 from video_service.edge.refusals import GUESS_PAUSE_S, Refusals
 from video_service.edge.rtsp import Message, response
 
 CAMERA_PATH = re.compile(r"^rtsp://[^/]+(/cam/([0-9a-f]{32}))(/.*)?$")
-
-
-class Refused(Exception):
-    """The publisher may not publish; `answer` says so in RTSP."""
-
-    def __init__(self, answer: Message) -> None:
-        super().__init__(answer.start_line)
-        self.answer = answer
 
 
 class Authenticator:

@@ -9,7 +9,7 @@ import logging
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
-from workers.errors import StorageUnavailable
+from workers.base.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 

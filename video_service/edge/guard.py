@@ -1,5 +1,5 @@
 """A camera disabled or deleted while it publishes is cut off: at once when the control plane
-says so (`poke`, set on its notice: `workers.notices.CHANGED`), else at the next look."""
+says so (`poke`, set on its notice: `redis_keys.CAMERA_CHANGED`), else at the next look."""
 
 import asyncio
 import contextlib

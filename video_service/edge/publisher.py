@@ -12,9 +12,9 @@ from video_service.edge.recorder import audio_for_sdp, build_listen_input, start
 from video_service.edge.relay import connect_when_listening, hand_over, relay
 from video_service.edge.rtsp import Message
 from video_service.edge.settings import EdgeSettings
-from workers.layout import MediaLayout
-from workers.ports import free_port
-from workers.process import stop_child
+from workers.base.layout import MediaLayout
+from workers.base.ports import free_port
+from workers.base.process import stop_child
 
 # How long a recorder may take to close its last segment before it is stopped.
 RECORDER_FINISH_S = 10.0

@@ -8,9 +8,9 @@ may resolve elsewhere than when the camera was created) and connects to the addr
 checked, through the edge's relay (`pull_relay`): the recorder never sees the camera's
 credentials.
 
-With several edges, each pulls its share (`share`: the live edge rendezvous hashing picks,
-`workers.ownership.pulled_by`), and a camera that moved here first continues from what the
-bucket holds (`prepare`)."""
+With several edges, each pulls its share (`share`: the live edge rendezvous hashing
+picks, `video_service.shared.ownership.pulled_by`), and a camera that moved here first
+continues from what the bucket holds (`prepare`)."""
 
 import asyncio
 import contextlib
@@ -22,15 +22,16 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from video_service.edge.directory import CameraAuth, CameraDirectory, PullCamera
+from video_service.edge.errors import BadPullUrl
 from video_service.edge.events import EventSink, EventType, report
 from video_service.edge.pull_relay import PullRelay
-from video_service.edge.pull_urls import BadPullUrl, PullUrl, check_destination
+from video_service.edge.pull_urls import PullUrl, check_destination
 from video_service.edge.recorder import Audio, build_pull_input, start_recorder
 from video_service.edge.settings import EdgeSettings
 from video_service.edge.watcher import SegmentWatcher, listed_segments
-from workers.layout import MediaLayout
-from workers.process import stop_child
-from workers.secrets import SecretsUnreadable
+from workers.base.errors import SecretsUnreadable
+from workers.base.layout import MediaLayout
+from workers.base.process import stop_child
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]

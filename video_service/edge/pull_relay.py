@@ -18,9 +18,10 @@ import ssl
 from collections.abc import Callable
 
 from video_service.edge.digest import Credentials
+from video_service.edge.errors import BadMessage
 from video_service.edge.pull_urls import PullUrl
 from video_service.edge.relay import INGESTED
-from video_service.edge.rtsp import MAX_HEAD, BadMessage, Message, read_message
+from video_service.edge.rtsp import MAX_HEAD, Message, read_message
 
 ANSWER_S = 10.0
 CHUNK = 64 * 1024

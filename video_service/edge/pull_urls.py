@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from workers.settings import Network
+from video_service.edge.errors import BadPullUrl
+from workers.base.settings import Network
 
 Resolve = Callable[[str, int], list[str]]
 
@@ -45,10 +46,6 @@ _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
 _PATH = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$")
-
-
-class BadPullUrl(ValueError):
-    """The URL is not one the edge may pull; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,15 @@
 is) into keyframe-cut source segments and a live source playlist that continues across
 reconnects. A pushed camera's recorder listens for the publisher the edge hands over; a
 pulled camera's reads the camera's own RTSP server. Started through the one process runner
-(`workers.process`), its complaints appended to `recorder.log` beside the recording."""
+(`workers.base.process`), its complaints appended to `recorder.log` beside the recording."""
 
 import asyncio
 from enum import StrEnum
 from pathlib import Path
 
 from video_service.edge.settings import EdgeSettings
-from workers.layout import MEDIA_PLAYLIST, RECORDER_LOG, SOURCE_SEGMENT_PATTERN
-from workers.process import start_child
+from workers.base.layout import MEDIA_PLAYLIST, RECORDER_LOG, SOURCE_SEGMENT_PATTERN
+from workers.base.process import start_child
 
 _RTSP_PROTOCOLS = "rtsp,rtsps,rtp,srtp,tcp,udp,tls"
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from video_service.edge.auth import CAMERA_PATH
 from video_service.edge.rtsp import Message, read_message
-from workers.metrics import edge_metrics
+from workers.base.metrics import edge_metrics
 
 RELAY_CHUNK = 64 * 1024
 

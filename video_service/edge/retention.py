@@ -14,7 +14,8 @@ from typing import Protocol
 
 from video_service.edge.faults import TRANSIENT, Streak
 from video_service.edge.settings import EdgeSettings
-from workers.layout import (
+from video_service.shared.recording_index import RecordingIndex
+from workers.base.layout import (
     MEDIA_PLAYLIST,
     SOURCE,
     MediaLayout,
@@ -23,9 +24,8 @@ from workers.layout import (
     segment_number,
     skipped_segment,
 )
-from workers.playlists import parse_source_window
-from workers.recordings import RecordingIndex
-from workers.storage import Uploads
+from workers.base.spool import Uploads
+from workers.engine.playlists import parse_source_window
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,10 @@ larger than MAX_BODY is refused, and callers put a timeout around each read.
 import asyncio
 from dataclasses import dataclass, field
 
+from video_service.edge.errors import BadMessage
+
 MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024
-
-
-class BadMessage(Exception):
-    """The peer sent something that is not RTSP, or too much of it."""
 
 
 @dataclass

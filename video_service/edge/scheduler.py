@@ -6,7 +6,7 @@ Outcomes come back from the workers on a Redis stream and become events and publ
 samples here, on the control plane's side of the boundary. While it reads them (the edge
 does), the scheduler also watches the jobs it queued: one a worker began (`running`) whose
 lease has lapsed with no outcome lost its worker, and is queued again while its deadline
-allows (see `workers.live_ladder`): the visibility timeout of live work is the lease's 3 s,
+allows (see `workers.engine.live_ladder`): the visibility timeout of live work is the lease's 3 s,
 not the broker's hour.
 """
 
@@ -23,19 +23,20 @@ from pathlib import Path
 import redis
 
 from video_service.edge.events import EventSink, EventType, NewEvent, record_or_log
-from workers.celery_app import SparcCelery
-from workers.dispatch import submit_segment
-from workers.ladder import plan_ladder
-from workers.layout import SOURCE, MediaLayout, playlist_key, segment_key
-from workers.live_ladder import OUTCOMES, RUNNING, segment_lease_key, segment_state_key
-from workers.master import keep_planned_master, planned_master
-from workers.metrics import edge_metrics
-from workers.playlists import parse_source_window
-from workers.priority import build_score
-from workers.probe import probe_file
-from workers.recordings import Recorded
-from workers.settings import ladder_settings
-from workers.viewers import count_viewers, expire_sessions
+from video_service.shared.recording_index import Recorded
+from video_service.shared.viewer_sessions import count_viewers, expire_sessions
+from workers.base import redis_keys
+from workers.base.layout import SOURCE, MediaLayout, playlist_key, segment_key
+from workers.base.metrics import edge_metrics
+from workers.base.settings import ladder_settings
+from workers.engine.ladder import plan_ladder
+from workers.engine.live_ladder import RUNNING
+from workers.engine.master import keep_planned_master, planned_master
+from workers.engine.playlists import parse_source_window
+from workers.engine.probe import probe_file
+from workers.queue.celery_app import SparcCelery
+from workers.queue.dispatch import submit_segment
+from workers.queue.priority import build_score
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class LadderScheduler:
 
     def describe(self, camera_id: str, segment: Path) -> None:
         """Plan the camera's master from one of its segments (once per publish) and keep it
-        in Redis, where API nodes find it before any worker has run (`workers.master`)."""
+        in Redis, where API nodes find it before any worker has run (`workers.engine.master`)."""
         settings = ladder_settings(self._app.settings)
         source = probe_file(segment, settings)
         plan = plan_ladder(source, settings)
@@ -184,7 +185,7 @@ class LadderScheduler:
     def drain_outcomes(self, block_ms: int = 500) -> int:
         """Turn worker outcomes into events and rung lag samples; returns how many."""
         found: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] = self._redis.xread(
-            {OUTCOMES: self._outcomes_from}, count=200, block=block_ms
+            {redis_keys.LADDER_OUTCOMES: self._outcomes_from}, count=200, block=block_ms
         )  # type: ignore[assignment]
         handled = 0
         for _, messages in found or []:
@@ -215,11 +216,11 @@ class LadderScheduler:
         now = self._clock()
         lost = []
         for job in self._in_flight.due(now, self._deadline_s):
-            state = self._redis.get(segment_state_key(job.camera_id, job.segment))
+            state = self._redis.get(redis_keys.segment_state(job.camera_id, job.segment))
             if state == RUNNING and not self._redis.exists(
-                segment_lease_key(job.camera_id, job.segment)
+                redis_keys.segment_lease(job.camera_id, job.segment)
             ):
-                self._redis.delete(segment_state_key(job.camera_id, job.segment))
+                self._redis.delete(redis_keys.segment_state(job.camera_id, job.segment))
                 self._submit(job)
                 lost.append(job)
         return lost
@@ -241,7 +242,7 @@ class LadderScheduler:
 
 def record_lag(client: redis.Redis, camera_id: str, rendition: str, seconds: float) -> None:
     edge_metrics().publish_lag.labels(rendition).observe(max(seconds, 0.0))
-    key = f"sparc:lag:{camera_id}:{rendition}"
+    key = redis_keys.publish_lag(camera_id, rendition)
     client.lpush(key, f"{max(seconds, 0.0):.4f}")
     client.ltrim(key, 0, LAG_SAMPLES - 1)
 
@@ -249,7 +250,7 @@ def record_lag(client: redis.Redis, camera_id: str, rendition: str, seconds: flo
 def lag_summary(client: redis.Redis, camera_id: str) -> dict[str, dict[str, float]]:
     """p50 and p95 of the publish lag, in seconds, per rendition."""
     summary: dict[str, dict[str, float]] = {}
-    prefix = f"sparc:lag:{camera_id}:"
+    prefix = redis_keys.publish_lag(camera_id)
     for key in client.scan_iter(match=prefix + "*"):
         samples = sorted(float(v) for v in client.lrange(key, 0, -1))
         if not samples:

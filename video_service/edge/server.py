@@ -24,9 +24,10 @@ from typing import Any
 import redis
 
 from cdn.signing import OriginSigner
-from video_service.edge.auth import Authenticator, Refused
+from video_service.edge.auth import Authenticator
 from video_service.edge.directory import CameraAuth, CameraDirectory
 from video_service.edge.disk import DiskGuard
+from video_service.edge.errors import BadMessage, Refused
 from video_service.edge.events import EventSink, EventType, report
 from video_service.edge.faults import TRANSIENT, log_unexpected
 from video_service.edge.guard import cut_when_disabled
@@ -38,17 +39,12 @@ from video_service.edge.pull import PullSupervisor
 from video_service.edge.refusals import Refusals
 from video_service.edge.relay import INGESTED, send
 from video_service.edge.retention import sweep_forever
-from video_service.edge.rtsp import MAX_HEAD, BadMessage, Message, read_message, response
+from video_service.edge.rtsp import MAX_HEAD, Message, read_message, response
 from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.settings import EdgeSettings
 from video_service.edge.takeover import continue_from_bucket
 from video_service.edge.watcher import SegmentWatcher
-from workers.activity import IngestRate, beat_edge
-from workers.errors import StorageRefused
-from workers.layout import MediaLayout
-from workers.metrics import edge_metrics
-from workers.notices import CHANGED, TAKEN, hear
-from workers.ownership import (
+from video_service.shared.ownership import (
     ALIVE_BEAT_S,
     Owner,
     Ownership,
@@ -58,9 +54,16 @@ from workers.ownership import (
     parse_taken,
     pulled_by,
 )
-from workers.recordings import RecordingIndex
-from workers.secrets import origin_secret
-from workers.storage import S3Storage, Storage, Uploads, open_uploads
+from video_service.shared.recording_index import RecordingIndex
+from workers.base import redis_keys
+from workers.base.errors import StorageRefused
+from workers.base.layout import MediaLayout
+from workers.base.metrics import edge_metrics
+from workers.base.notices import hear
+from workers.base.secrets import origin_secret
+from workers.base.spool import Uploads, open_uploads
+from workers.base.storage import S3Storage, Storage
+from workers.queue.activity import IngestRate, beat_edge
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +86,8 @@ class Edge:
     ) -> None:
         """`scheduler`: None records only (no ladder is scheduled). `recordings`: the index
         each stored segment is added to (and retention removes from); None keeps none.
-        `ownership`: the cameras' leases shared with other edges (workers/ownership.py);
-        None: this edge alone."""
+        `ownership`: the cameras' leases shared with other edges
+        (video_service/shared/ownership.py); None: this edge alone."""
         self._settings = settings
         self._directory = directory
         self._events = events
@@ -92,7 +95,7 @@ class Edge:
         self._recordings = recordings
         self._ownership = ownership
         self._held: dict[str, Owner] = {}  # the cameras' leases this edge holds now
-        self._deaf = threading.Event()  # set: stop hearing notices (workers.notices)
+        self._deaf = threading.Event()  # set: stop hearing notices (workers.base.notices)
         self._hearing: threading.Thread | None = None
         self._alive: list[str] = []  # the live edges, as last heard (pull cameras' shares)
         self._pokes: dict[str, asyncio.Event] = {}  # set: check the camera is enabled now
@@ -146,10 +149,10 @@ class Edge:
                     beat_alive, self._ownership.client, self._ownership.edge, time.time()
                 )
             self._spawn(self._beat_alive_forever(self._ownership))
-            loop = asyncio.get_running_loop()
+            soon = asyncio.get_running_loop().call_soon_threadsafe
             handlers = {
-                TAKEN: lambda text: loop.call_soon_threadsafe(self._taken, text),
-                CHANGED: lambda text: loop.call_soon_threadsafe(self._changed, text),
+                redis_keys.CAMERA_TAKEN: lambda text: soon(self._taken, text),
+                redis_keys.CAMERA_CHANGED: lambda text: soon(self._changed, text),
             }
             self._hearing = threading.Thread(
                 target=hear, args=(self._ownership.client, handlers, self._deaf),
@@ -413,7 +416,7 @@ class Edge:
             return
 
     def _taken(self, notice: str) -> None:
-        """Another edge took a camera (heard at once, `workers.notices`): its publisher here
+        """Another edge took a camera (heard at once, `workers.base.notices`): its publisher here
         is cut off now, and what its recorder closes from here on is not stored (a stale
         write: the new owner numbers its segments after what the bucket held when it took
         the camera)."""

@@ -1,11 +1,11 @@
 """The RTSP edge's settings: where it listens, how long it waits, how it follows pull
-cameras (how long recordings are kept is shared: `workers.settings`). Read once per
+cameras (how long recordings are kept is shared: `workers.base.settings`). Read once per
 process from the environment."""
 
 from pydantic import Field, SecretStr, field_validator
 
 from video_service.edge.live_view.ice import parse_port_range
-from workers.settings import Settings
+from workers.base.settings import Settings
 
 
 class EdgeSettings(Settings):

@@ -9,10 +9,10 @@ watcher is told so and uploads none of it again.
 
 from pathlib import Path
 
-from workers.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_number
-from workers.outputs import replace_text
-from workers.playlists import parse_source_window
-from workers.storage import Storage
+from workers.base.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_number
+from workers.base.storage import Storage
+from workers.engine.outputs import replace_text
+from workers.engine.playlists import parse_source_window
 
 
 def continue_from_bucket(storage: Storage, camera_id: str, outdir: Path) -> list[str]:

@@ -14,11 +14,11 @@ from pathlib import Path
 from video_service.edge.directory import CameraAuth
 from video_service.edge.faults import TRANSIENT, Streak
 from video_service.edge.scheduler import LadderScheduler, NewSegment
-from workers.errors import TranscodeError
-from workers.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_key, segment_number
-from workers.playlists import SourceEntry, parse_source_window
-from workers.recordings import Recorded, RecordingIndex
-from workers.storage import Uploads
+from video_service.shared.recording_index import Recorded, RecordingIndex
+from workers.base.errors import TranscodeError
+from workers.base.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_key, segment_number
+from workers.base.spool import Uploads
+from workers.engine.playlists import SourceEntry, parse_source_window
 
 log = logging.getLogger(__name__)
 

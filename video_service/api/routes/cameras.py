@@ -22,6 +22,7 @@ from video_service.api.pagination import (
     parse_created_cursor,
     refuse_offset,
 )
+from video_service.api.pull_credentials import store_source
 from video_service.api.records import find_camera, find_site
 from video_service.api.schemas import (
     CameraCreate,
@@ -32,10 +33,10 @@ from video_service.api.schemas import (
 )
 from video_service.api.security import generate_password
 from video_service.api.settings import ApiSettings
-from video_service.api.sources import store_source
 from video_service.edge.digest import digest_ha1
-from video_service.edge.pull_urls import BadPullUrl, PullUrl, check_destination, parse_pull_url
-from workers.secrets import secret_box
+from video_service.edge.errors import BadPullUrl
+from video_service.edge.pull_urls import PullUrl, check_destination, parse_pull_url
+from workers.base.secrets import secret_box
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 

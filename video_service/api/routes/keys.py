@@ -5,8 +5,8 @@ remembers a key it has checked for half a second: `api.lookups`)."""
 from fastapi import APIRouter
 
 from video_service.api.deps import AdminDep, SessionDep
-from video_service.api.errors import NotFound, Unprocessable
-from video_service.api.keys import UnknownSites, create_key, key_public, list_keys, revoke_key
+from video_service.api.errors import NotFound, UnknownSites, Unprocessable
+from video_service.api.keys import create_key, key_public, list_keys, revoke_key
 from video_service.api.schemas import KeyCreate, KeyCreated, KeysPublic
 
 router = APIRouter(prefix="/api/keys", tags=["keys"])

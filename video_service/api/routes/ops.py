@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from video_service.api.deps import AdminDep, LiveDep
-from workers.capacity import read_pools
+from workers.queue.capacity import read_pools
 
 router = APIRouter(prefix="/api/ops", tags=["ops"])
 

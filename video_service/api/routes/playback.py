@@ -44,9 +44,10 @@ from video_service.api.errors import (
 )
 from video_service.api.lookups import CameraFacts
 from video_service.api.viewing import open_viewer
+from video_service.delivery.errors import RangeRefused
 from video_service.delivery.playback import Delivery
-from video_service.delivery.recordings import MAX_PLAYBACK_S, RangeRefused, TimeRange, checked_range
-from workers.viewers import renew_session
+from video_service.delivery.recordings import MAX_PLAYBACK_S, TimeRange, checked_range
+from video_service.shared.viewer_sessions import renew_session
 
 router = APIRouter(tags=["playback"])
 REGION = {"min_length": 1, "max_length": 32, "pattern": r"^[a-z0-9-]+$"}

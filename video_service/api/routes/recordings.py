@@ -31,7 +31,7 @@ from video_service.delivery.recordings import (
     TimeRange,
     checked_range,
 )
-from workers.recordings import Span, gaps_between
+from video_service.shared.recording_index import Span, gaps_between
 
 router = APIRouter(tags=["recordings"])
 CameraId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]

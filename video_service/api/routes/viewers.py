@@ -12,7 +12,7 @@ from video_service.api.errors import NotFound
 from video_service.api.records import find_camera
 from video_service.api.viewing import ViewerSession, open_viewer
 from video_service.edge.scheduler import lag_summary
-from workers.viewers import count_viewers, end_session, renew_session
+from video_service.shared.viewer_sessions import count_viewers, end_session, renew_session
 
 router = APIRouter(prefix="/api/cameras", tags=["viewers"])
 

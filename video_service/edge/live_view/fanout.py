@@ -10,20 +10,13 @@ import asyncio
 from collections import deque
 from typing import TypeVar
 
+from video_service.edge.errors import FeedEnded, LiveViewRefused
 from video_service.edge.live_view.h264 import AccessUnit
 
 T = TypeVar("T")
 MAX_QUEUED = 30  # frames (a second at 30 fps): more behind than this, skip to a keyframe
 MAX_AUDIO_QUEUED = 50  # audio packets (a second at 20 ms each): more, the oldest go
 PUBLISHER_GONE = "the camera stopped publishing"
-
-
-class LiveViewRefused(Exception):
-    """The camera's stream cannot be relayed live; the message says why."""
-
-
-class FeedEnded(Exception):
-    """The viewer's feed ended (the camera left, the viewer was cut off); says why."""
 
 
 class Viewer:

@@ -17,6 +17,8 @@ import struct
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
+from video_service.edge.errors import BadPacket
+
 START_CODE = b"\x00\x00\x00\x01"
 NON_IDR, IDR, SEI, SPS, PPS, AUD = 1, 5, 6, 7, 8, 9
 STAP_A, FU_A = 24, 28
@@ -42,10 +44,6 @@ class RtpPacket(NamedTuple):
     sequence: int
     timestamp: int
     payload: bytes
-
-
-class BadPacket(ValueError):
-    pass
 
 
 def parse_rtp(data: bytes) -> RtpPacket:

@@ -25,13 +25,11 @@ from aioice import turn as aioice_turn
 from aioice.candidate import candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection
 
+from video_service.edge.errors import NoFreePort
+
 MIN_PORT = 1024
 MAX_PORT = 65535
 _PORT_RANGE = re.compile(r"(?P<first>[0-9]{1,5})(?:-(?P<last>[0-9]{1,5}))?")
-
-
-class NoFreePort(OSError):
-    """Every port of the configured range is taken (a viewer per port and address)."""
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from video_service.edge.errors import BadPacket
 from video_service.edge.live_view.fanout import LiveFeed
 from video_service.edge.live_view.h264 import (
-    BadPacket,
     Depacketizer,
     parse_rtp,
     sprop_parameter_sets,

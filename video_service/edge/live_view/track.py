@@ -9,7 +9,8 @@ import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from video_service.edge.live_view.fanout import FeedEnded, Viewer
+from video_service.edge.errors import FeedEnded
+from video_service.edge.live_view.fanout import Viewer
 
 VIDEO_CLOCK = Fraction(1, 90_000)
 _WRAP = 1 << 32

@@ -49,12 +49,13 @@ from starlette.routing import Route
 
 from cdn.errors import TokenRejected
 from cdn.signing import OriginSigner
-from video_service.edge.live_view.fanout import LiveFeeds, LiveViewRefused
-from video_service.edge.live_view.ice import ANY_HOST, HostPlan, NoFreePort, adopt
+from video_service.edge.errors import LiveViewRefused, NoFreePort
+from video_service.edge.live_view.fanout import LiveFeeds
+from video_service.edge.live_view.ice import ANY_HOST, HostPlan, adopt
 from video_service.edge.live_view.track import RelayedAudio, RelayedVideo
 from video_service.edge.settings import EdgeSettings
-from workers.layout import whep_path, whep_session_path
-from workers.metrics import edge_metrics
+from workers.base.layout import whep_path, whep_session_path
+from workers.base.metrics import edge_metrics
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """The recording index: one row per camera and hour, its segments packed
-(`workers.recordings`); the primary key (camera, hour) finds a range in the rows it covers.
+(`video_service.shared.recording_index`); the primary key (camera, hour) finds a range
+in the rows it covers.
 
 Revision ID: 0004
 """
