@@ -7,18 +7,20 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import psycopg
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from video_service.api.app import LiveBuilder, create_app
 from video_service.api.db import engine_of
 from video_service.api.edge_adapters import DatabaseDirectory, DatabaseEvents
 from video_service.api.live import LiveServices, build_live_services
+from video_service.api.maintenance import prepare_database
 from video_service.api.settings import ApiSettings
+from video_service.api.state import ApiState
 from video_service.edge.settings import EdgeSettings
 from workers.base.ports import free_port
 from workers.base.secrets import secret_box
@@ -33,7 +35,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 @dataclass
 class Api:
     url: str
-    app_state: Any
+    app_state: ApiState
     settings: ApiSettings
     clients: list[httpx.Client] = field(default_factory=list)
 
@@ -77,6 +79,7 @@ def drop_postgres_database(url: str) -> None:
 def run_api(
     settings: ApiSettings, live: LiveBuilder | None = None, port: int | None = None
 ) -> Iterator[Api]:
+    prepare_database(settings)
     app = create_app(settings, live)
     port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
@@ -86,13 +89,13 @@ def run_api(
     while not server.started:
         assert time.monotonic() < deadline, "the API did not start"
         time.sleep(0.02)
-    running = Api(f"http://127.0.0.1:{port}", app.state, settings)
+    running = Api(f"http://127.0.0.1:{port}", api_state_of(app), settings)
     yield running
     for client in running.clients:
         client.close()
     server.should_exit = True
     thread.join(10)
-    engine_of(app.state.sessions).dispose()
+    engine_of(running.app_state.sessions).dispose()
 
 
 def live_services(settings: ApiSettings, session_ttl_s: float) -> LiveBuilder:
@@ -102,3 +105,8 @@ def live_services(settings: ApiSettings, session_ttl_s: float) -> LiveBuilder:
         return build_live_services(sessions, settings, session_ttl_s)
 
     return build
+
+
+def api_state_of(app: FastAPI) -> ApiState:
+    state: ApiState = app.state.api
+    return state

@@ -13,7 +13,9 @@ from tests.api_harness import Api
 from video_service.api.recording_store import DatabaseRecordings
 from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.server import Edge
+from video_service.edge.settings import EdgeSettings
 from video_service.shared.ownership import Ownership
+from workers.base.layout import MediaLayout
 
 
 @dataclass
@@ -21,13 +23,14 @@ class RunningEdge:
     edge: Edge
     port: int
     loop: asyncio.AbstractEventLoop
+    settings: EdgeSettings
 
     def url(self, camera: dict[str, object], password: object = None) -> str:
         secret = camera["rtsp_password"] if password is None else password
         return f"rtsp://{camera['rtsp_username']}:{secret}@127.0.0.1:{self.port}/cam/{camera['id']}"
 
     def source(self, camera: dict[str, object]) -> Path:
-        return self.edge.source_dir(str(camera["id"]))
+        return MediaLayout(self.settings.media_root).source_dir(str(camera["id"]))
 
 
 def start_edge(
@@ -38,8 +41,8 @@ def start_edge(
 ) -> Iterator[RunningEdge]:
     settings = api.edge_settings(**{"request_timeout_s": 1.5, **overrides})
     recordings = DatabaseRecordings(api.sessions)
-    edge = Edge(settings, *api.edge_collaborators(), scheduler, recordings=recordings,
-                ownership=ownership)  # fmt: skip
+    edge = Edge.open(settings, *api.edge_collaborators(), scheduler=scheduler,
+                     recordings=recordings, ownership=ownership)  # fmt: skip
     loop = asyncio.new_event_loop()
     started = threading.Event()
     holder: dict[str, asyncio.Server] = {}
@@ -54,7 +57,7 @@ def start_edge(
     thread.start()
     assert started.wait(10)
     server = holder["server"]
-    yield RunningEdge(edge, int(server.sockets[0].getsockname()[1]), loop)
+    yield RunningEdge(edge, int(server.sockets[0].getsockname()[1]), loop, settings)
 
     async def shutdown() -> None:
         server.close()

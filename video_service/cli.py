@@ -270,8 +270,8 @@ def edge(port: int | None) -> None:
     # Each camera is owned by the edge its publisher reached (a lease in Redis).
     name = f"{socket.gethostname()}:{port or settings.rtsp_port}"
     ownership = Ownership(live.redis, name, settings.whep_public_url)
-    edge = Edge(settings, directory, live.events, live.scheduler, recordings=recordings,
-                ownership=ownership)  # fmt: skip
+    edge = Edge.open(settings, directory, live.events, scheduler=live.scheduler,
+                     recordings=recordings, ownership=ownership)  # fmt: skip
     spool = spool_collector(lambda: spool_backlog(settings.state_dir, "edge"), time.time)
     serve_metrics(settings.metrics_port, extra=[spool])
     asyncio.run(_run_edge(edge, port, settings.whep_port > 0))

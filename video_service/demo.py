@@ -30,6 +30,7 @@ from video_service.api.app import create_app
 from video_service.api.db import create_database
 from video_service.api.edge_adapters import DatabaseDirectory
 from video_service.api.live import build_live_services
+from video_service.api.maintenance import prepare_database
 from video_service.api.recording_store import DatabaseRecordings
 from video_service.api.security import generate_api_key
 from video_service.api.settings import ApiSettings
@@ -89,6 +90,7 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     )
     edge_settings = EdgeSettings(**shared_settings(shared), rtsp_port=ports.rtsp,
                                  rtsp_host="127.0.0.1")  # fmt: skip
+    prepare_database(api_settings)
     sessions = create_database(shared.database_url)
     live = build_live_services(sessions, shared)
     app = create_app(api_settings, live=lambda _: live)
@@ -97,8 +99,8 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     directory = DatabaseDirectory(sessions, secret_box(shared))
     recordings = DatabaseRecordings(sessions)
     ownership = Ownership(live.redis, f"demo-edge:{ports.rtsp}", f"http://127.0.0.1:{whep_port}")
-    edge = Edge(edge_settings, directory, live.events, live.scheduler, recordings=recordings,
-                ownership=ownership)  # fmt: skip
+    edge = Edge.open(edge_settings, directory, live.events, scheduler=live.scheduler,
+                     recordings=recordings, ownership=ownership)  # fmt: skip
     edge_port, stop_edge = _start_edge(edge, ports.rtsp, whep_port)
     say(f"2/7 RTSP edge on rtsp://127.0.0.1:{edge_port}, live view (WHEP) on port {whep_port}")
     worker = _start_worker(redis_url, state, workdir / "worker.log")

@@ -18,7 +18,8 @@ from tests.api_harness import ADMIN_KEY, Api, run_api
 from tests.edge_harness import RunningEdge, events, start_edge, wait_until
 from video_service.api.db import session_scope
 from video_service.api.settings import ApiSettings
-from video_service.shared.ownership import ALIVE_BEAT_S, Ownership, pulled_by
+from video_service.edge.membership import ALIVE_BEAT_S, pulled_by
+from video_service.shared.ownership import Ownership
 from workers.base.ports import free_port
 
 CAMERA_SERVER = Path(__file__).parent.parent / "rtsp_camera.py"
@@ -143,7 +144,7 @@ def test_pull_cameras_are_spread_over_the_edges_and_move_when_one_stops(
     try:
 
         def shares() -> list[set[str]]:
-            return [edge.edge._pulls.pulling if edge.edge._pulls else set() for edge in running]
+            return [edge.edge.pulls.pulling if edge.edge.pulls else set() for edge in running]
 
         # Each camera pulled by exactly one edge: the one rendezvous hashing picks. (Two
         # edges starting together may pass a camera between them once before it settles:

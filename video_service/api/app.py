@@ -4,21 +4,17 @@ the paths players hit most, served ahead of FastAPI's routing."""
 import asyncio
 import contextlib
 import re
-import threading
 from collections.abc import AsyncIterator, Callable
-from functools import partial
 
-import redis
 from anyio import to_thread
 from fastapi import FastAPI
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from video_service.api.compression import Compression
-from video_service.api.db import create_database, engine_of, session_scope
+from video_service.api.db import create_database, engine_of
 from video_service.api.errors import (
     ERRORS,
     MAPPED,
@@ -26,16 +22,10 @@ from video_service.api.errors import (
     error_response,
     install_error_handlers,
 )
-from video_service.api.event_stream import EventStream
-from video_service.api.events import EventBuffer
-from video_service.api.keys import ensure_key
 from video_service.api.limits import BodyLimit
 from video_service.api.live import LiveServices
-from video_service.api.lookups import CameraSites, Lookups
 from video_service.api.maintenance import maintain_forever
 from video_service.api.metrics import RequestMetrics, scraped, watch_pool
-from video_service.api.pull_credentials import seal_clear_credentials
-from video_service.api.recording_store import DatabaseRecordings
 from video_service.api.response_cache import (
     CachedRoutes,
     PrincipalOf,
@@ -53,13 +43,10 @@ from video_service.api.routes import (
     viewers,
 )
 from video_service.api.settings import ApiSettings
+from video_service.api.state import build_api_state
 from video_service.delivery.origin import Origin
-from video_service.delivery.playback import Delivery
 from workers.base.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from workers.base.metrics import exposition
-from workers.base.notices import announce_changed
-from workers.base.redis_client import connect_async
-from workers.base.secrets import secret_box
 
 LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
 
@@ -115,34 +102,31 @@ class HotPaths:
             return error_response(error)
 
 
-def _announce(client: redis.Redis, camera_ids: list[str]) -> None:
-    """Tell the edges (a lost notice is made up for by their periodic look)."""
-    with contextlib.suppress(redis.RedisError):
-        announce_changed(client, camera_ids)
-
-
 def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAPI:
     """`live` builds the live services (Redis, the Celery app) that viewer sessions need;
-    without it they answer 503."""
+    without it they answer 503. The database is as `prepare_database` left it."""
+    sessions = create_database(
+        settings.database_url, pool_size=settings.api_threads + BACKGROUND_CONNECTIONS
+    )
+    state = build_api_state(settings, sessions, live(sessions) if live is not None else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Each route thread holds at most one connection, and the pool has one for each.
         to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
-        delivery: Delivery = app.state.delivery
         upkeep = maintain_forever(engine_of(sessions), settings.event_retention_days)
         tasks = [asyncio.create_task(upkeep)]
-        if delivery.probed:
-            shared = services.redis if services is not None else None
-            tasks.append(asyncio.create_task(delivery.watch_health(shared)))
+        if state.delivery.probed:
+            shared = state.live.redis if state.live is not None else None
+            tasks.append(asyncio.create_task(state.delivery.watch_health(shared)))
         yield
-        app.state.events.close()
-        await app.state.event_stream.close()
+        state.events.close()
+        await state.event_stream.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if cache is not None:
-            await cache.close()
+        if state.cache is not None:
+            await state.cache.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -150,47 +134,11 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         summary="Cameras, sites, keys and events of the SPARC Video pipeline",
         version="0.1.0",
     )
-    sessions = create_database(
-        settings.database_url, pool_size=settings.api_threads + BACKGROUND_CONNECTIONS
-    )
-    # Credentials stored in clear by an older version are sealed on the first start.
-    seal_clear_credentials(sessions, secret_box(settings))
-    if settings.admin_key is not None:
-        # Several server workers start at once; the first to install the key wins.
-        with contextlib.suppress(IntegrityError), session_scope(sessions) as session:
-            ensure_key(session, settings.admin_key.get_secret_value(), "SPARC_ADMIN_KEY")
-    services = live(sessions) if live is not None else None
-    app.state.settings = settings
-    app.state.sessions = sessions
-    app.state.live = services
-    # The route threads' share of the pool: a request takes a slot before a connection.
-    app.state.db_slots = asyncio.Semaphore(settings.api_threads)
-    app.state.lookups = Lookups(sessions, app.state.db_slots)
-    app.state.camera_sites = CameraSites()
-    # Without Redis (live services) there is no shared cache to keep true: nothing cached.
-    cache = (
-        ResponseCache(connect_async(services.redis_url, max_connections=CACHE_CONNECTIONS))
-        if services
-        else None
-    )
-    app.state.invalidate = services.invalidator.invalidate if services else _nothing
-    app.state.cameras_changed = (
-        partial(_announce, services.redis) if services is not None else _nothing
-    )
-    app.state.events = EventBuffer(sessions, on_written=lambda: app.state.invalidate("events"))
-    app.state.event_stream = EventStream(sessions)
+    app.state.api = state
     install_error_handlers(app)
-    app.state.delivery = Delivery(settings)
-    app.state.delivery.recordings = DatabaseRecordings(sessions)
-    app.state.delivery.redis = services.redis if services is not None else None
-    app.state.export_slots = threading.BoundedSemaphore(settings.exports_at_once)
     app.add_middleware(Compression)
-    app.add_middleware(
-        HotPaths,
-        origin=Origin(app.state.delivery),
-        cache=cache,
-        principal_of=app.state.lookups.principal_or_none,
-    )
+    app.add_middleware(HotPaths, origin=Origin(state.delivery), cache=state.cache,
+                       principal_of=state.lookups.principal_or_none)  # fmt: skip
     app.add_middleware(BodyLimit)  # before anything reads a body
     app.add_middleware(RequestMetrics)  # outermost: every request timed
     watch_pool(engine_of(sessions))
@@ -206,11 +154,8 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         """Prometheus's text format: every server process's metrics, and the queues and
         viewer sessions as they are now. Unauthenticated, as scrapers expect: keep it to
         the cluster (k8s/ NetworkPolicy)."""
-        extra = [scraped(services.scheduler.app, services.redis)] if services else []
+        live = state.live
+        extra = [scraped(live.scheduler.app, live.redis)] if live is not None else []
         return Response(exposition(extra), media_type=METRICS_CONTENT_TYPE)
 
     return app
-
-
-def _nothing(*_: str) -> None:
-    pass

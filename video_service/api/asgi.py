@@ -7,11 +7,13 @@ from fastapi import FastAPI
 
 from video_service.api.app import create_app
 from video_service.api.live import build_live_services
+from video_service.api.maintenance import prepare_database
 from video_service.api.settings import ApiSettings
 
 
 def create_from_environment() -> FastAPI:
     settings = ApiSettings()
+    prepare_database(settings)
     app = create_app(settings, live=lambda sessions: build_live_services(sessions, settings))
     # What is loaded by now (modules, the app, its routes) lives as long as the process: out
     # of the collector's way, so that a full collection, which a request that makes many

@@ -10,12 +10,14 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from video_service.api.auth import Principal, bearer_key_hash, find_principal
-from video_service.api.errors import NotAuthenticated, ServiceUnavailable
+from video_service.api.errors import NotAuthenticated, NotFound, ServiceUnavailable
 from video_service.api.event_stream import EventStream
 from video_service.api.events import EventBuffer
 from video_service.api.live import LiveServices
 from video_service.api.lookups import CameraSites, Lookups
+from video_service.api.models import Camera, Site
 from video_service.api.settings import ApiSettings
+from video_service.api.state import api_state
 from video_service.delivery.playback import Delivery
 
 # Which request holds the slot in this context (its threads inherit it): for the log and
@@ -26,7 +28,7 @@ current_request: ContextVar[object | None] = ContextVar("current_request", defau
 async def database_slot(request: Request) -> AsyncIterator[None]:
     """One of the pool's connections for this request: a request that finds none free
     waits here, on the event loop, rather than in a thread on the pool (see `app`)."""
-    async with request.app.state.db_slots:
+    async with api_state(request).db_slots:
         current_request.set(request)
         yield
 
@@ -37,18 +39,17 @@ SlotDep = Annotated[None, Depends(database_slot, scope="function")]
 def get_session(request: Request, _: SlotDep) -> Iterator[Session]:
     """The request's one session (so, at most one connection); once it has committed, the
     cached lists it changed are invalidated (see `writes`)."""
-    with request.app.state.sessions() as session:
+    with api_state(request).sessions() as session:
         with session.begin():
             yield session
         if tags := session.info.get(_INVALIDATES):
-            request.app.state.invalidate(*sorted(tags))
+            api_state(request).invalidate(*sorted(tags))
         if cameras := session.info.get(_CAMERAS_CHANGED):
-            request.app.state.cameras_changed(sorted(cameras))
+            api_state(request).cameras_changed(sorted(cameras))
 
 
 def get_settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
+    return api_state(request).settings
 
 
 # scope="function": commit before the response is sent, so that a client that was told
@@ -99,37 +100,46 @@ AdminDep = Annotated[Principal, Depends(get_admin)]
 
 
 def live_services(request: Request) -> LiveServices:
-    live: LiveServices | None = request.app.state.live
+    live = api_state(request).live
     if live is None:
         raise ServiceUnavailable("live services are not configured on this API")
     return live
 
 
 def lookups_of(request: Request) -> Lookups:
-    lookups: Lookups = request.app.state.lookups
-    return lookups
+    return api_state(request).lookups
 
 
 def events_of(request: Request) -> EventBuffer:
-    events: EventBuffer = request.app.state.events
-    return events
+    return api_state(request).events
 
 
 def camera_sites_of(request: Request) -> CameraSites:
-    sites: CameraSites = request.app.state.camera_sites
-    return sites
+    return api_state(request).camera_sites
 
 
 def stream_of(request: Request) -> EventStream:
-    stream: EventStream = request.app.state.event_stream
-    return stream
+    return api_state(request).event_stream
 
 
 def delivery_of(request: Request) -> Delivery:
-    delivery: Delivery = request.app.state.delivery
-    return delivery
+    return api_state(request).delivery
 
 
 LiveDep = Annotated[LiveServices, Depends(live_services)]
 DeliveryDep = Annotated[Delivery, Depends(delivery_of)]
 EventsDep = Annotated[EventBuffer, Depends(events_of)]
+
+
+def find_site(session: Session, site_id: str) -> Site:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"no site {site_id}")
+    return site
+
+
+def find_camera(session: Session, camera_id: str) -> Camera:
+    camera = session.get(Camera, camera_id)
+    if camera is None:
+        raise NotFound(f"no camera {camera_id}")
+    return camera

@@ -16,9 +16,9 @@ from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+from video_service.api.metrics import api_metrics
 from video_service.api.models import Event
 from video_service.edge.events import EventType, NewEvent
-from workers.base.metrics import api_metrics
 
 Written = Callable[[], None]
 

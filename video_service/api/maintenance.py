@@ -1,20 +1,41 @@
-"""The database's upkeep, run by the API: event partitions created ahead of need and dropped
-when their month is past retention (PostgreSQL), or aged-out events deleted in batches
-(SQLite). Each process may run it; the schema lock makes them take turns."""
+"""The database's upkeep, run by the API: at start, data an older version left is brought up
+to date and the bootstrap admin key installed (`prepare_database`); then event partitions
+are created ahead of need and dropped when their month is past retention (PostgreSQL), or
+aged-out events deleted in batches (SQLite). Each process may run it; the schema lock makes
+them take turns."""
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from video_service.api import partitions
-from video_service.api.db import schema_lock
+from video_service.api.db import create_database, engine_of, schema_lock, session_scope
+from video_service.api.keys import ensure_key
+from video_service.api.pull_credentials import seal_clear_credentials
+from video_service.api.settings import ApiSettings
+from workers.base.secrets import secret_box
 
 log = logging.getLogger(__name__)
 EVERY_S = 3600.0
+
+
+def prepare_database(settings: ApiSettings) -> None:
+    """Before serving: credentials stored in clear by an older version are sealed, and the
+    bootstrap admin key (`SPARC_ADMIN_KEY`) is installed unless it was revoked."""
+    sessions = create_database(settings.database_url, pool_size=1)
+    try:
+        seal_clear_credentials(sessions, secret_box(settings))
+        if settings.admin_key is not None:
+            # Several server processes start at once; the first to install the key wins.
+            with contextlib.suppress(IntegrityError), session_scope(sessions) as session:
+                ensure_key(session, settings.admin_key.get_secret_value(), "SPARC_ADMIN_KEY")
+    finally:
+        engine_of(sessions).dispose()
 
 
 def maintain_events(engine: Engine, *, retention_days: int, now: datetime) -> list[str]:

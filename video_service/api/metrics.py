@@ -6,14 +6,17 @@ open viewer sessions. `GET /metrics`, in Prometheus's text format."""
 import re
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
 
 import redis
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from video_service.shared.viewer_sessions import count_all_sessions
-from workers.base.metrics import Read, Reading, api_metrics, http_metrics, status_class
+from workers.base.metrics import Read, Reading
 from workers.queue.celery_app import SparcCelery
 from workers.queue.queues import read_queues
 
@@ -21,6 +24,45 @@ _PLAYBACK = re.compile(r"^/api/cameras/[^/]+/playback$")
 # Served ahead of FastAPI's routing (app.HotPaths): no route in the scope to read.
 _CACHED = frozenset({"/api/sites", "/api/cameras", "/api/events"})
 UNMATCHED = "unmatched"
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True)
+class HttpMetrics:
+    duration: Histogram
+    requests: Counter
+
+
+@cache
+def http_metrics() -> HttpMetrics:
+    labels = ("route", "method", "status")
+    return HttpMetrics(
+        Histogram("http_request_duration_seconds", "Time to answer an HTTP request "
+                  "(route template, method, status class).", labels, buckets=LATENCY_BUCKETS),
+        Counter("http_requests", "HTTP requests answered.", labels),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ApiMetrics:
+    events_ingested: Counter
+    db_pool_in_use: Gauge
+    db_pool_size: Gauge
+
+
+@cache
+def api_metrics() -> ApiMetrics:
+    return ApiMetrics(
+        Counter("sparc_events_ingested", "Events stored (the pipeline's and from outside)."),
+        Gauge("sparc_db_pool_connections_in_use", "Database connections checked out.",
+              multiprocess_mode="livesum"),
+        Gauge("sparc_db_pool_connections_max", "Database connections the pools may open.",
+              multiprocess_mode="livesum"),
+    )  # fmt: skip
+
+
+def status_class(status: int) -> str:
+    return f"{status // 100}xx"
 
 
 def route_of(scope: Scope) -> str:

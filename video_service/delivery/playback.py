@@ -24,6 +24,7 @@ from cdn.rewrite import RewriteCache
 from cdn.selector import Selector
 from cdn.signing import OriginSigner, StreamGrant, UrlSigner, build_signer, grant_for
 from video_service.delivery.cdn_health import SharedHealth
+from video_service.delivery.metrics import cdn_metrics
 from video_service.delivery.recordings import TimeRange, require_recorded, vod_key
 from video_service.delivery.settings import DeliverySettings
 from video_service.delivery.ttl_cache import TtlCache
@@ -38,7 +39,6 @@ from workers.base.layout import (
     stream_prefix,
     whep_path,
 )
-from workers.base.metrics import api_metrics
 from workers.base.secrets import origin_secret
 from workers.base.storage import Storage, open_storage
 from workers.engine.master import read_planned_master
@@ -57,8 +57,16 @@ class Playback:
 
 class Delivery:
     def __init__(
-        self, settings: DeliverySettings, *, clock: Callable[[], float] = time.time
+        self,
+        settings: DeliverySettings,
+        *,
+        recordings: RecordingIndex | None = None,
+        redis_client: redis.Redis | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`recordings`: the recording index recorded playback finds segments in (None:
+        nothing recorded is found). `redis_client`: shared state, the edges' planned masters
+        (None without live services)."""
         self.settings = settings
         self.clock = clock
         self.origin_signer = OriginSigner(origin_secret(settings))
@@ -70,10 +78,10 @@ class Delivery:
             base_ejection_s=settings.cdn_ejection_s,
             max_ejection_s=settings.cdn_ejection_max_s,
         )
-        metrics = api_metrics()
+        metrics = cdn_metrics()
         for provider in providers:  # each provider's series exists from the start, at 0
-            metrics.cdn_ejections.labels(provider.name)
-            metrics.cdn_probe_failures.labels(provider.name)
+            metrics.ejections.labels(provider.name)
+            metrics.probe_failures.labels(provider.name)
         self.signers: dict[str, UrlSigner] = {
             p.name: self.origin_signer if p.scheme is Scheme.ORIGIN else build_signer(p)
             for p in providers
@@ -88,10 +96,8 @@ class Delivery:
         # This machine's own media root (the recording, where the edge shares the machine).
         self.layout = MediaLayout(settings.media_root)
         self.shared_health: SharedHealth | None = None  # while watch_health runs with Redis
-        # The recording index (the control plane's database): what recorded playback finds.
-        self.recordings: RecordingIndex | None = None
-        # Shared state (the edges' planned masters); None without live services.
-        self.redis: redis.Redis | None = None
+        self.recordings = recordings
+        self.redis = redis_client
 
     def origin_provider(self) -> Provider:
         return Provider(
@@ -132,7 +138,7 @@ class Delivery:
                     # raised AttributeError from deep in the transport, and killed this loop)
                     return False
 
-            metrics = api_metrics()
+            metrics = cdn_metrics()
             while True:
                 before = {
                     p.name for p in self.selector.providers if self.selector.is_ejected(p.name)
@@ -144,9 +150,9 @@ class Delivery:
                 for name, ok in results.items():
                     if not ok:
                         log.info("CDN %s failed its health probe", name)
-                        metrics.cdn_probe_failures.labels(name).inc()
+                        metrics.probe_failures.labels(name).inc()
                         if name not in before and self.selector.is_ejected(name):
-                            metrics.cdn_ejections.labels(name).inc()
+                            metrics.ejections.labels(name).inc()
                 await asyncio.sleep(every_s)
 
     async def last_recorded(self, camera_id: str) -> float | None:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from video_service.edge.events import EventSink, EventType, NewEvent, record_or_log
-from workers.base.metrics import edge_metrics
+from video_service.edge.metrics import edge_metrics
 
 log = logging.getLogger(__name__)
 CHECK_EVERY_S = 2.0

@@ -40,6 +40,11 @@ class PublishSession:
         self._writer = writer
         self._recorder: asyncio.subprocess.Process | None = None
 
+    def cut_off_taken(self) -> None:
+        """Another edge took the camera: cut off, and nothing recorded from here is stored."""
+        self.taken_over = True
+        self.stop()
+
     def stop(self) -> None:
         """Cut the publisher off; `run` then ends and `done` is set."""
         self._writer.close()

@@ -9,7 +9,7 @@ checked, through the edge's relay (`pull_relay`): the recorder never sees the ca
 credentials.
 
 With several edges, each pulls its share (`share`: the live edge rendezvous hashing
-picks, `video_service.shared.ownership.pulled_by`), and a camera that moved here first
+picks, `video_service.edge.membership.pulled_by`), and a camera that moved here first
 continues from what the bucket holds (`prepare`)."""
 
 import asyncio
@@ -46,11 +46,11 @@ class PullSupervisor:
         watcher_for: Callable[[CameraAuth], SegmentWatcher],
         spawn: Spawn,
         recording_allowed: Callable[[], bool],
-        share: Callable[[str], bool] = lambda camera_id: True,
+        share: Callable[[str], bool] | None = None,
         prepare: Callable[[CameraAuth], Awaitable[None]] | None = None,
     ) -> None:
         self._recording_allowed = recording_allowed
-        self._share = share
+        self._share = share or (lambda camera_id: True)  # None: one edge pulls them all
         self._prepare = prepare
         self._settings = settings
         self._directory = directory
@@ -64,7 +64,7 @@ class PullSupervisor:
         self._running: dict[str, tuple[PullUrl, asyncio.Task[None]]] = {}
         # Cameras another edge took: not pulled here again before this (monotonic) time,
         # so that two edges whose views of the live edges differ for a moment do not take
-        # a camera back and forth (the views agree within a beat: ownership.ALIVE_BEAT_S).
+        # a camera back and forth (the views agree within a beat: membership.ALIVE_BEAT_S).
         self._held_off: dict[str, float] = {}
 
     async def run(self) -> None:

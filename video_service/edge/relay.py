@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 
 from video_service.edge.auth import CAMERA_PATH
+from video_service.edge.metrics import edge_metrics
 from video_service.edge.rtsp import Message, read_message
-from workers.base.metrics import edge_metrics
 
 RELAY_CHUNK = 64 * 1024
 

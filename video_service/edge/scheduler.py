@@ -23,11 +23,11 @@ from pathlib import Path
 import redis
 
 from video_service.edge.events import EventSink, EventType, NewEvent, record_or_log
+from video_service.edge.metrics import edge_metrics
 from video_service.shared.recording_index import Recorded
 from video_service.shared.viewer_sessions import count_viewers, expire_sessions
 from workers.base import redis_keys
 from workers.base.layout import SOURCE, MediaLayout, playlist_key, segment_key
-from workers.base.metrics import edge_metrics
 from workers.base.settings import ladder_settings
 from workers.engine.ladder import plan_ladder
 from workers.engine.live_ladder import RUNNING

@@ -7,12 +7,40 @@ the join with a discontinuity. What that playlist names is in the bucket already
 watcher is told so and uploads none of it again.
 """
 
+import asyncio
+import logging
 from pathlib import Path
 
-from workers.base.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_number
+from video_service.edge.faults import TRANSIENT
+from workers.base.errors import StorageRefused
+from workers.base.layout import MEDIA_PLAYLIST, SOURCE, MediaLayout, playlist_key, segment_number
 from workers.base.storage import Storage
 from workers.engine.outputs import replace_text
 from workers.engine.playlists import parse_source_window
+
+log = logging.getLogger(__name__)
+BUCKET_FAULTS: tuple[type[Exception], ...] = (*TRANSIENT, StorageRefused)
+
+
+class BucketHistory:
+    """What the bucket holds of the cameras that come to this edge (none without one)."""
+
+    def __init__(self, bucket: Storage | None, layout: MediaLayout) -> None:
+        self._bucket = bucket
+        self._layout = layout
+
+    async def continue_from(self, camera_id: str) -> list[str]:
+        """Put the bucket's playlist in place where another edge recorded the camera last;
+        the segments it names (stored already). The bucket away: none, and said so."""
+        if self._bucket is None:
+            return []
+        outdir = self._layout.source_dir(camera_id)
+        try:
+            return await asyncio.to_thread(continue_from_bucket, self._bucket, camera_id, outdir)
+        except BUCKET_FAULTS as error:
+            log.warning("camera %s: the bucket's playlist could not be read (%s); its segment "
+                        "numbers may start again", camera_id, error)  # fmt: skip
+            return []
 
 
 def continue_from_bucket(storage: Storage, camera_id: str, outdir: Path) -> list[str]:

@@ -13,10 +13,18 @@ from pathlib import Path
 
 from video_service.edge.directory import CameraAuth
 from video_service.edge.faults import TRANSIENT, Streak
+from video_service.edge.metrics import edge_metrics
 from video_service.edge.scheduler import LadderScheduler, NewSegment
 from video_service.shared.recording_index import Recorded, RecordingIndex
 from workers.base.errors import TranscodeError
-from workers.base.layout import MEDIA_PLAYLIST, SOURCE, playlist_key, segment_key, segment_number
+from workers.base.layout import (
+    MEDIA_PLAYLIST,
+    SOURCE,
+    MediaLayout,
+    playlist_key,
+    segment_key,
+    segment_number,
+)
 from workers.base.spool import Uploads
 from workers.engine.playlists import SourceEntry, parse_source_window
 
@@ -168,3 +176,36 @@ def recorded_of(entry: SourceEntry, size: int, closed_at: float) -> Recorded | N
     stamped = entry.program_date_time
     start = stamped.timestamp() if stamped is not None else closed_at - entry.duration
     return Recorded(start, entry.duration, size, number, entry.discontinuity)
+
+
+class Watchers:
+    """One watcher per camera for the edge's life: what a camera's watcher has handed to
+    storage carries over a reconnect (or a pull retried), and a camera changed meanwhile (its
+    record) gets a new watcher that keeps what the old one stored."""
+
+    def __init__(
+        self,
+        layout: MediaLayout,
+        uploads: Uploads,
+        scheduler: LadderScheduler | None,
+        index: RecordingIndex | None,
+    ) -> None:
+        self._layout = layout
+        self._uploads = uploads
+        self._scheduler = scheduler
+        self._index = index
+        self._watchers: dict[str, SegmentWatcher] = {}
+
+    def for_camera(self, camera: CameraAuth) -> SegmentWatcher:
+        watcher = self._watchers.get(camera.id)
+        if watcher is not None:  # recorded here before: a reconnect, a pull retried
+            edge_metrics().recorder_restarts.inc()
+        if watcher is None or watcher.camera != camera:
+            source = self._layout.source_dir(camera.id)
+            replacing = SegmentWatcher(camera, source, self._uploads, self._scheduler, self._index)
+            if watcher is not None:  # what storage holds carries over
+                replacing.uploaded = watcher.uploaded
+                replacing.unindexed = watcher.unindexed
+            watcher = replacing
+            self._watchers[camera.id] = watcher
+        return watcher

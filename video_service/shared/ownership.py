@@ -14,18 +14,12 @@ edge that had the camera hears it at once (`parse_taken`) and cuts its publisher
 milliseconds, not at its next renewal; the renewal stays, for a message missed while Redis
 was away.
 
-Pull cameras (the edge dials them) are spread over the live edges: each edge says it is
-alive every `ALIVE_BEAT_S` (`beat_alive`, a sorted set by time), and a pull camera is
-pulled by the live edge that rendezvous hashing picks for it (`pulled_by`): every edge
-agrees without asking the others, and when an edge leaves or dies (its beat `ALIVE_TTL_S`
-old) only its cameras move.
+Pull cameras are spread over the live edges by the edges themselves
+(`video_service.edge.membership`); a pull also takes the camera's lease.
 
-Keys: `sparc:camera:owner:{id}` ("TOKEN EDGE [WHEP_URL]"), `sparc:camera:fence:{id}`,
-`sparc:edges:alive`.
+Keys: `redis_keys.camera_owner` ("TOKEN EDGE [WHEP_URL]"), `redis_keys.camera_fence`.
 """
 
-import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
@@ -34,8 +28,6 @@ from workers.base import redis_keys
 from workers.base.leases import RELEASE_SCRIPT, RENEW_SCRIPT
 
 OWNER_TTL_S = 15.0
-ALIVE_BEAT_S = 2.0
-ALIVE_TTL_S = 6.0
 
 _TAKE = """
 local token = redis.call('incr', KEYS[2])
@@ -118,28 +110,3 @@ def parse_taken(message: str) -> Owner | None:
     """A take as `CAMERA_TAKEN` carries it ("CAMERA TOKEN EDGE [WHEP_URL]"); None if garbled."""
     camera_id, _, value = message.partition(" ")
     return _parse(camera_id, value)
-
-
-def beat_alive(client: redis.Redis, edge: str, now: float) -> list[str]:
-    """Say `edge` is alive; the edges alive now (each beaten within `ALIVE_TTL_S`)."""
-    pipe = client.pipeline(transaction=False)
-    pipe.zadd(redis_keys.EDGES_ALIVE, {edge: now})
-    pipe.zremrangebyscore(redis_keys.EDGES_ALIVE, "-inf", now - ALIVE_TTL_S)
-    pipe.zrange(redis_keys.EDGES_ALIVE, 0, -1)
-    members = pipe.execute()[2]
-    return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
-
-
-def leave_alive(client: redis.Redis, edge: str) -> None:
-    """An edge that stops: its pull cameras move at once, not after its beat lapses."""
-    client.zrem(redis_keys.EDGES_ALIVE, edge)
-
-
-def pulled_by(camera_id: str, edges: Sequence[str]) -> str | None:
-    """The edge that pulls the camera among `edges` (rendezvous hashing: the highest hash
-    of camera and edge); None when there is none."""
-
-    def weight(edge: str) -> bytes:
-        return hashlib.blake2b(f"{camera_id}/{edge}".encode(), digest_size=8).digest()
-
-    return max(edges, key=weight) if edges else None

@@ -22,7 +22,7 @@ def announce_changed(client: redis.Redis, camera_ids: Iterable[str]) -> None:
 
 
 def hear(
-    client: redis.Redis, handlers: Mapping[str, Callable[[str], None]], stop: threading.Event
+    client: redis.Redis, handlers: Mapping[str, Callable[[str], object]], stop: threading.Event
 ) -> None:
     """Call each channel's handler with each message on it, until `stop` is set; Redis away:
     listened to again once it is back. Blocks (run it in a thread)."""
@@ -44,3 +44,24 @@ def hear(
         except redis.RedisError as error:
             log.warning("not hearing notices (%s); again in 1 s", error)
             stop.wait(1.0)
+
+
+class Listener:
+    """`hear` in a daemon thread of its own, from `start` until `close`."""
+
+    def __init__(
+        self, client: redis.Redis, handlers: Mapping[str, Callable[[str], object]]
+    ) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=hear, args=(client, handlers, self._stop), name="sparc-notices", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop hearing, and wait for the thread (it looks every half second)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)

@@ -13,7 +13,6 @@ import redis
 from celery import Task, shared_task
 
 from workers.base.errors import TransientError
-from workers.base.metrics import ladder_metrics
 from workers.base.redis_client import connect
 from workers.base.storage import Storage, open_storage
 from workers.engine.commands import Accel
@@ -23,6 +22,7 @@ from workers.queue.celery_app import SEGMENT_TASK, TRANSCODE_TASK, SparcCelery
 from workers.queue.errors import LeaseHeld
 from workers.queue.job_runner import execute_job
 from workers.queue.jobs import JobStore
+from workers.queue.metrics import ladder_metrics
 from workers.queue.pools import Pool
 from workers.queue.queues import queued_headers
 

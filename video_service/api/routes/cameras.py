@@ -12,6 +12,8 @@ from video_service.api.deps import (
     SessionDep,
     SettingsDep,
     camera_changed,
+    find_camera,
+    find_site,
 )
 from video_service.api.errors import Unprocessable
 from video_service.api.models import Camera, CameraMode, new_id
@@ -23,7 +25,6 @@ from video_service.api.pagination import (
     refuse_offset,
 )
 from video_service.api.pull_credentials import store_source
-from video_service.api.records import find_camera, find_site
 from video_service.api.schemas import (
     CameraCreate,
     CameraCreated,

@@ -3,7 +3,6 @@ clip (the recording around it, as a signed VOD playlist URL), and a range export
 MP4. A viewer key sees its sites' cameras only; recorded playback itself is
 `GET /api/cameras/{id}/playback?start=&end=` (routes/playback.py)."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -23,6 +22,7 @@ from video_service.api.routes.playback import (
     recorded_playback,
     refused_as_422,
 )
+from video_service.api.state import api_state
 from video_service.delivery.export import export_mp4
 from video_service.delivery.recordings import (
     CLIP_AFTER_S,
@@ -146,7 +146,7 @@ async def get_export(
     )
     delivery = delivery_of(request)
     found = await run_in_threadpool(delivery.recorded, camera.id, wanted)
-    slots: threading.BoundedSemaphore = request.app.state.export_slots
+    slots = api_state(request).export_slots
     if not slots.acquire(blocking=False):
         raise ServiceUnavailable("too many exports at once on this node: try again shortly")
     try:
@@ -174,7 +174,7 @@ async def get_export(
 
 
 def _event(request: Request, event_id: int) -> tuple[str | None, str | None, datetime] | None:
-    sessions = request.app.state.sessions
+    sessions = api_state(request).sessions
     with sessions() as session:
         row = session.execute(
             select(Event.camera_id, Event.site_id, Event.at).where(Event.id == event_id)

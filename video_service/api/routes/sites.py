@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends
 from sqlalchemy import func, select, tuple_
 
-from video_service.api.deps import AdminDep, PrincipalDep, SessionDep, SiteWritesDep
+from video_service.api.deps import AdminDep, PrincipalDep, SessionDep, SiteWritesDep, find_site
 from video_service.api.errors import Conflict
 from video_service.api.models import Camera, Site
 from video_service.api.pagination import (
@@ -13,7 +13,6 @@ from video_service.api.pagination import (
     parse_created_cursor,
     refuse_offset,
 )
-from video_service.api.records import find_site
 from video_service.api.schemas import SiteCreate, SitePublic, SitesPublic, SiteUpdate
 
 router = APIRouter(prefix="/api/sites", tags=["sites"])

@@ -7,9 +7,15 @@ import time
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from video_service.api.deps import EventsDep, LiveDep, PrincipalDep, SessionDep, lookups_of
+from video_service.api.deps import (
+    EventsDep,
+    LiveDep,
+    PrincipalDep,
+    SessionDep,
+    find_camera,
+    lookups_of,
+)
 from video_service.api.errors import NotFound
-from video_service.api.records import find_camera
 from video_service.api.viewing import ViewerSession, open_viewer
 from video_service.edge.scheduler import lag_summary
 from video_service.shared.viewer_sessions import count_viewers, end_session, renew_session

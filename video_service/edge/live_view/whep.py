@@ -51,11 +51,12 @@ from cdn.errors import TokenRejected
 from cdn.signing import OriginSigner
 from video_service.edge.errors import LiveViewRefused, NoFreePort
 from video_service.edge.live_view.fanout import LiveFeeds
-from video_service.edge.live_view.ice import ANY_HOST, HostPlan, adopt
+from video_service.edge.live_view.ice import ANY_HOST, HostPlan, adopt, host_plan
 from video_service.edge.live_view.track import RelayedAudio, RelayedVideo
+from video_service.edge.metrics import edge_metrics
 from video_service.edge.settings import EdgeSettings
 from workers.base.layout import whep_path, whep_session_path
-from workers.base.metrics import edge_metrics
+from workers.base.secrets import origin_secret
 
 log = logging.getLogger(__name__)
 
@@ -390,3 +391,17 @@ async def serve_whep(
         sock.close()
 
     return int(sock.getsockname()[1]), stop
+
+
+async def start_live_view(
+    settings: EdgeSettings, feeds: LiveFeeds, host: str | None, port: int | None
+) -> tuple[WhepService, int, Callable[[], Awaitable[None]]]:
+    """Live view of `feeds` as `settings` say (the viewer cap, ICE servers, the host
+    candidates' interface and ports): the service, its bound port, and how to stop it."""
+    signer = OriginSigner(await asyncio.to_thread(origin_secret, settings))
+    hosts = host_plan(settings.webrtc_interface, settings.webrtc_udp_ports)
+    service = WhepService(feeds, signer, max_viewers=settings.webrtc_max_viewers,
+                          ice_servers=ice_servers(settings), hosts=hosts)  # fmt: skip
+    port = settings.whep_port if port is None else port
+    bound, stop = await serve_whep(service, host or settings.whep_host, port)
+    return service, bound, stop
