@@ -16,15 +16,14 @@ each rung. Targets: source p95 under 0.5 s; rungs p95 under 6 s.
 
 import argparse
 import os
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import m3u8
+from harness import CLI, Processes, answers, proc_cpu, wait_until
 
 from workers.base.ports import free_port
 
@@ -54,44 +53,25 @@ def publisher(clip: Path, url: str, seconds: int) -> list[str]:
     ]  # fmt: skip
 
 
-def proc_cpu(pid: int) -> float:
-    """utime + stime of a process and of its children it has waited for, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 class Stack:
-    """An API and an edge as subprocesses, sharing one SQLite database."""
+    """An API and an edge, sharing one SQLite database in `work` (their processes stopped,
+    and nothing left behind, when it closes)."""
 
     def __init__(self, work: Path, extra_env: dict[str, str] | None = None) -> None:
         self.key = "sv_bench-admin-key-0123456789"
-        self.env = {**os.environ, "SPARC_STATE_DIR": str(work), "SPARC_ADMIN_KEY": self.key,
-                    **(extra_env or {})}  # fmt: skip
-        cli = [sys.executable, "-m", "video_service.cli"]
         work.mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, "SPARC_STATE_DIR": str(work), "SPARC_ADMIN_KEY": self.key,
+                    "SPARC_METRICS_PORT": "0", **(extra_env or {})}  # fmt: skip
         api_port, self.rtsp_port = free_port(), free_port()
-        with (work / "api.log").open("wb") as api_log, (work / "edge.log").open("wb") as edge_log:
-            self.api = subprocess.Popen(
-                [*cli, "serve", "--port", str(api_port)], env=self.env,
-                stdout=api_log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            self.edge = subprocess.Popen(
-                [*cli, "edge", "--port", str(self.rtsp_port)], env=self.env,
-                stdout=edge_log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        self.processes = Processes(work)
+        self.api = self.processes.start("api", [*CLI, "serve", "--port", str(api_port)],
+                                        env=self.env)  # fmt: skip
+        self.edge = self.processes.start("edge", [*CLI, "edge", "--port", str(self.rtsp_port)],
+                                         env=self.env)  # fmt: skip
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{api_port}",
                                  headers={"Authorization": f"Bearer {self.key}"})  # fmt: skip
         self.media = work / "media" / "live"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.http.get("/healthz")
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_until(lambda: answers(f"http://127.0.0.1:{api_port}/healthz"), 30, "the API")
         self.site = self.http.post("/api/sites", json={"name": "bench", "tier": 5}).json()["id"]
 
     def camera(self, name: str) -> tuple[str, str]:
@@ -100,15 +80,14 @@ class Stack:
                f"@127.0.0.1:{self.rtsp_port}/cam/{cam['id']}")  # fmt: skip
         return cam["id"], url
 
+    def offline(self) -> int:
+        """How many cameras went offline (their recorders closed their last segment)."""
+        params = {"type": "camera_offline", "limit": 1000}
+        return len(self.http.get("/api/events", params=params).json()["data"])
+
     def close(self) -> None:
-        for process in (self.edge, self.api):
-            process.send_signal(signal.SIGINT)
-        for process in (self.edge, self.api):
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
         self.http.close()
+        self.processes.close()
 
 
 def recorded_seconds(playlist: Path) -> tuple[float, int]:
@@ -127,10 +106,9 @@ def run_recording(counts: list[int], seconds: int, work: Path) -> None:
         cameras = [stack.camera(f"cam {n}") for n in range(count)]
         cpu_before = proc_cpu(stack.edge.pid)
         started = time.monotonic()
-        runs = [subprocess.Popen(publisher(clip, url, seconds), stderr=subprocess.DEVNULL)
-                for _, url in cameras]  # fmt: skip
+        runs = [stack.processes.quiet(publisher(clip, url, seconds)) for _, url in cameras]
         failures = sum(1 for run in runs if run.wait(seconds + 60) != 0)
-        time.sleep(3)  # the recorders close their last segment
+        wait_until(lambda s=stack, n=count: s.offline() >= n, 30, "every recorder's last segment")
         cpu = proc_cpu(stack.edge.pid) - cpu_before
         wall = time.monotonic() - started
         lost = 0
@@ -155,12 +133,9 @@ def run_recording(counts: list[int], seconds: int, work: Path) -> None:
 def run_lag(seconds: int, work: Path) -> None:
     clip = make_clip(work / "clip1080.mp4", "1920x1080", 30, 4500)
     stack = Stack(work / "lag")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "video_service.cli", "worker", "--hostname", "bench@lag"],
-        env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    stack.processes.start("worker", [*CLI, "worker", "--hostname", "bench@lag"], env=stack.env)
     camera_id, url = stack.camera("watched")
-    run = subprocess.Popen(publisher(clip, url, seconds), stderr=subprocess.DEVNULL)
+    run = stack.processes.quiet(publisher(clip, url, seconds))
     time.sleep(3)
     session = stack.http.post(f"/api/cameras/{camera_id}/viewers").json()["session_id"]
     while run.poll() is None:
@@ -168,8 +143,6 @@ def run_lag(seconds: int, work: Path) -> None:
         time.sleep(2)
     time.sleep(8)  # the last jobs land
     lag = stack.http.get(f"/api/cameras/{camera_id}/lag").json()
-    worker.send_signal(signal.SIGTERM)
-    worker.wait(30)
     stack.close()
     print(f"publish lag of one watched 1080p30 camera over {seconds} s:")
     for name in sorted(lag, key=lambda n: (n != "source", n)):

@@ -1,50 +1,55 @@
-"""Playback benchmark: wrk, a load generator in its own process on loopback, asks for
-playback URLs and for signed playlists at 1,000 concurrent connections.
+"""Playback benchmark: wrk, a load generator in its own process on loopback, asks for what
+players ask for most, at 1,000 concurrent connections, each against hello-world in the same
+run.
 
     .venv/bin/python bench/playback_bench.py [--seconds 20] [--connections 1000] [--workers 2]
 
-It starts `sparc-video serve` (the API and its origin, with N server workers) and
-`sparc-video edge`, publishes one camera, gets a viewer key, then runs wrk against
-(1) GET /api/cameras/{id}/playback (a viewer session and a signed URL each) and
-(2) the camera's signed live media playlist through the origin (token checked, every URI
-re-signed, from the rewrite cache). Printed: requests/s, p50, p95, errors.
-Targets: p95 under 200 ms, no errors, at least 2,000 signed playlist responses per second.
+It starts `sparc-video serve` (the API and its origin, with N server workers), `sparc-video
+edge` and a CPU worker, publishes two cameras (640x360: a planned ladder of the source and
+240p), watches one (a viewer session kept open, so the worker makes its 240p rung), and
+measures, each saturated (every connection asks again as soon as it is answered: the most the
+server answers per second):
+- hello-world: an ASGI app with nothing to do on the same server stack (uvicorn, uvloop,
+  httptools, N processes): the baseline;
+- the watched camera's signed source playlist (token checked, every URI re-signed);
+- its 240p rung's playlist, made by the worker;
+- the other camera's 240p playlist: planned, not written by any worker (an empty playlist
+  at the source's media sequence, which any client may ask for);
+- GET /api/cameras/{id}/playback (a viewer session and a signed URL each).
+Then the signed source playlist again, paced at `--rate` (the connections together offer
+about that many requests per second): latency and errors at the load the targets name.
+Printed: requests/s and its ratio to hello-world's, p50, p95, errors.
+Targets: each signed playlist at least 0.3x hello-world's rate; paced p95 under 200 ms, no
+errors.
 
-Each endpoint is measured twice over the same 1,000 connections:
-- saturated: every connection asks again as soon as it is answered (closed loop): the most
-  the server answers per second. Latency then is queueing: 1,000 connections at R answers
-  per second wait about 1000/R s each whatever the server does, so a p95 under 200 ms in
-  this mode would need more than 5,000 answers per second.
-- paced: the connections together offer about `--rate` requests per second (before each
-  request a connection waits a random time, uniform in [0, 2 x connections / rate] s), the
-  load the targets name: latency and errors at 2,000 signed playlists per second. The
-  answered rate printed is a little under the offered one (the wait adds to the latency).
 The 1,000 connections open at once; each one's first request is spread uniformly over the
-first `--ramp-ms` (2 s), as viewers do not all press play in the same millisecond. With
-`--ramp-ms 0` (1,000 first requests at once) a saturated run here has had 100-250 requests
-(under 0.1 %) wait past wrk's 5 s timeout while connections were still being accepted,
-for this server and, in some runs, for the hello-world baseline too.
-The first row is that baseline: a hello-world ASGI app on the same server stack (uvicorn,
-uvloop, httptools, N processes), saturated, in the same run.
+first `--ramp-ms` (2 s), as viewers do not all press play in the same millisecond.
 """
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import m3u8
+from harness import (
+    CLI,
+    Processes,
+    answers,
+    leftovers,
+    start_hello_world,
+    wait_until,
+)
 
 from workers.base.ports import free_port
-from workers.base.redis_server import stop_embedded_redis
 
 PACE = """
 local mean_ms = tonumber(os.getenv("PACE_MEAN_MS") or "0")
@@ -109,32 +114,6 @@ def wrk(
     return {"rps": requests / duration, "p50_ms": p50, "p95_ms": p95, "errors": errors}
 
 
-def hello_world(
-    seconds: int, connections: int, script: Path, workers: int, work: Path, ramp_ms: int
-) -> dict[str, float]:
-    """The same server (uvicorn, uvloop, httptools, N processes) with nothing to do."""
-    port = free_port()
-    with (work / "hello.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "hello_asgi:app", "--port", str(port),
-             "--workers", str(workers), "--no-access-log", "--backlog", "4096"],
-            cwd=Path(__file__).parent, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/")
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the baseline server did not start"
-                time.sleep(0.2)
-        return wrk(f"http://127.0.0.1:{port}/", seconds, connections, None, script, ramp_ms=ramp_ms)
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(20)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
@@ -144,109 +123,96 @@ def main() -> None:
         "--rate",
         type=float,
         default=2000,
-        help="paced runs: signed playlist requests per second offered",
+        help="the paced run: signed playlist requests per second offered",
     )
     parser.add_argument(
-        "--playback-rate",
-        type=float,
+        "--ramp-ms",
+        type=int,
         default=2000,
-        help="paced runs: playback URL requests per second offered",
+        help="spread each connection's first request over this long",
     )
-    parser.add_argument(
-        "--only", choices=("playlist", "playback"), default=None, help="one endpoint only"
-    )
-    parser.add_argument(
-        "--ramp-ms", type=int, default=2000,
-        help="spread each connection's first request over this long (0: all at once)",
-    )  # fmt: skip
-    args = parser.parse_args()
+    args = parser.parse_args()  # fmt: skip
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="sparc-playback-bench-"))
+    with Processes(work) as processes:
+        run(args, work, processes)
+    assert not leftovers(work), "a process was left behind"
+
+
+def run(args: argparse.Namespace, work: Path, processes: Processes) -> None:
     api_port, rtsp_port = free_port(), free_port()
     admin_key = "sv_bench-admin-key-0123456789"
-    env = {
-        **os.environ,
-        "SPARC_STATE_DIR": str(work),
-        "SPARC_ADMIN_KEY": admin_key,
-        "SPARC_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
-        "SPARC_SEGMENT_SECONDS": "2",
-    }
-    cli = [sys.executable, "-m", "video_service.cli"]
-    serve = [*cli, "serve", "--port", str(api_port), "--workers", str(args.workers)]
-    with (work / "api.log").open("wb") as log:
-        api = subprocess.Popen(serve, env=env, stdout=log, stderr=subprocess.STDOUT)
-    with (work / "edge.log").open("wb") as log:
-        edge = subprocess.Popen([*cli, "edge", "--port", str(rtsp_port)], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+    env = {**os.environ, "SPARC_STATE_DIR": str(work), "SPARC_ADMIN_KEY": admin_key,
+           "SPARC_PUBLIC_URL": f"http://127.0.0.1:{api_port}", "SPARC_SEGMENT_SECONDS": "2",
+           "SPARC_ALLOWED_ROOTS": str(work), "SPARC_METRICS_PORT": "0"}  # fmt: skip
+    processes.start("api", [*CLI, "serve", "--port", str(api_port), "--workers",
+                            str(args.workers)], env=env)  # fmt: skip
+    processes.start("edge", [*CLI, "edge", "--port", str(rtsp_port)], env=env)
+    processes.start("worker", [*CLI, "worker", "--hostname", "bench@playback"], env=env)
     base = f"http://127.0.0.1:{api_port}"
+    wait_until(lambda: answers(f"{base}/healthz"), 30, "the API")
     admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin_key}"})
-    publisher = None
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                admin.get("/healthz")
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the API did not start"
-                time.sleep(0.2)
-        site = admin.post("/api/sites", json={"name": "bench", "tier": 5}).json()
-        camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "cam"}).json()
-        key = admin.post("/api/keys", json={"name": "viewer", "scope": "viewer",
-                                            "site_ids": [site["id"]]}).json()["key"]  # fmt: skip
+    site = admin.post("/api/sites", json={"name": "bench", "tier": 5}).json()
+    cameras = [admin.post("/api/cameras", json={"site_id": site["id"], "name": name}).json()
+               for name in ("watched", "unwatched")]  # fmt: skip
+    key = admin.post("/api/keys", json={"name": "viewer", "scope": "viewer",
+                                        "site_ids": [site["id"]]}).json()["key"]  # fmt: skip
+    admin.close()
+    for camera in cameras:
         url = (f"rtsp://{camera['rtsp_username']}:{camera['rtsp_password']}@127.0.0.1:"
                f"{rtsp_port}/cam/{camera['id']}")  # fmt: skip
-        publisher = subprocess.Popen(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi",
-             "-i", "testsrc2=size=640x360:rate=10", "-c:v", "libx264", "-preset", "ultrafast",
-             "-g", "20", "-f", "rtsp", "-rtsp_transport", "tcp", url],
-            stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        viewer = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"})
-        playback_path = f"/api/cameras/{camera['id']}/playback"
-        while viewer.get(playback_path).status_code != 200:
-            assert time.monotonic() < deadline + 30, "the camera did not come online"
-            time.sleep(0.5)
-        master_url = viewer.get(playback_path).json()["url"]
-        master = m3u8.loads(httpx.get(master_url).text)
-        playlist_url = master.playlists[-1].uri
-        assert httpx.get(playlist_url).status_code == 200
-        script = work / "report.lua"
-        script.write_text(LUA)
-        print(f"{args.connections} connections, {args.seconds} s each, {args.workers} server "
-              f"workers, wrk on loopback")  # fmt: skip
-        playback_url = f"{base}{playback_path}"
-        c, t, r = args.connections, args.seconds, args.ramp_ms
-        rows = {}
-        if args.only is None:
-            rows["baseline: hello-world ASGI"] = hello_world(t, c, script, args.workers, work, r)
-        if args.only in (None, "playlist"):
-            rows["signed playlist, saturated"] = wrk(playlist_url, t, c, None, script, ramp_ms=r)
-            rows[f"signed playlist, paced {args.rate:.0f}/s"] = wrk(
-                playlist_url, t, c, None, script, rate=args.rate, ramp_ms=r
-            )
-        if args.only in (None, "playback"):
-            rows["playback URL, saturated"] = wrk(playback_url, t, c, key, script, ramp_ms=r)
-            rows[f"playback URL, paced {args.playback_rate:.0f}/s"] = wrk(
-                playback_url, t, c, key, script, rate=args.playback_rate, ramp_ms=r
-            )
-        for name, row in rows.items():
-            print(f"{name:>32}: {row['rps']:8.0f} req/s  p50 {row['p50_ms']:7.1f} ms  "
-                  f"p95 {row['p95_ms']:7.1f} ms  errors {row['errors']:.0f}")  # fmt: skip
-        print("targets: p95 < 200 ms, no errors, >= 2000 signed playlist responses/s")
-        print(f"(playlist URL path: {urlsplit(playlist_url).path})")
-    finally:
-        if publisher is not None:
-            publisher.kill()
-        for process in (edge, api):
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        admin.close()
-        stop_embedded_redis(work / "redis")  # the API started it (no REDIS_URL here)
+        processes.quiet(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi",
+                         "-i", "testsrc2=size=640x360:rate=10", "-c:v", "libx264",
+                         "-preset", "ultrafast", "-g", "20", "-f", "rtsp",
+                         "-rtsp_transport", "tcp", url])  # fmt: skip
+    viewer = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"})
+    watched, unwatched = (f"/api/cameras/{camera['id']}/playback" for camera in cameras)
+    wait_until(lambda: all(viewer.get(p).status_code == 200 for p in (watched, unwatched)),
+               60, "both cameras online")  # fmt: skip
+    answer = viewer.get(watched).json()  # a viewer session: the 240p rung is made
+    keeping = threading.Event()
+    renew = f"/api/cameras/{cameras[0]['id']}/viewers/{answer['session_id']}/renew"
+    threading.Thread(target=_keep_watching, args=(viewer, renew, keeping), daemon=True).start()
+    source, made = _variants(answer["url"])
+    wait_until(lambda: len(m3u8.loads(httpx.get(made).text).segments) >= 2, 60, "the 240p rung")
+    _, unwritten = _variants(viewer.get(unwatched).json()["url"])
+    planned = httpx.get(unwritten)
+    assert planned.status_code == 200 and not m3u8.loads(planned.text).segments, planned.text
+    script = work / "report.lua"
+    script.write_text(LUA)
+    c, t, r = args.connections, args.seconds, args.ramp_ms
+    print(f"{c} connections, {t} s each, {args.workers} server workers, wrk on loopback")
+    hello = start_hello_world(processes, args.workers)
+    rows = {"hello-world (the baseline)": wrk(hello, t, c, None, script, ramp_ms=r)}
+    rows["signed source playlist"] = wrk(source, t, c, None, script, ramp_ms=r)
+    rows["signed rung playlist, made"] = wrk(made, t, c, None, script, ramp_ms=r)
+    rows["signed rung playlist, unwritten"] = wrk(unwritten, t, c, None, script, ramp_ms=r)
+    rows["playback URL"] = wrk(f"{base}{watched}", t, c, key, script, ramp_ms=r)
+    rows[f"signed source playlist, paced {args.rate:.0f}/s"] = wrk(
+        source, t, c, None, script, rate=args.rate, ramp_ms=r
+    )
+    keeping.set()
+    viewer.close()
+    baseline = rows["hello-world (the baseline)"]["rps"]
+    for name, row in rows.items():
+        print(f"{name:>40}: {row['rps']:8.0f} req/s ({row['rps'] / baseline:4.2f}x)  "
+              f"p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  "
+              f"errors {row['errors']:.0f}")  # fmt: skip
+    print("targets: each signed playlist >= 0.30x hello-world; paced p95 < 200 ms, no errors")
+
+
+def _variants(master_url: str) -> tuple[str, str]:
+    """The signed URLs of the master's source and 240p playlists."""
+    master = m3u8.loads(httpx.get(master_url).text)
+    by_rung = {urlsplit(p.uri).path.rsplit("/", 2)[1]: p.uri for p in master.playlists}
+    return by_rung["source"], by_rung["240p"]
+
+
+def _keep_watching(viewer: httpx.Client, renew: str, stop: threading.Event) -> None:
+    while not stop.wait(5):
+        with contextlib.suppress(httpx.TransportError):
+            viewer.post(renew)
 
 
 if __name__ == "__main__":

@@ -60,10 +60,15 @@ class RewriteCache:
     def get(self, key: Hashable, text: str, build: Callable[[], str]) -> str:
         return self.lookup((key, hashlib.blake2b(text.encode(), digest_size=16).digest()), build)
 
-    def lookup(self, key: Hashable, build: Callable[[], str]) -> str:
+    def find(self, key: Hashable) -> str | None:
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)
+        return found
+
+    def lookup(self, key: Hashable, build: Callable[[], str]) -> str:
+        found = self.find(key)
+        if found is not None:
             return found
         value = build()
         self._entries[key] = value

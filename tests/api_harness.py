@@ -1,9 +1,7 @@
 """A real control API over HTTP (uvicorn in a thread) on a real database, for the API, edge
 and delivery tests; and the edge's collaborators built the way the CLI builds them."""
 
-import os
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +12,8 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.environment import POSTGRES_ADMIN_URL
+from tests.waiting import eventually
 from video_service.api.app import LiveBuilder, create_app
 from video_service.api.db import engine_of
 from video_service.api.edge_adapters import DatabaseDirectory, DatabaseEvents
@@ -27,9 +27,6 @@ from workers.base.secrets import secret_box
 from workers.base.settings import shared_settings
 
 ADMIN_KEY = "sv_test-admin-key-0123456789"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "SPARC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 @dataclass
@@ -85,10 +82,7 @@ def run_api(
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.02)
+    eventually(lambda: server.started, 10, every=0.02, what="the API")
     running = Api(f"http://127.0.0.1:{port}", api_state_of(app), settings)
     yield running
     for client in running.clients:

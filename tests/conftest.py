@@ -1,10 +1,12 @@
-"""Shared fixtures: real Redis, real FFmpeg-generated media, settings rooted in a temp dir."""
+"""Shared fixtures: the machine's real services (Redis, PostgreSQL, RabbitMQ), an S3 wire server,
+real FFmpeg-generated media, APIs and edges as the tests need them, child processes that
+are always waited for."""
 
-import os
-import subprocess
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import kombu
 import pytest
 import redis
 
@@ -13,17 +15,19 @@ from tests.api_harness import (
     Api,
     create_postgres_database,
     drop_postgres_database,
+    live_services,
     run_api,
 )
+from tests.edge_harness import RunningEdge, start_edge
+from tests.environment import RABBITMQ_URL, TEST_REDIS_URL
+from tests.media import ffmpeg
+from tests.moto_harness import AWS_ENV, BUCKET, moto_endpoint
+from tests.processes import Children
+from video_service.api.live import VIEWER_SESSION_TTL_S
 from video_service.api.settings import ApiSettings
+from workers.base.ports import free_port
 from workers.base.settings import WorkerSettings
-
-TEST_REDIS_URL = os.environ.get("SPARC_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
-
-
-def ffmpeg(*args: str) -> None:
-    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
-    subprocess.run(command, check=True, timeout=180)
+from workers.queue.pools import Pool
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +71,44 @@ def settings(tmp_path: Path, media_dir: Path) -> WorkerSettings:
         allowed_roots=[tmp_path, media_dir],
         state_dir=tmp_path / "state",
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist: the tests of RabbitMQ share its queues (per vhost, and the machine
+    has one), so they run in one group, one at a time; and the long scenarios go first, so
+    that the processes finish together rather than one of them with a long one at the end."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if "rabbitmq" in getattr(item, "fixturenames", ()) or "rabbitmq" in params:
+            item.add_marker(pytest.mark.xdist_group("rabbitmq"))
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
+@pytest.fixture
+def rabbitmq() -> Iterator[str]:
+    """The machine's RabbitMQ, our queues dropped before (so that they are declared anew,
+    with x-max-priority) and after."""
+    drop_our_queues()
+    yield RABBITMQ_URL
+    drop_our_queues()
+
+
+def drop_our_queues() -> None:
+    with kombu.Connection(RABBITMQ_URL, connect_timeout=3) as connection:
+        channel = connection.channel()
+        for pool in Pool:
+            channel.queue_delete(pool.queue)
+
+
+@pytest.fixture
+def children() -> Iterator[Children]:
+    """Start child processes through this: each is stopped and waited for after the test."""
+    started = Children()
+    try:
+        yield started
+    finally:
+        started.stop_all()
 
 
 @pytest.fixture
@@ -127,3 +169,72 @@ def admin(sqlite_api: Api) -> Callable[..., dict[str, object]]:
         return dict(response.json())
 
     return make_camera
+
+
+# Delivery through the embedded origin, with live services (Redis, Celery): the API hands out
+# signed URLs on its own origin; 2 s segments.
+@pytest.fixture
+def origin_api(tmp_path: Path, redis_client: redis.Redis) -> Iterator[Api]:
+    port = free_port()
+    ttl = VIEWER_SESSION_TTL_S
+    settings = ApiSettings(
+        redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY, segment_seconds=2.0,
+        public_url=f"http://127.0.0.1:{port}",
+    )  # fmt: skip
+    yield from run_api(settings, live_services(settings, ttl), port=port)
+
+
+@pytest.fixture
+def origin_edge(origin_api: Api) -> Iterator[RunningEdge]:
+    yield from start_edge(origin_api)
+
+
+# Object storage: a real S3 wire-protocol server (moto) on loopback, and an API and an edge
+# that keep the media there (2 s segments, a live window of 3).
+@pytest.fixture
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    yield from moto_endpoint()
+
+
+@pytest.fixture
+def stored_api(tmp_path: Path, redis_client: redis.Redis, s3_endpoint: str) -> Iterator[Api]:
+    port = free_port()
+    settings = ApiSettings(
+        redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY,
+        segment_seconds=2.0, live_window=3, public_url=f"http://127.0.0.1:{port}",
+        s3_bucket=BUCKET, s3_endpoint_url=s3_endpoint,
+    )  # fmt: skip
+    yield from run_api(settings, live_services(settings, 30.0), port=port)
+
+
+@pytest.fixture
+def stored_edge(stored_api: Api) -> Iterator[RunningEdge]:
+    scheduler = stored_api.app_state.live.scheduler  # type: ignore[attr-defined]
+    yield from start_edge(stored_api, scheduler=scheduler, sweep_every_s=0.5)
+
+
+# Live view: the API hands out the WHEP URL of an edge listening on `whep_port`.
+@pytest.fixture
+def whep_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def live_api(tmp_path: Path, redis_client: redis.Redis, whep_port: int) -> Iterator[Api]:
+    port = free_port()
+    settings = ApiSettings(
+        redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY, segment_seconds=2.0,
+        public_url=f"http://127.0.0.1:{port}", whep_url=f"http://127.0.0.1:{whep_port}",
+    )  # fmt: skip
+    yield from run_api(settings, live_services(settings, 30.0), port=port)
+
+
+@pytest.fixture
+def live_edge(live_api: Api, whep_port: int) -> Iterator[RunningEdge]:
+    """An edge serving live view on `whep_port`."""
+    for running in start_edge(live_api):
+        serving = running.edge.serve_live_view("127.0.0.1", whep_port)
+        assert asyncio.run_coroutine_threadsafe(serving, running.loop).result(10) == whep_port
+        yield running

@@ -4,8 +4,7 @@ condition: for the edge, ladder and delivery tests."""
 import asyncio
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,10 +100,3 @@ def publish(url: str, seconds: float, **options: object) -> subprocess.Completed
 def events(api: Api, **params: str) -> list[dict[str, object]]:
     found = api.client().get("/api/events", params={"limit": 100, **params}).json()["data"]
     return list(found)
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)

@@ -17,6 +17,11 @@ class SegmentFacts:
     starts_with_keyframe: bool
 
 
+def ffmpeg(*args: str) -> None:
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
+    subprocess.run(command, check=True, timeout=180)
+
+
 def ffprobe_json(*args: str) -> dict[str, object]:
     command = ["ffprobe", "-v", "error", "-of", "json", *args]
     done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)

@@ -4,9 +4,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.waiting import eventually
+from workers.base.process import stop_process
 
 
 @dataclass
@@ -17,17 +19,11 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL the worker and everything it started, as a crashed node would go."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
+        stop_process(self.process, first=signal.SIGKILL, group=True)
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        """Celery's warm shutdown; what is left after 20 s (its pool too) is killed."""
+        stop_process(self.process, grace_s=20, group=True)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -46,10 +42,15 @@ def start_worker(name: str, env: dict[str, str], log_dir: Path, pool: str = "cpu
             start_new_session=True,
         )
     worker = WorkerProcess(name, process, log)
-    deadline = time.monotonic() + 30
-    while " ready." not in worker.output():
-        if process.poll() is not None or time.monotonic() > deadline:
-            worker.stop()
-            raise RuntimeError(f"worker {name} did not start:\n{worker.output()}")
-        time.sleep(0.1)
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"worker {name} exited:\n{worker.output()}")
+        return " ready." in worker.output()
+
+    try:
+        eventually(ready, 30, what=f"worker {name}")
+    except (AssertionError, RuntimeError):
+        worker.stop()
+        raise
     return worker

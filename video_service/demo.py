@@ -10,9 +10,7 @@ polls would); waits for the ladder and checks with ffprobe that the signed URL p
 """
 
 import asyncio
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -39,7 +37,7 @@ from video_service.edge.settings import EdgeSettings
 from video_service.shared.ownership import Ownership
 from workers.base.layout import SOURCE, MediaLayout, master_key, playlist_key
 from workers.base.ports import free_port
-from workers.base.process import run_capture
+from workers.base.process import run_capture, stop_process
 from workers.base.redis_server import resolve_redis_url
 from workers.base.secrets import secret_box
 from workers.base.settings import Settings, shared_settings
@@ -151,10 +149,12 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
         return str(url)
     finally:
         stop.set()
-        publisher.terminate()
-        publisher.wait(10)
+        stop_process(publisher, grace_s=10)
         stop_edge()
-        _stop_worker(worker)
+        # Celery's warm shutdown finishes the job in hand; a job still running after the
+        # grace is cut off (acknowledged late: the broker hands it out again), and nothing
+        # of the worker's group is left running.
+        stop_process(worker, grace_s=10, group=True)
         client.close()
         viewer_client.close()
 
@@ -215,23 +215,6 @@ def _start_worker(redis_url: str, state: Path, log: Path) -> "subprocess.Popen[b
         return subprocess.Popen(
             command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
         )
-
-
-def _stop_worker(worker: "subprocess.Popen[bytes]", grace_s: float = 10.0) -> None:
-    """Celery's warm shutdown finishes the job in hand; a job still running after `grace_s`
-    is cut off (it was acknowledged late: the broker hands it out again), and nothing of
-    the worker is left running."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, sig)
-        try:
-            worker.wait(grace_s)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(worker.pid, signal.SIGKILL)  # the pool's children, should any remain
-    worker.wait()
 
 
 def _keep_watching(

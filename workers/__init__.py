@@ -11,5 +11,5 @@
   priority, the pools' activity and capacity. Imports `workers.base` and `workers.engine`.
 
 Nothing under `workers` imports `video_service` or `cdn` (import-linter checks these rules in
-CI: `.importlinter`).
+CI: `[tool.importlinter]` in pyproject.toml).
 """

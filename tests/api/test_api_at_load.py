@@ -15,7 +15,7 @@ import redis
 from sqlalchemy import event
 
 from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
-from tests.conftest import TEST_REDIS_URL
+from tests.environment import TEST_REDIS_URL
 from video_service.api.db import engine_of
 from video_service.api.deps import current_request
 from video_service.api.settings import ApiSettings

@@ -12,7 +12,7 @@ import redis
 from sqlalchemy import update
 
 from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
-from tests.conftest import TEST_REDIS_URL
+from tests.environment import TEST_REDIS_URL
 from video_service.api.db import session_scope
 from video_service.api.models import ApiKey
 from video_service.api.settings import ApiSettings

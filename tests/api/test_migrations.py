@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.processes import Children
 from video_service.api.db import MIGRATIONS, create_database, engine_of, session_scope
 from video_service.api.events import EventFilter, build_list_query
 from video_service.api.maintenance import maintain_events
@@ -67,12 +68,14 @@ def test_a_database_from_before_migrations_is_upgraded_with_its_rows(database_ur
     engine_of(sessions).dispose()
 
 
-def test_processes_starting_together_on_a_new_database_migrate_once(database_url: str) -> None:
+def test_processes_starting_together_on_a_new_database_migrate_once(
+    database_url: str, children: Children
+) -> None:
     start = (
         "import sys; from video_service.api.db import create_database; create_database(sys.argv[1])"
     )
     runs = [
-        subprocess.Popen([sys.executable, "-c", start, database_url], stderr=subprocess.PIPE)
+        children.popen([sys.executable, "-c", start, database_url], stderr=subprocess.PIPE)
         for _ in range(4)
     ]
     for run in runs:

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
-from tests.conftest import TEST_REDIS_URL
+from tests.environment import TEST_REDIS_URL
 from video_service.api.settings import ApiSettings
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
@@ -31,6 +31,7 @@ def live_api(tmp_path: Path, database_url: str, redis_client: redis.Redis) -> It
     yield from run_api(settings, live_services(settings, 30.0))
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("key", [ADMIN_KEY, None], ids=["admin", "no key"])
 def test_no_generated_request_gets_a_5xx_or_an_answer_the_schema_does_not_document(
     live_api: Api, key: str | None, tmp_path: Path

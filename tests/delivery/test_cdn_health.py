@@ -16,8 +16,10 @@ import redis
 
 from cdn.providers import GLOBAL, Provider, Scheme
 from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
-from tests.conftest import TEST_REDIS_URL
-from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
+from tests.edge_harness import RunningEdge, publisher, start_edge
+from tests.environment import TEST_REDIS_URL
+from tests.processes import Children
+from tests.waiting import eventually
 from video_service.api.live import VIEWER_SESSION_TTL_S
 from video_service.api.settings import ApiSettings
 from workers.base.ports import free_port
@@ -99,7 +101,10 @@ def cdn_edge(cdn_api: Api) -> Iterator[RunningEdge]:
 
 
 def test_a_failing_cdn_is_ejected_and_its_viewers_move_until_it_recovers(
-    cdn_api: Api, cdn_edge: RunningEdge, health: dict[str, HealthServer]
+    cdn_api: Api,
+    cdn_edge: RunningEdge,
+    health: dict[str, HealthServer],
+    children: Children,
 ) -> None:
     admin = cdn_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
@@ -108,10 +113,10 @@ def test_a_failing_cdn_is_ejected_and_its_viewers_move_until_it_recovers(
                                         "site_ids": [site["id"]]}).json()["key"]  # fmt: skip
     viewer = cdn_api.client(key)
     assert cdn_api.client(key).get("/api/cdn").status_code == 403, "operators only"
-    run = subprocess.Popen(publisher(cdn_edge.url(camera), 30), stderr=subprocess.DEVNULL)
+    run = children.popen(publisher(cdn_edge.url(camera), 30), stderr=subprocess.DEVNULL)
     try:
         source = cdn_edge.source(camera) / "index.m3u8"
-        wait_until(lambda: source.exists() and len(m3u8.load(str(source)).segments) >= 1)
+        eventually(lambda: source.exists() and len(m3u8.load(str(source)).segments) >= 1)
 
         def playback() -> dict[str, str]:
             answer = viewer.get(f"/api/cameras/{camera['id']}/playback")
@@ -128,7 +133,7 @@ def test_a_failing_cdn_is_ejected_and_its_viewers_move_until_it_recovers(
         assert ejected() == set()
 
         health[sticky].down()
-        wait_until(lambda: sticky in ejected(), 10)
+        eventually(lambda: sticky in ejected(), 10)
         assert other not in ejected(), "the healthy one stays in"
         moved = playback()
         assert moved["cdn"] == other
@@ -141,7 +146,7 @@ def test_a_failing_cdn_is_ejected_and_its_viewers_move_until_it_recovers(
         assert steering.json()["PATHWAY-PRIORITY"] == [other, sticky], "the ejected one last"
 
         health[sticky].up()
-        wait_until(lambda: ejected() == set(), 15)
+        eventually(lambda: ejected() == set(), 15)
         assert playback()["cdn"] == sticky, "back to its own CDN once that one is healthy"
     finally:
         run.kill()

@@ -6,7 +6,7 @@ takes over with the published state."""
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from cdn.providers import GLOBAL, Provider, Scheme
-from tests.conftest import TEST_REDIS_URL
+from tests.environment import TEST_REDIS_URL
 from video_service.delivery.playback import Delivery
 from video_service.delivery.settings import DeliverySettings
 from workers.base import redis_keys
@@ -65,6 +65,16 @@ def delivery(tmp_path: Path, server: Counted) -> Delivery:
     return Delivery(settings)
 
 
+async def until(condition: Callable[[], bool], timeout: float) -> float:
+    """Seconds until `condition` holds, polled on the event loop; fails past `timeout`."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while not condition():
+        assert loop.time() - started < timeout, f"not within {timeout:g} s"
+        await asyncio.sleep(EVERY_S / 5)
+    return loop.time() - started
+
+
 def test_one_process_probes_for_all_and_every_process_sees_its_ejections(
     tmp_path: Path, health_server: Counted, redis_client: redis.Redis
 ) -> None:
@@ -76,16 +86,13 @@ def test_one_process_probes_for_all_and_every_process_sees_its_ejections(
         loops = [asyncio.create_task(d.watch_health(c)) for d, c in zip(processes, shared,
                                                                           strict=True)]  # fmt: skip
         try:
-            await asyncio.sleep(2.0)
-            rounds = 2.0 / EVERY_S
             # One prober: about one probe a round, not three.
-            assert health_server.hits <= 1.5 * rounds, health_server.hits
-            assert health_server.hits >= 0.5 * rounds, health_server.hits
+            took = await until(lambda: health_server.hits >= 20, 20 / 0.5 * EVERY_S)
+            assert took >= 20 / 1.5 * EVERY_S, f"20 probes in {took:.2f} s"
             assert not any(d.selector.is_ejected("alpha") for d in processes)
 
             health_server.failing = True
-            await asyncio.sleep(8 * EVERY_S)
-            assert all(d.selector.is_ejected("alpha") for d in processes)
+            await until(lambda: all(d.selector.is_ejected("alpha") for d in processes), 5)
             assert all(not d.selector.is_ejected("beta") for d in processes)
             assert {d.selector.choose("viewer-1", "eu").name for d in processes} == {"beta"}
 
@@ -96,8 +103,7 @@ def test_one_process_probes_for_all_and_every_process_sees_its_ejections(
             loops[index].cancel()
             health_server.failing = False
             hits = health_server.hits
-            await asyncio.sleep(10 * EVERY_S)
-            assert health_server.hits > hits, "nobody took over the probes"
+            await until(lambda: health_server.hits > hits + 2, 5)  # somebody took over
             left = [d for i, d in enumerate(processes) if i != index]
             assert all(d.selector.ejection_state("alpha")[1] == 1 for d in left)
         finally:

@@ -12,7 +12,7 @@ import pytest
 from video_service.delivery import export
 from video_service.delivery.errors import ExportFailed
 from video_service.delivery.export import export_mp4
-from video_service.delivery.recordings import TimeRange
+from video_service.delivery.recorded_ranges import TimeRange
 from video_service.shared.recording_index import Recorded
 from workers.base.layout import SOURCE, segment_key, source_segment_name
 from workers.base.storage import LocalStorage

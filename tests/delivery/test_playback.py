@@ -3,44 +3,18 @@
 
 import http.client
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import m3u8
-import pytest
-import redis
 
 from cdn.signing import OriginSigner, StreamGrant
-from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
-from tests.conftest import TEST_REDIS_URL
-from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
-from video_service.api.live import VIEWER_SESSION_TTL_S
-from video_service.api.settings import ApiSettings
-from workers.base.ports import free_port
-
-
-@pytest.fixture
-def origin_api(tmp_path: Path, redis_client: redis.Redis) -> Iterator[Api]:
-    port = free_port()
-    ttl = VIEWER_SESSION_TTL_S
-    settings = ApiSettings(
-        redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY, segment_seconds=2.0,
-        public_url=f"http://127.0.0.1:{port}",
-    )  # fmt: skip
-    yield from run_api(settings, live_services(settings, ttl), port=port)
-
-
-@pytest.fixture
-def origin_edge(origin_api: Api) -> Iterator[RunningEdge]:
-    yield from start_edge(origin_api)
-
-
-def tokens_everywhere(text: str) -> list[str]:
-    uris = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert uris
-    return [parse_qs(urlsplit(uri).query)["token"][0] for uri in uris]
+from tests.api_harness import Api
+from tests.edge_harness import RunningEdge, publisher
+from tests.processes import Children
+from tests.signed_urls import tokens_everywhere
+from tests.waiting import eventually
 
 
 def sneaky_paths(mine: str, theirs: str) -> list[str]:
@@ -68,7 +42,10 @@ def raw_get(netloc: str, target: str) -> tuple[int, str]:
 
 
 def test_a_viewer_key_gets_a_signed_url_that_plays_through_the_origin(
-    origin_api: Api, origin_edge: RunningEdge, tmp_path: Path
+    origin_api: Api,
+    origin_edge: RunningEdge,
+    tmp_path: Path,
+    children: Children,
 ) -> None:
     admin = origin_api.client()
     site = admin.post("/api/sites", json={"name": "HQ", "tier": 2}).json()
@@ -91,10 +68,10 @@ def test_a_viewer_key_gets_a_signed_url_that_plays_through_the_origin(
     offline = viewer.get(f"/api/cameras/{quiet['id']}/playback")
     assert offline.status_code == 409 and "offline" in offline.json()["detail"]
 
-    run = subprocess.Popen(publisher(origin_edge.url(camera), 30), stderr=subprocess.DEVNULL)
+    run = children.popen(publisher(origin_edge.url(camera), 30), stderr=subprocess.DEVNULL)
     try:
         source = origin_edge.source(camera) / "index.m3u8"
-        wait_until(lambda: source.exists() and len(m3u8.load(str(source)).segments) >= 2)
+        eventually(lambda: source.exists() and len(m3u8.load(str(source)).segments) >= 2)
         answer = viewer.get(f"/api/cameras/{camera['id']}/playback", params={"region": "eu"})
         assert answer.status_code == 200, answer.text
         playback = answer.json()

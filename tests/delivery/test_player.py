@@ -7,20 +7,24 @@ import subprocess
 from pathlib import Path
 
 import m3u8
+import pytest
 
 from tests.api_harness import Api
-from tests.conftest import TEST_REDIS_URL
-from tests.delivery.test_playback import origin_api, origin_edge  # noqa: F401 (fixtures)
-from tests.edge_harness import RunningEdge, publisher, wait_until
+from tests.edge_harness import RunningEdge, publisher
+from tests.environment import TEST_REDIS_URL
+from tests.processes import Children
+from tests.waiting import eventually
 from tests.workers_harness import start_worker
 
 DRIVER = Path(__file__).parent.parent / "browser" / "play_live.mjs"
 
 
+@pytest.mark.long
 def test_hls_js_in_chromium_plays_a_published_camera_for_ten_seconds(
-    origin_api: Api,  # noqa: F811
-    origin_edge: RunningEdge,  # noqa: F811
+    origin_api: Api,
+    origin_edge: RunningEdge,
     tmp_path: Path,
+    children: Children,
 ) -> None:
     env = {"REDIS_URL": TEST_REDIS_URL, "SPARC_STATE_DIR": str(tmp_path),
            "SPARC_SEGMENT_SECONDS": "2", "SPARC_ALLOWED_ROOTS": str(tmp_path)}  # fmt: skip
@@ -30,12 +34,12 @@ def test_hls_js_in_chromium_plays_a_published_camera_for_ten_seconds(
     camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
     key = admin.post("/api/keys", json={"name": "guard", "scope": "viewer",
                                         "site_ids": [site["id"]]}).json()["key"]  # fmt: skip
-    run = subprocess.Popen(
+    run = children.popen(
         publisher(origin_edge.url(camera), 60, size="640x360"), stderr=subprocess.DEVNULL
     )
     try:
         source = origin_edge.source(camera) / "index.m3u8"
-        wait_until(lambda: source.exists() and len(m3u8.load(str(source)).segments) >= 3, 30)
+        eventually(lambda: source.exists() and len(m3u8.load(str(source)).segments) >= 3, 30)
         driven = subprocess.run(
             ["node", str(DRIVER), f"{origin_api.url}/player/", key, camera["id"], "11"],
             capture_output=True, text=True, timeout=120,

@@ -7,7 +7,6 @@ leaving the window are deleted from the bucket too. Against a real S3 wire-proto
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -16,48 +15,27 @@ import boto3
 import httpx
 import m3u8
 import pytest
-import redis
 
-from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
-from tests.conftest import TEST_REDIS_URL
-from tests.delivery.test_playback import tokens_everywhere
-from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
-from tests.moto_harness import AWS_ENV, BUCKET, moto_endpoint
+from tests.api_harness import Api
+from tests.edge_harness import RunningEdge, publisher
+from tests.environment import TEST_REDIS_URL
+from tests.moto_harness import AWS_ENV, BUCKET
+from tests.processes import Children
+from tests.signed_urls import tokens_everywhere
+from tests.waiting import eventually
 from tests.workers_harness import start_worker
-from video_service.api.settings import ApiSettings
 from workers.base import redis_keys
-from workers.base.ports import free_port
 
-SEGMENT_S = 2.0
-WINDOW = 3
+SEGMENT_S = 2.0  # as `stored_api` has it
 
 
-@pytest.fixture
-def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for name, value in AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-    yield from moto_endpoint()
-
-
-@pytest.fixture
-def stored_api(tmp_path: Path, redis_client: redis.Redis, s3_endpoint: str) -> Iterator[Api]:
-    port = free_port()
-    settings = ApiSettings(
-        redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY,
-        segment_seconds=SEGMENT_S, live_window=WINDOW, public_url=f"http://127.0.0.1:{port}",
-        s3_bucket=BUCKET, s3_endpoint_url=s3_endpoint,
-    )  # fmt: skip
-    yield from run_api(settings, live_services(settings, 30.0), port=port)
-
-
-@pytest.fixture
-def stored_edge(stored_api: Api) -> Iterator[RunningEdge]:
-    scheduler = stored_api.app_state.live.scheduler  # type: ignore[attr-defined]
-    yield from start_edge(stored_api, scheduler=scheduler, sweep_every_s=0.5)
-
-
+@pytest.mark.long
 def test_the_ladder_is_stored_served_from_the_bucket_and_expires_there(
-    stored_api: Api, stored_edge: RunningEdge, s3_endpoint: str, tmp_path: Path
+    stored_api: Api,
+    stored_edge: RunningEdge,
+    s3_endpoint: str,
+    tmp_path: Path,
+    children: Children,
 ) -> None:
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
 
@@ -79,11 +57,11 @@ def test_the_ladder_is_stored_served_from_the_bucket_and_expires_there(
     site = admin.post("/api/sites", json={"name": "HQ", "tier": 2}).json()
     camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
     prefix = f"live/{camera['id']}/"
-    publishing = subprocess.Popen(
+    publishing = children.popen(
         publisher(stored_edge.url(camera), 40, size="640x360"), stderr=subprocess.DEVNULL
     )
     try:
-        wait_until(lambda: prefix + "source/index.m3u8" in stored(prefix))
+        eventually(lambda: prefix + "source/index.m3u8" in stored(prefix))
         answer = admin.get(f"/api/cameras/{camera['id']}/playback")
         assert answer.status_code == 200, answer.text
         url = answer.json()["url"]
@@ -97,12 +75,12 @@ def test_the_ladder_is_stored_served_from_the_bucket_and_expires_there(
             assert named <= stored(prefix + "240p/"), "a playlist names only stored segments"
             return len(listed) >= 2
 
-        wait_until(rung_stored, 40)
+        eventually(rung_stored, 40)
         first_rung_segments = stored(prefix + "240p/") - {prefix + "240p/index.m3u8"}
         master = m3u8.loads(text(prefix + "master.m3u8"))
         assert [p.uri for p in master.playlists] == ["source/index.m3u8", "240p/index.m3u8"]
         # Segments that left the window are deleted from the bucket too.
-        wait_until(lambda: not first_rung_segments & stored(prefix + "240p/"), 40)
+        eventually(lambda: not first_rung_segments & stored(prefix + "240p/"), 40)
         assert stored(prefix + "240p/") - {prefix + "240p/index.m3u8"}, "the window remains"
     finally:
         publishing.kill()
@@ -136,7 +114,11 @@ def _serve_from_the_bucket(player: httpx.Client, url: str, s3: Any, prefix: str)
 
 
 def test_an_api_node_without_the_recording_serves_the_planned_master_from_the_first_request(
-    stored_api: Api, stored_edge: RunningEdge, s3_endpoint: str, tmp_path: Path
+    stored_api: Api,
+    stored_edge: RunningEdge,
+    s3_endpoint: str,
+    tmp_path: Path,
+    children: Children,
 ) -> None:
     """Before any worker ran: the master is the one the edge planned from the recording
     (every rung the source allows; each rung's playlist there, empty until its first
@@ -155,17 +137,17 @@ def test_an_api_node_without_the_recording_serves_the_planned_master_from_the_fi
             return 0
         return len(m3u8.loads(body).segments)
 
-    publishing = subprocess.Popen(
+    publishing = children.popen(
         publisher(stored_edge.url(camera), 30, size="640x360"), stderr=subprocess.DEVNULL
     )
     try:
-        wait_until(lambda: stored_segments() >= 2, 30)
+        eventually(lambda: stored_segments() >= 2, 30)
         answer = admin.get(f"/api/cameras/{camera['id']}/playback")
         assert answer.status_code == 200, answer.text
     finally:
         publishing.kill()
         publishing.wait()
-    wait_until(lambda: not stored_edge.edge.live_cameras, 30)  # the recorder has finished
+    eventually(lambda: not stored_edge.edge.live_cameras, 30)  # the recorder has finished
     shutil.rmtree(tmp_path / "media" / "live" / camera["id"])
     with httpx.Client(timeout=10) as player:
         master = player.get(answer.json()["url"])

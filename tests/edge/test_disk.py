@@ -9,8 +9,10 @@ import m3u8
 import pytest
 
 from tests.api_harness import Api
-from tests.edge_harness import events, publish, publisher, start_edge, wait_until
+from tests.edge_harness import events, publish, publisher, start_edge
 from tests.media import segment_facts
+from tests.processes import Children
+from tests.waiting import eventually
 from video_service.edge.disk import DiskState, disk_state
 
 MB = 1024 * 1024
@@ -27,9 +29,13 @@ def test_low_then_full_then_back_only_above_the_low_line() -> None:
     assert step(150, DiskState.FULL) is DiskState.OK
 
 
+@pytest.mark.long
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root; CI runs as root")
 def test_a_recording_disk_that_fills_stops_recording_cleanly_and_refuses_publishers(
-    sqlite_api: Api, admin: Callable[..., dict[str, object]], tmp_path: Path
+    sqlite_api: Api,
+    admin: Callable[..., dict[str, object]],
+    tmp_path: Path,
+    children: Children,
 ) -> None:
     media = tmp_path / "media"
     media.mkdir()
@@ -39,9 +45,9 @@ def test_a_recording_disk_that_fills_stops_recording_cleanly_and_refuses_publish
     try:
         edge = next(running)
         camera = admin()
-        filling = subprocess.Popen(publisher(edge.url(camera), 90, size="640x360", rate=25),
-                                   stderr=subprocess.DEVNULL)  # fmt: skip
-        wait_until(lambda: _disk_states(sqlite_api)[:1] == ["full"], 60)
+        filling = children.popen(publisher(edge.url(camera), 90, size="640x360", rate=25),
+                                 stderr=subprocess.DEVNULL)  # fmt: skip
+        eventually(lambda: _disk_states(sqlite_api)[:1] == ["full"], 60)
         assert _disk_states(sqlite_api) == ["full", "low"], "low first, then full"
         filling.wait(20)  # the edge ended the session: the publisher is cut off
         playlist = m3u8.load(str(edge.source(camera) / "index.m3u8"))

@@ -2,7 +2,6 @@
 worker on the real Redis, and a viewer session that opens and then expires."""
 
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +10,11 @@ import pytest
 import redis
 
 from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
-from tests.conftest import TEST_REDIS_URL
-from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
+from tests.edge_harness import RunningEdge, publisher, start_edge
+from tests.environment import TEST_REDIS_URL
 from tests.media import segment_facts
+from tests.processes import Children
+from tests.waiting import eventually
 from tests.workers_harness import start_worker
 from video_service.api.settings import ApiSettings
 
@@ -21,7 +22,7 @@ SEGMENT_S = 2.0
 
 
 @pytest.fixture
-def live_api(tmp_path: Path, redis_client: redis.Redis) -> Iterator[Api]:
+def ladder_api(tmp_path: Path, redis_client: redis.Redis) -> Iterator[Api]:
     ttl = 4.0
     settings = ApiSettings(
         redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY, segment_seconds=SEGMENT_S
@@ -30,13 +31,14 @@ def live_api(tmp_path: Path, redis_client: redis.Redis) -> Iterator[Api]:
 
 
 @pytest.fixture
-def live_edge(live_api: Api) -> Iterator[RunningEdge]:
-    scheduler = live_api.app_state.live.scheduler  # type: ignore[attr-defined]
-    yield from start_edge(live_api, scheduler=scheduler)
+def ladder_edge(ladder_api: Api) -> Iterator[RunningEdge]:
+    scheduler = ladder_api.app_state.live.scheduler  # type: ignore[attr-defined]
+    yield from start_edge(ladder_api, scheduler=scheduler)
 
 
+@pytest.mark.long
 def test_one_viewer_gets_aligned_rungs_and_when_it_leaves_the_ladder_stops(
-    live_api: Api, live_edge: RunningEdge, tmp_path: Path
+    ladder_api: Api, ladder_edge: RunningEdge, tmp_path: Path, children: Children
 ) -> None:
     env = {
         "REDIS_URL": TEST_REDIS_URL,
@@ -45,17 +47,15 @@ def test_one_viewer_gets_aligned_rungs_and_when_it_leaves_the_ladder_stops(
         "SPARC_ALLOWED_ROOTS": str(tmp_path),
     }
     worker = start_worker("ladder", env, tmp_path)
-    admin = live_api.client()
+    admin = ladder_api.client()
     site = admin.post("/api/sites", json={"name": "HQ", "tier": 2}).json()
     camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
-    camera_dir = live_edge.source(camera).parent
-    camera_url = live_edge.url(camera)
-    publishing = subprocess.Popen(
-        publisher(camera_url, 40, size="640x360"), stderr=subprocess.DEVNULL
-    )
+    camera_dir = ladder_edge.source(camera).parent
+    camera_url = ladder_edge.url(camera)
+    children.popen(publisher(camera_url, 40, size="640x360"), stderr=subprocess.DEVNULL)
     try:
-        source = live_edge.source(camera) / "index.m3u8"
-        wait_until(lambda: source.exists() and len(m3u8.load(str(source)).segments) >= 3)
+        source = ladder_edge.source(camera) / "index.m3u8"
+        eventually(lambda: source.exists() and len(m3u8.load(str(source)).segments) >= 3)
         assert not (camera_dir / "240p").exists(), "no viewer, no ladder"
         opened = admin.post(f"/api/cameras/{camera['id']}/viewers")
         assert opened.status_code == 201 and opened.json()["viewers"] == 1
@@ -67,7 +67,7 @@ def test_one_viewer_gets_aligned_rungs_and_when_it_leaves_the_ladder_stops(
             assert renew.status_code == 200, renew.text
             return rung.exists() and len(m3u8.load(str(rung)).segments) >= 3
 
-        wait_until(watching_until_three_rung_segments, 40)
+        eventually(watching_until_three_rung_segments, 40)
         master = m3u8.load(str(camera_dir / "master.m3u8"))
         assert [p.uri for p in master.playlists] == ["source/index.m3u8", "240p/index.m3u8"]
         for segment in m3u8.load(str(rung)).segments:
@@ -79,17 +79,23 @@ def test_one_viewer_gets_aligned_rungs_and_when_it_leaves_the_ladder_stops(
         assert set(lag) >= {"source", "240p"}
         assert lag["240p"]["p50_s"] > lag["source"]["p50_s"] >= 0
         # Nobody renews the session: after its 4 s it lapses and the ladder must stop.
-        wait_until(lambda: _viewers_left(admin, str(camera["id"])) == [session_id], 30)
-        time.sleep(2 * SEGMENT_S)  # the jobs queued before it lapsed
+        eventually(lambda: _viewers_left(admin, str(camera["id"])) == [session_id], 30)
+
+        def recorded(rendition: str) -> int:
+            return len(list((camera_dir / rendition).glob("seg_*.ts")))
+
+        lapsed_at = recorded("source")  # the jobs queued before it lapsed: done or past
+        eventually(lambda: recorded("source") >= lapsed_at + 2, 30)
         done_before = _jobs_done(admin, str(camera["id"]))
-        rung_before = len(list((camera_dir / "240p").glob("seg_*.ts")))
-        time.sleep(4 * SEGMENT_S)
-        assert len(list((camera_dir / "source").glob("seg_*.ts"))) > rung_before + 2
-        assert len(list((camera_dir / "240p").glob("seg_*.ts"))) == rung_before
-        assert _jobs_done(admin, str(camera["id"])) == done_before
+        rung_before, source_before = recorded("240p"), recorded("source")
+
+        def three_more_source_segments_and_no_ladder_work() -> bool:
+            assert recorded("240p") == rung_before
+            assert _jobs_done(admin, str(camera["id"])) == done_before
+            return recorded("source") >= source_before + 3
+
+        eventually(three_more_source_segments_and_no_ladder_work, 30)
     finally:
-        publishing.kill()
-        publishing.wait()
         worker.stop()
 
 

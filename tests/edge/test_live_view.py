@@ -15,10 +15,9 @@ import json
 import queue
 import statistics
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,43 +30,15 @@ from prometheus_client import REGISTRY
 
 from cdn.signing import StreamGrant
 from tests.api_harness import Api
-from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
+from tests.edge_harness import RunningEdge, publisher
+from tests.processes import Children
+from tests.waiting import eventually
+from tests.webrtc_harness import clock_camera, offer_sdp
 from video_service.edge.live_view.fanout import MAX_QUEUED, Viewer
 from workers.base.layout import whep_path
 
 T = TypeVar("T")
 DRIVER = Path(__file__).parent.parent / "browser" / "live_view.mjs"
-ROOT = Path(__file__).parent.parent.parent
-
-
-@pytest.fixture
-def live_edge(live_api: Api, whep_port: int) -> Iterator[RunningEdge]:
-    for running in start_edge(live_api):
-        serving = running.edge.serve_live_view("127.0.0.1", whep_port)
-        assert asyncio.run_coroutine_threadsafe(serving, running.loop).result(10) == whep_port
-        yield running
-
-
-def clock_camera(url: str, seconds: float, b_frames: int = 0) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "tests.clock_camera", url, str(seconds),
-               "--b-frames", str(b_frames)]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT)
-
-
-def offer_sdp(audio: bool = False) -> str:
-    """A browser-like offer (aiortc's own: receive-only video, VP8 and H.264; audio)."""
-
-    async def make() -> str:
-        connection = RTCPeerConnection()
-        connection.addTransceiver("video", direction="recvonly")
-        if audio:
-            connection.addTransceiver("audio", direction="recvonly")
-        await connection.setLocalDescription(await connection.createOffer())
-        sdp = str(connection.localDescription.sdp)
-        await connection.close()
-        return sdp
-
-    return asyncio.run(make())
 
 
 class _Crowd:
@@ -132,8 +103,9 @@ class _Crowd:
         self._loop.close()
 
 
+@pytest.mark.long
 def test_live_view_plays_the_cameras_own_h264_under_half_a_second(
-    live_api: Api, live_edge: RunningEdge, monkeypatch: pytest.MonkeyPatch
+    live_api: Api, live_edge: RunningEdge, monkeypatch: pytest.MonkeyPatch, children: Children
 ) -> None:
     admin = live_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
@@ -143,110 +115,105 @@ def test_live_view_plays_the_cameras_own_h264_under_half_a_second(
     key = admin.post("/api/keys", json={"name": "guard", "scope": "viewer",
                                         "site_ids": [site["id"]]}).json()["key"]  # fmt: skip
     viewer = live_api.client(key)
-    publishers = [clock_camera(live_edge.url(camera), 60)]
+    children.adopt(clock_camera(live_edge.url(camera), 60))
+    playback: dict[str, str] = {}
+
+    def offered() -> bool:
+        answer = viewer.get(f"/api/cameras/{camera['id']}/playback")
+        playback.update(answer.json() if answer.status_code == 200 else {})
+        return "webrtc" in playback
+
+    eventually(offered, 20)
+    assert playback["webrtc"].startswith(f"{live_api.settings.whep_url}/whep/{camera['id']}?")
+
+    driven = subprocess.run(
+        ["node", str(DRIVER), f"{live_api.url}/player/", key, camera["id"], "6"],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert driven.returncode == 0, driven.stderr
+    seen = json.loads(driven.stdout.strip().splitlines()[-1])
+    assert seen["playing"] and seen["transport"] == "webrtc", seen
+    latencies = sorted(seen["latencies"])
+    assert len(latencies) >= 6 * 20, seen  # 25 fps shown, a few unreadable
+    p95 = latencies[int(len(latencies) * 0.95)]
+    first = seen["timeToFirstFrameMs"]
+    print(f"glass-to-glass ms: median {statistics.median(latencies)}, p95 {p95}, "
+          f"first picture {first} ms, unreadable {seen['unreadable']}")  # fmt: skip
+    assert 0 < p95 < 500, seen
+    assert seen["timeToFirstFrameMs"] < 2000, seen
+    assert seen["width"] == 640 and "WebRTC" in seen["status"], seen
+    # Watched over WebRTC only: the HLS viewer session ended, so no ladder follows.
+    assert seen["hlsSessionEnded"], seen
+    before = viewer.post(f"/api/cameras/{camera['id']}/viewers").json()
+    gone = f"/api/cameras/{camera['id']}/viewers/{before['session_id']}"
+    assert viewer.delete(gone).status_code == 204
+    after = viewer.post(f"/api/cameras/{camera['id']}/viewers").json()
+    assert after["viewers"] == before["viewers"], (before, after)  # one out, one in
+    assert viewer.delete(gone).status_code == 404
+    eventually(lambda: live_edge.edge.whep is not None and not live_edge.edge.whep.sessions, 10)
+
+    # Ten viewers of the camera, one of which stops reading: the player keeps its latency.
+    crowd = _Crowd(live_edge, camera["id"], playback["webrtc"], 8, monkeypatch)
     try:
-        playback: dict[str, str] = {}
-
-        def offered() -> bool:
-            answer = viewer.get(f"/api/cameras/{camera['id']}/playback")
-            playback.update(answer.json() if answer.status_code == 200 else {})
-            return "webrtc" in playback
-
-        wait_until(offered, 20)
-        assert playback["webrtc"].startswith(f"{live_api.settings.whep_url}/whep/{camera['id']}?")
-
-        driven = subprocess.run(
-            ["node", str(DRIVER), f"{live_api.url}/player/", key, camera["id"], "6"],
+        again = subprocess.run(
+            ["node", str(DRIVER), f"{live_api.url}/player/", key, camera["id"], "5"],
             capture_output=True, text=True, timeout=90,
         )  # fmt: skip
-        assert driven.returncode == 0, driven.stderr
-        seen = json.loads(driven.stdout.strip().splitlines()[-1])
-        assert seen["playing"] and seen["transport"] == "webrtc", seen
-        latencies = sorted(seen["latencies"])
-        assert len(latencies) >= 6 * 20, seen  # 25 fps shown, a few unreadable
-        p95 = latencies[int(len(latencies) * 0.95)]
-        first = seen["timeToFirstFrameMs"]
-        print(f"glass-to-glass ms: median {statistics.median(latencies)}, p95 {p95}, "
-              f"first picture {first} ms, unreadable {seen['unreadable']}")  # fmt: skip
-        assert 0 < p95 < 500, seen
-        assert seen["timeToFirstFrameMs"] < 2000, seen
-        assert seen["width"] == 640 and "WebRTC" in seen["status"], seen
-        # Watched over WebRTC only: the HLS viewer session ended, so no ladder follows.
-        assert seen["hlsSessionEnded"], seen
-        before = viewer.post(f"/api/cameras/{camera['id']}/viewers").json()
-        gone = f"/api/cameras/{camera['id']}/viewers/{before['session_id']}"
-        assert viewer.delete(gone).status_code == 204
-        after = viewer.post(f"/api/cameras/{camera['id']}/viewers").json()
-        assert after["viewers"] == before["viewers"], (before, after)  # one out, one in
-        assert viewer.delete(gone).status_code == 404
-        wait_until(lambda: live_edge.edge.whep is not None and not live_edge.edge.whep.sessions, 10)
-
-        # Ten viewers of the camera, one of which stops reading: the player keeps its latency.
-        crowd = _Crowd(live_edge, camera["id"], playback["webrtc"], 8, monkeypatch)
-        try:
-            again = subprocess.run(
-                ["node", str(DRIVER), f"{live_api.url}/player/", key, camera["id"], "5"],
-                capture_output=True, text=True, timeout=90,
-            )  # fmt: skip
-            crowded = json.loads(again.stdout.strip().splitlines()[-1])
-            assert crowded["transport"] == "webrtc", crowded
-            late = sorted(crowded["latencies"])
-            crowd_p95 = late[int(len(late) * 0.95)]
-            print(f"with 8 more viewers and one that stopped reading: p95 {crowd_p95} ms")
-            assert 0 < crowd_p95 < 500, crowded
-            assert crowd.stalled.skips >= 1 and crowd.stalled.queued <= MAX_QUEUED
-            assert crowd.frames() > 8 * 5 * 20  # the other viewers were fed too
-        finally:
-            crowd.close()
-
-        _refusals(live_api, live_edge, playback["webrtc"], idle["id"])
-
-        # A camera whose H.264 has B-frames: 409 saying why, and the player falls back to HLS.
-        publishers.append(clock_camera(live_edge.url(banded), 60, b_frames=2))
-        wait_until(lambda: viewer.get(f"/api/cameras/{banded['id']}/playback").status_code == 200,
-                   20)  # fmt: skip
-        banded_url = viewer.get(f"/api/cameras/{banded['id']}/playback").json()["webrtc"]
-        whep = httpx.Client(timeout=10)
-        live_api.clients.append(whep)
-        sdp = {"Content-Type": "application/sdp"}
-        wait_until(lambda: whep.post(banded_url, content=offer_sdp(), headers=sdp)
-                   .status_code == 409, 10)  # fmt: skip
-        refused = whep.post(banded_url, content=offer_sdp(), headers=sdp)
-        assert "B-frames" in refused.text, refused.text
-        # The player, refused, falls back to HLS and says why.
-        fell = subprocess.run(
-            ["node", str(DRIVER), f"{live_api.url}/player/", key, banded["id"], "1"],
-            capture_output=True, text=True, timeout=90,
-        )  # fmt: skip
-        back = json.loads(fell.stdout.strip().splitlines()[-1])
-        assert back["playing"] and back["transport"] == "hls", back
-        assert any("WebRTC: 409" in e and "B-frames" in e for e in back["errors"]), back
-
-        # Sound: G.711 goes as it is; AAC (WebRTC has none) is left out, saying so.
-        mulaw = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Door"}).json()
-        aac = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Yard"}).json()
-        for cam, codec in ((mulaw, "pcm_mulaw"), (aac, "aac")):
-            command = publisher(live_edge.url(cam), 60, audio=codec)
-            publishers.append(subprocess.Popen(command, stderr=subprocess.DEVNULL))
-        for cam in (mulaw, aac):
-            wait_until(lambda c=cam: viewer.get(f"/api/cameras/{c['id']}/playback")
-                       .status_code == 200, 20)  # fmt: skip
-        heard = subprocess.run(
-            ["node", str(DRIVER), f"{live_api.url}/player/", key, mulaw["id"], "3"],
-            capture_output=True, text=True, timeout=90,
-        )  # fmt: skip
-        sound = json.loads(heard.stdout.strip().splitlines()[-1])
-        assert sound["transport"] == "webrtc" and sound["sound"] == "audio/PCMU", sound
-        assert sound["audioCodec"] == "audio/PCMU" and sound["audioPackets"] > 5, sound
-        aac_url = viewer.get(f"/api/cameras/{aac['id']}/playback").json()["webrtc"]
-        silent = whep.post(aac_url, content=offer_sdp(audio=True), headers=sdp)
-        assert silent.status_code == 201, silent.text
-        assert "MPEG4-GENERIC" in silent.headers["x-audio"], silent.headers
-        whep.delete(httpx.URL(aac_url).join(silent.headers["location"]))
+        crowded = json.loads(again.stdout.strip().splitlines()[-1])
+        assert crowded["transport"] == "webrtc", crowded
+        late = sorted(crowded["latencies"])
+        crowd_p95 = late[int(len(late) * 0.95)]
+        print(f"with 8 more viewers and one that stopped reading: p95 {crowd_p95} ms")
+        assert 0 < crowd_p95 < 500, crowded
+        assert crowd.stalled.skips >= 1 and crowd.stalled.queued <= MAX_QUEUED
+        assert crowd.frames() > 8 * 5 * 20  # the other viewers were fed too
     finally:
-        for running in publishers:
-            running.terminate()
-            running.wait(30)
+        crowd.close()
+
+    _refusals(live_api, live_edge, playback["webrtc"], idle["id"])
+
+    # A camera whose H.264 has B-frames: 409 saying why, and the player falls back to HLS.
+    children.adopt(clock_camera(live_edge.url(banded), 60, b_frames=2))
+    eventually(lambda: viewer.get(f"/api/cameras/{banded['id']}/playback").status_code == 200,
+               20)  # fmt: skip
+    banded_url = viewer.get(f"/api/cameras/{banded['id']}/playback").json()["webrtc"]
+    whep = httpx.Client(timeout=10)
+    live_api.clients.append(whep)
+    sdp = {"Content-Type": "application/sdp"}
+    eventually(lambda: whep.post(banded_url, content=offer_sdp(), headers=sdp)
+               .status_code == 409, 10)  # fmt: skip
+    refused = whep.post(banded_url, content=offer_sdp(), headers=sdp)
+    assert "B-frames" in refused.text, refused.text
+    # The player, refused, falls back to HLS and says why.
+    fell = subprocess.run(
+        ["node", str(DRIVER), f"{live_api.url}/player/", key, banded["id"], "1"],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    back = json.loads(fell.stdout.strip().splitlines()[-1])
+    assert back["playing"] and back["transport"] == "hls", back
+    assert any("WebRTC: 409" in e and "B-frames" in e for e in back["errors"]), back
+
+    # Sound: G.711 goes as it is; AAC (WebRTC has none) is left out, saying so.
+    mulaw = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Door"}).json()
+    aac = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Yard"}).json()
+    for cam, codec in ((mulaw, "pcm_mulaw"), (aac, "aac")):
+        command = publisher(live_edge.url(cam), 60, audio=codec)
+        children.popen(command, stderr=subprocess.DEVNULL)
+    for cam in (mulaw, aac):
+        eventually(lambda c=cam: viewer.get(f"/api/cameras/{c['id']}/playback")
+                   .status_code == 200, 20)  # fmt: skip
+    heard = subprocess.run(
+        ["node", str(DRIVER), f"{live_api.url}/player/", key, mulaw["id"], "3"],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    sound = json.loads(heard.stdout.strip().splitlines()[-1])
+    assert sound["transport"] == "webrtc" and sound["sound"] == "audio/PCMU", sound
+    assert sound["audioCodec"] == "audio/PCMU" and sound["audioPackets"] > 5, sound
+    aac_url = viewer.get(f"/api/cameras/{aac['id']}/playback").json()["webrtc"]
+    silent = whep.post(aac_url, content=offer_sdp(audio=True), headers=sdp)
+    assert silent.status_code == 201, silent.text
+    assert "MPEG4-GENERIC" in silent.headers["x-audio"], silent.headers
+    whep.delete(httpx.URL(aac_url).join(silent.headers["location"]))
 
 
 def _refusals(api: Api, edge: RunningEdge, url: str, idle_id: str) -> None:
@@ -285,7 +252,7 @@ def _refusals(api: Api, edge: RunningEdge, url: str, idle_id: str) -> None:
         # Six offers at once against a cap of two: two answered, four refused (the offers
         # being answered count against the cap). The crowd's sessions are gone first (each
         # ends when its viewer's connection closes).
-        wait_until(lambda: not service.sessions, 40)
+        eventually(lambda: not service.sessions, 40)
         service._max_viewers = 2
         with ThreadPoolExecutor(6) as pool:
             answers = list(pool.map(lambda _: httpx.post(url, content=offer, headers=sdp,
@@ -322,7 +289,7 @@ def _refusals(api: Api, edge: RunningEdge, url: str, idle_id: str) -> None:
     short = signer.token(StreamGrant(whep_path(camera_id), int(time.time()) + 2))
     assert whep.post(f"{base}?token={short}", content=offer, headers=sdp).status_code == 201
     assert len(service.sessions) == 1
-    wait_until(lambda: not service.sessions, 6)
+    eventually(lambda: not service.sessions, 6)
 
 
 def _grant(api: Api, camera_id: str) -> object:

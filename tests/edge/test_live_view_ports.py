@@ -22,7 +22,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from pydantic import ValidationError
 
 from tests.api_harness import Api
-from tests.edge_harness import RunningEdge, publisher, start_edge, wait_until
+from tests.edge_harness import RunningEdge, publisher, start_edge
+from tests.processes import Children
+from tests.waiting import eventually
 from video_service.edge.live_view.ice import interface_addresses, parse_port_range
 from video_service.edge.settings import EdgeSettings
 
@@ -145,20 +147,23 @@ def pinned(live_api: Api, whep_port: int) -> Iterator[Pinned]:
 
 
 def test_live_view_media_arrives_on_the_configured_interface_and_ports(
-    live_api: Api, pinned: Pinned, monkeypatch: pytest.MonkeyPatch
+    live_api: Api,
+    pinned: Pinned,
+    monkeypatch: pytest.MonkeyPatch,
+    children: Children,
 ) -> None:
     running, addresses, ports = pinned.edge, pinned.addresses, pinned.ports
     admin = live_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
     camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
     url = f"/api/cameras/{camera['id']}/playback"
-    camera_publisher = subprocess.Popen(
+    camera_publisher = children.popen(
         publisher(running.url(camera), 60, audio="pcm_mulaw"), stderr=subprocess.DEVNULL
     )
     viewers = _Viewers(monkeypatch)
     whep = httpx.Client(timeout=20)
     try:
-        wait_until(lambda: "webrtc" in admin.get(url).json(), 20)
+        eventually(lambda: "webrtc" in admin.get(url).json(), 20)
         webrtc = admin.get(url).json()["webrtc"]
         first, second = viewers.open(webrtc), viewers.open(webrtc)
         for answer in (first, second):
@@ -169,7 +174,7 @@ def test_live_view_media_arrives_on_the_configured_interface_and_ports(
         # Two viewers, two ports on each address: each its own.
         taken = set(_host_candidates(first.text)) | set(_host_candidates(second.text))
         assert len(taken) == 2 * len(addresses), taken
-        wait_until(lambda: viewers.connected() == 2 and viewers.frames > 20, 20)
+        eventually(lambda: viewers.connected() == 2 and viewers.frames > 20, 20)
 
         # The range is used up: the next viewer is told so, and to come back.
         third = viewers.open(webrtc)

@@ -18,16 +18,14 @@ import pytest
 import redis
 
 from tests.api_harness import Api
-from tests.delivery.test_playback import origin_api  # noqa: F401 (fixture)
-from tests.delivery.test_storage_delivery import (  # noqa: F401 (fixtures)
-    BUCKET,
-    s3_endpoint,
-    stored_api,
-)
-from tests.edge_harness import RunningEdge, publish, publisher, start_edge, wait_until
+from tests.edge_harness import RunningEdge, publish, publisher, start_edge
 from tests.faults.stack import RedisServer
-from video_service.delivery.recordings import TimeRange
+from tests.moto_harness import BUCKET
+from tests.processes import Children
+from tests.waiting import eventually, holds
+from video_service.delivery.recorded_ranges import TimeRange
 from video_service.shared.ownership import Owner, Ownership, owner_of, parse_taken
+from video_service.shared.recording_index import Recorded
 from workers.base import redis_keys
 from workers.base.layout import segment_number
 from workers.base.notices import hear
@@ -88,12 +86,12 @@ def test_every_take_is_heard_at_once_by_the_other_edges(
     try:
         time.sleep(0.3)  # subscribed
         taken = Ownership(redis_client, "edge-b:8554", "http://b:8889").take(CAMERA)
-        wait_until(lambda: bool(heard), 2)
+        eventually(lambda: bool(heard), 2)
         assert heard == [taken]
         # Garbage on the channel is no owner; the listener goes on.
         redis_client.publish(redis_keys.CAMERA_TAKEN, "\x00 garbage")
         again = Ownership(redis_client, "edge-c:8554").take(CAMERA)
-        wait_until(lambda: len(heard) == 3, 2)
+        eventually(lambda: len(heard) == 3, 2)
         assert heard[1] is None and heard[2] == again and again.whep_url is None
     finally:
         stop.set()
@@ -102,7 +100,7 @@ def test_every_take_is_heard_at_once_by_the_other_edges(
 
 @pytest.fixture
 def slow_looking_edge(
-    origin_api: Api,  # noqa: F811
+    origin_api: Api,
     new_redis: Callable[[], redis.Redis],
 ) -> Iterator[RunningEdge]:
     """An edge that looks in the database for disabled cameras only every 60 s."""
@@ -110,7 +108,9 @@ def slow_looking_edge(
     yield from start_edge(origin_api, ownership=ownership, enabled_check_s=60)
 
 
-def test_notices_are_heard_again_after_redis_was_away(tmp_path: Path) -> None:
+def test_notices_are_heard_again_after_redis_was_away(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Redis stopped for a while and started again: the listener subscribes again by itself
     (a notice sent while it was away is lost: the edges' periodic looks make up for it)."""
     server = RedisServer(tmp_path / "redis", aof=False)
@@ -122,13 +122,13 @@ def test_notices_are_heard_again_after_redis_was_away(tmp_path: Path) -> None:
     )
     listener.start()
     try:
-        wait_until(lambda: client.publish(redis_keys.CAMERA_CHANGED, "first") == 1, 5)
-        wait_until(lambda: heard == ["first"], 2)
+        eventually(lambda: client.publish(redis_keys.CAMERA_CHANGED, "first") == 1, 5)
+        eventually(lambda: heard == ["first"], 2)
         server.kill()
-        time.sleep(3)
+        eventually(lambda: "not hearing notices" in caplog.text, 10)
         server.start()
-        wait_until(lambda: client.publish(redis_keys.CAMERA_CHANGED, "again") == 1, 10)
-        wait_until(lambda: heard[-1:] == ["again"], 2)
+        eventually(lambda: client.publish(redis_keys.CAMERA_CHANGED, "again") == 1, 10)
+        eventually(lambda: heard[-1:] == ["again"], 2)
     finally:
         stop.set()
         listener.join(5)
@@ -137,9 +137,10 @@ def test_notices_are_heard_again_after_redis_was_away(tmp_path: Path) -> None:
 
 
 def test_a_camera_disabled_or_deleted_is_cut_off_within_a_second(
-    origin_api: Api,  # noqa: F811
+    origin_api: Api,
     slow_looking_edge: RunningEdge,
     redis_client: redis.Redis,
+    children: Children,
 ) -> None:
     """The API's notice (`redis_keys.CAMERA_CHANGED`) has the edge look at once."""
     edge = slow_looking_edge
@@ -147,29 +148,24 @@ def test_a_camera_disabled_or_deleted_is_cut_off_within_a_second(
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
     made = [admin.post("/api/cameras", json={"site_id": site["id"], "name": f"cam {n}"}).json()
             for n in range(2)]  # fmt: skip
-    running = [subprocess.Popen(publisher(edge.url(cam), 40), stderr=subprocess.DEVNULL)
-               for cam in made]  # fmt: skip
-    try:
-        wait_until(lambda: len(edge.edge.live_cameras) == 2, 15)
-        disabled, deleted = (str(cam["id"]) for cam in made)
-        started = time.monotonic()
-        assert admin.post(f"/api/cameras/{disabled}/disable").status_code == 200
-        wait_until(lambda: disabled not in edge.edge.live_cameras, 1)
-        took = time.monotonic() - started
-        started = time.monotonic()
-        assert admin.delete(f"/api/cameras/{deleted}").status_code == 204
-        wait_until(lambda: deleted not in edge.edge.live_cameras, 1)
-        print(f"cut off after {took:.2f} s (disabled), "
-              f"{time.monotonic() - started:.2f} s (deleted)")  # fmt: skip
-    finally:
-        for process in running:
-            process.kill()
-            process.wait()
+    for cam in made:
+        children.popen(publisher(edge.url(cam), 40), stderr=subprocess.DEVNULL)
+    eventually(lambda: len(edge.edge.live_cameras) == 2, 15)
+    disabled, deleted = (str(cam["id"]) for cam in made)
+    started = time.monotonic()
+    assert admin.post(f"/api/cameras/{disabled}/disable").status_code == 200
+    eventually(lambda: disabled not in edge.edge.live_cameras, 1)
+    took = time.monotonic() - started
+    started = time.monotonic()
+    assert admin.delete(f"/api/cameras/{deleted}").status_code == 204
+    eventually(lambda: deleted not in edge.edge.live_cameras, 1)
+    print(f"cut off after {took:.2f} s (disabled), "
+          f"{time.monotonic() - started:.2f} s (deleted)")  # fmt: skip
 
 
 @pytest.fixture
 def two_edges(
-    origin_api: Api,  # noqa: F811
+    origin_api: Api,
     redis_client: redis.Redis,
     new_redis: Callable[[], redis.Redis],
 ) -> Iterator[tuple[RunningEdge, RunningEdge]]:
@@ -182,9 +178,10 @@ def two_edges(
 
 
 def test_a_second_publisher_on_another_edge_takes_the_camera_over(
-    origin_api: Api,  # noqa: F811
+    origin_api: Api,
     two_edges: tuple[RunningEdge, RunningEdge],
     redis_client: redis.Redis,
+    children: Children,
 ) -> None:
     edge_a, edge_b = two_edges
     admin = origin_api.client()
@@ -200,45 +197,37 @@ def test_a_second_publisher_on_another_edge_takes_the_camera_over(
         answer = admin.get(f"/api/cameras/{cam}/playback")
         return str(answer.json().get("webrtc") or "") if answer.status_code == 200 else ""
 
-    first = subprocess.Popen(publisher(edge_a.url(camera), 40), stderr=subprocess.DEVNULL)
-    second = None
-    try:
-        wait_until(lambda: owner() == "edge-a" and cam in edge_a.edge.live_cameras, 15)
-        wait_until(lambda: live_view().startswith(f"http://edge-a:8889/whep/{cam}?token="), 15)
-        # Redis restarted empty (the lease gone): edge A takes the camera again, new token,
-        # and goes on recording.
-        lost = owner_of(redis_client, cam).token  # type: ignore[union-attr]
-        redis_client.delete(redis_keys.camera_owner(cam))
-        wait_until(lambda: owner() == "edge-a", 3)
-        token_a = owner_of(redis_client, cam).token  # type: ignore[union-attr]
-        assert token_a > lost and cam in edge_a.edge.live_cameras and first.poll() is None
+    first = children.popen(publisher(edge_a.url(camera), 40), stderr=subprocess.DEVNULL)
+    eventually(lambda: owner() == "edge-a" and cam in edge_a.edge.live_cameras, 15)
+    eventually(lambda: live_view().startswith(f"http://edge-a:8889/whep/{cam}?token="), 15)
+    # Redis restarted empty (the lease gone): edge A takes the camera again, new token,
+    # and goes on recording.
+    lost = owner_of(redis_client, cam).token  # type: ignore[union-attr]
+    redis_client.delete(redis_keys.camera_owner(cam))
+    eventually(lambda: owner() == "edge-a", 3)
+    token_a = owner_of(redis_client, cam).token  # type: ignore[union-attr]
+    assert token_a > lost and cam in edge_a.edge.live_cameras and first.poll() is None
 
-        second = subprocess.Popen(publisher(edge_b.url(camera), 40), stderr=subprocess.DEVNULL)
-        wait_until(lambda: owner() == "edge-b", 15)
-        # Edge A hears the take and cuts its publisher off: one edge records the camera.
-        wait_until(lambda: cam not in edge_a.edge.live_cameras, 2)
-        wait_until(lambda: cam in edge_b.edge.live_cameras, 15)
-        first.wait(15)  # its connection closed: the publisher ends (long before its 40 s)
-        assert owner_of(redis_client, cam).token > token_a  # type: ignore[union-attr]
-        wait_until(lambda: live_view().startswith(f"http://edge-b:8889/whep/{cam}?"), 5)
-        assert owner() == "edge-b"  # and it stays B's while B renews
-        time.sleep(2)
-        assert owner() == "edge-b" and cam in edge_b.edge.live_cameras
+    second = children.popen(publisher(edge_b.url(camera), 40), stderr=subprocess.DEVNULL)
+    eventually(lambda: owner() == "edge-b", 15)
+    # Edge A hears the take and cuts its publisher off: one edge records the camera.
+    eventually(lambda: cam not in edge_a.edge.live_cameras, 2)
+    eventually(lambda: cam in edge_b.edge.live_cameras, 15)
+    first.wait(15)  # its connection closed: the publisher ends (long before its 40 s)
+    assert owner_of(redis_client, cam).token > token_a  # type: ignore[union-attr]
+    eventually(lambda: live_view().startswith(f"http://edge-b:8889/whep/{cam}?"), 5)
+    # and it stays B's while B renews
+    holds(lambda: owner() == "edge-b" and cam in edge_b.edge.live_cameras, 2)
 
-        # B's publisher leaves: the camera is free at once, not after the lease.
-        second.terminate()
-        second.wait(15)
-        wait_until(lambda: owner() is None, 5)
-    finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                process.wait(15)
+    # B's publisher leaves: the camera is free at once, not after the lease.
+    second.terminate()
+    second.wait(15)
+    eventually(lambda: owner() is None, 5)
 
 
 def test_a_camera_moving_to_an_edge_with_its_own_disk_goes_on_numbering_after_the_bucket(
-    stored_api: Api,  # noqa: F811
-    s3_endpoint: str,  # noqa: F811
+    stored_api: Api,
+    s3_endpoint: str,
     tmp_path: Path,
 ) -> None:
     """Two edges, each with its own media root, one bucket: the second edge's recorder
@@ -256,12 +245,12 @@ def test_a_camera_moving_to_an_edge_with_its_own_disk_goes_on_numbering_after_th
 
     for edge_a in start_edge(stored_api, media_root=tmp_path / "a"):
         assert publish(edge_a.url(camera), 7).returncode == 0
-        wait_until(lambda: len(stored()) >= 3, 20)
+        eventually(lambda: len(stored()) >= 3, 20)
     first = stored()
     last_a = max(segment_number(name) or 0 for name in first)
     for edge_b in start_edge(stored_api, media_root=tmp_path / "b"):
         assert publish(edge_b.url(camera), 5).returncode == 0
-        wait_until(lambda: max(segment_number(n) or 0 for n in stored()) > last_a + 1, 20)
+        eventually(lambda: max(segment_number(n) or 0 for n in stored()) > last_a + 1, 20)
         local = sorted((tmp_path / "b" / prefix).glob("seg_*.ts"))
         assert local and segment_number(local[0].name) == last_a + 1, local
     after = stored()
@@ -274,7 +263,7 @@ def test_a_camera_moving_to_an_edge_with_its_own_disk_goes_on_numbering_after_th
 
 @pytest.fixture
 def stored_edges(
-    stored_api: Api,  # noqa: F811
+    stored_api: Api,
     tmp_path: Path,
     new_redis: Callable[[], redis.Redis],
 ) -> Iterator[dict[str, RunningEdge]]:
@@ -288,10 +277,12 @@ def stored_edges(
             yield {"edge-a": a, "edge-b": b}
 
 
+@pytest.mark.long
 def test_a_camera_publishing_to_both_edges_at_once_ends_with_one_owner_and_one_recording(
-    stored_api: Api,  # noqa: F811
+    stored_api: Api,
     stored_edges: dict[str, RunningEdge],
-    s3_endpoint: str,  # noqa: F811
+    s3_endpoint: str,
+    children: Children,
 ) -> None:
     """The edge that took the camera first hears the other's take and cuts its publisher
     off within 2 s (long before its renewal); the recording index and the bucket hold one
@@ -311,20 +302,24 @@ def test_a_camera_publishing_to_both_edges_at_once_ends_with_one_owner_and_one_r
         found = owner_of(stored_api.app_state.live.redis, cam)
         return found is not None and recording() == [stored_edges[found.edge]]
 
-    both = [subprocess.Popen(publisher(edge.url(camera), seconds), stderr=subprocess.DEVNULL)
+    both = [children.popen(publisher(edge.url(camera), seconds), stderr=subprocess.DEVNULL)
             for edge in edges]  # fmt: skip
-    try:
-        wait_until(lambda: bool(recording()), 10)
-        wait_until(one_owner, 2)
-        codes = [process.wait(seconds + 20) for process in both]
-    finally:
-        for process in both:
-            process.kill()
+    eventually(lambda: bool(recording()), 10)
+    eventually(one_owner, 2)
+    codes = [process.wait(seconds + 20) for process in both]
     # One publisher was cut off early; the other published to its end.
     assert sorted(code == 0 for code in codes) == [False, True], codes
-    wait_until(lambda: not recording(), 15)
-    time.sleep(1)  # the last segment indexed and stored
-    found = stored_api.app_state.delivery.recorded(cam, TimeRange(time.time() - 120, time.time()))
+    eventually(lambda: not recording(), 15)
+
+    def indexed() -> list[Recorded]:
+        return stored_api.app_state.delivery.recorded(
+            cam, TimeRange(time.time() - 120, time.time())
+        )
+
+    # The last segment, closed as the recorder finished, indexed and stored.
+    found = eventually(
+        lambda: (got := indexed()) and sum(s.duration for s in got) >= seconds - 4 and got, 10
+    )
     numbers = [segment.number for segment in found]
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), numbers
     for before, after in itertools.pairwise(found):

@@ -5,7 +5,6 @@ an edge's cameras move to the other when it stops."""
 
 import os
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,7 +14,8 @@ import redis
 from sqlalchemy import text
 
 from tests.api_harness import ADMIN_KEY, Api, run_api
-from tests.edge_harness import RunningEdge, events, start_edge, wait_until
+from tests.edge_harness import RunningEdge, events, start_edge
+from tests.waiting import eventually, holds, settles
 from video_service.api.db import session_scope
 from video_service.api.settings import ApiSettings
 from video_service.edge.membership import ALIVE_BEAT_S, pulled_by
@@ -61,24 +61,11 @@ def pulling(camera_id: str) -> bool:
     return any("ffmpeg" in line and f"/pull/{camera_id}" in line for line in listing.splitlines())
 
 
-def settled(now: Callable[[], object], expected: object, timeout: float) -> None:
-    """Wait until `now()` has been `expected` for a whole beat (`ALIVE_BEAT_S`)."""
-    since: list[float] = []
-
-    def steady() -> bool:
-        if now() != expected:
-            since.clear()
-            return False
-        since[:] = since or [time.monotonic()]
-        return time.monotonic() - since[0] >= ALIVE_BEAT_S
-
-    wait_until(steady, timeout)
-
-
 def segments(playlist: Path) -> list[m3u8.Segment]:
     return list(m3u8.load(str(playlist)).segments) if playlist.exists() else []
 
 
+@pytest.mark.long
 def test_a_pull_camera_is_recorded_reconnected_and_stopped(
     pull_edge: RunningEdge, pull_api: Api
 ) -> None:
@@ -94,7 +81,7 @@ def test_a_pull_camera_is_recorded_reconnected_and_stopped(
     assert "hunter2" not in str(camera)
     playlist = pull_edge.source(camera) / "index.m3u8"
     try:
-        wait_until(lambda: len(segments(playlist)) >= 2, 40)
+        eventually(lambda: len(segments(playlist)) >= 2, 40)
         kinds = [e["type"] for e in events(sqlite_api, camera_id=camera["id"])]
         assert "camera_online" in kinds
         # The password reached the camera (it asks for Digest), and nowhere else.
@@ -106,24 +93,25 @@ def test_a_pull_camera_is_recorded_reconnected_and_stopped(
             row = session.execute(text("SELECT * FROM cameras")).mappings().one()
         assert "hunter2" not in str(dict(row)) and row["source_secret"]
         stop_camera(camera_server)
-        wait_until(lambda: any(
+        eventually(lambda: any(
             e["type"] == "camera_offline" for e in events(sqlite_api, camera_id=camera["id"])
         ), 30)  # fmt: skip
         before = [s.uri for s in segments(playlist)]
         camera_server = start_camera(port)
-        wait_until(lambda: len([s for s in segments(playlist) if s.uri not in before]) >= 1, 40)
+        eventually(lambda: len([s for s in segments(playlist) if s.uri not in before]) >= 1, 40)
         fresh = [s for s in segments(playlist) if s.uri not in before]
         assert fresh[0].discontinuity, "the reconnect is marked"
         assert pulling(camera["id"])  # (before the disable: after it, the puller may be gone
         admin.post(f"/api/cameras/{camera['id']}/disable")  # within the 0.5 s refresh)
-        wait_until(lambda: not pulling(camera["id"]), 20)
+        eventually(lambda: not pulling(camera["id"]), 20)
         files = set(p.name for p in pull_edge.source(camera).glob("seg_*.ts"))
-        time.sleep(4)  # and nothing more is recorded
-        assert set(p.name for p in pull_edge.source(camera).glob("seg_*.ts")) == files
+        holds(lambda: set(p.name for p in pull_edge.source(camera).glob("seg_*.ts")) == files,
+              4, what="no more segments")  # fmt: skip
     finally:
         stop_camera(camera_server)
 
 
+@pytest.mark.long
 def test_pull_cameras_are_spread_over_the_edges_and_move_when_one_stops(
     pull_api: Api, redis_client: redis.Redis, new_redis: Callable[[], redis.Redis]
 ) -> None:
@@ -152,16 +140,15 @@ def test_pull_cameras_are_spread_over_the_edges_and_move_when_one_stops(
         # on its way when it hears the other's lands after it; the other leaves the camera
         # for two beats. So: settled for a beat first, then it stays so.)
         expected = [{c for c in ids if pulled_by(c, names) == name} for name in names]
-        settled(shares, expected, 20)
-        time.sleep(2)
-        assert shares() == expected
+        settles(shares, expected, 20, for_s=ALIVE_BEAT_S)
+        holds(lambda: shares() == expected, ALIVE_BEAT_S, what="the shares")
         # The edge with the most cameras stops: they move to the other, nothing pulled twice.
         leaving = 0 if len(expected[0]) >= len(expected[1]) else 1
         next(edges[leaving], None)  # its shutdown
         staying = running[1 - leaving]
-        wait_until(lambda: staying.edge._pulls is not None
-                   and staying.edge._pulls.pulling == set(ids), 15)  # fmt: skip
-        wait_until(lambda: all(c in staying.edge._pulls.online for c in expected[leaving]), 40)  # type: ignore[union-attr]
+        pulls = eventually(lambda: staying.edge.pulls, 5)
+        eventually(lambda: pulls.pulling == set(ids), 15)
+        eventually(lambda: all(c in pulls.online for c in expected[leaving]), 40)
         # A new edge joins: its share moves to it (the edge that had them hears its takes
         # and stops), and settles there.
         joining = Ownership(clients[2], "edge-c")
@@ -169,9 +156,8 @@ def test_pull_cameras_are_spread_over_the_edges_and_move_when_one_stops(
         running = [staying, next(edges[-1])]
         now = (names[1 - leaving], "edge-c")
         expected = [{c for c in ids if pulled_by(c, now) == name} for name in now]
-        settled(shares, expected, 25)
-        time.sleep(3)
-        assert shares() == expected
+        settles(shares, expected, 25, for_s=ALIVE_BEAT_S)
+        holds(lambda: shares() == expected, 1.5 * ALIVE_BEAT_S, what="the shares")
     finally:
         for edge in edges:
             next(edge, None)

@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 
 from tests.api_harness import Api
-from tests.edge_harness import RunningEdge, events, wait_until
+from tests.edge_harness import RunningEdge, events
+from tests.waiting import eventually
 from video_service.api.db import session_scope
 from video_service.api.models import Event
 from video_service.edge.refusals import MAX_KEPT, PER_ADDRESS, PER_CAMERA, WINDOW_S
@@ -46,7 +47,7 @@ def test_a_flood_of_unknown_cameras_is_shut_out_and_leaves_a_few_events(
     refused = events(sqlite_api, type="publish_refused")[0]["detail"]
     assert len(refused["url"]) <= MAX_KEPT + 3 and refused["reason"] == "unknown camera"
     # When the window closes, the others are one event with their count.
-    wait_until(lambda: len(events(sqlite_api, type="publish_refused")) == 2, WINDOW_S + 5)
+    eventually(lambda: len(events(sqlite_api, type="publish_refused")) == 2, WINDOW_S + 5)
     repeated = events(sqlite_api, type="publish_refused")[0]["detail"]
     assert 1 <= repeated["repeated"] <= PER_ADDRESS, repeated
 

@@ -16,9 +16,11 @@ from pathlib import Path
 import httpx
 import m3u8
 
-from tests.edge_harness import publisher, wait_until
+from tests.edge_harness import publisher
+from tests.waiting import eventually
 from tests.workers_harness import WorkerProcess, start_worker
 from workers.base.ports import free_port
+from workers.base.process import stop_process
 from workers.base.redis_server import redis_server_binary
 
 ADMIN_KEY = "sv_fault-admin-key-0123456789"
@@ -50,12 +52,11 @@ class RedisServer:
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        wait_until(lambda: _answers(self.port), 10)
+        eventually(lambda: _answers(self.port), 10)
 
     def kill(self) -> None:
         assert self.process is not None
-        self.process.kill()
-        self.process.wait()
+        stop_process(self.process, first=signal.SIGKILL)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -91,6 +92,9 @@ class Stack:
             "SPARC_SEGMENT_SECONDS": str(SEGMENT_S),
             "SPARC_PUBLIC_URL": f"http://127.0.0.1:{self.api_port}",
             "SPARC_ALLOWED_ROOTS": str(self.work),
+            # Ports of their own (tests run side by side): any free one, or none.
+            "SPARC_WHEP_PORT": "0",
+            "SPARC_METRICS_PORT": "0",
             **self.extra_env,
         }
         self.admin = httpx.Client(
@@ -105,11 +109,11 @@ class Stack:
 
     def start_api(self) -> None:
         self.api = self._spawn(["serve", "--port", str(self.api_port)], "api")
-        wait_until(self._api_answers, 30)
+        eventually(self._api_answers, 30)
 
     def start_edge(self) -> None:
         self.edge = self._spawn(["edge", "--port", str(self.rtsp_port)], "edge")
-        wait_until(self._edge_listens, 30)
+        eventually(self._edge_listens, 30)
 
     def start_worker(self, name: str = "faults") -> WorkerProcess:
         worker = start_worker(name, {k: v for k, v in self.env.items()}, self.work)
@@ -156,24 +160,18 @@ class Stack:
         return self.media / str(camera["id"]) / name / "index.m3u8"
 
     def kill(self, process: subprocess.Popen[bytes] | None) -> None:
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        """As a machine that dies: SIGKILL, to the process and all it started."""
+        if process is not None:
+            stop_process(process, first=signal.SIGKILL, group=True)
 
     def close(self) -> None:
         for process in self.publishers:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            stop_process(process, first=signal.SIGKILL)
         for worker in self.workers:
             worker.stop()
         for process in (self.edge, self.api):
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGINT)
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    self.kill(process)
+            if process is not None:
+                stop_process(process, first=signal.SIGINT, grace_s=30, group=True)
         self.admin.close()
         self.redis.stop()
 
@@ -226,7 +224,5 @@ def listed(playlist: Path) -> list[m3u8.Segment]:
 def measure(check: Callable[[], bool], timeout: float, step: float = 0.1) -> float:
     """Seconds until `check` holds (an AssertionError past `timeout`)."""
     started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < timeout, f"not within {timeout:.0f} s"
-        time.sleep(step)
+    eventually(check, timeout, every=step)
     return time.monotonic() - started

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import boto3
@@ -27,13 +28,16 @@ import pytest
 import redis
 
 from tests.api_harness import create_postgres_database, drop_postgres_database
-from tests.conftest import TEST_REDIS_URL
-from tests.edge_harness import publisher, wait_until
+from tests.edge_harness import publisher
+from tests.environment import TEST_REDIS_URL
 from tests.faults.stack import CLI, SEGMENT_S
-from tests.moto_harness import AWS_ENV, BUCKET, CREDENTIALS, moto_endpoint
+from tests.moto_harness import AWS_ENV, BUCKET, CREDENTIALS
+from tests.processes import Children
+from tests.waiting import eventually
 from tests.workers_harness import WorkerProcess, start_worker
 from video_service.shared.ownership import owner_of
 from workers.base.ports import free_port
+from workers.base.process import stop_process
 
 ADMIN_KEY = "sv_nodes-admin-key-0123456789"
 DRIVER = Path(__file__).parent.parent / "browser" / "play_live.mjs"
@@ -69,21 +73,17 @@ class Cluster:
         self.workers.append(start_worker(name, env, self.work))
 
     def kill(self, name: str) -> None:
-        process = self.processes[name]
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        """As a machine that dies: SIGKILL, to the process and all it started."""
+        stop_process(self.processes[name], first=signal.SIGKILL, group=True)
 
     def close(self) -> None:
         for worker in self.workers:
             worker.stop()
-        for process in self.processes.values():
+        for process in self.processes.values():  # all asked at once: they stop together
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGINT)
         for process in self.processes.values():
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+            stop_process(process, first=signal.SIGINT, grace_s=30, group=True)
 
 
 class Camera:
@@ -113,9 +113,12 @@ class Camera:
 
     def close(self) -> None:
         self._stop.set()
+        while self._thread.is_alive():  # a publisher it starts meanwhile is stopped too
+            if self._process is not None:
+                stop_process(self._process, first=signal.SIGKILL)
+            self._thread.join(0.2)
         if self._process is not None:
-            self._process.kill()
-        self._thread.join(10)
+            stop_process(self._process, first=signal.SIGKILL)
 
 
 def _listens(port: int) -> bool:
@@ -123,14 +126,26 @@ def _listens(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+@dataclass
+class Nodes:
+    """The three nodes running, the cameras publishing, and the clients the steps use."""
+
+    cluster: Cluster
+    admin: httpx.Client
+    viewer: httpx.Client
+    s3: Any
+    api_2: int
+    edges: tuple[str, str]  # the edges' names (their leases say who owns what)
+    ids: list[str]  # cameras 0 and 1 publish to edge 1, 2 and 3 to edge 2
+    key: str  # a viewer key
+
+    def stored(self, prefix: str) -> dict[str, str]:
+        listing = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+        return {item["Key"].rsplit("/", 1)[1]: item["ETag"] for item in listing}
+
+
 @pytest.fixture
-def s3_endpoint() -> Iterator[str]:
-    yield from moto_endpoint()
-
-
-def test_three_nodes_share_only_redis_and_the_bucket_and_outlive_an_edge(
-    tmp_path: Path, s3_endpoint: str, redis_client: redis.Redis
-) -> None:
+def nodes(tmp_path: Path, s3_endpoint: str, redis_client: redis.Redis) -> Iterator[Nodes]:
     database = create_postgres_database()
     env = {**os.environ, **AWS_ENV, "REDIS_URL": TEST_REDIS_URL, "SPARC_DATABASE_URL": database,
            "SPARC_ADMIN_KEY": ADMIN_KEY, "SPARC_SEGMENT_SECONDS": str(SEGMENT_S),
@@ -140,125 +155,156 @@ def test_three_nodes_share_only_redis_and_the_bucket_and_outlive_an_edge(
     cluster = Cluster(tmp_path, env)
     api_1, api_2, rtsp_1, rtsp_2 = free_port(), free_port(), free_port(), free_port()
     cameras: list[Camera] = []
-    clients: list[httpx.Client] = []
-    driver: subprocess.Popen[str] | None = None
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, **CREDENTIALS)
+    admin = httpx.Client(base_url=f"http://127.0.0.1:{api_1}", timeout=10,
+                         headers={"Authorization": f"Bearer {ADMIN_KEY}"})  # fmt: skip
+    viewer = httpx.Client(base_url=f"http://127.0.0.1:{api_2}", timeout=10)
     try:
         # One API first: it creates the database's tables.
         cluster.start("api-1", "node-3", ["serve", "--port", str(api_1)],
                       SPARC_PUBLIC_URL=f"http://127.0.0.1:{api_1}")  # fmt: skip
-        admin = httpx.Client(base_url=f"http://127.0.0.1:{api_1}", timeout=10,
-                             headers={"Authorization": f"Bearer {ADMIN_KEY}"})  # fmt: skip
-        clients.append(admin)
-        wait_until(lambda: _answers(admin), 40)
+        eventually(lambda: _answers(admin), 40)
         cluster.start("api-2", "node-2", ["serve", "--port", str(api_2)],
                       SPARC_PUBLIC_URL=f"http://127.0.0.1:{api_2}")  # fmt: skip
         cluster.start("edge-1", "node-1", ["edge", "--port", str(rtsp_1)])
         cluster.start("edge-2", "node-2", ["edge", "--port", str(rtsp_2)])
         cluster.start_worker("worker-1", "node-1")
         cluster.start_worker("worker-2", "node-2")
-        wait_until(lambda: _listens(rtsp_1) and _listens(rtsp_2) and _listens(api_2), 40)
-        edge_1 = f"{socket.gethostname()}:{rtsp_1}"
-        edge_2 = f"{socket.gethostname()}:{rtsp_2}"
+        eventually(lambda: _listens(rtsp_1) and _listens(rtsp_2) and _listens(api_2), 40)
 
         site = admin.post("/api/sites", json={"name": "HQ", "tier": 2}).json()["id"]
         made = [admin.post("/api/cameras", json={"site_id": site, "name": f"cam {n}"}).json()
                 for n in range(4)]  # fmt: skip
         key = admin.post("/api/keys", json={"name": "guard", "scope": "viewer",
                                             "site_ids": [site]}).json()["key"]  # fmt: skip
-        cameras = [Camera(cam, [rtsp_1, rtsp_2] if n < 2 else [rtsp_2])
-                   for n, cam in enumerate(made)]  # fmt: skip
+        viewer.headers["Authorization"] = f"Bearer {key}"
+        cameras += [Camera(cam, [rtsp_1, rtsp_2] if n < 2 else [rtsp_2])
+                    for n, cam in enumerate(made)]  # fmt: skip
+        edges = (f"{socket.gethostname()}:{rtsp_1}", f"{socket.gethostname()}:{rtsp_2}")
         ids = [str(cam["id"]) for cam in made]
-        owners = {cam: edge_1 if n < 2 else edge_2 for n, cam in enumerate(ids)}
-
-        def owned_as_published() -> bool:
-            found = {cam: owner_of(redis_client, cam) for cam in ids}
-            return all(o is not None and o.edge == owners[c] for c, o in found.items())
-
-        def stored(prefix: str) -> dict[str, str]:
-            listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
-            return {item["Key"].rsplit("/", 1)[1]: item["ETag"] for item in listing}
-
-        watched = ids[0]
-        live = f"live/{watched}"
-        wait_until(owned_as_published, 30)
-        wait_until(lambda: all(len(stored(f"live/{c}/source/")) >= 3 for c in ids), 40)
-
-        # API 2 (no disk, no recording here), before any worker ran for the camera: every
-        # rung from the first request.
-        viewer = httpx.Client(base_url=f"http://127.0.0.1:{api_2}", timeout=10,
-                              headers={"Authorization": f"Bearer {key}"})  # fmt: skip
-        clients.append(viewer)
-        playback = viewer.get(f"/api/cameras/{watched}/playback")
-        assert playback.status_code == 200, playback.text
-        assert not stored(f"{live}/240p/"), "no worker has run for this camera yet"
-        master = viewer.get(playback.json()["url"])
-        assert master.status_code == 200, master.text
-        variants = m3u8.loads(master.text).playlists
-        rungs = [urlsplit(v.uri).path.rsplit("/", 2)[1] for v in variants]
-        assert rungs == ["source", "240p"], rungs
-        for variant in variants:  # each there (the 240p one empty until its first segment)
-            listed = viewer.get(urljoin(playback.json()["url"], variant.uri))
-            assert listed.status_code == 200, listed.text
-
-        # The player on API 2 (hls.js in Chromium): its viewer session starts the ladder.
-        driver = subprocess.Popen(
-            ["node", str(DRIVER), f"http://127.0.0.1:{api_2}/player/", key, watched,
-             str(WATCH_S), "samples"],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        wait_until(lambda: len(stored(f"{live}/240p/")) >= 3, 60)  # 2 segments + playlist
-        for node, process in (("node-1", "worker-1"), ("node-2", "worker-2"),
-                              ("node-1", "edge-1"), ("node-2", "edge-2")):  # fmt: skip
-            rung_dir = tmp_path / node / process / "media" / live / "240p"
-            assert not rung_dir.exists(), f"{rung_dir}: a rung on a disk"
-        time.sleep(6)  # the player plays a while on what edge 1 records
-
-        # Edge 1 dies. Its cameras come back through edge 2.
-        finished = {
-            cam: [s.uri for s in m3u8.load(str(tmp_path / "node-1" / "edge-1" / "media" / "live"
-                                                / cam / "source" / "index.m3u8")).segments]
-            for cam in ids[:2]
-        }  # fmt: skip
-        cluster.kill("edge-1")
-        killed = time.time()
-        moved = time.monotonic()
-        wait_until(lambda: all((o := owner_of(redis_client, c)) is not None and o.edge == edge_2
-                               for c in ids[:2]), 10)  # fmt: skip
-        moved_s = time.monotonic() - moved
-        out, _ = driver.communicate(timeout=WATCH_S + 120)
-        seen = json.loads(out.strip().splitlines()[-1])
-        print(
-            f"edge 1 killed: its cameras owned by edge 2 after {moved_s:.1f} s; player "
-            f"advanced {seen.get('advanced', 0):.1f} s in {WATCH_S} s, rung {seen.get('rung')}"
-        )
-        assert seen["playing"] and seen["state"] == "playing", seen
-        before = [s for s in seen["samples"] if s["at"] < killed * 1000]
-        after = [s for s in seen["samples"] if s["at"] > (killed + 15) * 1000]
-        assert before and after, seen["samples"]
-        assert after[-1]["time"] > before[-1]["time"] + 5, seen["samples"]  # it played on
-        assert not [e for e in seen["errors"] if "playback failed" in e], seen["errors"]
-
-        # Nothing edge 1 had finished is missing; the recording goes on after a discontinuity.
-        for cam, names in finished.items():
-            held = stored(f"live/{cam}/source/")
-            assert set(names) <= set(held), (cam, sorted(set(names) - set(held)))
-        playlist = s3.get_object(Bucket=BUCKET, Key=f"{live}/source/index.m3u8")
-        text = playlist["Body"].read().decode()
-        numbers = [int(s.uri[4:10]) for s in m3u8.loads(text).segments]
-        assert numbers == sorted(set(numbers)), text
-        assert max(numbers) > max(int(n[4:10]) for n in finished[watched]), text
+        yield Nodes(cluster, admin, viewer, s3, api_2, edges, ids, key)
     finally:
         s3.close()
-        if driver is not None and driver.poll() is None:
-            driver.kill()
-            driver.communicate()
-        for client in clients:
-            client.close()
+        admin.close()
+        viewer.close()
         for camera in cameras:
             camera.close()
         cluster.close()
         drop_postgres_database(database)
+
+
+@pytest.mark.long
+def test_three_nodes_share_only_redis_and_the_bucket_and_outlive_an_edge(
+    nodes: Nodes, redis_client: redis.Redis, children: Children
+) -> None:
+    _each_camera_is_owned_by_the_edge_it_publishes_to(nodes, redis_client)
+    _a_viewer_on_api_2_gets_every_rung_from_the_first_request(nodes)
+    driver = _the_player_on_api_2_starts_the_ladder_off_every_disk(nodes, children)
+    finished = _edge_1_dies_and_its_cameras_move_to_edge_2(nodes, redis_client)
+    _the_player_played_on(driver, finished.killed_at)
+    _nothing_edge_1_finished_is_missing(nodes, finished.segments)
+
+
+def _each_camera_is_owned_by_the_edge_it_publishes_to(
+    nodes: Nodes, redis_client: redis.Redis
+) -> None:
+    owners = {cam: nodes.edges[0 if n < 2 else 1] for n, cam in enumerate(nodes.ids)}
+
+    def owned_as_published() -> bool:
+        found = {cam: owner_of(redis_client, cam) for cam in nodes.ids}
+        return all(o is not None and o.edge == owners[c] for c, o in found.items())
+
+    eventually(owned_as_published, 30)
+    eventually(lambda: all(len(nodes.stored(f"live/{c}/source/")) >= 3 for c in nodes.ids), 40)
+
+
+def _a_viewer_on_api_2_gets_every_rung_from_the_first_request(nodes: Nodes) -> None:
+    """API 2 (no disk, no recording there), before any worker ran for the camera."""
+    watched = nodes.ids[0]
+    playback = nodes.viewer.get(f"/api/cameras/{watched}/playback")
+    assert playback.status_code == 200, playback.text
+    assert not nodes.stored(f"live/{watched}/240p/"), "no worker has run for this camera yet"
+    master = nodes.viewer.get(playback.json()["url"])
+    assert master.status_code == 200, master.text
+    variants = m3u8.loads(master.text).playlists
+    rungs = [urlsplit(v.uri).path.rsplit("/", 2)[1] for v in variants]
+    assert rungs == ["source", "240p"], rungs
+    for variant in variants:  # each there (the 240p one empty until its first segment)
+        listed = nodes.viewer.get(urljoin(playback.json()["url"], variant.uri))
+        assert listed.status_code == 200, listed.text
+
+
+def _the_player_on_api_2_starts_the_ladder_off_every_disk(
+    nodes: Nodes, children: Children
+) -> "subprocess.Popen[str]":
+    """hls.js in Chromium: its viewer session starts the ladder, whose rungs are on no disk;
+    it plays a while on what edge 1 records."""
+    watched = nodes.ids[0]
+    driver = children.popen(
+        ["node", str(DRIVER), f"http://127.0.0.1:{nodes.api_2}/player/", nodes.key, watched,
+         str(WATCH_S), "samples"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    rung = f"live/{watched}/240p/"
+    eventually(lambda: len(nodes.stored(rung)) >= 3, 60)  # 2 segments + playlist
+    for node, process in (("node-1", "worker-1"), ("node-2", "worker-2"),
+                          ("node-1", "edge-1"), ("node-2", "edge-2")):  # fmt: skip
+        rung_dir = nodes.cluster.work / node / process / "media" / rung
+        assert not rung_dir.exists(), f"{rung_dir}: a rung on a disk"
+    made = len(nodes.stored(rung))
+    eventually(lambda: len(nodes.stored(rung)) >= made + 3, 30)  # three rung segments more
+    return driver
+
+
+@dataclass
+class Finished:
+    killed_at: float
+    segments: dict[str, list[str]]  # what edge 1 had finished of each of its cameras
+
+
+def _edge_1_dies_and_its_cameras_move_to_edge_2(
+    nodes: Nodes, redis_client: redis.Redis
+) -> Finished:
+    media = nodes.cluster.work / "node-1" / "edge-1" / "media" / "live"
+    finished = {
+        cam: [s.uri for s in m3u8.load(str(media / cam / "source" / "index.m3u8")).segments]
+        for cam in nodes.ids[:2]
+    }
+    nodes.cluster.kill("edge-1")
+    killed = time.time()
+    moved = time.monotonic()
+    edge_2 = nodes.edges[1]
+    eventually(lambda: all((o := owner_of(redis_client, c)) is not None and o.edge == edge_2
+                           for c in nodes.ids[:2]), 10)  # fmt: skip
+    print(f"edge 1 killed: its cameras owned by edge 2 after {time.monotonic() - moved:.1f} s")
+    return Finished(killed, finished)
+
+
+def _the_player_played_on(driver: "subprocess.Popen[str]", killed_at: float) -> None:
+    out, _ = driver.communicate(timeout=WATCH_S + 120)
+    seen = json.loads(out.strip().splitlines()[-1])
+    print(f"player advanced {seen.get('advanced', 0):.1f} s in {WATCH_S} s, "
+          f"rung {seen.get('rung')}")  # fmt: skip
+    assert seen["playing"] and seen["state"] == "playing", seen
+    before = [s for s in seen["samples"] if s["at"] < killed_at * 1000]
+    after = [s for s in seen["samples"] if s["at"] > (killed_at + 15) * 1000]
+    assert before and after, seen["samples"]
+    assert after[-1]["time"] > before[-1]["time"] + 5, seen["samples"]  # it played on
+    assert not [e for e in seen["errors"] if "playback failed" in e], seen["errors"]
+
+
+def _nothing_edge_1_finished_is_missing(nodes: Nodes, finished: dict[str, list[str]]) -> None:
+    """Every segment edge 1 had finished is in the bucket; the recording goes on after a
+    discontinuity, numbered after them."""
+    for cam, names in finished.items():
+        held = nodes.stored(f"live/{cam}/source/")
+        assert set(names) <= set(held), (cam, sorted(set(names) - set(held)))
+    watched = nodes.ids[0]
+    playlist = nodes.s3.get_object(Bucket=BUCKET, Key=f"live/{watched}/source/index.m3u8")
+    text = playlist["Body"].read().decode()
+    numbers = [int(s.uri[4:10]) for s in m3u8.loads(text).segments]
+    assert numbers == sorted(set(numbers)), text
+    assert max(numbers) > max(int(n[4:10]) for n in finished[watched]), text
 
 
 def _answers(client: httpx.Client) -> bool:

@@ -6,9 +6,9 @@ backlog, a real worker's jobs and a publishing edge."""
 import json
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +16,8 @@ import redis
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.edge_harness import wait_until
 from tests.faults.stack import CLI, RedisServer, Stack
+from tests.waiting import eventually
 from workers.base.ports import free_port
 from workers.base.settings import Settings
 from workers.queue.celery_app import create_celery_app
@@ -65,10 +65,11 @@ def queried_names() -> set[str]:
     return {name for expr in exprs for name in OURS.findall(expr)}
 
 
+@pytest.mark.long
 def test_metrics_and_the_pools_view_after_real_work(stack: Stack, tmp_path: Path) -> None:
     exported: set[str] = set()
     stack.api = stack._spawn(["serve", "--workers", "2", "--port", str(stack.api_port)], "api")
-    wait_until(stack._api_answers, 30)
+    eventually(stack._api_answers, 30)
     api = f"http://127.0.0.1:{stack.api_port}"
     settings = Settings(state_dir=tmp_path / "state")
     app = create_celery_app(settings, stack.redis.url)
@@ -77,12 +78,16 @@ def test_metrics_and_the_pools_view_after_real_work(stack: Stack, tmp_path: Path
     for score, count in ((1000, 3), (500, 2), (0, 1)):
         for n in range(count):
             submit_segment(app, stack_client(stack), "f" * 32, f"seg_{score}{n}.ts", 0.0, score)
-    time.sleep(1.1)
+
+    def oldest_age() -> float:
+        samples = scrape(f"{api}/metrics")[0]
+        return value(samples, "sparc_queue_oldest_job_age_seconds", queue="transcode.cpu")
+
+    eventually(lambda: oldest_age() >= 1, 10)
     samples, types = scrape(f"{api}/metrics")
     depth = {band: value(samples, "sparc_queue_depth", queue="transcode.cpu", band=band)
              for band in ("9", "5", "0")}  # fmt: skip
     assert depth == {"9": 3, "5": 2, "0": 1}, depth
-    assert value(samples, "sparc_queue_oldest_job_age_seconds", queue="transcode.cpu") >= 1
     printed = subprocess.run([*CLI, "pools", "--json"], env=stack.env, capture_output=True,
                              text=True, check=True)  # fmt: skip
     viewed = json.loads(printed.stdout)
@@ -130,9 +135,9 @@ def test_metrics_and_the_pools_view_after_real_work(stack: Stack, tmp_path: Path
                    check=True)  # fmt: skip
     store = JobStore(stack_client(stack))
     job = submit_job(app, stack_client(stack), JobSpec(str(source), str(tmp_path / "out"), 10))
-    wait_until(lambda: store.status(job).state in (JobState.DONE, JobState.FAILED), 90)
+    eventually(lambda: store.status(job).state in (JobState.DONE, JobState.FAILED), 90)
     assert store.status(job).state is JobState.DONE, store.status(job).error
-    wait_until(lambda: value(scrape(f"http://127.0.0.1:{worker_port}/metrics")[0],
+    eventually(lambda: value(scrape(f"http://127.0.0.1:{worker_port}/metrics")[0],
                              "sparc_ladder_jobs_total", pool="cpu", kind="file",
                              outcome="done") == 1, 10)  # fmt: skip
     samples, types = scrape(f"http://127.0.0.1:{worker_port}/metrics")
@@ -148,15 +153,19 @@ def test_metrics_and_the_pools_view_after_real_work(stack: Stack, tmp_path: Path
     stack.start_edge()
     stack.publish(camera, 8)
     edge = f"http://127.0.0.1:{edge_port}/metrics"
-    wait_until(lambda: value(scrape(edge)[0], "sparc_edge_cameras_online") == 1, 15)
-    wait_until(lambda: value(scrape(edge)[0], "sparc_edge_ingest_bytes_total") > 10_000, 15)
-    pools = lambda: stack.admin.get("/api/ops/pools").json()  # noqa: E731
-    wait_until(lambda: any(e["cameras"] == 1 and e["ingest_mbps"] > 0
+    eventually(lambda: value(scrape(edge)[0], "sparc_edge_cameras_online") == 1, 15)
+    eventually(lambda: value(scrape(edge)[0], "sparc_edge_ingest_bytes_total") > 10_000, 15)
+
+    def pools() -> dict[str, Any]:
+        found: dict[str, Any] = stack.admin.get("/api/ops/pools").json()
+        return found
+
+    eventually(lambda: any(e["cameras"] == 1 and e["ingest_mbps"] > 0
                            for e in pools()["edges"]), 15)  # fmt: skip
     cpu = next(p for p in pools()["pools"] if p["pool"] == "cpu")
     assert cpu["live_workers"] == 1 and cpu["slots"] == 1 and cpu["last_minute"]["done"] >= 1
     assert cpu["mean_job_s"] > 0
-    wait_until(lambda: value(scrape(edge)[0], "sparc_edge_cameras_online") == 0, 30)
+    eventually(lambda: value(scrape(edge)[0], "sparc_edge_cameras_online") == 0, 30)
     samples, _ = scrape(edge)
     exported |= {name for name, _ in samples}
     assert value(samples, "sparc_publish_lag_seconds_count", rendition="source") >= 2

@@ -1,20 +1,17 @@
 """Queue depth on RabbitMQ (no priority bands there: one count per queue), and the priority
 bands read back from Redis's per-step lists mapping to the urgencies the scores were sent at."""
 
-import time
-
-import kombu
 import pytest
 import redis
 
-from tests.conftest import TEST_REDIS_URL
-from tests.workers.test_distributed import RABBITMQ_URL, fresh_rabbitmq_queues
+from tests.environment import TEST_REDIS_URL
+from tests.waiting import eventually
 from workers.base.settings import Settings
 from workers.queue.celery_app import create_celery_app
 from workers.queue.dispatch import submit_segment
 from workers.queue.pools import Pool
 from workers.queue.priority import MAX_SCORE, broker_priority, urgency
-from workers.queue.queues import ALL, _band_of_step, read_queues
+from workers.queue.queues import ALL, QueueState, _band_of_step, read_queues
 
 
 @pytest.mark.parametrize("transport", ["redis", "amqp"])
@@ -23,25 +20,18 @@ def test_each_broker_step_reads_back_as_the_urgency_it_was_sent_at(transport: st
         assert _band_of_step(broker_priority(score, transport), transport) == urgency(score)
 
 
-def test_rabbitmq_queue_depth_is_counted(redis_client: redis.Redis) -> None:
-    fresh_rabbitmq_queues()
-    settings = Settings(broker_url=RABBITMQ_URL)
+def test_rabbitmq_queue_depth_is_counted(redis_client: redis.Redis, rabbitmq: str) -> None:
+    settings = Settings(broker_url=rabbitmq)
     app = create_celery_app(settings, TEST_REDIS_URL)
-    try:
-        for n, score in enumerate((0, 500, 1000, 1000)):
-            submit_segment(app, redis_client, "e" * 32, f"seg_{n}.ts", 0.0, score)
-        # A publish to RabbitMQ is queued a moment after it is sent (no publisher confirms):
-        # the count reaches 4 shortly, and never goes past it.
-        deadline = time.monotonic() + 10
-        while True:
-            depth = {state.pool: state for state in read_queues(app)}
-            if depth[Pool.CPU].depth.get(ALL, 0) >= 4 or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        assert depth[Pool.CPU].depth == {ALL: 4} and depth[Pool.CPU].oldest_queued_at is None
-        assert depth[Pool.GPU].total == 0
-    finally:
-        with kombu.Connection(RABBITMQ_URL, connect_timeout=3) as connection:
-            channel = connection.channel()
-            for pool in Pool:
-                channel.queue_delete(pool.queue)
+    for n, score in enumerate((0, 500, 1000, 1000)):
+        submit_segment(app, redis_client, "e" * 32, f"seg_{n}.ts", 0.0, score)
+
+    # A publish to RabbitMQ is queued a moment after it is sent (no publisher confirms):
+    # the count reaches 4 shortly, and never goes past it.
+    def counted() -> dict[Pool, QueueState]:
+        depth = {state.pool: state for state in read_queues(app)}
+        return depth if depth[Pool.CPU].depth.get(ALL, 0) >= 4 else {}
+
+    depth = eventually(counted, 10)
+    assert depth[Pool.CPU].depth == {ALL: 4} and depth[Pool.CPU].oldest_queued_at is None
+    assert depth[Pool.GPU].total == 0

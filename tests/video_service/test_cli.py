@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -12,8 +11,10 @@ import m3u8
 import pytest
 import redis
 
-from tests.conftest import TEST_REDIS_URL
+from tests.environment import TEST_REDIS_URL
 from tests.media import FIVE, assert_aligned_ladder
+from tests.processes import Children
+from tests.waiting import eventually
 from tests.workers_harness import start_worker
 from workers.base.ports import free_port
 from workers.base.settings import WorkerSettings
@@ -71,18 +72,18 @@ def test_transcode_bad_input_exits_non_zero_with_the_reason(
 
 
 def test_a_killed_transcode_leaves_no_output_and_a_rerun_leaves_one(
-    source_1080p: Path, settings: WorkerSettings, tmp_path: Path
+    source_1080p: Path,
+    settings: WorkerSettings,
+    tmp_path: Path,
+    children: Children,
 ) -> None:
     outdir = tmp_path / "out"
     command = [*CLI, "transcode", str(source_1080p), str(outdir)]
-    victim = subprocess.Popen(
+    victim = children.popen(
         command, env=env_for(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not list(tmp_path.glob(".out.staging-*/1080p/seg_*.ts")):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually(lambda: list(tmp_path.glob(".out.staging-*/1080p/seg_*.ts")), 30, every=0.05)
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     assert not outdir.exists()
@@ -120,23 +121,25 @@ def test_enqueue_follows_the_job_and_exits_by_its_outcome(
 
 
 def test_serve_with_two_workers_answers_from_both_and_stops_on_interrupt(
-    settings: WorkerSettings, tmp_path: Path
+    settings: WorkerSettings,
+    tmp_path: Path,
+    children: Children,
 ) -> None:
     port = free_port()
     env = {**env_for(settings), "SPARC_ADMIN_KEY": "sv_cli-admin-key-0123456789"}
-    server = subprocess.Popen(
+    server = children.popen(
         [*CLI, "serve", "--port", str(port), "--workers", "2"], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
+                return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
             except httpx.TransportError:
-                assert time.monotonic() < deadline, "the API did not start"
-                time.sleep(0.2)
+                return False
+
+        eventually(healthy, 60, what="the API")
 
         # Two processes, each listening on the port with a socket of its own.
         def listening_pids() -> set[str]:
@@ -144,9 +147,7 @@ def test_serve_with_two_workers_answers_from_both_and_stops_on_interrupt(
             listeners = subprocess.run(command, capture_output=True, text=True, check=True).stdout
             return {part.split(",")[0] for part in listeners.split("pid=")[1:]}
 
-        while len(listening_pids()) < 2:
-            assert time.monotonic() < deadline, f"listening: {listening_pids()}"
-            time.sleep(0.2)
+        eventually(lambda: len(listening_pids()) >= 2, 30, what="two listening processes")
         assert len(listening_pids()) == 2
         for _ in range(20):  # new connections each: spread over both
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import m3u8
 
-from tests.conftest import TEST_REDIS_URL
+from tests.environment import TEST_REDIS_URL
 
 
 def test_the_readme_main_job_gives_a_live_ladder_that_plays_over_http(

@@ -9,7 +9,7 @@ import m3u8
 import pytest
 import redis
 
-from tests.conftest import ffmpeg
+from tests.media import ffmpeg
 from workers.base import redis_keys
 from workers.base.layout import MediaLayout
 from workers.base.settings import WorkerSettings

@@ -2,22 +2,16 @@
 S3 protocol server), and the spool through an outage."""
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 
-from tests.moto_harness import CREDENTIALS, MotoServer, moto_endpoint
+from tests.moto_harness import CREDENTIALS, MotoServer
 from workers.base.errors import StorageRefused, StorageUnavailable
 from workers.base.ports import free_port
 from workers.base.spool import Spool
 from workers.base.storage import LocalStorage, S3Storage, Storage
-
-
-@pytest.fixture
-def s3_endpoint() -> Iterator[str]:
-    yield from moto_endpoint()
 
 
 @pytest.fixture(params=["local", "s3"])

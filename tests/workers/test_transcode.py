@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ffmpeg
 from tests.media import (
     FIVE,
     assert_aligned_ladder,
     concat_segments,
+    ffmpeg,
     media_segments,
     video_frame_hashes,
 )

@@ -1,36 +1,26 @@
-"""Build the FastAPI app: the control plane's routes, its error mapping, its database, and
-the paths players hit most, served ahead of FastAPI's routing."""
+"""Build the FastAPI app: its state (`state`), its routes, its error mapping, and its
+middleware, the paths players hit most (`hot_paths`) among them."""
 
 import asyncio
 import contextlib
-import re
 from collections.abc import AsyncIterator, Callable
 
 from anyio import to_thread
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from video_service.api.compression import Compression
 from video_service.api.db import create_database, engine_of
 from video_service.api.errors import (
     ERRORS,
-    MAPPED,
-    MethodNotAllowed,
-    error_response,
     install_error_handlers,
 )
+from video_service.api.hot_paths import HotPaths
 from video_service.api.limits import BodyLimit
 from video_service.api.live import LiveServices
 from video_service.api.maintenance import maintain_forever
 from video_service.api.metrics import RequestMetrics, scraped, watch_pool
-from video_service.api.response_cache import (
-    CachedRoutes,
-    PrincipalOf,
-    ResponseCache,
-)
 from video_service.api.routes import (
     cameras,
     events,
@@ -50,56 +40,9 @@ from workers.base.metrics import exposition
 
 LiveBuilder = Callable[["sessionmaker[Session]"], LiveServices]
 
-_PLAYBACK = re.compile(r"^/api/cameras/(?P<camera_id>[^/]+)/playback$")
-_MEDIA = "/media"
 # Connections for background work beside the route threads: the event batcher, the event
 # stream's reader, the upkeep task.
 BACKGROUND_CONNECTIONS = 3
-CACHE_CONNECTIONS = 32  # to Redis, per server process
-
-
-class HotPaths:
-    """What players and dashboards ask for most goes straight to its handler, past
-    FastAPI's routing, exception and dependency machinery: the origin (`/media/...`, every
-    playlist poll and segment), the playback request (every player's start; its FastAPI
-    declaration in playback.py documents it and answers the same), and the cached lists
-    (`response_cache`). Everything else goes on to the API."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        origin: Origin,
-        cache: ResponseCache | None,
-        principal_of: PrincipalOf,
-    ) -> None:
-        self.app = app
-        self.origin = origin
-        self.cached = CachedRoutes(cache, app, principal_of) if cache is not None else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            if path.startswith(_MEDIA + "/"):
-                response = await self._media(scope, path[len(_MEDIA) :])
-                await response(scope, receive, send)
-                return
-            match = _PLAYBACK.match(path)
-            if match is not None and scope["method"] == "GET":
-                scope["path_params"] = {"camera_id": match["camera_id"]}
-                response = await playback.fast_playback(Request(scope, receive))
-                await response(scope, receive, send)
-                return
-            if self.cached is not None and await self.cached.serve(scope, receive, send):
-                return
-        await self.app(scope, receive, send)
-
-    async def _media(self, scope: Scope, path: str) -> Response:
-        try:
-            if scope["method"] not in ("GET", "HEAD"):
-                raise MethodNotAllowed("the origin serves GET and HEAD")
-            return await self.origin.respond(path, scope["query_string"])
-        except MAPPED as error:
-            return error_response(error)
 
 
 def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAPI:

@@ -5,8 +5,6 @@ the cache only spares the database the same question asked thousands of times a 
 The other routes read the database each time."""
 
 import asyncio
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -18,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from video_service.api.auth import Principal, bearer_key_hash, find_principal
 from video_service.api.errors import NotAuthenticated, NotFound
 from video_service.api.models import Camera
-from video_service.delivery.ttl_cache import TtlCache
+from video_service.shared.ttl_cache import Expiring, TtlCache
 
 T = TypeVar("T")
 
@@ -89,22 +87,14 @@ class CameraSites:
     storing the batch. (A camera deleted may still be named for that long.)"""
 
     def __init__(self, ttl_s: float = 5.0) -> None:
-        self._ttl_s = ttl_s
-        self._known: dict[str, tuple[float, str]] = {}
-        self._lock = threading.Lock()
+        self._known: Expiring[str] = Expiring(ttl_s)
 
     def sites(self, session: Session, camera_ids: set[str]) -> dict[str, str]:
-        now = time.monotonic()
-        with self._lock:
-            found = {c: hit[1] for c in camera_ids if (hit := self._known.get(c)) and hit[0] > now}
+        found = self._known.get_many(camera_ids)
         missing = camera_ids - found.keys()
         if missing:
             query = select(Camera.id, Camera.site_id).where(Camera.id.in_(missing))
             fresh = {camera_id: site_id for camera_id, site_id in session.execute(query)}
-            with self._lock:
-                if len(self._known) > 100_000:
-                    self._known.clear()
-                for camera_id, site_id in fresh.items():
-                    self._known[camera_id] = (now + self._ttl_s, site_id)
+            self._known.put_many(fresh)
             found |= fresh
         return found

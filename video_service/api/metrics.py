@@ -3,7 +3,6 @@ make a series each), the database pool, and what is read at scrape time, once ho
 server processes there are: queue depth by priority band, the oldest waiting job's age,
 open viewer sessions. `GET /metrics`, in Prometheus's text format."""
 
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,14 +14,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from video_service.api.paths import MEDIA_PREFIX, MEDIA_TEMPLATE, PLAYBACK
+from video_service.api.response_cache import TAGS
 from video_service.shared.viewer_sessions import count_all_sessions
 from workers.base.metrics import Read, Reading
 from workers.queue.celery_app import SparcCelery
 from workers.queue.queues import read_queues
 
-_PLAYBACK = re.compile(r"^/api/cameras/[^/]+/playback$")
-# Served ahead of FastAPI's routing (app.HotPaths): no route in the scope to read.
-_CACHED = frozenset({"/api/sites", "/api/cameras", "/api/events"})
 UNMATCHED = "unmatched"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -67,15 +65,16 @@ def status_class(status: int) -> str:
 
 def route_of(scope: Scope) -> str:
     path: str = scope["path"]
-    if path.startswith("/media/"):
-        return "/media/{path}"
-    if _PLAYBACK.match(path):
-        return "/api/cameras/{camera_id}/playback"
+    if path.startswith(MEDIA_PREFIX):
+        return MEDIA_TEMPLATE
+    if PLAYBACK.match(path) is not None:
+        return PLAYBACK.template
     route = scope.get("route")
     template = getattr(route, "path", None)
     if isinstance(template, str):
         return template
-    return path if path in _CACHED else UNMATCHED
+    # Served ahead of FastAPI's routing (`hot_paths`): no route in the scope to read.
+    return path if path in TAGS else UNMATCHED
 
 
 class RequestMetrics:

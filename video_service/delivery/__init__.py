@@ -1,10 +1,12 @@
 """Delivery: how a viewer gets the video.
 
-Holds what a playback request needs (`playback.Delivery`: the CDN providers, the selector,
-their signers, the store the media is served from), the embedded origin that serves the
-media with its own tokens (`origin`), viewer sessions opened in groups (`sessions`), and a
-small TTL cache (`caches`). Its errors (`errors`) are mapped to HTTP by the API.
+`playback.Delivery` holds what a playback request needs (the CDN providers, the selector,
+their signers, the store the media is served from, the recording index); the embedded origin
+serves the media with its own tokens (`origin`); recorded ranges become VOD playlists and
+MP4 exports (`recorded_ranges`, `export`); viewer sessions are opened in groups (`sessions`,
+`batching`); the CDNs' health is shared between API nodes (`cdn_health`). Errors in
+`errors`, mapped to HTTP by the API.
 
-May import `workers` (the shared base: settings, media layout, storage, Redis) and `cdn`;
-never `video_service.api` or `video_service.edge`.
+May import `video_service.shared`, `workers` and `cdn`; never `video_service.api` or
+`video_service.edge`.
 """

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from video_service.delivery.errors import ExportFailed, NothingRecorded
-from video_service.delivery.recordings import TimeRange
+from video_service.delivery.recorded_ranges import TimeRange
 from video_service.shared.recording_index import Recorded
 from workers.base.errors import FFmpegFailed
 from workers.base.layout import SOURCE, segment_key, source_segment_name

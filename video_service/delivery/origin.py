@@ -11,7 +11,7 @@ string, so the one on the playlist URL would not reach its segments); the master
 as a steered master (each rung once per provider, EXT-X-CONTENT-STEERING pointing at the
 steering server with the viewer's session). Segments are immutable and cached long,
 playlists for a second. A recording's VOD playlist (`source/vod_A_B.m3u8`) is made from the
-recording index on request (`delivery.recordings`).
+recording index on request (`recorded_ranges`).
 
 `app.HotPaths` hands `/media/...` to `respond` before the API sees it, and maps what it
 raises (errors.py of delivery, cdn and workers) to HTTP in the API's one place: every
@@ -35,7 +35,7 @@ from cdn.signing import StreamGrant
 from cdn.steering import build_steered_master
 from video_service.delivery.errors import AccessDenied, MediaNotFound, NothingRecorded, RangeRefused
 from video_service.delivery.playback import Delivery
-from video_service.delivery.recordings import (
+from video_service.delivery.recorded_ranges import (
     MAX_PLAYBACK_S,
     TimeRange,
     build_vod_playlist,
@@ -131,15 +131,10 @@ class Origin:
     async def _playlist(self, media: MediaPath, grant: StreamGrant) -> str:
         """Keyed on the object's version: an unchanged playlist is not even read (and, in
         the local store, not even a thread is asked for: a stat is cheap)."""
-        storage = self.storage
-        if storage.remote:
-            found = await run_in_threadpool(storage.stat, media.key)
-        else:
-            found = storage.stat(media.key)
+        found = await self._call(self.storage.stat, media.key)
         signer = self.delivery.origin_signer
         if found is None:  # a planned rung no worker has written yet: present, and empty
-            empty = await run_in_threadpool(self._unwritten_rung, media)
-            return rewrite_playlist(empty, media.url_path, lambda p: signer.query(p, grant))
+            return await self._unwritten_rung(media, grant)
 
         def build() -> str:
             text = self._whole_playlist(media)
@@ -147,6 +142,31 @@ class Origin:
 
         key = ("origin", grant, media.key, found.version)
         return await self._call(self.delivery.cache.lookup, key, build)
+
+    async def _unwritten_rung(self, media: MediaPath, grant: StreamGrant) -> str:
+        """A rung's playlist before any worker wrote it: empty at the source's media
+        sequence (players wait on it for the first segment), if the planned master names
+        the rung; else MediaNotFound. Made once per version of the source playlist (which
+        changes with each segment, and with each publish, as the plan does), as cheap to
+        ask for as a written one: any client may ask for it."""
+        source = await self._call(self.storage.stat, playlist_key(media.camera_id, SOURCE))
+        if source is None:
+            raise MediaNotFound("no such media")
+        signer = self.delivery.origin_signer
+
+        def build() -> str:  # "" when the rung is not planned: remembered as well
+            text = self._empty_rung(media)
+            if text is None:
+                return ""
+            return rewrite_playlist(text, media.url_path, lambda p: signer.query(p, grant))
+
+        key = ("unwritten", grant, media.key, source.version)
+        body = self.delivery.cache.find(key)
+        if body is None:  # made in a thread: it asks Redis and reads the source playlist
+            body = await run_in_threadpool(self.delivery.cache.lookup, key, build)
+        if not body:
+            raise MediaNotFound("no such media")
+        return body
 
     async def _master(self, media: MediaPath, grant: StreamGrant, query: dict[str, str]) -> str:
         session, viewer = query.get("session"), query.get("viewer")
@@ -209,15 +229,17 @@ class Origin:
         planned = self.delivery.planned_master(camera_id)
         return planned if planned is not None else self._source_only_master(camera_id)
 
-    def _unwritten_rung(self, media: MediaPath) -> str:
-        """A rung's playlist before any worker wrote it: empty at the source's media
-        sequence (players wait on it for the first segment), if the planned master names
-        the rung; else MediaNotFound."""
+    def _empty_rung(self, media: MediaPath) -> str | None:
+        """The empty playlist of a rung the camera's planned master names; None if it names
+        none such. Blocks (Redis, storage)."""
         planned = self.delivery.planned_master(media.camera_id)
         listed = f"{media.rendition}/{MEDIA_PLAYLIST}"
         if media.name != MEDIA_PLAYLIST or planned is None or listed not in planned.splitlines():
-            raise MediaNotFound("no such media")
-        window = parse_source_window(self._read(playlist_key(media.camera_id, SOURCE)))
+            return None
+        try:
+            window = parse_source_window(self._read(playlist_key(media.camera_id, SOURCE)))
+        except MediaNotFound:
+            return None
         return build_rung_playlist(window, (), now=self.delivery.clock(), deadline_s=0.0)
 
     def _source_only_master(self, camera_id: str) -> str:

@@ -25,11 +25,11 @@ from cdn.selector import Selector
 from cdn.signing import OriginSigner, StreamGrant, UrlSigner, build_signer, grant_for
 from video_service.delivery.cdn_health import SharedHealth
 from video_service.delivery.metrics import cdn_metrics
-from video_service.delivery.recordings import TimeRange, require_recorded, vod_key
+from video_service.delivery.recorded_ranges import TimeRange, require_recorded, vod_key
 from video_service.delivery.settings import DeliverySettings
-from video_service.delivery.ttl_cache import TtlCache
 from video_service.shared.ownership import owner_of
 from video_service.shared.recording_index import Recorded, RecordingIndex
+from video_service.shared.ttl_cache import TtlCache
 from workers.base.errors import StorageUnavailable
 from workers.base.layout import (
     MASTER_PLAYLIST,

@@ -9,6 +9,7 @@ edge killed with SIGKILL leaves no FFmpeg writing behind it.
 import asyncio
 import contextlib
 import ctypes
+import os
 import signal
 import subprocess
 import threading
@@ -17,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from workers.base.errors import FFmpegFailed
 from workers.base.progress import Progress, parse_progress
@@ -52,15 +53,33 @@ def _start(args: Sequence[str]) -> "subprocess.Popen[str]":
     )
 
 
-def _stop(process: "subprocess.Popen[str]") -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(_KILL_GRACE_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def stop_process(
+    process: "subprocess.Popen[Any]",
+    *,
+    grace_s: float = _KILL_GRACE_S,
+    first: signal.Signals = signal.SIGTERM,
+    group: bool = False,
+) -> int:
+    """Ask a child to stop (`first`: SIGTERM, or SIGINT for a graceful shutdown), give it
+    `grace_s`, then SIGKILL it, and always wait for it: its exit status. `group`: signal its
+    whole process group (a child started with `start_new_session`, and what it started)."""
+    if process.poll() is None:
+        _signal(process, first, group)
+        try:
+            return process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+    if group or process.poll() is None:  # a group's other members may outlive its leader
+        _signal(process, signal.SIGKILL, group)
+    return process.wait()
+
+
+def _signal(process: "subprocess.Popen[Any]", sig: signal.Signals, group: bool) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if group:
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
 
 
 def _collect_tail(stream: IO[str], tail: "deque[str]") -> None:
@@ -74,10 +93,10 @@ def run_capture(args: Sequence[str], timeout_s: float) -> Completed:
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        _stop(process)
+        stop_process(process)
         return Completed(-1, "", f"timed out after {timeout_s:.0f} s")
     finally:
-        _stop(process)
+        stop_process(process)
     tail = "\n".join(stderr.splitlines()[-_TAIL_LINES:])
     return Completed(process.returncode, stdout, tail)
 
@@ -96,7 +115,7 @@ def run_ffmpeg(
     reader = threading.Thread(target=_collect_tail, args=(process.stderr, tail), daemon=True)
     reader.start()
     deadline = time.monotonic() + timeout_s
-    timer = threading.Timer(timeout_s, _stop, args=(process,))
+    timer = threading.Timer(timeout_s, stop_process, args=(process,))
     timer.daemon = True
     timer.start()
     try:
@@ -106,7 +125,7 @@ def run_ffmpeg(
         returncode = process.wait()
     finally:
         timer.cancel()
-        _stop(process)
+        stop_process(process)
         reader.join(timeout=2)
         process.stdout.close()
         process.stderr.close()

@@ -43,10 +43,11 @@ from video_service.api.errors import (
     validation_response,
 )
 from video_service.api.lookups import CameraFacts
+from video_service.api.paths import PLAYBACK
 from video_service.api.viewing import open_viewer
 from video_service.delivery.errors import RangeRefused
 from video_service.delivery.playback import Delivery
-from video_service.delivery.recordings import MAX_PLAYBACK_S, TimeRange, checked_range
+from video_service.delivery.recorded_ranges import MAX_PLAYBACK_S, TimeRange, checked_range
 from video_service.shared.viewer_sessions import renew_session
 
 router = APIRouter(tags=["playback"])
@@ -75,7 +76,7 @@ class PlaybackPublic(BaseModel):
     offset_s: float | None = None
 
 
-@router.get("/api/cameras/{camera_id}/playback")
+@router.get(PLAYBACK.template)
 async def get_playback(
     camera_id: str,
     request: Request,

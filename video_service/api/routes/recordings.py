@@ -24,7 +24,7 @@ from video_service.api.routes.playback import (
 )
 from video_service.api.state import api_state
 from video_service.delivery.export import export_mp4
-from video_service.delivery.recordings import (
+from video_service.delivery.recorded_ranges import (
     CLIP_AFTER_S,
     CLIP_BEFORE_S,
     MAX_EXPORT_S,

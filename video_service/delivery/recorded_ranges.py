@@ -1,4 +1,4 @@
-"""Recordings as players and people get them: a time range of a camera's recording as a VOD
+"""Recorded ranges as players and people get them: a time range of a camera's recording as a VOD
 playlist (made from the recording index on request, served by the origin at
 `/live/{camera}/source/vod_{start ms}_{end ms}.m3u8`, so that the same CDN selection and
 signing as live apply), and as one MP4 (remuxed, not re-encoded).
