@@ -23,6 +23,7 @@ from tests.environment import RABBITMQ_URL, TEST_REDIS_URL
 from tests.media import ffmpeg
 from tests.moto_harness import AWS_ENV, BUCKET, moto_endpoint
 from tests.processes import Children
+from tests.workers_harness import StartWorker, WorkerProcess, start_worker
 from video_service.api.live import VIEWER_SESSION_TTL_S
 from video_service.api.settings import ApiSettings
 from workers.base.ports import free_port
@@ -64,6 +65,17 @@ def source_small(media_dir: Path) -> Path:
     return _h264_source(media_dir / "small.mp4", "320x180", 3, 10)
 
 
+@pytest.fixture(scope="session")
+def source_long_1080p(media_dir: Path) -> Path:
+    """20 s of 1080p at 10 fps, no sound: a file job long enough to kill a worker mid-way."""
+    source = media_dir / "long1080.mp4"
+    if not source.exists():
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=10", "-t", "20",
+               "-c:v", "libx264", "-preset", "ultrafast", "-g", "20", "-sc_threshold", "0",
+               "-pix_fmt", "yuv420p", str(source))  # fmt: skip
+    return source
+
+
 @pytest.fixture
 def settings(tmp_path: Path, media_dir: Path) -> WorkerSettings:
     return WorkerSettings(
@@ -92,6 +104,13 @@ def rabbitmq() -> Iterator[str]:
     drop_our_queues()
     yield RABBITMQ_URL
     drop_our_queues()
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest) -> str | None:
+    """Each of the brokers we support: the URL of the machine's RabbitMQ, or None for the
+    test Redis (the default broker)."""
+    return request.getfixturevalue("rabbitmq") if request.param == "rabbitmq" else None
 
 
 def drop_our_queues() -> None:
@@ -156,6 +175,12 @@ def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
 @pytest.fixture
 def sqlite_api(tmp_path: Path) -> Iterator[Api]:
     yield from run_api(ApiSettings(state_dir=tmp_path, admin_key=ADMIN_KEY))
+
+
+@pytest.fixture
+def edge(sqlite_api: Api) -> Iterator[RunningEdge]:
+    """An edge recording for the SQLite API (no ladder, no live view)."""
+    yield from start_edge(sqlite_api)
 
 
 @pytest.fixture
@@ -233,8 +258,35 @@ def live_api(tmp_path: Path, redis_client: redis.Redis, whep_port: int) -> Itera
 
 @pytest.fixture
 def live_edge(live_api: Api, whep_port: int) -> Iterator[RunningEdge]:
-    """An edge serving live view on `whep_port`."""
-    for running in start_edge(live_api):
+    """An edge serving live view on `whep_port`, where a token may have a crowd of viewers
+    connecting at once (the live-view test opens ten in a second)."""
+    for running in start_edge(live_api, webrtc_pending_per_token=16):
         serving = running.edge.serve_live_view("127.0.0.1", whep_port)
         assert asyncio.run_coroutine_threadsafe(serving, running.loop).result(10) == whep_port
         yield running
+
+
+# Real Celery workers (`sparc-video worker`) on the test Redis, each stopped after the test.
+@pytest.fixture
+def worker_env(settings: WorkerSettings) -> dict[str, str]:
+    return {
+        "REDIS_URL": TEST_REDIS_URL,
+        "SPARC_ALLOWED_ROOTS": ":".join(str(root) for root in settings.allowed_roots),
+        "SPARC_STATE_DIR": str(settings.state_dir),
+    }
+
+
+@pytest.fixture
+def workers(
+    worker_env: dict[str, str], tmp_path: Path, redis_client: redis.Redis
+) -> Iterator[StartWorker]:
+    started: list[WorkerProcess] = []
+
+    def start(name: str, **extra: str) -> WorkerProcess:
+        worker = start_worker(name, {**worker_env, **extra}, tmp_path)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

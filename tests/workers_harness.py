@@ -4,11 +4,21 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+
+from tests.environment import TEST_REDIS_URL
 from tests.waiting import eventually
 from workers.base.process import stop_process
+from workers.base.settings import WorkerSettings
+from workers.queue.celery_app import create_celery_app
+from workers.queue.dispatch import submit_job
+from workers.queue.jobs import JobSpec, JobStatus, JobStore
+
+StartWorker = Callable[..., "WorkerProcess"]
 
 
 @dataclass
@@ -54,3 +64,26 @@ def start_worker(name: str, env: dict[str, str], log_dir: Path, pool: str = "cpu
         worker.stop()
         raise
     return worker
+
+
+def submit(settings: WorkerSettings, client: redis.Redis, spec: JobSpec) -> str:
+    return submit_job(create_celery_app(settings, TEST_REDIS_URL), client, spec)
+
+
+def wait_for(
+    store: JobStore, job_id: str, until: Callable[[JobStatus], bool], timeout: float = 90
+) -> JobStatus:
+    seen: list[JobStatus] = []
+
+    def reached() -> JobStatus | None:
+        seen[:] = [store.status(job_id)]
+        return seen[0] if until(seen[0]) else None
+
+    try:
+        return eventually(reached, timeout, what=f"job {job_id}")
+    except AssertionError as error:
+        raise AssertionError(f"{error}: stuck at {seen[-1] if seen else None}") from None
+
+
+def finished(status: JobStatus) -> bool:
+    return status.state.finished

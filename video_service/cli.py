@@ -41,7 +41,7 @@ from workers.engine.hardware import Capability, gpu_encoder_ready, probe_hardwar
 from workers.engine.inputs import has_protocol
 from workers.queue.capacity import read_pools, render
 from workers.queue.celery_app import create_celery_app
-from workers.queue.dispatch import submit_job
+from workers.queue.dispatch import requeue_orphans, submit_job
 from workers.queue.jobs import JobSpec, JobState, JobStatus, JobStore
 from workers.queue.pools import Pool, start_heartbeat
 
@@ -111,9 +111,10 @@ def worker(pool: str, concurrency: int, hostname: str | None, loglevel: str) -> 
     redis_url = resolve_redis_url(settings)
     app = create_celery_app(settings, redis_url, accel=accel)
     name = hostname or f"{chosen.value}@{socket.gethostname()}-{os.getpid()}"
-    stop = start_heartbeat(
-        connect(redis_url), chosen, name, settings.worker_heartbeat_s, concurrency
-    )
+    client = connect(redis_url)
+    # At each beat the live workers look for jobs whose worker died mid-job: queued again.
+    stop = start_heartbeat(client, chosen, name, settings.worker_heartbeat_s, concurrency,
+                           also=lambda: requeue_orphans(app, client, claim_s=60))  # fmt: skip
     # Its prefork children record the metrics: files that this process serves.
     metrics_dir = settings.state_dir / "metrics" / f"worker-{os.getpid()}"
     enable_multiprocess(metrics_dir)

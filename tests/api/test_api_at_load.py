@@ -173,3 +173,21 @@ def test_a_pool_of_n_serves_1000_concurrent_requests_never_waiting_or_holding_tw
     assert statuses.count(200) == 1000, sorted(set(statuses))
     assert watch.per_request == 1, "a request held two connections"
     assert watch.total <= engine.pool.size()
+
+
+def test_a_repeated_parameter_in_another_order_is_another_question(cached_api: Api) -> None:
+    admin = cached_api.client()
+    site = make_site(admin)
+    camera = make_cameras(admin, site, 1)[0]
+    at = "2026-11-28T10:00:00Z"
+    posted = admin.post("/api/events", json={"events": [
+        {"camera_id": camera, "type": "dup.one", "at": at, "detail": {}},
+        {"camera_id": camera, "type": "dup.two", "at": at, "detail": {}},
+    ]})  # fmt: skip
+    assert posted.status_code == 201, posted.text
+    for order in (("dup.two", "dup.one"), ("dup.one", "dup.two")):
+        query = "&".join(f"type={kind}" for kind in order)
+        for _ in range(2):  # the second from the cache
+            answer = admin.get(f"/api/events?{query}&from=2026-11-01T00:00:00Z")
+            kinds = {e["type"] for e in answer.json()["data"]}
+            assert kinds == {order[-1]}, (order, answer.headers.get("x-cache"), kinds)

@@ -73,3 +73,21 @@ def test_an_expired_key_is_refused_within_a_second(two_nodes: tuple[Api, Api]) -
     assert viewer.status_code == 422
     assert admin.post("/api/keys", json={"name": "x", "scope": "admin",
                                          "expires_in_days": 0}).status_code == 422  # fmt: skip
+
+
+def test_a_revoked_admin_key_stays_revoked_when_the_api_starts_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = ApiSettings(state_dir=tmp_path, admin_key=ADMIN_KEY)
+    for api in run_api(settings):
+        admin = api.client()
+        mine = [k for k in admin.get("/api/keys").json()["data"] if k["name"] == "SPARC_ADMIN_KEY"]
+        # An operator rotates it: a new admin key first, then the old one revoked.
+        fresh = admin.post("/api/keys", json={"name": "ops", "scope": "admin"}).json()["key"]
+        assert api.client(fresh).delete(f"/api/keys/{mine[0]['id']}").status_code == 204
+        assert admin.get("/api/keys").status_code == 401
+    for api in run_api(settings):  # started again with the same SPARC_ADMIN_KEY set
+        assert api.client().get("/api/keys").status_code == 401, "the revoked key is back"
+        listed = api.client(fresh).get("/api/keys").json()["data"]
+        assert [k["name"] for k in listed] == ["ops"]
+    assert "SPARC_ADMIN_KEY was revoked" in caplog.text

@@ -18,6 +18,13 @@ def test_injection_and_forbidden_destinations_are_refused_by_the_api(api: Api) -
         ("rtsp://169.254.169.254/latest/meta-data", "may not reach"),
         ("rtsp://10.96.0.1/x", "may not reach"),
         ("rtsps://[::1]/x", "may not reach"),
+        # IPv6 spellings of refused IPv4 addresses: mapped, compatible, NAT64, 6to4
+        ("rtsp://[::ffff:127.0.0.1]:29600/x", "may not reach"),
+        ("rtsps://[::ffff:169.254.169.254]/latest", "may not reach"),
+        ("rtsp://[::ffff:10.96.0.1]/x", "may not reach"),
+        ("rtsp://[64:ff9b::7f00:1]/x", "may not reach"),
+        ("rtsp://[::127.0.0.1]/x", "may not reach"),
+        ("rtsp://[2002:a9fe:a9fe::1]/x", "may not reach"),
         ("gopher://10.0.0.5/x", "rtsp:// or rtsps://"),
     ):
         body = {"site_id": site, "name": "cam", "mode": "pull", "source_url": url}

@@ -16,6 +16,7 @@ try {
   await page.waitForFunction(() => window.sparcPlayer && window.sparcPlayer.state === "playing",
     null, { timeout: 60000 });
   result.playing = true;
+  result.address = await page.evaluate(() => location.href); // the key read, then removed
   const start = await page.evaluate(() => document.getElementById("video").currentTime);
   if (sampling === "samples") {
     const until = Date.now() + Number(watchSeconds) * 1000;

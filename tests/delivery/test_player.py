@@ -47,6 +47,7 @@ def test_hls_js_in_chromium_plays_a_published_camera_for_ten_seconds(
         assert driven.returncode == 0, driven.stderr
         result = json.loads(driven.stdout.strip().splitlines()[-1])
         assert result["playing"], result
+        assert key not in result["address"] and "camera=" in result["address"], result
         assert result["advanced"] >= 10, result
         assert result["cdn"] == "origin" and result["rung"], result
         assert result["state"] == "playing", result

@@ -54,15 +54,17 @@ def test_a_gstreamer_rtspclientsink_publisher_is_recorded(
     run = children.popen(pipeline, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         output, _ = run.communicate(timeout=30)
-        assert run.returncode == 0, output
     except subprocess.TimeoutExpired:
         # Seen once in a dozen runs: gst-launch waiting at its TEARDOWN after all was sent.
         # What is under test is the recording, checked below.
         run.kill()
-        run.communicate()
+        output, _ = run.communicate()
     eventually(lambda: not edge.edge.live_cameras)
     playlist = m3u8.load(str(edge.source(camera) / "index.m3u8"))
-    assert sum(float(s.duration) for s in playlist.segments) >= 9
+    # Seen once under load: gst-launch failing its TEARDOWN ("Could not send message"), the
+    # edge having closed the session at the stream's end. The whole stream is recorded.
+    assert run.returncode == 0 or "Could not send message" in output, output
+    assert sum(float(s.duration) for s in playlist.segments) >= 9, output
     first = edge.source(camera) / playlist.segments[0].uri
     probe = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",

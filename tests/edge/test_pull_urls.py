@@ -57,6 +57,16 @@ def test_a_url_is_rebuilt_with_its_credentials_apart() -> None:
         "rtsp://0.0.0.0/x",
         "rtsp://10.96.0.10/x",  # the cluster's DNS service
         "rtsp://224.0.0.1/x",
+        # IPv6 forms of those: each is reached as the IPv4 address it carries
+        "rtsp://[::ffff:127.0.0.1]:29600/x",  # mapped
+        "rtsps://[::ffff:169.254.169.254]/x",
+        "rtsp://[::ffff:10.96.0.1]/x",
+        "rtsp://[::ffff:0:7f00:1]/x",  # translated (SIIT)
+        "rtsp://[::127.0.0.1]/x",  # compatible
+        "rtsp://[64:ff9b::7f00:1]/x",  # NAT64, well-known prefix
+        "rtsp://[64:ff9b:1::a9fe:a9fe]/x",  # NAT64, local-use prefix
+        "rtsp://[2002:7f00:1::1]/x",  # 6to4
+        "rtsp://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x",  # Teredo, client 127.0.0.1
     ],
 )
 def test_destinations_outside_the_cameras_networks_are_refused(raw: str) -> None:
@@ -80,3 +90,12 @@ def test_an_operator_opens_a_range_and_lan_cameras_are_allowed() -> None:
     assert check_destination(loopback, refused=REFUSED, allowed=allowed) == ["127.0.0.1"]
     for lan in ("rtsp://192.168.1.64/x", "rtsp://10.0.0.5/x", "rtsp://203.0.113.9/x"):
         assert check_destination(parse_pull_url(lan), refused=REFUSED, allowed=())
+
+
+def test_an_ipv6_lan_or_public_camera_is_allowed_and_an_opened_range_opens_its_ipv6_form() -> None:
+    for raw in ("rtsp://[2001:db8::7]/x", "rtsp://[::ffff:192.168.1.64]/x"):
+        url = parse_pull_url(raw)
+        assert check_destination(url, refused=REFUSED, allowed=()) == [url.host]
+    mapped = parse_pull_url("rtsp://[::ffff:127.0.0.1]:8554/x")
+    allowed = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::ffff:0:0/96"))
+    assert check_destination(mapped, refused=REFUSED, allowed=allowed) == [mapped.host]

@@ -1,71 +1,16 @@
 """Real Celery workers on the real Redis: priority order, retries, bad input, a lost worker."""
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.environment import TEST_REDIS_URL
 from tests.media import FIVE, assert_aligned_ladder, ffmpeg
 from tests.waiting import eventually, holds
-from tests.workers_harness import WorkerProcess, start_worker
+from tests.workers_harness import StartWorker, finished, start_worker, submit, wait_for
 from workers.base.settings import WorkerSettings
-from workers.queue.celery_app import create_celery_app
-from workers.queue.dispatch import submit_job
-from workers.queue.jobs import JobSpec, JobState, JobStatus, JobStore
+from workers.queue.jobs import JobSpec, JobState, JobStore
 from workers.queue.pools import Pool, beat, choose_pool
-
-StartWorker = Callable[..., WorkerProcess]
-
-
-@pytest.fixture
-def worker_env(settings: WorkerSettings) -> dict[str, str]:
-    return {
-        "REDIS_URL": TEST_REDIS_URL,
-        "SPARC_ALLOWED_ROOTS": ":".join(str(root) for root in settings.allowed_roots),
-        "SPARC_STATE_DIR": str(settings.state_dir),
-    }
-
-
-@pytest.fixture
-def workers(
-    worker_env: dict[str, str], tmp_path: Path, redis_client: redis.Redis
-) -> Iterator[StartWorker]:
-    started: list[WorkerProcess] = []
-
-    def start(name: str, **extra: str) -> WorkerProcess:
-        worker = start_worker(name, {**worker_env, **extra}, tmp_path)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-
-
-def submit(settings: WorkerSettings, client: redis.Redis, spec: JobSpec) -> str:
-    return submit_job(create_celery_app(settings, TEST_REDIS_URL), client, spec)
-
-
-def wait_for(
-    store: JobStore, job_id: str, until: Callable[[JobStatus], bool], timeout: float = 90
-) -> JobStatus:
-    def reached() -> JobStatus | None:
-        status = store.status(job_id)
-        return status if until(status) else None
-
-    return eventually(reached, timeout, what=f"job {job_id} (at {store.status(job_id)})")
-
-
-def finished(status: JobStatus) -> bool:
-    return status.state.finished
-
-
-@pytest.fixture(params=["redis", "rabbitmq"])
-def broker(request: pytest.FixtureRequest) -> str | None:
-    """The broker's URL; None: Redis, the default."""
-    return request.getfixturevalue("rabbitmq") if request.param == "rabbitmq" else None
 
 
 def test_with_the_worker_busy_the_highest_score_runs_first(
@@ -170,13 +115,10 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_that_completes_it(
     workers: StartWorker,
     settings: WorkerSettings,
     redis_client: redis.Redis,
-    media_dir: Path,
+    source_long_1080p: Path,
     tmp_path: Path,
 ) -> None:
-    source = media_dir / "long1080.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=10", "-t", "20",
-           "-c:v", "libx264", "-preset", "ultrafast", "-g", "20", "-sc_threshold", "0",
-           "-pix_fmt", "yuv420p", str(source))  # fmt: skip
+    source = source_long_1080p
     store = JobStore(redis_client)
     fast_redelivery = {
         "SPARC_VISIBILITY_TIMEOUT_S": "4",

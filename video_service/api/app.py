@@ -71,8 +71,12 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
         if state.cache is not None:
             await state.cache.close()
 
+    docs = settings.api_docs
     app = FastAPI(
         lifespan=lifespan,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
         title="SPARC Video",
         summary="Cameras, sites, keys and events of the SPARC Video pipeline",
         version="0.1.0",

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from video_service.api.errors import Forbidden, NotAuthenticated
-from video_service.api.models import ApiKey, Scope
+from video_service.api.models import ApiKey, Scope, Site
 from video_service.api.security import hash_api_key
 
 
@@ -39,11 +39,17 @@ def bearer_key_hash(authorization: str) -> str:
 
 
 def find_principal(session: Session, key_hash: str) -> Principal | None:
-    """The key's holder; None for a key we do not know, or one that has expired."""
+    """The key's holder, with the sites it names that still exist; None for a key we do not
+    know, or one that has expired."""
     found = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
     if found is None or _expired(found.expires_at):
         return None
-    return Principal(found.id, Scope(found.scope), frozenset(found.site_ids or []))
+    named = frozenset(found.site_ids or [])
+    # A site deleted since the key was made is no longer one of its sites.
+    sites = (
+        frozenset(session.scalars(select(Site.id).where(Site.id.in_(named)))) if named else named
+    )
+    return Principal(found.id, Scope(found.scope), sites)
 
 
 def _expired(expires_at: datetime | None) -> bool:

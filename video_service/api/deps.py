@@ -99,6 +99,16 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 AdminDep = Annotated[Principal, Depends(get_admin)]
 
 
+async def caller(request: Request) -> Principal:
+    """The caller, from the per-process cache of keys (`lookups`): for the routes a player
+    or a dashboard asks often. A dependency, so that a missing or unknown key is a 401
+    before any query parameter is judged."""
+    return await lookups_of(request).principal(request.headers.get("authorization", ""))
+
+
+CallerDep = Annotated[Principal, Depends(caller)]
+
+
 def live_services(request: Request) -> LiveServices:
     live = api_state(request).live
     if live is None:

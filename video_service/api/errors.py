@@ -11,7 +11,9 @@ ApiError                base: status and message
 ├── Unprocessable       422: the request is well-formed but cannot be done as asked; in
 │                       FastAPI's own shape (a list of {loc, msg, type}), so that every
 │                       422 reads alike
-└── ServiceUnavailable  503: a service we depend on is not there (Redis, storage)
+├── TooManyRequests     429: the caller holds as many of something as it may (streams)
+└── ServiceUnavailable  503: a service we depend on is not there (Redis, storage), or this
+                        node has as many of something as it takes
 UnknownSites            a key asked for sites that do not exist: the route's 422, the CLI's
                         message
 
@@ -24,10 +26,14 @@ Errors of the rooms below, as they reach us:
   cdn.errors.NoEligibleProvider         503 (no CDN serves the viewer's region)
   workers.base.errors.StorageUnavailable  503
   redis.RedisError                      503 (Redis unreachable: viewer sessions, the cache)
+  kombu's OperationalError              503 (the broker unreachable: the pools view)
+  sqlalchemy's OperationalError         503 (the database unreachable, or its disk full)
+  sqlalchemy's DataError                422 (a value it cannot store: a NUL on PostgreSQL)
 FastAPI's RequestValidationError keeps FastAPI's 422 answer, with each rejected input cut
 to `MAX_ECHO` characters (a 10 MB field is not sent back whole).
 """
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,8 +41,11 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from kombu.exceptions import OperationalError as BrokerUnavailable
 from pydantic import BaseModel
 from redis.exceptions import RedisError
+from sqlalchemy.exc import DataError
+from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 
 from cdn.errors import NoEligibleProvider, TokenRejected
 from video_service.delivery.errors import AccessDenied, ExportFailed, MediaNotFound, NothingRecorded
@@ -83,6 +92,10 @@ class Unprocessable(ApiError):
         self.loc = tuple(loc)
 
 
+class TooManyRequests(ApiError):
+    status = 429
+
+
 class ServiceUnavailable(ApiError):
     status = 503
 
@@ -96,6 +109,9 @@ _STATUS: dict[type[Exception], int] = {
     NoEligibleProvider: 503,
     StorageUnavailable: 503,
     RedisError: 503,
+    BrokerUnavailable: 503,
+    DatabaseUnavailable: 503,
+    DataError: 422,
 }
 # Every error class `error_response` answers for (their subclasses too).
 MAPPED: tuple[type[Exception], ...] = (ApiError, *_STATUS)
@@ -124,26 +140,49 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class AsciiJSONResponse(JSONResponse):
+    """An error answer echoes what a client sent: written as ASCII JSON, so that a lone
+    surrogate in it is escaped (`\\udfff`), not a failure to encode the answer."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False,
+                          separators=(",", ":")).encode()  # fmt: skip
+
+
 def error_response(error: Exception) -> JSONResponse:
     if isinstance(error, Unprocessable):
         problem = {"type": "value_error", "loc": list(error.loc), "msg": error.message}
-        return JSONResponse({"detail": [problem]}, status_code=422)
+        return AsciiJSONResponse({"detail": [problem]}, status_code=422)
     if isinstance(error, ApiError):
         status, message = error.status, error.message
     else:
         status = next(code for kind, code in _STATUS.items() if isinstance(error, kind))
-        message = f"Redis is unavailable: {error}" if isinstance(error, RedisError) else str(error)
+        message = _said(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 405:
         headers = {"Allow": "GET, HEAD"}
-    return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    return AsciiJSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
 async def validation_response(_: Request, error: RequestValidationError) -> Response:
     """FastAPI's 422 answer, each rejected input cut short (for the routes, and for the
     paths served before FastAPI's routing)."""
     problems = [{**problem, "input": _echo(problem.get("input"))} for problem in error.errors()]
-    return JSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
+    return AsciiJSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
+
+
+def _said(error: Exception) -> str:
+    """What an answer says of an error of a room below or of a library (never its SQL)."""
+    if isinstance(error, RedisError):
+        return f"Redis is unavailable: {error}"
+    if isinstance(error, BrokerUnavailable):
+        return "the broker is unavailable"
+    if isinstance(error, DataError):
+        return "a value the database cannot store (a NUL character, a number out of range)"
+    if isinstance(error, DatabaseUnavailable):
+        full = "full" in str(error.orig).lower()
+        return "the database's disk is full" if full else "the database is unavailable"
+    return str(error)
 
 
 def _echo(value: object) -> object:

@@ -7,7 +7,7 @@ Every write ends by calling `on_written` (the response cache's invalidation of `
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -89,10 +89,15 @@ def build_list_query(*, limit: int, before: int | None, where: EventFilter) -> S
     return query
 
 
-def newer_events(session: Session, after: int, limit: int) -> Sequence[Event]:
-    """Oldest first, ids above `after`: what a stream has not sent yet."""
-    query = select(Event).where(Event.id > after).order_by(Event.id).limit(limit)
-    return session.scalars(query).all()
+def newer_events(
+    session: Session, after: int, limit: int, sites: Collection[str] | None = None
+) -> Sequence[Event]:
+    """Oldest first, ids above `after`: what a stream has not sent yet; of `sites` only,
+    unless None."""
+    query = select(Event).where(Event.id > after)
+    if sites is not None:
+        query = query.where(Event.site_id.in_(sites))
+    return session.scalars(query.order_by(Event.id).limit(limit)).all()
 
 
 def last_event_id(session: Session) -> int:

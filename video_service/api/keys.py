@@ -1,5 +1,6 @@
 """API keys: created from the CLI, from SPARC_ADMIN_KEY at start-up, or by an admin; listed
-(never with their secret); revoked, or expiring by themselves."""
+(never with their secret); revoked (their hash remembered, so that a revoked key is never
+installed again), or expiring by themselves."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -8,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from video_service.api.errors import UnknownSites
-from video_service.api.models import ApiKey, Scope, Site
+from video_service.api.models import ApiKey, RevokedKey, Scope, Site
 from video_service.api.schemas import KeyCreate, KeyCreated, KeyPublic
 from video_service.api.security import generate_api_key, hash_api_key
 
@@ -43,6 +44,7 @@ def revoke_key(session: Session, key_id: str) -> bool:
     found = session.get(ApiKey, key_id)
     if found is None:
         return False
+    session.merge(RevokedKey(key_hash=found.key_hash))
     session.delete(found)
     return True
 
@@ -58,7 +60,12 @@ def key_public(record: ApiKey) -> KeyPublic:
     )
 
 
-def ensure_key(session: Session, key: str, name: str) -> None:
-    """Install a configured admin key once (SPARC_ADMIN_KEY)."""
-    if session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key))) is None:
+def ensure_key(session: Session, key: str, name: str) -> bool:
+    """Install a configured admin key once (SPARC_ADMIN_KEY); never one that was revoked.
+    Whether the key is installed (now or before)."""
+    key_hash = hash_api_key(key)
+    if session.get(RevokedKey, key_hash) is not None:
+        return False
+    if session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash)) is None:
         create_key(session, KeyCreate(name=name, scope=Scope.ADMIN), key=key)
+    return True

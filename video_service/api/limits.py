@@ -28,7 +28,7 @@ class BodyLimit:
             return
         limit = ROUTE_MAX_BODY.get((scope["method"], scope["path"]), self.default)
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             await _refuse(scope, receive, send, limit)
             return
         state = {"seen": 0, "over": False, "answered": False}

@@ -22,6 +22,8 @@ from workers.base.secrets import secret_box
 
 log = logging.getLogger(__name__)
 EVERY_S = 3600.0
+REVOKED_ADMIN_KEY = ("SPARC_ADMIN_KEY was revoked: not installed again (set a new one, or "
+                     "make one with `sparc-video keys create --admin`)")  # fmt: skip
 
 
 def prepare_database(settings: ApiSettings) -> None:
@@ -33,7 +35,9 @@ def prepare_database(settings: ApiSettings) -> None:
         if settings.admin_key is not None:
             # Several server processes start at once; the first to install the key wins.
             with contextlib.suppress(IntegrityError), session_scope(sessions) as session:
-                ensure_key(session, settings.admin_key.get_secret_value(), "SPARC_ADMIN_KEY")
+                key = settings.admin_key.get_secret_value()
+                if not ensure_key(session, key, "SPARC_ADMIN_KEY"):
+                    log.warning(REVOKED_ADMIN_KEY)
     finally:
         engine_of(sessions).dispose()
 

@@ -82,6 +82,16 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class RevokedKey(Base):
+    """A key revoked: only its hash, so that the same key is never installed again (a
+    revoked SPARC_ADMIN_KEY stays revoked across restarts)."""
+
+    __tablename__ = "revoked_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class Event(Base):
     """On PostgreSQL partitioned by month on `at` (its primary key is (id, at)); `id` is
     unique and increasing either way, and orders the list."""

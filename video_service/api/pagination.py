@@ -62,6 +62,6 @@ def id_cursor(row_id: int) -> str:
 
 def parse_id_cursor(cursor: str) -> int:
     (text,) = decode_cursor(cursor, 1)
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise Unprocessable("not a cursor this API gave", _AFTER)
     return int(text)

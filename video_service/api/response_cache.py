@@ -58,8 +58,9 @@ def scope_key(principal: Principal) -> str:
 
 
 def entry_key(tag: str, scope: str, path: str, query: bytes) -> str:
-    pairs = sorted(query.decode("latin-1").split("&")) if query else []
-    digest = hashlib.blake2b("&".join(pairs).encode(), digest_size=16).hexdigest()
+    """The query as sent, in its order: the routes read a repeated parameter's last value,
+    so `?type=a&type=b` and `?type=b&type=a` are different questions."""
+    digest = hashlib.blake2b(query, digest_size=16).hexdigest()
     return redis_keys.http_response(tag, scope, path, digest)
 
 

@@ -30,9 +30,22 @@ _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\
 
 
 def _plain(text: str) -> str:
-    if any(unicodedata.category(c) == "Cc" or c in _BIDI for c in text):
-        raise ValueError("control and bidirectional-override characters are not allowed")
+    if any(unicodedata.category(c) in ("Cc", "Cs") or c in _BIDI for c in text):
+        raise ValueError(
+            "control characters, lone surrogates and bidirectional overrides are not allowed"
+        )
     return text
+
+
+def in_utc(moment: datetime) -> datetime:
+    """A time in UTC (one without a zone taken to be UTC); a zone's offset that takes it
+    past year 1 or 9999 is refused (a 422, not an overflow)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of the range of dates (years 1-9999 in UTC)") from None
 
 
 def _utc(value: object) -> object:
@@ -44,6 +57,8 @@ def _utc(value: object) -> object:
 
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain)]
 UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_utc)]
+# A time a client sends: with its zone, in UTC once read.
+AskedTime = Annotated[AwareDatetime, AfterValidator(in_utc)]
 
 
 class SiteCreate(BaseModel):
@@ -145,7 +160,7 @@ class EventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     camera_id: CameraId
     type: EventTypeName
-    at: AwareDatetime = Field(description="when it happened, with its time zone")
+    at: AskedTime = Field(description="when it happened, with its time zone")
     # Any: it is JSON already (parsed from the body); its size is checked, once serialised
     # for storage, by the route (a validator here cost more than the rest of the batch).
     detail: dict[str, Any] = Field(

@@ -21,6 +21,15 @@ class ApiSettings(DeliverySettings):
     # MP4 exports made at once by one server process (each may take gigabytes of the state
     # directory until sent); more are answered 503.
     exports_at_once: int = Field(default=2, ge=1, le=100)
+    # A client fetching an export that reads nothing this long is cut off (its slot back).
+    export_stall_s: float = Field(default=30.0, gt=0, le=3600)
+    # The OpenAPI schema and its pages (/openapi.json, /docs, /redoc): public when on (they
+    # name the routes, never data); off, they are not served at all.
+    api_docs: bool = True
+    # Event streams (server-sent events) one server process keeps open, and one key (or
+    # session) may hold; past them, 503 and 429.
+    event_streams_max: int = Field(default=2000, ge=1, le=100_000)
+    event_streams_per_key: int = Field(default=10, ge=1, le=1000)
 
     @field_validator("admin_key")
     @classmethod

@@ -68,7 +68,11 @@ def build_api_state(
         invalidate=invalidate,
         cameras_changed=_announcer(redis_client),
         events=EventBuffer(sessions, on_written=lambda: invalidate("events")),
-        event_stream=EventStream(sessions),
+        event_stream=EventStream(
+            sessions,
+            max_streams=settings.event_streams_max,
+            per_key=settings.event_streams_per_key,
+        ),
         delivery=delivery,
         export_slots=threading.BoundedSemaphore(settings.exports_at_once),
     )

@@ -20,6 +20,7 @@ from workers.base.layout import source_segment_name, vod_playlist_key
 
 MAX_PLAYBACK_S = 24 * 3600.0  # one VOD playlist: about 14,400 entries at 6 s
 MAX_EXPORT_S = 3600.0
+LAST_TIME_S = 253402300799.0  # 9999-12-31T23:59:59Z: later is no time datetime can name
 CLIP_BEFORE_S = 10.0
 CLIP_AFTER_S = 20.0
 
@@ -39,8 +40,8 @@ class TimeRange:
 
 
 def checked_range(start: float, end: float, *, longest_s: float, what: str) -> TimeRange:
-    if not (math.isfinite(start) and math.isfinite(end)) or start < 0:
-        raise RangeRefused("start and end must be real times")
+    if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end > LAST_TIME_S:
+        raise RangeRefused("start and end must be real times (years 1970-9999)")
     if end <= start:
         raise RangeRefused("end must be after start")
     if end - start > longest_s:

@@ -11,20 +11,20 @@ import redis
 from starlette.concurrency import run_in_threadpool
 
 from video_service.delivery.batching import GroupedCalls
-from video_service.shared.viewer_sessions import open_sessions
+from video_service.shared.viewer_sessions import Opened, open_sessions
 
 
 class SessionOpener:
     def __init__(self, client: redis.Redis, ttl_s: float) -> None:
         self._client = client
         self._ttl_s = ttl_s
-        self._calls: GroupedCalls[str, tuple[str, int]] = GroupedCalls(self._open_all)
+        self._calls: GroupedCalls[tuple[str, str], Opened] = GroupedCalls(self._open_all)
 
-    async def open(self, camera_id: str) -> tuple[str, int]:
-        """A new session's id and the camera's viewer count with it (1: the first)."""
-        return await self._calls.call(camera_id)
+    async def open(self, camera_id: str, holder: str) -> Opened:
+        """A new session of `holder` (a key) on the camera, and the camera's viewers."""
+        return await self._calls.call((camera_id, holder))
 
-    async def _open_all(self, cameras: Sequence[str]) -> list[tuple[str, int]]:
+    async def _open_all(self, openings: Sequence[tuple[str, str]]) -> list[Opened]:
         return await run_in_threadpool(
-            open_sessions, self._client, list(cameras), ttl_s=self._ttl_s, now=time.time()
+            open_sessions, self._client, list(openings), ttl_s=self._ttl_s, now=time.time()
         )

@@ -2,7 +2,9 @@
 (Digest or Basic). An unknown, pull-only or disabled camera gets 404, a wrong or missing
 password 401 with a challenge; each refusal counts against the client's address, and is an
 event (a missing password on the first try is not: that is how Digest starts) written as
-`refusals` allows; a camera whose password is being guessed has its checks take turns."""
+`refusals` allows; an address that keeps guessing has its wrong answers held a while, a
+right one never waits. A camera's record is looked up at most once a second per edge
+(`CAMERA_TTL_S`), however many ask: a disabled camera or a new password counts from then."""
 
 import asyncio
 import re
@@ -12,8 +14,10 @@ from video_service.edge.directory import CameraAuth, CameraDirectory
 from video_service.edge.errors import Refused
 from video_service.edge.refusals import GUESS_PAUSE_S, Refusals
 from video_service.edge.rtsp import Message, response
+from video_service.shared.ttl_cache import TtlCache
 
 CAMERA_PATH = re.compile(r"^rtsp://[^/]+(/cam/([0-9a-f]{32}))(/.*)?$")
+CAMERA_TTL_S = 1.0
 
 
 class Authenticator:
@@ -22,31 +26,34 @@ class Authenticator:
         self._refusals = refusals
         self._realm = realm
         self._nonces = NonceIssuer()
+        self._cameras: TtlCache[CameraAuth | None] = TtlCache(CAMERA_TTL_S)
 
     async def authorize(self, request: Message, address: str) -> CameraAuth:
         """The camera an ANNOUNCE from `address` may publish, or Refused."""
         cseq = request.header("CSeq")
         match = CAMERA_PATH.match(request.url)
-        camera = await asyncio.to_thread(self._directory.camera, match.group(2)) if match else None
+        camera = await self._camera(match.group(2)) if match else None
         if camera is None or not camera.push or not camera.enabled:
             reason = "unknown camera" if camera is None or not camera.push else "camera disabled"
             await self._refusals.refuse(address, camera, reason, url=request.url)
             raise Refused(response(404, "Not Found", cseq))
         authorization = request.header("Authorization")
-        if authorization and await self._check(camera, request, authorization):
+        if authorization and self._accepts(camera, request, authorization):
             return camera
-        if authorization:  # (none is how Digest starts: every publisher's first ANNOUNCE)
+        if authorization:
+            if self._refusals.guessing(address):  # held on its own connection, not others'
+                await asyncio.sleep(GUESS_PAUSE_S)
             await self._refusals.refuse(address, camera, "wrong credentials")
+        else:  # how Digest starts: every publisher's first ANNOUNCE
+            self._refusals.challenged(address)
         challenge = challenges(self._realm, self._nonces.issue())
         raise Refused(response(401, "Unauthorized", cseq, *challenge))
 
-    async def _check(self, camera: CameraAuth, request: Message, authorization: str) -> bool:
-        turn = self._refusals.authorising(camera.id)
-        if turn is None:
-            return self._accepts(camera, request, authorization)
-        async with turn:  # its password is being guessed: one try a second, from anyone
-            await asyncio.sleep(GUESS_PAUSE_S)
-            return self._accepts(camera, request, authorization)
+    async def _camera(self, camera_id: str) -> CameraAuth | None:
+        async def load() -> CameraAuth | None:
+            return await asyncio.to_thread(self._directory.camera, camera_id)
+
+        return await self._cameras.get(camera_id, load)
 
     def _accepts(self, camera: CameraAuth, request: Message, authorization: str) -> bool:
         return check_authorization(

@@ -24,7 +24,7 @@ class NonceIssuer:
 
     def valid(self, nonce: str, now: float | None = None) -> bool:
         stamp, _, mac = nonce.partition(".")
-        if not stamp.isdigit():
+        if not (stamp.isascii() and stamp.isdigit()):
             return False
         expected = hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:32]
         current = now if now is not None else time.time()

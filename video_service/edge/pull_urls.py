@@ -9,7 +9,9 @@ Destinations: loopback, link-local, unspecified and multicast addresses, and the
 service range (`SPARC_PULL_REFUSED_NETWORKS`, by default Kubernetes' 10.96.0.0/12) are
 refused; `SPARC_PULL_ALLOWED_NETWORKS` opens a range anyway (a camera on 127.0.0.1 in a
 test, say). Private ranges stay allowed: IP cameras live on LANs. A name is resolved and
-every address it resolves to must be allowed; the edge checks again when it connects.
+every address it resolves to must be allowed; the edge checks again when it connects. An
+IPv6 address that carries an IPv4 one (`::ffff:127.0.0.1`, NAT64, 6to4 ...) is judged as
+both (`forms_of`).
 
 Credentials are kept apart from the URL (`PullUrl.username`, `.password`) and are never
 put in a URL handed to another process.
@@ -33,6 +35,11 @@ ALWAYS_REFUSED: tuple[Network, ...] = tuple(
     for n in ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128",
               "224.0.0.0/4", "ff00::/8", "255.255.255.255/32")
 )  # fmt: skip
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# IPv6 ranges whose last 32 bits are an IPv4 address that the host or a translator reaches.
+_CARRY_LOW_32 = tuple(
+    ipaddress.IPv6Network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")
+)
 MAX_URL = 2048
 _FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
 _URL = re.compile(
@@ -159,13 +166,32 @@ def check_destination(
         except OSError as error:
             raise BadPullUrl(f"{url.host} does not resolve: {error}") from None
     for text in addresses:
-        address = ipaddress.ip_address(text)
-        if any(address in network for network in allowed):
+        forms = forms_of(ipaddress.ip_address(text))
+        if all(any(form in network for network in allowed) for form in forms):
             continue
-        if any(address in network for network in (*ALWAYS_REFUSED, *refused)):
+        if any(form in network for form in forms for network in (*ALWAYS_REFUSED, *refused)):
             raise BadPullUrl(
-                f"{url.host} is {address}, in a range pull cameras may not reach "
+                f"{url.host} is {text}, in a range pull cameras may not reach "
                 "(loopback, link-local, multicast or the cluster's services); "
                 "SPARC_PULL_ALLOWED_NETWORKS opens it"
             )
     return addresses
+
+
+def forms_of(address: IPAddress) -> list[IPAddress]:
+    """The address, and the IPv4 address an IPv6 one carries where a host or a translator on
+    the way would reach that IPv4 address: mapped (`::ffff:a.b.c.d`), translated
+    (`::ffff:0:a.b.c.d`), compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`),
+    6to4 (`2002::/16`) and Teredo's client. A destination is judged by every form."""
+    forms = [address]
+    if isinstance(address, ipaddress.IPv6Address):
+        value = int(address)
+        if address.ipv4_mapped is not None:
+            forms.append(address.ipv4_mapped)
+        if address.sixtofour is not None:
+            forms.append(address.sixtofour)
+        if address.teredo is not None:
+            forms.extend(address.teredo)
+        if any(address in network for network in _CARRY_LOW_32):
+            forms.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    return forms

@@ -1,15 +1,17 @@
-"""What a refused publisher costs: less to us than to it.
+"""What a refused publisher costs: less to us than to it, and nothing to the camera's own
+publisher.
 
-- Per source address, refusals (unknown camera, wrong password, garbage, a client that
-  stalls) are counted in a sliding window; an address over `PER_ADDRESS` in `WINDOW_S` has
-  its further connections closed at once, unread, until its count falls. (The first
-  ANNOUNCE without a password is not a refusal: it is how Digest starts, and a site's many
-  cameras behind one address all begin so when they reconnect together.)
-- Per camera, wrong passwords are counted too; a camera over `PER_CAMERA` in `WINDOW_S`
-  is being guessed at: its authorisations then take turns, one at a time with a pause of
-  `GUESS_PAUSE_S`, from any address, so that guessing goes at a second per try however
-  many connections try. (The camera's own publisher, with the right password, gets in
-  after that pause too.)
+- Per source address, refusals (unknown camera, wrong password, garbage, unknown methods, a
+  client that stalls or asks too much before publishing) are counted in a sliding window;
+  an address over `PER_ADDRESS` in `WINDOW_S` has its connections closed, and its further
+  ones closed at once unread, until its count falls. The first ANNOUNCE without a password
+  is not a refusal (it is how Digest starts, and a site's many cameras behind one address
+  all begin so when they reconnect together): those are counted apart, up to
+  `CHALLENGES_PER_ADDRESS` (each costs a look-up).
+- Guessing is slowed per source, not per camera: an address with `GUESSES` wrong passwords
+  in the window has each further wrong answer held `GUESS_PAUSE_S` on its own connection
+  (it learns nothing sooner). A right password is checked first and answered at once, so a
+  camera's own publisher never waits behind whoever is guessing its password.
 - Events: the first refusal of a kind (camera or address, and reason) in a window is
   written at once; the rest of the window is one event with the count, written when the
   window closes. What an event keeps of a request is cut to `MAX_KEPT` characters, control
@@ -28,7 +30,8 @@ from video_service.edge.faults import TRANSIENT, Streak
 
 WINDOW_S = 10.0
 PER_ADDRESS = 30
-PER_CAMERA = 5
+CHALLENGES_PER_ADDRESS = 600
+GUESSES = 5
 GUESS_PAUSE_S = 1.0
 MAX_KEPT = 200
 MAX_TRACKED = 100_000  # addresses and cameras remembered; past that the oldest go
@@ -82,30 +85,35 @@ class Refusals:
     def __init__(self, events: EventSink, clock: Callable[[], float] = time.monotonic) -> None:
         self._events = events
         self._by_address = Window(WINDOW_S, clock)
+        self._challenges = Window(WINDOW_S, clock)
         self._guesses = Window(WINDOW_S, clock)
-        self._turns: dict[str, asyncio.Lock] = {}
         self._pending: dict[tuple[str, str], _Pending] = {}
 
     def shut_out(self, address: str) -> bool:
-        """Whether connections from this address are closed unread for now."""
-        return self._by_address.count(address) >= PER_ADDRESS
+        """Whether connections from this address are closed (unread) for now."""
+        return (
+            self._by_address.count(address) >= PER_ADDRESS
+            or self._challenges.count(address) >= CHALLENGES_PER_ADDRESS
+        )
 
-    def authorising(self, camera_id: str) -> asyncio.Lock | None:
-        """The turn to take before checking a password for a camera under guessing."""
-        if self._guesses.count(camera_id) < PER_CAMERA:
-            return None
-        return self._turns.setdefault(camera_id, asyncio.Lock())
+    def guessing(self, address: str) -> bool:
+        """Whether this address has been getting passwords wrong: its wrong answers wait."""
+        return self._guesses.count(address) >= GUESSES
 
     def note(self, address: str) -> None:
-        """A refusal not worth an event (garbage, a challenge answered): it counts."""
+        """A refusal not worth an event (garbage, an unknown method): it counts."""
         self._by_address.add(address)
+
+    def challenged(self, address: str) -> None:
+        """An ANNOUNCE without a password (how Digest starts): counted apart."""
+        self._challenges.add(address)
 
     async def refuse(
         self, address: str, camera: CameraAuth | None, reason: str, **detail: str
     ) -> None:
         self._by_address.add(address)
-        if reason == "wrong credentials" and camera is not None:
-            self._guesses.add(camera.id)
+        if reason == "wrong credentials":
+            self._guesses.add(address)
         who = camera.id if camera is not None else address
         kept_detail = {name: kept(value) for name, value in detail.items()}
         event = NewEvent(
@@ -143,6 +151,3 @@ class Refusals:
         ]  # fmt: skip
         if repeated:
             await asyncio.to_thread(self._events.record, repeated)
-        for camera_id in [c for c, lock in self._turns.items() if not lock.locked()]:
-            if not self._guesses.count(camera_id):
-                del self._turns[camera_id]

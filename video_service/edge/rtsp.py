@@ -5,11 +5,13 @@ larger than MAX_BODY is refused, and callers put a timeout around each read.
 """
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 
 from video_service.edge.errors import BadMessage
 
 MAX_HEAD = 16 * 1024
+_DIGITS = re.compile(r"^[0-9]{1,9}$")  # ASCII only: '²'.isdigit() is true
 MAX_BODY = 64 * 1024
 
 
@@ -51,7 +53,7 @@ class Message:
     @property
     def status(self) -> int:
         parts = self.start_line.split(" ", 2)
-        return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else 0
+        return int(parts[1]) if len(parts) >= 2 and _DIGITS.match(parts[1]) else 0
 
     def with_url(self, url: str) -> "Message":
         method, _, version = self.start_line.split(" ")
@@ -81,7 +83,7 @@ async def read_message(reader: asyncio.StreamReader, already: bytes = b"") -> Me
     message = parse_head(head)
     length = message.header("Content-Length")
     if length:
-        if not length.isdigit() or int(length) > MAX_BODY:
+        if not _DIGITS.match(length) or int(length) > MAX_BODY:
             raise BadMessage("bad or too large Content-Length")
         message.body = await reader.readexactly(int(length))
     return message

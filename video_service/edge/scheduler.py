@@ -149,7 +149,7 @@ class LadderScheduler:
         left = expire_sessions(self._redis, camera_id, now=self._clock())
         if left:
             record_or_log(self._events, [
-                NewEvent(EventType.VIEWER_LEFT, camera_id, site_id, {"viewer_session": viewer})
+                NewEvent(EventType.VIEWER_LEFT, camera_id, site_id, {"viewer": viewer})
                 for viewer in left
             ])  # fmt: skip
         for segment in segments:

@@ -1,11 +1,10 @@
 """The RTSP edge: one TCP port for every camera, a path per camera (`/cam/{id}`).
 
-`Edge` coordinates the pieces: the RTSP port up to an accepted publisher (`rtsp_door`), each
-publisher's life (`publisher.PublishSession`: its own FFmpeg recorder, the signalling handed
-over, the RTP bytes relayed as they are), the camera's segment watcher (`watcher`), the
-disabled-camera guard (`guard`), the cameras' ownership leases (`camera_leases`), this edge's
-share of the pull cameras (`membership`, `pull`), notices from other nodes, live view
-(`live_view`), retention, the disk guard, and the ladder scheduler's reading of job outcomes.
+`Edge` coordinates the pieces: the RTSP port up to an accepted publisher (`rtsp_door`), the
+publishers (`publishers`: each one's recorder, watcher, guard and lease), the cameras'
+ownership leases (`camera_leases`), this edge's share of the pull cameras (`membership`,
+`pull`), notices from other nodes, live view (`live_view`), retention, the disk guard, and
+the ladder scheduler's reading of job outcomes.
 """
 
 import asyncio
@@ -133,7 +132,8 @@ class Edge:
         self._spawn(self.pulls.run())
         auth = Authenticator(self._directory, self._refusals, self._settings.rtsp_realm)
         door = RtspDoor(auth, self._refusals, lambda: self.disk.recording_allowed,
-                        self.publishers.publish, self._settings.request_timeout_s)  # fmt: skip
+                        self.publishers.publish, self._settings.request_timeout_s,
+                        self._settings.rtsp_max_connections)  # fmt: skip
         port = self._settings.rtsp_port if port is None else port
         host = host or self._settings.rtsp_host
         server = await asyncio.start_server(door.handle, host, port, limit=MAX_HEAD)

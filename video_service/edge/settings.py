@@ -13,6 +13,9 @@ class EdgeSettings(Settings):
     rtsp_port: int = Field(default=8554, ge=0, le=65535)
     # A client must finish each request within this long, or it is dropped.
     request_timeout_s: float = Field(default=10.0, gt=0)
+    # RTSP connections the edge holds at once (an address, half of them); 0: a quarter of
+    # its file descriptors (raise `ulimit -n` for more cameras).
+    rtsp_max_connections: int = Field(default=0, ge=0, le=1_000_000)
     sweep_every_s: float = Field(default=60.0, gt=0)
     # How often the edge looks for pull cameras to start or stop, and the longest wait
     # between attempts to reach one that is down.
@@ -36,6 +39,11 @@ class EdgeSettings(Settings):
     whep_public_url: str | None = None
     whep_port: int = Field(default=8889, ge=0, le=65535)
     webrtc_max_viewers: int = Field(default=200, gt=0)
+    # A session whose viewer has not connected this long after its answer ends (its slot
+    # back); and how many such sessions, not connected yet, one viewer token may hold (a
+    # token is shared by the camera's viewers for its window: they connect in a second).
+    webrtc_connect_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    webrtc_pending_per_token: int = Field(default=8, gt=0, le=100)
     webrtc_ice_servers: tuple[str, ...] = ()
     webrtc_turn_username: str | None = None
     webrtc_turn_password: SecretStr | None = None

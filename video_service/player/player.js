@@ -18,6 +18,12 @@ window.sparcPlayer = state;
 
 const $ = (id) => document.getElementById(id);
 const fragment = new URLSearchParams(location.hash.slice(1));
+if (fragment.has("key")) { // read once: not left in the address bar or the history
+  const kept = new URLSearchParams(fragment);
+  kept.delete("key");
+  const rest = kept.toString();
+  history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+}
 let hls = null;
 let whep = null; // { connection, session URL } while live view is over WebRTC
 const WHEP_START_MS = 5000; // longer than this to the first frame: HLS instead

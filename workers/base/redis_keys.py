@@ -39,6 +39,15 @@ def viewer_sessions(camera_id: str) -> str:
     return f"sparc:viewers:{camera_id}"
 
 
+def viewer_holders(camera_id: str) -> str:
+    """Who holds a camera's sessions (a key), each at its latest session's expiry."""
+    return f"sparc:viewers:{camera_id}:holders"
+
+
+def holder_sessions(camera_id: str, holder: str) -> str:
+    return f"sparc:viewers:{camera_id}:held:{holder}"
+
+
 # The live ladder (`workers.engine.live_ladder`): workers write, edges and the origin read.
 LADDER_OUTCOMES: Final = "sparc:ladder:outcomes"  # list: what each job did, for the edge
 
@@ -80,6 +89,14 @@ def job_attempts(job_id: str) -> str:
 
 def job_lease(job_id: str) -> str:
     return f"sparc:job:{job_id}:lease"
+
+
+def job_requeued(job_id: str) -> str:
+    """Set while one worker requeues a job whose worker died (so only one does)."""
+    return f"sparc:job:{job_id}:requeued"
+
+
+JOBS_RUNNING: Final = "sparc:jobs:running"  # sorted set: file jobs running now, by start
 
 
 def pool_worker(pool: str, worker: str = "") -> str:

@@ -96,6 +96,26 @@ class JobStore:
             job_id=job_id, state=JobState(fields["state"]), attempts=attempts, **values
         )
 
+    def mark_running(self, job_id: str, at: float) -> None:
+        self._redis.zadd(redis_keys.JOBS_RUNNING, {job_id: at})
+
+    def mark_stopped(self, job_id: str) -> None:
+        self._redis.zrem(redis_keys.JOBS_RUNNING, job_id)
+
+    def orphans(self) -> list[str]:
+        """Jobs said to be running whose lease has lapsed: their worker is gone (a worker
+        renews its lease every third of its time to live while it runs the job)."""
+        members: list[bytes] = self._redis.zrange(redis_keys.JOBS_RUNNING, 0, -1)  # type: ignore[assignment]
+        running = [_text(j) for j in members]
+        if not running:
+            return []
+        leases = self._redis.mget([redis_keys.job_lease(j) for j in running])
+        return [job for job, lease in zip(running, leases, strict=True) if lease is None]
+
+    def claim_requeue(self, job_id: str, ttl_s: int) -> bool:
+        """Whether this caller is the one to requeue the orphaned job (for `ttl_s`)."""
+        return bool(self._redis.set(redis_keys.job_requeued(job_id), "1", nx=True, ex=ttl_s))
+
     def lease(self, job_id: str, holder: str, ttl_s: int) -> Lease:
         """Who runs the job now (a redelivery while its first worker lives must wait)."""
         return Lease(self._redis, redis_keys.job_lease(job_id), ttl_s, holder)

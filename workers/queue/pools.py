@@ -2,6 +2,7 @@
 
 import contextlib
 import threading
+from collections.abc import Callable
 from enum import StrEnum
 
 import redis
@@ -50,9 +51,15 @@ def choose_pool(client: redis.Redis) -> Pool:
 
 
 def start_heartbeat(
-    client: redis.Redis, pool: Pool, worker: str, every_s: int, slots: int = 1
+    client: redis.Redis,
+    pool: Pool,
+    worker: str,
+    every_s: int,
+    slots: int = 1,
+    also: Callable[[], object] | None = None,
 ) -> threading.Event:
-    """Beat until the returned event is set; the key outlives three missed beats."""
+    """Beat until the returned event is set; the key outlives three missed beats. `also`:
+    what the worker does at each beat besides (it looks for jobs that lost their worker)."""
     stop = threading.Event()
 
     def loop() -> None:
@@ -60,6 +67,8 @@ def start_heartbeat(
             # The broker connection reports an outage itself; keep beating through it.
             with contextlib.suppress(redis.RedisError):
                 beat(client, pool, worker, ttl_s=every_s * 3, slots=slots)
+                if also is not None:
+                    also()
             stop.wait(every_s)
         with contextlib.suppress(redis.RedisError):
             forget(client, pool, worker)

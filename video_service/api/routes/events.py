@@ -10,8 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic_core import to_json
+from pydantic import AfterValidator
 
+from video_service.api.auth import bearer_key_hash
 from video_service.api.deps import (
     AdminDep,
     EventWritesDep,
@@ -19,6 +20,7 @@ from video_service.api.deps import (
     SessionDep,
     SettingsDep,
     camera_sites_of,
+    lookups_of,
     stream_of,
 )
 from video_service.api.events import EventFilter, OutsideEvent, list_events, store_batch
@@ -30,13 +32,16 @@ from video_service.api.schemas import (
     EventPublic,
     EventsPublic,
     EventsStored,
+    in_utc,
 )
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 TypeFilter = Annotated[str | None, Query(max_length=64, pattern=EVENT_TYPE_PATTERN)]
 IdFilter = Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")]
-Since = Annotated[datetime | None, Query(alias="from", description="at or after (ISO 8601)")]
-Until = Annotated[datetime | None, Query(alias="to", description="before (ISO 8601)")]
+# A time without a zone is taken to be UTC.
+QueryTime = Annotated[datetime, AfterValidator(in_utc)]
+Since = Annotated[QueryTime | None, Query(alias="from", description="at or after (ISO 8601)")]
+Until = Annotated[QueryTime | None, Query(alias="to", description="before (ISO 8601)")]
 FUTURE_SLACK = timedelta(days=1)
 
 
@@ -54,8 +59,8 @@ def event_filter(
         camera_id=camera_id,
         site_id=site_id,
         type=type,
-        since=_aware(since),
-        until=_aware(until),
+        since=since,
+        until=until,
         site_ids=None if principal.is_admin else principal.site_ids,
     )
 
@@ -85,17 +90,16 @@ def post_events(
     problems: list[dict[str, Any]] = []
     events = []
     for index, item in enumerate(body.events):
-        detail_json = to_json(item.detail).decode()
-        if len(detail_json) > MAX_DETAIL_BYTES:
-            message = f"larger than {MAX_DETAIL_BYTES} bytes as JSON"
-            problems.append(_problem(index, "detail", message, f"{len(detail_json)} bytes"))
+        detail_json, wrong = _detail_json(item.detail)
+        if wrong is not None:
+            problems.append(_problem(index, "detail", wrong, f"{len(detail_json)} bytes"))
         if item.camera_id not in sites:
             problems.append(_problem(index, "camera_id", "no such camera", item.camera_id))
         if not oldest <= item.at <= now + FUTURE_SLACK:
             message = f"must lie between {oldest:%Y-%m-%d} (retention) and a day from now"
             problems.append(_problem(index, "at", message, item.at.isoformat()))
         if not problems:
-            at = item.at.astimezone(UTC)
+            at = item.at
             site = sites.get(item.camera_id, "")
             events.append(OutsideEvent(at, item.type, item.camera_id, site, item.detail,
                                        detail_json))  # fmt: skip
@@ -110,12 +114,27 @@ async def stream_events(request: Request, where: FilterDep) -> StreamingResponse
     """Server-sent events, filtered like the list; each carries its id, so a client that
     reconnects with Last-Event-ID misses nothing."""
     last = request.headers.get("last-event-id", "")
-    after = int(last) if last.isdigit() and len(last) <= 18 else None
+    after = int(last) if last.isascii() and last.isdigit() and len(last) <= 18 else None
     stream = stream_of(request)
+    authorization = request.headers.get("authorization", "")
+    holder = bearer_key_hash(authorization)
+    stream.admit(holder)
+    lookups = lookups_of(request)
+
+    async def still_allowed() -> bool:
+        """The key not revoked or expired, and still given every site the stream shows."""
+        now = await lookups.principal_or_none(authorization)
+        if now is None or now.is_admin:
+            return now is not None
+        wanted = {where.site_id} if where.site_id is not None else set(where.site_ids or ())
+        return where.site_ids is not None and wanted <= now.site_ids
 
     async def lines() -> AsyncIterator[bytes]:
         yield b": sparc-video events\n\n"
-        async for event in stream.listen(where, after):
+        async for event in stream.listen(where, after, holder, still_allowed):
+            if event is None:
+                yield b": keep-alive\n\n"
+                continue
             data = json.dumps(event.model_dump(mode="json"), separators=(",", ":"))
             yield f"id: {event.id}\nevent: {event.type}\ndata: {data}\n\n".encode()
 
@@ -128,8 +147,33 @@ def _problem(index: int, field: str, message: str, value: object) -> dict[str, A
             "input": value}  # fmt: skip
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """In UTC; a time without a zone is taken to be UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+MAX_DETAIL_DEPTH = 16
+
+
+def _detail_json(detail: dict[str, Any]) -> tuple[str, str | None]:
+    """The detail as stored (JSON), and what is wrong with it: too large, too deep (600
+    bytes of brackets would cost a recursion each), or text that is not Unicode."""
+    if _depth(detail) > MAX_DETAIL_DEPTH:
+        return "", f"nested deeper than {MAX_DETAIL_DEPTH}"
+    text = json.dumps(detail, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text, "holds a lone surrogate (text that is not Unicode)"
+    if len(text.encode()) > MAX_DETAIL_BYTES:
+        return text, f"larger than {MAX_DETAIL_BYTES} bytes as JSON"
+    return text, None
+
+
+def _depth(value: object) -> int:
+    """How deep JSON nests, without recursing (a hostile body may nest thousands deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DETAIL_DEPTH:
+                return level
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest

@@ -44,6 +44,7 @@ from video_service.api.errors import (
 )
 from video_service.api.lookups import CameraFacts
 from video_service.api.paths import PLAYBACK
+from video_service.api.schemas import AskedTime
 from video_service.api.viewing import open_viewer
 from video_service.delivery.errors import RangeRefused
 from video_service.delivery.playback import Delivery
@@ -54,9 +55,9 @@ router = APIRouter(tags=["playback"])
 REGION = {"min_length": 1, "max_length": 32, "pattern": r"^[a-z0-9-]+$"}
 Region = Annotated[str, Query(**REGION)]
 _REGION = TypeAdapter(Annotated[str, StringConstraints(**REGION)])
-_TIME = TypeAdapter(AwareDatetime)
-Start = Annotated[AwareDatetime | None, Query(description="recorded playback from (ISO 8601)")]
-End = Annotated[AwareDatetime | None, Query(description="recorded playback to (ISO 8601)")]
+_TIME = TypeAdapter(AskedTime)
+Start = Annotated[AskedTime | None, Query(description="recorded playback from (ISO 8601)")]
+End = Annotated[AskedTime | None, Query(description="recorded playback to (ISO 8601)")]
 
 
 class PlaybackPublic(BaseModel):
@@ -94,8 +95,13 @@ async def get_playback(
 async def fast_playback(request: Request) -> Response:
     """GET /api/cameras/{id}/playback without FastAPI's routing and dependency solving: the
     hot path of every player's start, handed over by `app.HotPaths`. The region is
-    validated by the same constraints as the declaration above."""
+    validated by the same constraints as the declaration above, after the key (a caller
+    without one hears 401 before anything else is judged)."""
     query = request.query_params
+    try:
+        await lookups_of(request).principal(request.headers.get("authorization", ""))
+    except MAPPED as error:
+        return error_response(error)
     try:
         region = _REGION.validate_python(query.get("region", "global"))
         times = [_query_time(query.get(name), name) for name in ("start", "end")]
@@ -160,7 +166,7 @@ async def playback_for(
     await _require_online(camera, delivery)
     chosen = delivery.selector.choose(principal.key_id, region)
     live = live_services(request)
-    viewer = await open_viewer(live, events_of(request), camera)
+    viewer = await open_viewer(live, events_of(request), camera, principal)
     edge = await delivery.live_view_base(live.redis, camera.id)
     playback = delivery.playback(
         camera.id, principal.key_id, region, viewer.session_id, chosen, edge

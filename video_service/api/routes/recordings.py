@@ -3,6 +3,9 @@ clip (the recording around it, as a signed VOD playlist URL), and a range export
 MP4. A viewer key sees its sites' cameras only; recorded playback itself is
 `GET /api/cameras/{id}/playback?start=&end=` (routes/playback.py)."""
 
+import asyncio
+import pathlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -10,10 +13,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Message, Receive, Scope, Send
 
-from video_service.api.deps import SettingsDep, delivery_of, lookups_of
+from video_service.api.deps import CallerDep, SettingsDep, delivery_of, lookups_of
 from video_service.api.errors import NotFound, ServiceUnavailable
 from video_service.api.models import Event
 from video_service.api.routes.playback import (
@@ -22,6 +25,7 @@ from video_service.api.routes.playback import (
     recorded_playback,
     refused_as_422,
 )
+from video_service.api.schemas import AskedTime
 from video_service.api.state import api_state
 from video_service.delivery.export import export_mp4
 from video_service.delivery.recorded_ranges import (
@@ -57,16 +61,16 @@ class RecordingsPublic(BaseModel):
 async def get_recordings(
     camera_id: CameraId,
     request: Request,
+    principal: CallerDep,
     since: Annotated[
-        AwareDatetime | None, Query(alias="from", description="default: `to` less 24 hours")
+        AskedTime | None, Query(alias="from", description="default: `to` less 24 hours")
     ] = None,
-    until: Annotated[AwareDatetime | None, Query(alias="to", description="default: now")] = None,
+    until: Annotated[AskedTime | None, Query(alias="to", description="default: now")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="spans per page")] = 100,
 ) -> RecordingsPublic:
     """The camera's recorded spans between `from` and `to` (at most 31 days apart), with the
     gaps between them, a page of spans at a time."""
     lookups = lookups_of(request)
-    principal = await lookups.principal(request.headers.get("authorization", ""))
     principal.check_site((await lookups.camera(camera_id)).site_id)
     end = until or datetime.now(UTC)
     start = since or end - DEFAULT_SPANS_RANGE
@@ -96,6 +100,7 @@ async def get_recordings(
 async def get_event_clip(
     event_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     request: Request,
+    principal: CallerDep,
     region: Annotated[str, Query(**REGION)] = "global",
     before: Annotated[float, Query(ge=0, le=3600, description="seconds before the event")] = (
         CLIP_BEFORE_S
@@ -106,8 +111,6 @@ async def get_event_clip(
 ) -> PlaybackPublic:
     """The recording around an event of a camera (its own, or one posted from outside): a
     signed VOD playlist URL from `before` seconds before it to `after` seconds after."""
-    lookups = lookups_of(request)
-    principal = await lookups.principal(request.headers.get("authorization", ""))
     event = await run_in_threadpool(_event, request, event_id)
     if event is None:
         raise NotFound(f"no event {event_id}")
@@ -128,15 +131,15 @@ async def get_event_clip(
 async def get_export(
     camera_id: CameraId,
     request: Request,
+    principal: CallerDep,
     settings: SettingsDep,
-    start: Annotated[AwareDatetime, Query(description="from (ISO 8601)")],
-    end: Annotated[AwareDatetime, Query(description="to (ISO 8601), at most an hour on")],
+    start: Annotated[AskedTime, Query(description="from (ISO 8601)")],
+    end: Annotated[AskedTime, Query(description="to (ISO 8601), at most an hour on")],
 ) -> FileResponse:
     """The recording from `start` to `end` (at most an hour) as one MP4, remuxed (not
     re-encoded), `faststart`; gaps are left out. It starts at the keyframe at or before
     `start`. A node makes `SPARC_EXPORTS_AT_ONCE` (2) at a time; more get 503."""
     lookups = lookups_of(request)
-    principal = await lookups.principal(request.headers.get("authorization", ""))
     camera = await lookups.camera(camera_id)
     principal.check_site(camera.site_id)
     wanted = refused_as_422(
@@ -168,9 +171,32 @@ async def get_export(
         slots.release()
 
     name = f"{camera.id}_{start.astimezone(UTC):%Y%m%dT%H%M%SZ}.mp4"
-    return FileResponse(
-        exported.path, media_type="video/mp4", filename=name, background=BackgroundTask(sent)
-    )
+    return ExportResponse(exported.path, sent, settings.export_stall_s, filename=name)
+
+
+class ExportResponse(FileResponse):
+    """The MP4, sent to a client that reads it: one that stops reading for `stall_s` is cut
+    off, so that it holds the node's export slot (and the file's room on the disk) that long
+    at most. `done` runs once the send ended, whichever way."""
+
+    def __init__(
+        self, path: pathlib.Path, done: Callable[[], None], stall_s: float, *, filename: str
+    ) -> None:
+        super().__init__(path, media_type="video/mp4", filename=filename)
+        self._done = done
+        self._stall_s = stall_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_or_give_up(message: Message) -> None:
+            try:
+                await asyncio.wait_for(send(message), self._stall_s)
+            except TimeoutError:
+                raise OSError(f"the client read nothing for {self._stall_s:g} s") from None
+
+        try:
+            await super().__call__(scope, receive, send_or_give_up)
+        finally:
+            await run_in_threadpool(self._done)
 
 
 def _event(request: Request, event_id: int) -> tuple[str | None, str | None, datetime] | None:

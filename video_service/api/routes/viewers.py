@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from video_service.api.deps import (
+    CallerDep,
     EventsDep,
     LiveDep,
     PrincipalDep,
@@ -31,13 +32,11 @@ class PublishLag(BaseModel):
 
 @router.post("/{camera_id}/viewers", status_code=201)
 async def open_viewer_session(
-    camera_id: str, request: Request, live: LiveDep, events: EventsDep
+    camera_id: str, request: Request, principal: CallerDep, live: LiveDep, events: EventsDep
 ) -> ViewerSession:
-    lookups = lookups_of(request)
-    principal = await lookups.principal(request.headers.get("authorization", ""))
-    camera = await lookups.camera(camera_id)
+    camera = await lookups_of(request).camera(camera_id)
     principal.check_site(camera.site_id)
-    return await open_viewer(live, events, camera)
+    return await open_viewer(live, events, camera, principal)
 
 
 @router.post("/{camera_id}/viewers/{session_id}/renew")

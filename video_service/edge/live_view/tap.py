@@ -67,7 +67,7 @@ def _track(sdp: str, kind: str) -> VideoTrack | None:
     if not media:
         return None
     formats = media[0].split()[3:]
-    if not formats or not formats[0].isdigit():
+    if not formats or not (formats[0].isascii() and formats[0].isdigit()):
         return None
     payload_type = int(formats[0])
     codec, control, fmtp, clock = "", "", "", 90_000
@@ -79,7 +79,8 @@ def _track(sdp: str, kind: str) -> VideoTrack | None:
         if key == "a=rtpmap" and pt == str(payload_type):
             name, _, rate = rest.partition("/")
             codec = name.upper()
-            clock = int(rate.split("/")[0]) if rate.split("/")[0].isdigit() else clock
+            first = rate.split("/")[0]
+            clock = int(first) if first.isascii() and first.isdigit() else clock
         elif key == "a=fmtp" and pt == str(payload_type):
             fmtp = rest
         elif key == "a=control":

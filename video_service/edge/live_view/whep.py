@@ -7,26 +7,35 @@
     DELETE /whep/sessions/{id}      the session ends -> 200
 
 Checked in this order, before any ICE work: the camera id's shape (404), a token (401), its
-signature, expiry and camera (403), the offer's size (400), the edge's viewer cap (503,
+signature, expiry and camera (403), the offer's size and shape (400: at most one video, one
+audio and one data m-line, unique mids, payload types 0-127, a known `a=setup`), the
+token's sessions not connected yet (429: `webrtc_pending_per_token`; a token is shared by
+a camera's viewers, who connect within a second), the edge's viewer cap (503,
 `Retry-After`), the camera publishing here (404) and relayable (409: B-frames, not H.264),
-the offer having H.264 with packetization mode 1 (400). The answer carries every candidate
+the offer having H.264 with packetization mode 1 (400). Anything else aiortc cannot answer
+is a 400 too, and gives its viewer slot back. The answer carries every candidate
 (aiortc gathers before answering; on the interface and UDP port range the settings name,
 `ice.py`, and 503 when the range has no port free), so a player need not trickle. The
 camera's audio goes as it is where WebRTC carries it (G.711, Opus) and the offer has it;
 `X-Audio` says the codec, or why there is no sound (AAC: WebRTC has no AAC, and live view
 does not transcode).
 
-A session ends with its token, when the viewer's connection fails, when the camera stops
-publishing, or on DELETE. The session's URL (128 random bits) is its capability.
+A session ends with its token, when its viewer has not connected `webrtc_connect_timeout_s`
+after the answer, when the viewer's connection fails, when the camera stops publishing, or
+on DELETE. The session's URL (128 random bits) is its capability. Trickled candidates are
+checked and counted: at most `MAX_REMOTE_CANDIDATES` a session (each one is a destination
+the edge sends STUN checks to).
 """
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import secrets
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -38,7 +47,6 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.exceptions import OperationError
 from aiortc.sdp import candidate_from_sdp
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -50,7 +58,7 @@ from starlette.routing import Route
 from cdn.errors import TokenRejected
 from cdn.signing import OriginSigner
 from video_service.edge.errors import LiveViewRefused, NoFreePort
-from video_service.edge.live_view.fanout import LiveFeeds
+from video_service.edge.live_view.fanout import LiveFeed, LiveFeeds, Viewer
 from video_service.edge.live_view.ice import ANY_HOST, HostPlan, adopt, host_plan
 from video_service.edge.live_view.track import RelayedAudio, RelayedVideo
 from video_service.edge.metrics import edge_metrics
@@ -60,7 +68,11 @@ from workers.base.secrets import origin_secret
 
 log = logging.getLogger(__name__)
 
-MAX_OFFER_BYTES = 64 * 1024
+MAX_OFFER_BYTES = 16 * 1024  # a browser's offer is 3-8 KB
+MAX_REMOTE_CANDIDATES = 16
+# What live view sends: one video and one audio stream (a browser may add a data channel).
+MAX_M_LINES = {"video": 1, "audio": 1, "application": 1}
+SETUP_ROLES = {"actpass", "active", "passive"}
 # What the answer says of the stream: constrained baseline, which every browser decoding
 # H.264 over WebRTC accepts (the camera's own profile plays regardless: decoders do not
 # hold the stream to it), packetization mode 1 (FU-A, STAP-A).
@@ -84,10 +96,13 @@ class WhepSession:
     connection: RTCPeerConnection
     track: RelayedVideo
     expires: int
+    holder: str  # whose token opened it (its digest)
+    connected: bool = False  # its viewer's connection came up (it no longer counts as pending)
     answer: str = ""
     audio: str = "none"  # the codec sent, or why there is no sound
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     expiry: "asyncio.Task[None] | None" = None
+    candidates: int = 0  # remote candidates trickled so far
 
 
 class WhepService:
@@ -99,6 +114,8 @@ class WhepService:
         signer: OriginSigner,
         *,
         max_viewers: int,
+        pending_per_token: int = 8,
+        connect_timeout_s: float = 10.0,
         ice_servers: tuple[RTCIceServer, ...] = (),
         hosts: HostPlan = ANY_HOST,
         clock: Callable[[], float] = time.time,
@@ -107,6 +124,9 @@ class WhepService:
         self.sessions: dict[str, WhepSession] = {}
         self._signer = signer
         self._max_viewers = max_viewers
+        self._pending_per_token = pending_per_token
+        self._connect_timeout_s = connect_timeout_s
+        self._pending: Counter[str] = Counter()  # token digest -> offers, unconnected sessions
         self._ice_servers = list(ice_servers)
         self._hosts = hosts
         self._clock = clock
@@ -125,6 +145,14 @@ class WhepService:
             grant = self._signer.verify(whep_path(camera_id), token, now=self._clock())
         except TokenRejected as rejected:
             return _refused(403, str(rejected))
+        bad = offer_problem(offer)
+        if bad is not None:
+            return _refused(400, f"the offer cannot be answered: {bad}")
+        holder = hashlib.blake2b(token.encode(), digest_size=16).hexdigest()
+        if self._pending[holder] >= self._pending_per_token:
+            many = (f"this token has {self._pending_per_token} live sessions that have not "
+                    "connected yet: connect or end one first")  # fmt: skip
+            return _refused(429, many, {"Retry-After": str(RETRY_AFTER_S)})
         if len(self.sessions) + self._opening >= self._max_viewers:
             busy = "this edge has as many live viewers as it takes: try again shortly, or use HLS"
             return _refused(503, busy, {"Retry-After": str(RETRY_AFTER_S)})
@@ -139,27 +167,30 @@ class WhepService:
             return _refused(409, str(refused))
         track = RelayedVideo(viewer)
         connection = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
-        session = WhepSession(secrets.token_hex(16), camera_id, connection, track, grant.expires)
+        session = WhepSession(
+            secrets.token_hex(16), camera_id, connection, track, grant.expires, holder
+        )
         sound = None
         if feed.audio_codec is not None and _offers(offer, feed.audio_codec[0]):
             sound = (RelayedAudio(viewer, feed.audio_codec[1]), feed.audio_codec[0])
         self._opening += 1
+        self._pending[holder] += 1
         try:
             answer = await _answer(connection, track, offer, sound, self._hosts)
-        except (ValueError, OperationError) as error:  # aiortc's word on an unusable offer
-            feed.leave(viewer)
-            await connection.close()
-            return _refused(400, f"the offer cannot be answered: {error}")
         except NoFreePort as full:
-            feed.leave(viewer)
-            await connection.close()
+            await self._drop(feed, viewer, connection, holder)
             busy = f"no UDP port free for live view on this edge ({full.strerror}): use HLS"
             return _refused(503, busy, {"Retry-After": str(RETRY_AFTER_S)})
+        except Exception as error:  # aiortc's word on an offer it cannot use
+            # (ValueError, OperationError, KeyError, AttributeError ... from deep in its
+            # parser: the offer was hostile or broken, never our fault).
+            await self._drop(feed, viewer, connection, holder)
+            said = f"{type(error).__name__}: {error}"[:200]
+            return _refused(400, f"the offer cannot be answered ({said})")
         finally:
             self._opening -= 1
         if answer is None:
-            feed.leave(viewer)
-            await connection.close()
+            await self._drop(feed, viewer, connection, holder)
             return _refused(400, "the offer has no H.264 video this edge can send")
         session.answer = answer
         if sound is not None:
@@ -174,14 +205,20 @@ class WhepService:
         return session
 
     async def trickle(self, session_id: str, fragment: str) -> Response:
+        """RFC 8840's fragment: ICE credentials, m= and mid lines, candidates, the end of
+        them. Anything else, a candidate that does not parse, or more candidates than a
+        session takes: 400, and none of the fragment's candidates is used."""
         session = self.sessions.get(session_id)
         if session is None:
             return _refused(404, "no such session (ended?)")
-        mid = next((line[6:].strip() for line in fragment.splitlines()
-                    if line.startswith("a=mid:")), "0")  # fmt: skip
-        for line in fragment.splitlines():
+        lines = [line.strip() for line in fragment.splitlines() if line.strip()]
+        if not lines or any(not line.startswith(_FRAGMENT_LINES) for line in lines):
+            return _refused(400, "not a trickle-ice-sdpfrag")
+        mid = next((line[6:] for line in lines if line.startswith("a=mid:")), "0")
+        candidates = []
+        for line in lines:
             if line.startswith("a=candidate:"):
-                text = line[2:].strip()
+                text = line[2:]
                 if not _CANDIDATE.match(text):
                     return _refused(400, "a candidate that does not parse")
                 try:
@@ -189,13 +226,39 @@ class WhepService:
                 except (ValueError, IndexError, KeyError):
                     return _refused(400, "a candidate that does not parse")
                 candidate.sdpMid = mid
-                await session.connection.addIceCandidate(candidate)
+                candidates.append(candidate)
+        if session.candidates + len(candidates) > MAX_REMOTE_CANDIDATES:
+            return _refused(400, f"a session takes at most {MAX_REMOTE_CANDIDATES} candidates")
+        session.candidates += len(candidates)
+        for candidate in candidates:
+            await session.connection.addIceCandidate(candidate)
         return Response(status_code=204)
+
+    async def _drop(
+        self, feed: LiveFeed, viewer: Viewer, connection: RTCPeerConnection, holder: str
+    ) -> None:
+        """An offer not answered: its viewer slot and its token's count given back."""
+        feed.leave(viewer)
+        self._release(holder)
+        with contextlib.suppress(Exception):  # a connection aiortc left half made
+            await connection.close()
+
+    def _release(self, holder: str) -> None:
+        self._pending[holder] -= 1
+        if self._pending[holder] <= 0:
+            del self._pending[holder]
+
+    def _connected(self, session: WhepSession) -> None:
+        if not session.connected:
+            session.connected = True
+            self._release(session.holder)
 
     async def end(self, session_id: str) -> bool:
         session = self.sessions.pop(session_id, None)
         if session is None:
             return False
+        if not session.connected:
+            self._release(session.holder)
         edge_metrics().webrtc_viewers.set(len(self.sessions))
         session.track.stop()
         feed = self.feeds.get(session.camera_id)
@@ -213,7 +276,10 @@ class WhepService:
 
         @session.connection.on("connectionstatechange")
         async def changed() -> None:
-            if session.connection.connectionState in ("failed", "closed"):
+            state = session.connection.connectionState
+            if state == "connected":
+                self._connected(session)
+            elif state in ("failed", "closed"):
                 await self.end(session.id)
 
         @session.track.on("ended")
@@ -221,10 +287,58 @@ class WhepService:
             await self.end(session.id)
 
         async def expire() -> None:
+            """Ends it with its token, or sooner if its viewer has not connected in time."""
+            left = session.expires - self._clock()
+            if left > self._connect_timeout_s:
+                await asyncio.sleep(self._connect_timeout_s)
+                if not session.connected:
+                    log.info("WHEP session %s: no connection in %.0f s, ended", session.id,
+                             self._connect_timeout_s)  # fmt: skip
+                    await self.end(session.id)
+                    return
             await asyncio.sleep(max(0.0, session.expires - self._clock()))
             await self.end(session.id)
 
         session.expiry = asyncio.create_task(expire())
+
+
+_FRAGMENT_LINES = ("a=ice-ufrag:", "a=ice-pwd:", "a=ice-options:", "a=group:", "m=", "a=mid:",
+                   "a=candidate:", "a=end-of-candidates")  # fmt: skip
+_M_LINE = re.compile(r"^m=(\w+) (\d{1,5})(?:/\d{1,5})? ([A-Z0-9/]{1,32})((?: \d{1,3})*)$")
+
+
+def offer_problem(offer: str) -> str | None:
+    """What makes an offer one live view will not answer, checked on its text before aiortc
+    sees it (its parser is not built for hostile input: 480 m-lines cost 55 MiB and a second
+    of the event loop); None when there is nothing."""
+    kinds: Counter[str] = Counter()
+    mids: set[str] = set()
+    for raw in offer.splitlines():
+        line = raw.strip()
+        if line.startswith("m="):
+            match = _M_LINE.match(line)
+            if match is None:
+                return f"an m-line that does not parse: {line[:40]!r}"
+            kind, payloads = match[1], match[4].split()
+            kinds[kind] += 1
+            if kinds[kind] > MAX_M_LINES.get(kind, 0):
+                return (
+                    f"live view takes at most one {kind} stream"
+                    if kind in MAX_M_LINES
+                    else (f"live view sends no {kind[:16]!r} stream")
+                )
+            if any(int(payload) > 127 for payload in payloads):
+                return "a payload type past 127"
+        elif line.startswith("a=mid:"):
+            mid = line[6:]
+            if mid in mids:
+                return f"two streams share the mid {mid[:16]!r}"
+            mids.add(mid)
+        elif line.startswith("a=setup:") and line[8:] not in SETUP_ROLES:
+            return f"a=setup:{line[8:][:16]} (actpass, active or passive)"
+    if not kinds:
+        return "no m-line"
+    return None
 
 
 def _offers(offer: str, mime: str) -> bool:
@@ -347,7 +461,7 @@ def _token(request: Request) -> str:
 async def _limited_body(request: Request) -> bytes | None:
     """The body, or None past MAX_OFFER_BYTES (read no further than that)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_OFFER_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_OFFER_BYTES:
         return None
     body = bytearray()
     async for chunk in request.stream():
@@ -401,6 +515,8 @@ async def start_live_view(
     signer = OriginSigner(await asyncio.to_thread(origin_secret, settings))
     hosts = host_plan(settings.webrtc_interface, settings.webrtc_udp_ports)
     service = WhepService(feeds, signer, max_viewers=settings.webrtc_max_viewers,
+                          pending_per_token=settings.webrtc_pending_per_token,
+                          connect_timeout_s=settings.webrtc_connect_timeout_s,
                           ice_servers=ice_servers(settings), hosts=hosts)  # fmt: skip
     port = settings.whep_port if port is None else port
     bound, stop = await serve_whep(service, host or settings.whep_host, port)
