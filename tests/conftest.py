@@ -3,6 +3,7 @@ real FFmpeg-generated media, APIs and edges as the tests need them, child proces
 are always waited for."""
 
 import asyncio
+import fcntl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -86,24 +87,23 @@ def settings(tmp_path: Path, media_dir: Path) -> WorkerSettings:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist: the tests of RabbitMQ share its queues (per vhost, and the machine
-    has one), so they run in one group, one at a time; and the long scenarios go first, so
-    that the processes finish together rather than one of them with a long one at the end."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        params = callspec.params.values() if callspec is not None else ()
-        if "rabbitmq" in getattr(item, "fixturenames", ()) or "rabbitmq" in params:
-            item.add_marker(pytest.mark.xdist_group("rabbitmq"))
+    """Under pytest-xdist the long scenarios go first, so that the processes finish together
+    rather than one of them with a long one at the end."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 @pytest.fixture
-def rabbitmq() -> Iterator[str]:
-    """The machine's RabbitMQ, our queues dropped before (so that they are declared anew,
-    with x-max-priority) and after."""
-    drop_our_queues()
-    yield RABBITMQ_URL
-    drop_our_queues()
+def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The machine's RabbitMQ, for this test alone: its queues are shared by every process of
+    the suite, so a test holds a lock file beside the processes' temporary folders while it
+    uses them (pytest-xdist's groups are not kept on pytest 9). Our queues are dropped before
+    (so that they are declared anew, with x-max-priority) and after."""
+    lock_path = tmp_path_factory.getbasetemp().parent / "rabbitmq.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        drop_our_queues()
+        yield RABBITMQ_URL
+        drop_our_queues()
 
 
 @pytest.fixture(params=["redis", "rabbitmq"])

@@ -2,7 +2,7 @@
 
 Under pytest-xdist each worker process gets a Redis database of its own (9, 10, ...), since
 the tests empty theirs; PostgreSQL gets a new database per test; the tests that use
-RabbitMQ's shared queues run in one xdist group (`rabbitmq`), one at a time.
+RabbitMQ's shared queues take turns (the `rabbitmq` fixture holds a lock file).
 """
 
 import os
