@@ -82,7 +82,7 @@ class Stack:
 
     def offline(self) -> int:
         """How many cameras went offline (their recorders closed their last segment)."""
-        params = {"type": "camera_offline", "limit": 1000}
+        params = {"type": "camera_offline", "limit": 500}  # the API gives at most 500
         return len(self.http.get("/api/events", params=params).json()["data"])
 
     def close(self) -> None:

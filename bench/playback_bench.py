@@ -35,8 +35,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import m3u8
@@ -168,15 +169,20 @@ def run(args: argparse.Namespace, work: Path, processes: Processes) -> None:
                          "-rtsp_transport", "tcp", url])  # fmt: skip
     viewer = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"})
     watched, unwatched = (f"/api/cameras/{camera['id']}/playback" for camera in cameras)
-    wait_until(lambda: all(viewer.get(p).status_code == 200 for p in (watched, unwatched)),
-               60, "both cameras online")  # fmt: skip
+    wait_until(lambda: viewer.get(watched).status_code == 200, 60, "the watched camera online")
     answer = viewer.get(watched).json()  # a viewer session: the 240p rung is made
     keeping = threading.Event()
     renew = f"/api/cameras/{cameras[0]['id']}/viewers/{answer['session_id']}/renew"
     threading.Thread(target=_keep_watching, args=(viewer, renew, keeping), daemon=True).start()
     source, made = _variants(answer["url"])
     wait_until(lambda: len(m3u8.loads(httpx.get(made).text).segments) >= 2, 60, "the 240p rung")
-    _, unwritten = _variants(viewer.get(unwatched).json()["url"])
+    # The other camera's URL without a viewer session: its live playback would open one,
+    # which queues its last segments for the worker (and its 240p rung would be written).
+    # A recording's URL carries the same grant (the camera's path) and counts no viewer.
+    token = wait_until(lambda: _recorded_token(viewer, unwatched), 60, "the other camera recorded")
+    unwritten = (made.split("?", 1)[0].replace(cameras[0]["id"], cameras[1]["id"])
+                 + f"?token={token}")  # fmt: skip
+    wait_until(lambda: httpx.get(unwritten).status_code == 200, 60, "the other camera's plan")
     planned = httpx.get(unwritten)
     assert planned.status_code == 200 and not m3u8.loads(planned.text).segments, planned.text
     script = work / "report.lua"
@@ -207,6 +213,17 @@ def _variants(master_url: str) -> tuple[str, str]:
     master = m3u8.loads(httpx.get(master_url).text)
     by_rung = {urlsplit(p.uri).path.rsplit("/", 2)[1]: p.uri for p in master.playlists}
     return by_rung["source"], by_rung["240p"]
+
+
+def _recorded_token(viewer: httpx.Client, playback: str) -> str | None:
+    """The origin token of a recorded-playback URL of the last 10 minutes (None until the
+    camera has a segment recorded); no viewer session is opened."""
+    now = datetime.now(UTC)
+    window = {"start": (now - timedelta(minutes=10)).isoformat(), "end": now.isoformat()}
+    answer = viewer.get(playback, params=window)
+    if answer.status_code != 200:
+        return None
+    return parse_qs(urlsplit(answer.json()["url"]).query)["token"][0]
 
 
 def _keep_watching(viewer: httpx.Client, renew: str, stop: threading.Event) -> None:

@@ -153,16 +153,21 @@ MAX_DETAIL_DEPTH = 16
 def _detail_json(detail: dict[str, Any]) -> tuple[str, str | None]:
     """The detail as stored (JSON), and what is wrong with it: too large, too deep (600
     bytes of brackets would cost a recursion each), or text that is not Unicode."""
-    if _depth(detail) > MAX_DETAIL_DEPTH:
+    if not _flat(detail) and _depth(detail) > MAX_DETAIL_DEPTH:
         return "", f"nested deeper than {MAX_DETAIL_DEPTH}"
     text = json.dumps(detail, ensure_ascii=False, separators=(",", ":"))
     try:
-        text.encode("utf-8")
+        size = len(text.encode())
     except UnicodeEncodeError:
         return text, "holds a lone surrogate (text that is not Unicode)"
-    if len(text.encode()) > MAX_DETAIL_BYTES:
+    if size > MAX_DETAIL_BYTES:
         return text, f"larger than {MAX_DETAIL_BYTES} bytes as JSON"
     return text, None
+
+
+def _flat(detail: dict[str, Any]) -> bool:
+    """No object or list inside (most details): the depth walk is spared."""
+    return not any(type(value) in (dict, list) for value in detail.values())
 
 
 def _depth(value: object) -> int:
