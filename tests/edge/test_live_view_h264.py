@@ -23,6 +23,7 @@ from video_service.edge.live_view.h264 import (
     Depacketizer,
     nal_type,
     parse_rtp,
+    sps_size,
     starts_b_slice,
 )
 from video_service.edge.live_view.tap import (
@@ -153,9 +154,11 @@ def test_interleaved_frames_are_split_from_keep_alives_at_any_boundary() -> None
     keep_alive = b"GET_PARAMETER rtsp://x/y RTSP/1.0\r\nCSeq: 7\r\nContent-Length: 4\r\n\r\nping"
     stream = b"$\x00\x00\x05hello" + keep_alive + b"$\x01\x00\x03abc" + b"$\x00\x00\x00"
     for size in (1, 2, 3, 7, len(stream)):
-        reader = InterleavedReader()
+        requests: list[bytes] = []
+        reader = InterleavedReader(requests.append)
         frames = [f for i in range(0, len(stream), size) for f in reader.feed(stream[i : i + size])]
         assert frames == [(0, b"hello"), (1, b"abc"), (0, b"")], size
+        assert requests == [keep_alive], size  # whole, body included: a sub-stream answers it
     with pytest.raises(ValueError, match="not interleaved RTP"):
         list(InterleavedReader().feed(b"x" * 300_000))
 
@@ -186,3 +189,42 @@ def test_a_viewer_that_stops_reading_skips_to_a_keyframe_and_slows_no_one(tmp_pa
             refused.join()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("size", "profile", "pixels"),
+    [("640x360", "baseline", "yuv420p"), ("1280x720", "high", "yuv420p"),
+     ("1920x1080", "main", "yuv420p"), ("638x358", "high", "yuv420p"),
+     ("320x240", "high422", "yuv422p"), ("352x288", "high444", "yuv444p")],
+)  # fmt: skip
+def test_the_picture_size_is_read_from_the_sps(
+    size: str, profile: str, pixels: str, tmp_path: Path
+) -> None:
+    """Cropped sizes (1080 is 68 macroblocks, cropped), high profiles with their chroma
+    formats, and an interlaced SPS; against what FFmpeg was asked to encode."""
+    out = tmp_path / "one.h264"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         f"testsrc2=size={size}:rate=5", "-frames:v", "1", "-c:v", "libx264", "-profile:v",
+         profile, "-pix_fmt", pixels, "-f", "h264", str(out)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    nals = [n.strip(b"\x00") for n in out.read_bytes().split(b"\x00\x00\x01")]
+    sps = next(n for n in nals if n and nal_type(n) == SPS)
+    width, height = (int(n) for n in size.split("x"))
+    assert sps_size(sps) == (width, height)
+    assert sps_size(sps[:6]) is None  # cut short
+    assert sps_size(b"\x68" + sps[1:]) is None  # a PPS
+
+
+def test_an_interlaced_sps_counts_fields_twice(tmp_path: Path) -> None:
+    out = tmp_path / "fields.h264"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         "testsrc2=size=720x576:rate=25", "-frames:v", "2", "-c:v", "libx264", "-flags",
+         "+ildct+ilme", "-x264-params", "interlaced=1", "-f", "h264", str(out)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    sps = next(n.strip(b"\x00") for n in out.read_bytes().split(b"\x00\x00\x01")
+               if n.strip(b"\x00") and nal_type(n.strip(b"\x00")) == SPS)  # fmt: skip
+    assert sps_size(sps) == (720, 576)

@@ -114,6 +114,16 @@ class CameraUpdate(BaseModel):
         return CameraCreate._pull_url(url)
 
 
+class StreamPublic(BaseModel):
+    """A stream while it is live: its codec as the camera's SDP names it, and its size as
+    its H.264 SPS says (None for other codecs)."""
+
+    codec: str
+    width: int | None
+    height: int | None
+    edge: str = Field(description="the edge that relays it")
+
+
 class CameraPublic(BaseModel):
     id: str
     site_id: str
@@ -121,9 +131,19 @@ class CameraPublic(BaseModel):
     mode: CameraMode
     enabled: bool
     publish_url: str | None
+    sub_publish_url: str | None = Field(
+        default=None,
+        description="push mode: where the camera publishes its sub-stream (the small second "
+        "stream walls show; relayed for live view, not recorded), with the same credentials",
+    )
     rtsp_username: str | None
     source_url: str | None = Field(description="pull mode, without its credentials")
     created_at: UtcDatetime
+    sub_stream: StreamPublic | None = Field(
+        default=None,
+        description="the sub-stream while it is live; looked up for one camera "
+        "(GET /api/cameras/{id}), never in lists",
+    )
 
 
 class CameraCreated(CameraPublic):

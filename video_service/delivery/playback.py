@@ -29,6 +29,7 @@ from video_service.delivery.recorded_ranges import TimeRange, require_recorded, 
 from video_service.delivery.settings import DeliverySettings
 from video_service.shared.ownership import owner_of
 from video_service.shared.recording_index import Recorded, RecordingIndex
+from video_service.shared.streams import sub_stream_id
 from video_service.shared.ttl_cache import TtlCache
 from workers.base.errors import StorageUnavailable
 from workers.base.layout import (
@@ -53,6 +54,7 @@ class Playback:
     cdn: str
     expires_at: int
     webrtc: str | None = None  # live view over WHEP from the camera's edge, where offered
+    webrtc_sub: str | None = None  # the same of its sub-stream, while one is live
 
 
 class Delivery:
@@ -178,26 +180,29 @@ class Delivery:
         session_id: str,
         provider: Provider,
         whep_base: str | None = None,
+        sub_base: str | None = None,
     ) -> Playback:
         """The signed master URL on `provider`, the one the selector chose for `viewer`;
-        live view from `whep_base` (the owning edge's), else `SPARC_WHEP_URL`."""
+        live view from `whep_base` (the owning edge's), else `SPARC_WHEP_URL`; the
+        sub-stream's from `sub_base` (None: no sub-stream is live)."""
         grant = self.grant(camera_id)
         path = f"{grant.prefix}{MASTER_PLAYLIST}"
         query = self.signers[provider.name].query(path, grant)
         extra = f"session={session_id}&region={region}&viewer={viewer}"
         url = f"{provider.base_url}{path}?{query}&{extra}"
         webrtc = self.webrtc_url(camera_id, grant, whep_base)
-        return Playback(url, provider.name, grant.expires, webrtc)
+        sub = self.webrtc_url(camera_id, grant, sub_base, sub=True) if sub_base else None
+        return Playback(url, provider.name, grant.expires, webrtc, sub)
 
     def webrtc_url(
-        self, camera_id: str, grant: StreamGrant, whep_base: str | None = None
+        self, camera_id: str, grant: StreamGrant, whep_base: str | None = None, sub: bool = False
     ) -> str | None:
-        """The camera's WHEP endpoint, with a token for it that ends with the HLS grant;
-        None where no edge offers live view."""
+        """The camera's WHEP endpoint (of its sub-stream: `sub`), with a token for it alone
+        that ends with the HLS grant; None where no edge offers live view."""
         base = whep_base or self.settings.whep_url
         if base is None:
             return None
-        path = whep_path(camera_id)
+        path = whep_path(camera_id, sub)
         token = self.origin_signer.token(StreamGrant(path, grant.expires))
         return f"{base}{path}?token={token}"
 
@@ -212,6 +217,19 @@ class Delivery:
             return None
 
         return await self._owners.get(camera_id, lambda: run_in_threadpool(lookup))
+
+    async def sub_stream_base(self, client: redis.Redis, camera_id: str) -> str | None:
+        """Where the camera's sub-stream is served live (its edge's live view, else
+        `SPARC_WHEP_URL`), looked up at most once a second; None while none is live."""
+        stream_id = sub_stream_id(camera_id)
+
+        def lookup() -> str | None:
+            with contextlib.suppress(redis.RedisError):
+                owner = owner_of(client, stream_id)
+                return None if owner is None else owner.whep_url or self.settings.whep_url
+            return None
+
+        return await self._owners.get(stream_id, lambda: run_in_threadpool(lookup))
 
     def planned_master(self, camera_id: str) -> str | None:
         """The master the camera's edge planned when it started recording (before any

@@ -10,8 +10,8 @@ network fault often does so before its old connection has timed out.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol
 
 from video_service.edge.camera_leases import CameraLeases
 from video_service.edge.directory import CameraAuth, CameraDirectory
@@ -127,7 +127,19 @@ class Publishers:
 
     async def close(self, wait_s: float) -> None:
         """Cut every publisher off, and wait for each recorder to close its last segment."""
-        self.stop_all()
-        for session in list(self.live.values()):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(session.done.wait(), wait_s)
+        await stop_and_wait(list(self.live.values()), wait_s)
+
+
+class Stoppable(Protocol):
+    done: asyncio.Event
+
+    def stop(self) -> None: ...
+
+
+async def stop_and_wait(sessions: Sequence[Stoppable], wait_s: float) -> None:
+    """Stop each session, then wait for each to be done (at most `wait_s` each)."""
+    for session in sessions:
+        session.stop()
+    for session in sessions:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(session.done.wait(), wait_s)

@@ -1,5 +1,7 @@
 """The edge's RTSP port, up to an accepted publisher: OPTIONS, then ANNOUNCE checked by
-`auth.Authenticator`; the accepted one is handed to `publish` with its connection.
+`auth.Authenticator`; the accepted one is handed to `publish` with its connection (a
+camera's main stream, recorded), or to `publish_sub` for its sub-stream (`/cam/{id}/sub`,
+relayed only: `sub_streams`).
 
 Garbage, oversized heads, unknown methods and clients that never finish a request are
 answered (400, 405, 455) or dropped, and each refusal is counted against the address
@@ -18,18 +20,25 @@ import resource
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
-from video_service.edge.auth import Authenticator
+from video_service.edge.auth import CAMERA_PATH, Authenticator
 from video_service.edge.directory import CameraAuth
 from video_service.edge.errors import BadMessage, Refused
 from video_service.edge.refusals import Refusals
 from video_service.edge.relay import send
 from video_service.edge.rtsp import Message, read_message, response
+from video_service.shared.streams import SUB
 
 PUBLIC_METHODS = "OPTIONS, ANNOUNCE, SETUP, RECORD, TEARDOWN, GET_PARAMETER"
 MAX_REQUESTS = 16  # before an accepted ANNOUNCE: OPTIONS, a challenge, a retry or two
 Publish = Callable[
     [CameraAuth, Message, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 ]
+
+
+def is_sub_stream(url: str) -> bool:
+    """Whether an ANNOUNCE names a camera's sub-stream (`rtsp://EDGE/cam/{id}/sub`)."""
+    match = CAMERA_PATH.match(url)
+    return match is not None and match.group(3) in (f"/{SUB}", f"/{SUB}/")
 
 
 class RtspDoor:
@@ -41,9 +50,12 @@ class RtspDoor:
         publish: Publish,
         request_timeout_s: float,
         max_connections: int = 0,
+        publish_sub: Publish | None = None,
     ) -> None:
-        """`max_connections`: 0, a quarter of the process's file descriptors."""
+        """`max_connections`: 0, a quarter of the process's file descriptors; `publish_sub`:
+        a sub-stream's publisher (`/cam/{id}/sub`), None: refused as unknown (404)."""
         self._auth = auth
+        self._publish_sub = publish_sub
         self._refusals = refusals
         self._recording_allowed = recording_allowed
         self._publish = publish
@@ -93,16 +105,21 @@ class RtspDoor:
             if request.method == "OPTIONS":
                 await send(writer, response(200, "OK", cseq, ("Public", PUBLIC_METHODS)))
                 continue
-            if request.method == "ANNOUNCE" and not self._recording_allowed():
+            sub = request.method == "ANNOUNCE" and is_sub_stream(request.url)
+            publish = self._publish_sub if sub else self._publish
+            if request.method == "ANNOUNCE" and publish is None:
+                self._refusals.note(address)
+                await send(writer, response(404, "Not Found", cseq))
+            elif request.method == "ANNOUNCE" and not sub and not self._recording_allowed():
                 reason = ("X-Reason", "the recording disk is full")
                 await send(writer, response(453, "Not Enough Bandwidth", cseq, reason))
-            elif request.method == "ANNOUNCE":
+            elif request.method == "ANNOUNCE" and publish is not None:
                 try:
                     camera = await self._auth.authorize(request, address)
                 except Refused as refused:
                     await send(writer, refused.answer)
                 else:
-                    await self._publish(camera, request, reader, writer)
+                    await publish(camera, request, reader, writer)
                     return
             elif request.method in ("DESCRIBE", "PLAY"):
                 self._refusals.note(address)

@@ -31,6 +31,7 @@ from video_service.edge.rtsp import MAX_HEAD
 from video_service.edge.rtsp_door import RtspDoor
 from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.settings import EdgeSettings
+from video_service.edge.sub_streams import SubStreams
 from video_service.edge.takeover import BucketHistory
 from video_service.edge.watcher import Watchers
 from video_service.shared.ownership import Ownership, parse_taken
@@ -80,6 +81,9 @@ class Edge:
                                      history=self._history, leases=self._leases,
                                      feeds=self.live_feeds, spawn=self._spawn,
                                      counted=self._count_online)  # fmt: skip
+        edge_name = ownership.edge if ownership else socket.gethostname()
+        self.sub_streams = SubStreams(self._leases, self.live_feeds, settings.request_timeout_s,
+                                      edge_name)  # fmt: skip
         self.whep: WhepService | None = None  # while serve_live_view's server runs
         self._stop_whep: Callable[[], Awaitable[None]] | None = None
         self.disk = DiskGuard(settings.media_root, events, low_bytes=settings.disk_low_bytes,
@@ -133,7 +137,8 @@ class Edge:
         auth = Authenticator(self._directory, self._refusals, self._settings.rtsp_realm)
         door = RtspDoor(auth, self._refusals, lambda: self.disk.recording_allowed,
                         self.publishers.publish, self._settings.request_timeout_s,
-                        self._settings.rtsp_max_connections)  # fmt: skip
+                        self._settings.rtsp_max_connections,
+                        publish_sub=self.sub_streams.publish)  # fmt: skip
         port = self._settings.rtsp_port if port is None else port
         host = host or self._settings.rtsp_host
         server = await asyncio.start_server(door.handle, host, port, limit=MAX_HEAD)
@@ -158,6 +163,7 @@ class Edge:
         if self._stop_whep is not None:
             await self._stop_whep()
         await self.publishers.close(CLOSE_WAIT_S)
+        await self.sub_streams.close(CLOSE_WAIT_S)
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -176,7 +182,7 @@ class Edge:
         owner = parse_taken(notice)
         if owner is None or not self._leases.is_other_edge(owner):
             return
-        if self.publishers.taken(owner):
+        if self.sub_streams.taken(owner) or self.publishers.taken(owner):
             return
         if self.pulls is not None and owner.camera_id in self.pulls.pulling:
             log.warning("pull camera %s was taken by edge %s: not pulled here",

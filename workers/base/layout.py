@@ -75,9 +75,10 @@ def master_key(camera_id: str) -> str:
     return f"{camera_key(camera_id)}/{MASTER_PLAYLIST}"
 
 
-def whep_path(camera_id: str) -> str:
-    """A camera's live view (WHEP) on its edge, the path its token grants."""
-    return f"/whep/{camera_id}"
+def whep_path(camera_id: str, sub: bool = False) -> str:
+    """A camera's live view (WHEP) on its edge, the path its token grants: of its main
+    stream, or of its sub-stream (`sub`)."""
+    return f"/whep/{camera_id}/sub" if sub else f"/whep/{camera_id}"
 
 
 def whep_session_path(session_id: str) -> str:

@@ -26,6 +26,12 @@ def camera_fence(camera_id: str) -> str:
     return f"sparc:camera:fence:{camera_id}"
 
 
+def camera_stream(stream_id: str) -> str:
+    """What a live stream is (codec, size, edge), while it is (`video_service.shared.streams`):
+    written by the edge that has it, read by the API."""
+    return f"sparc:camera:stream:{stream_id}"
+
+
 def planned_master(camera_id: str) -> str:
     """The camera's master as planned by its edge (`workers.engine.master`)."""
     return f"sparc:camera:planned-master:{camera_id}"

@@ -2,7 +2,11 @@
 disable, delete. The server keeps only the Digest HA1 of a push camera's password, and a
 pull camera's source URL is never returned with its credentials."""
 
-from fastapi import APIRouter, Depends
+import contextlib
+from dataclasses import asdict
+
+import redis
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select, tuple_
 
 from video_service.api.deps import (
@@ -31,12 +35,16 @@ from video_service.api.schemas import (
     CameraPublic,
     CamerasPublic,
     CameraUpdate,
+    StreamPublic,
 )
 from video_service.api.security import generate_password
 from video_service.api.settings import ApiSettings
+from video_service.api.state import api_state
 from video_service.edge.digest import digest_ha1
 from video_service.edge.errors import BadPullUrl
 from video_service.edge.pull_urls import PullUrl, check_destination, parse_pull_url
+from video_service.shared.ownership import owner_of
+from video_service.shared.streams import read_facts, sub_stream_id
 from workers.base.secrets import secret_box
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
@@ -96,11 +104,30 @@ def list_cameras(
 
 @router.get("/{camera_id}")
 def get_camera(
-    camera_id: str, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
+    camera_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    request: Request,
 ) -> CameraPublic:
+    """The camera, with its sub-stream while one is live."""
     camera = find_camera(session, camera_id)
     principal.check_site(camera.site_id)
-    return to_public(camera, settings)
+    public = to_public(camera, settings)
+    live = api_state(request).live
+    if live is not None:
+        public.sub_stream = live_sub_stream(live.redis, camera.id)
+    return public
+
+
+def live_sub_stream(client: redis.Redis, camera_id: str) -> StreamPublic | None:
+    """The camera's sub-stream, while an edge holds its lease; None if Redis is away."""
+    stream_id = sub_stream_id(camera_id)
+    with contextlib.suppress(redis.RedisError):
+        if owner_of(client, stream_id) is not None:
+            facts = read_facts(client, stream_id)
+            return StreamPublic(**asdict(facts)) if facts is not None else None
+    return None
 
 
 @router.patch("/{camera_id}")
@@ -161,6 +188,7 @@ def to_public(camera: Camera, settings: ApiSettings) -> CameraPublic:
         mode=CameraMode(camera.mode),
         enabled=camera.enabled,
         publish_url=f"{settings.rtsp_public_url}{publish_path(camera)}" if push else None,
+        sub_publish_url=f"{settings.rtsp_public_url}{publish_path(camera)}/sub" if push else None,
         rtsp_username=camera.rtsp_username if push else None,
         source_url=camera.source_url,  # without credentials: they are in source_secret
         created_at=camera.created_at,

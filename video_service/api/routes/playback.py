@@ -70,6 +70,11 @@ class PlaybackPublic(BaseModel):
         description="live only: the camera's WHEP endpoint (POST an SDP offer), its token in "
         "the URL; None where live view over WebRTC is not offered",
     )
+    webrtc_sub: str | None = Field(
+        default=None,
+        description="live only: the WHEP endpoint of the camera's sub-stream (small, for "
+        "walls), its own token in the URL; None while no sub-stream is live",
+    )
     # A recording only: the range the playlist covers (whole segments), and where in it
     # the time asked for is (a player starts there).
     start: AwareDatetime | None = None
@@ -168,8 +173,9 @@ async def playback_for(
     live = live_services(request)
     viewer = await open_viewer(live, events_of(request), camera, principal)
     edge = await delivery.live_view_base(live.redis, camera.id)
+    sub_edge = await delivery.sub_stream_base(live.redis, camera.id)
     playback = delivery.playback(
-        camera.id, principal.key_id, region, viewer.session_id, chosen, edge
+        camera.id, principal.key_id, region, viewer.session_id, chosen, edge, sub_edge
     )
     return PlaybackPublic(**playback.__dict__, session_id=viewer.session_id)
 

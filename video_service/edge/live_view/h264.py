@@ -235,3 +235,71 @@ class _BitReader:
         for _ in range(zeros):
             value = (value << 1) | self.bit()
         return (1 << zeros) - 1 + value
+
+    def bits(self, count: int) -> int:
+        value = 0
+        for _ in range(count):
+            value = (value << 1) | self.bit()
+        return value
+
+    def se(self) -> int:
+        """A signed Exp-Golomb code."""
+        code = self.ue()
+        return (code + 1) // 2 if code & 1 else -(code // 2)
+
+
+# Profiles whose SPS carries the chroma format, bit depths and scaling matrices.
+_HIGH_PROFILES = frozenset({100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135})
+
+
+def sps_size(sps: bytes) -> tuple[int, int] | None:
+    """The picture's width and height as an SPS declares them (cropping applied); None for
+    what is not an SPS or does not parse."""
+    if len(sps) < 4 or nal_type(sps) != SPS:
+        return None
+    bits = _BitReader(_unescaped(sps[1:]))
+    try:
+        profile = bits.bits(8)
+        bits.bits(16)  # constraint flags, level
+        bits.ue()  # seq_parameter_set_id
+        chroma_format = 1
+        if profile in _HIGH_PROFILES:
+            chroma_format = bits.ue()
+            if chroma_format == 3:
+                bits.bit()  # separate_colour_plane_flag
+            bits.ue(), bits.ue(), bits.bit()  # bit depths, qpprime_y_zero_transform_bypass
+            if bits.bit():  # seq_scaling_matrix_present_flag
+                for index in range(8 if chroma_format != 3 else 12):
+                    if bits.bit():
+                        _skip_scaling_list(bits, 16 if index < 6 else 64)
+        bits.ue()  # log2_max_frame_num_minus4
+        order_type = bits.ue()
+        if order_type == 0:
+            bits.ue()  # log2_max_pic_order_cnt_lsb_minus4
+        elif order_type == 1:
+            bits.bit()
+            bits.se(), bits.se()
+            for _ in range(min(bits.ue(), 255)):
+                bits.se()
+        bits.ue(), bits.bit()  # max_num_ref_frames, gaps_in_frame_num_allowed
+        width_mbs, height_units = bits.ue() + 1, bits.ue() + 1
+        frames_only = bits.bit()
+        if not frames_only:
+            bits.bit()  # mb_adaptive_frame_field_flag
+        bits.bit()  # direct_8x8_inference_flag
+        crop = (bits.ue(), bits.ue(), bits.ue(), bits.ue()) if bits.bit() else (0, 0, 0, 0)
+    except IndexError:
+        return None
+    unit_x = 2 if chroma_format in (1, 2) else 1
+    unit_y = (2 if chroma_format == 1 else 1) * (2 - frames_only)
+    width = width_mbs * 16 - unit_x * (crop[0] + crop[1])
+    height = (2 - frames_only) * height_units * 16 - unit_y * (crop[2] + crop[3])
+    return (width, height) if width > 0 and height > 0 else None
+
+
+def _skip_scaling_list(bits: _BitReader, size: int) -> None:
+    last, following = 8, 8
+    for _ in range(size):
+        if following:
+            following = (last + bits.se()) % 256
+        last = following or last

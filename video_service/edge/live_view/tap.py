@@ -10,15 +10,18 @@ H.264 work only while someone is watching.
 
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from video_service.edge.errors import BadPacket
 from video_service.edge.live_view.fanout import LiveFeed
 from video_service.edge.live_view.h264 import (
+    SPS,
     Depacketizer,
+    nal_type,
     parse_rtp,
     sprop_parameter_sets,
+    sps_size,
     starts_b_slice,
 )
 from video_service.edge.rtsp import Message
@@ -101,10 +104,12 @@ def setup_channel(setup: Message, track: VideoTrack) -> int | None:
 
 
 class InterleavedReader:
-    """The publisher's byte stream after RECORD, split into (channel, packet) frames."""
+    """The publisher's byte stream after RECORD, split into (channel, packet) frames; the
+    RTSP requests between them (head and body) go to `on_request` where one is given."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_request: Callable[[bytes], None] | None = None) -> None:
         self._buffer = bytearray()
+        self._on_request = on_request
 
     def feed(self, chunk: bytes) -> Iterator[tuple[int, bytes]]:
         self._buffer += chunk
@@ -128,6 +133,8 @@ class InterleavedReader:
                 body = int(found.group(1)) if found else 0
                 if len(buffer) < end + 4 + body:
                     break
+                if self._on_request is not None:
+                    self._on_request(bytes(buffer[offset : end + 4 + body]))
                 offset = end + 4 + body
         del buffer[:offset]
         if len(buffer) > MAX_BUFFER:
@@ -171,13 +178,30 @@ class CameraTap:
             return
         try:
             for channel, packet in self._reader.feed(chunk):
-                if channel == self._channel:
-                    self._packet(packet)
-                elif channel == self._audio_channel and self.feed.watched:
-                    self._audio_packet(packet)
+                self.frame(channel, packet)
         except BadPacket as error:
-            self._broken = True
-            self.feed.refuse(f"the camera's stream cannot be read: {error}")
+            self.broken(str(error))
+
+    def frame(self, channel: int, packet: bytes) -> None:
+        """One interleaved frame, for a caller that splits the stream itself."""
+        if self._broken or self.feed.refusal is not None:
+            return
+        if channel == self._channel:
+            self._packet(packet)
+        elif channel == self._audio_channel and self.feed.watched:
+            self._audio_packet(packet)
+
+    def broken(self, why: str) -> None:
+        self._broken = True
+        self.feed.refuse(f"the camera's stream cannot be read: {why}")
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """The video's width and height, as its SPS says; None when not known."""
+        if self.track is None or self.track.codec != "H264":
+            return None
+        sizes = (sps_size(nal) for nal in self.track.parameter_sets if nal_type(nal) == SPS)
+        return next((size for size in sizes if size is not None), None)
 
     def _packet(self, data: bytes) -> None:
         assert self.track is not None

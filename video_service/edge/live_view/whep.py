@@ -3,6 +3,8 @@
     POST   /whep/{camera_id}        an SDP offer (application/sdp) and the viewer's token
                                     (`Authorization: Bearer`, or `?token=` as the playback
                                     API hands it out) -> 201, the answer, `Location`
+    POST   /whep/{camera_id}/sub    the same, of the camera's sub-stream (its own token:
+                                    the playback answer's `webrtc_sub`)
     PATCH  /whep/sessions/{id}      trickle ICE (application/trickle-ice-sdpfrag) -> 204
     DELETE /whep/sessions/{id}      the session ends -> 200
 
@@ -63,6 +65,7 @@ from video_service.edge.live_view.ice import ANY_HOST, HostPlan, adopt, host_pla
 from video_service.edge.live_view.track import RelayedAudio, RelayedVideo
 from video_service.edge.metrics import edge_metrics
 from video_service.edge.settings import EdgeSettings
+from video_service.shared.streams import sub_stream_id
 from workers.base.layout import whep_path, whep_session_path
 from workers.base.secrets import origin_secret
 
@@ -92,7 +95,7 @@ _H264_PT = re.compile(r"^a=rtpmap:(\d+) H264/90000\s*$", re.IGNORECASE | re.MULT
 @dataclass
 class WhepSession:
     id: str
-    camera_id: str
+    camera_id: str  # its feed's: the camera's id, or its sub-stream's (`sub_stream_id`)
     connection: RTCPeerConnection
     track: RelayedVideo
     expires: int
@@ -135,14 +138,17 @@ class WhepService:
     async def close(self) -> None:
         await asyncio.gather(*(self.end(s.id) for s in list(self.sessions.values())))
 
-    async def open(self, camera_id: str, token: str, offer: str) -> WhepSession | Response:
-        """A new session answering `offer`, or the refusal (see the module's order)."""
+    async def open(
+        self, camera_id: str, token: str, offer: str, sub: bool = False
+    ) -> WhepSession | Response:
+        """A new session answering `offer` with the camera's main stream or its sub-stream
+        (`sub`), or the refusal (see the module's order)."""
         if not _CAMERA_ID.match(camera_id):
             return _refused(404, "no such camera")
         if not token:
             return _refused(401, "a viewer token is needed", {"WWW-Authenticate": "Bearer"})
         try:
-            grant = self._signer.verify(whep_path(camera_id), token, now=self._clock())
+            grant = self._signer.verify(whep_path(camera_id, sub), token, now=self._clock())
         except TokenRejected as rejected:
             return _refused(403, str(rejected))
         bad = offer_problem(offer)
@@ -156,9 +162,11 @@ class WhepService:
         if len(self.sessions) + self._opening >= self._max_viewers:
             busy = "this edge has as many live viewers as it takes: try again shortly, or use HLS"
             return _refused(503, busy, {"Retry-After": str(RETRY_AFTER_S)})
-        feed = self.feeds.get(camera_id)
+        feed_id = sub_stream_id(camera_id) if sub else camera_id
+        feed = self.feeds.get(feed_id)
         if feed is None:
-            return _refused(404, "the camera is not publishing to this edge")
+            stream = "sub-stream" if sub else "stream"
+            return _refused(404, f"the camera's {stream} is not publishing to this edge")
         if not _H264_PT.search(offer) or "packetization-mode=1" not in offer:
             return _refused(400, "the offer has no H.264 video with packetization-mode=1")
         try:
@@ -168,7 +176,7 @@ class WhepService:
         track = RelayedVideo(viewer)
         connection = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
         session = WhepSession(
-            secrets.token_hex(16), camera_id, connection, track, grant.expires, holder
+            secrets.token_hex(16), feed_id, connection, track, grant.expires, holder
         )
         sound = None
         if feed.audio_codec is not None and _offers(offer, feed.audio_codec[0]):
@@ -396,7 +404,7 @@ def _refused(status: int, reason: str, headers: dict[str, str] | None = None) ->
 
 
 def whep_app(service: WhepService) -> Starlette:
-    async def offer(request: Request) -> Response:
+    async def offer(request: Request, sub: bool = False) -> Response:
         camera_id = request.path_params["camera_id"]
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/sdp":
             return _refused(415, "the offer must be application/sdp")
@@ -407,7 +415,7 @@ def whep_app(service: WhepService) -> Starlette:
             text = body.decode("ascii")
         except UnicodeDecodeError:
             return _refused(400, "the offer is not SDP (not ASCII)")
-        opened = await service.open(camera_id, _token(request), text)
+        opened = await service.open(camera_id, _token(request), text, sub)
         if isinstance(opened, Response):
             edge_metrics().webrtc_refusals.labels(str(opened.status_code)).inc()
             return opened
@@ -417,6 +425,9 @@ def whep_app(service: WhepService) -> Starlette:
             media_type="application/sdp",
             headers={"Location": whep_session_path(opened.id), "X-Audio": opened.audio},
         )
+
+    async def offer_sub(request: Request) -> Response:
+        return await offer(request, sub=True)
 
     async def patch(request: Request) -> Response:
         session_id = request.path_params["session_id"]
@@ -438,6 +449,7 @@ def whep_app(service: WhepService) -> Starlette:
             Route("/whep/sessions/{session_id}", patch, methods=["PATCH"]),
             Route("/whep/sessions/{session_id}", delete, methods=["DELETE"]),
             Route("/whep/{camera_id}", offer, methods=["POST"]),
+            Route("/whep/{camera_id}/sub", offer_sub, methods=["POST"]),
         ],
         middleware=[
             Middleware(

@@ -1,0 +1,365 @@
+"""A camera's sub-stream: one FFmpeg publishes 1280x720 to `/cam/{id}` and 640x360 to
+`/cam/{id}/sub`; the camera's API object shows the sub-stream live (H264, 640x360); the
+playback answer carries `webrtc_sub` beside `webrtc`, and aiortc viewers get 640x360 frames
+from the one and 1280x720 from the other; a token opens its own camera's streams only; the
+recording holds the main stream alone. A wrong password gets 401, UDP 461; when the
+publisher stops, the sub-stream is gone from the camera and from the playback answer."""
+
+import asyncio
+import base64
+import contextlib
+import json
+import re
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import redis
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+
+from tests.api_harness import Api
+from tests.edge_harness import RunningEdge, publish, publisher, start_edge
+from tests.processes import Children
+from tests.waiting import eventually, holds
+from tests.webrtc_harness import offer_sdp
+from video_service.shared.ownership import Ownership
+from workers.base.ports import free_port
+
+
+@pytest.fixture
+def edge(live_api: Api, whep_port: int, redis_client: redis.Redis) -> Iterator[RunningEdge]:
+    """An edge as `sparc-video edge` runs one: with ownership (each stream's lease, where
+    viewers reach it), serving live view on `whep_port`."""
+    ownership = Ownership(redis_client, "edge-a", f"http://127.0.0.1:{whep_port}")
+    for running in start_edge(live_api, ownership=ownership):
+        serving = running.edge.serve_live_view("127.0.0.1", whep_port)
+        assert asyncio.run_coroutine_threadsafe(serving, running.loop).result(10) == whep_port
+        yield running
+
+
+def two_stream_camera(
+    main_url: str,
+    seconds: float,
+    main: str = "1280x720",
+    sub: str = "640x360",
+    main_codec: tuple[str, ...] = ("libx264",),
+) -> list[str]:
+    """One picture, published twice: `main` as the main stream and `sub` as the sub-stream,
+    without B-frames (live view's rule), a keyframe a second."""
+    rest = ["-preset", "ultrafast", "-tune", "zerolatency", "-g", "15",
+            "-f", "rtsp", "-rtsp_transport", "tcp"]  # fmt: skip
+    return [
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+        "-f", "lavfi", "-i", f"testsrc2=size={main}:rate=15", "-t", str(seconds),
+        "-map", "0:v", "-c:v", *main_codec, *rest, main_url,
+        "-map", "0:v", "-s", sub, "-c:v", "libx264", *rest, f"{main_url}/sub",
+    ]  # fmt: skip
+
+
+def first_frame_size(url: str) -> tuple[int, int]:
+    """The size of the first picture an aiortc viewer decodes from a WHEP URL."""
+
+    async def watch() -> tuple[int, int]:
+        connection = RTCPeerConnection()
+        connection.addTransceiver("video", direction="recvonly")
+        got: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
+
+        async def read(track: MediaStreamTrack) -> None:
+            frame = await track.recv()
+            if not got.done():
+                got.set_result((frame.width, frame.height))
+
+        connection.on("track", lambda track: asyncio.ensure_future(read(track)))
+        await connection.setLocalDescription(await connection.createOffer())
+        async with httpx.AsyncClient(timeout=20) as client:
+            answer = await client.post(url, content=connection.localDescription.sdp,
+                                       headers={"Content-Type": "application/sdp"})  # fmt: skip
+            assert answer.status_code == 201, answer.text
+            await connection.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+            try:
+                return await asyncio.wait_for(got, 20)
+            finally:
+                await client.delete(url.split("/whep/")[0] + answer.headers["Location"])
+                await connection.close()
+
+    return asyncio.run(watch())
+
+
+def probed_size(path: str) -> tuple[int, int]:
+    command = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+               "stream=width,height", "-of", "json", path]  # fmt: skip
+    stream = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
+    return stream["streams"][0]["width"], stream["streams"][0]["height"]
+
+
+def test_a_sub_stream_is_relayed_live_beside_the_main_and_never_recorded(
+    live_api: Api, edge: RunningEdge, children: Children
+) -> None:
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    other = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Yard"}).json()
+    assert camera["sub_publish_url"].endswith(f"/cam/{camera['id']}/sub")
+    key = admin.post("/api/keys", json={"name": "wall", "scope": "viewer",
+                                        "site_ids": [site["id"]]}).json()["key"]  # fmt: skip
+    viewer = live_api.client(key)
+    children.popen(two_stream_camera(edge.url(camera), 60))
+
+    def sub_stream() -> dict[str, object] | None:
+        return viewer.get(f"/api/cameras/{camera['id']}").json()["sub_stream"]
+
+    facts = eventually(sub_stream, 20, what="the sub-stream live")
+    assert facts["codec"] == "H264" and (facts["width"], facts["height"]) == (640, 360), facts
+    playback = f"/api/cameras/{camera['id']}/playback"
+    answer = eventually(lambda: viewer.get(playback).json() if viewer.get(playback).status_code
+                        == 200 else None, 30, what="the camera online")  # fmt: skip
+    assert answer["webrtc_sub"] and answer["webrtc"] and answer["webrtc_sub"] != answer["webrtc"]
+    assert f"/whep/{camera['id']}/sub?token=" in answer["webrtc_sub"]
+
+    assert first_frame_size(answer["webrtc_sub"]) == (640, 360)
+    assert first_frame_size(answer["webrtc"]) == (1280, 720)
+
+    offer = {"headers": {"Content-Type": "application/sdp"}, "content": "v=0\r\n"}
+    elsewhere = answer["webrtc_sub"].replace(camera["id"], other["id"])
+    assert httpx.post(elsewhere, **offer).status_code == 403  # type: ignore[arg-type]
+    # The main stream's token grants the camera's whole live-view path: its own sub-stream
+    # too (the same viewer's right), never another camera's.
+    main_token = answer["webrtc"].split("?")[1]
+    other_sub = f"{elsewhere.split('?')[0]}?{main_token}"
+    assert httpx.post(other_sub, **offer).status_code == 403  # type: ignore[arg-type]
+
+    segments = sorted(edge.source(camera).glob("seg_*.ts"))
+    assert segments, "the main stream is recorded"
+    assert {probed_size(str(s)) for s in segments[:2]} == {(1280, 720)}
+
+    wrong = publish(edge.url(camera, "not-the-password") + "/sub", 2)
+    assert wrong.returncode != 0 and re.search(r"401", wrong.stderr), wrong.stderr
+    udp = [*publisher(edge.url(camera) + "/sub", 2)[:-3], "-rtsp_transport", "udp",
+           edge.url(camera) + "/sub"]  # fmt: skip
+    refused = subprocess.run(udp, capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 and "461" in refused.stderr, refused.stderr
+
+    children.stop_all()
+    eventually(lambda: sub_stream() is None, 20, what="the sub-stream gone")
+    gone = viewer.get(playback)
+    assert gone.status_code != 200 or gone.json()["webrtc_sub"] is None
+
+
+@dataclass
+class EdgeWithLiveView:
+    running: RunningEdge
+    whep: str  # where its live view is reached
+
+    def url(self, camera: dict[str, object]) -> str:
+        return self.running.url(camera)
+
+
+@pytest.fixture
+def two_edges(
+    live_api: Api, redis_client: redis.Redis
+) -> Iterator[tuple[EdgeWithLiveView, EdgeWithLiveView]]:
+    """Edges A and B behind one API, each with its own lease name and live-view port (as two
+    `sparc-video edge` processes behind a TCP load balancer)."""
+    edges: list[EdgeWithLiveView] = []
+    with contextlib.ExitStack() as stack:
+        for name in "ab":
+            port = free_port()
+            whep = f"http://127.0.0.1:{port}"
+            ownership = Ownership(redis_client, f"edge-{name}", whep)
+            # One media root, as the API reads it: B records nothing (it has the sub only).
+            edge = contextlib.contextmanager(start_edge)(live_api, ownership=ownership)
+            running = stack.enter_context(edge)
+            serving = running.edge.serve_live_view("127.0.0.1", port)
+            assert asyncio.run_coroutine_threadsafe(serving, running.loop).result(10) == port
+            edges.append(EdgeWithLiveView(running, whep))
+        yield edges[0], edges[1]
+
+
+def test_the_two_streams_of_one_camera_may_reach_two_edges_and_each_url_names_its_own(
+    live_api: Api, two_edges: tuple[EdgeWithLiveView, EdgeWithLiveView], children: Children
+) -> None:
+    """Main to edge A, sub to edge B: each live-view URL names the edge that has its stream;
+    a takeover of the sub (its publisher moves to A) cuts B's off and leaves the main
+    alone."""
+    a, b = two_edges
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    main = children.popen(publisher(a.url(camera), 60, size="640x360", gop_s=1))
+    children.popen(publisher(b.url(camera) + "/sub", 60, gop_s=1))
+    playback = f"/api/cameras/{camera['id']}/playback"
+
+    def sub_from(edge: EdgeWithLiveView) -> dict[str, str] | None:
+        got = admin.get(playback)
+        if got.status_code != 200 or not (got.json()["webrtc_sub"] or "").startswith(edge.whep):
+            return None
+        return dict(got.json())
+
+    both = eventually(lambda: sub_from(b), 30, what="the sub-stream live on B")
+    assert both["webrtc"].startswith(f"{a.whep}/whep/{camera['id']}?")
+    assert both["webrtc_sub"].startswith(f"{b.whep}/whep/{camera['id']}/sub?")
+    assert first_frame_size(both["webrtc_sub"]) == (320, 180)
+    assert first_frame_size(both["webrtc"]) == (640, 360)
+    assert admin.get(f"/api/cameras/{camera['id']}").json()["sub_stream"]["edge"] == "edge-b"
+
+    source = a.running.source(camera)
+    recorded = len(list(source.glob("seg_*.ts")))
+    children.popen(publisher(a.url(camera) + "/sub", 60, gop_s=1))  # the sub moves to A
+    subs_on_b = b.running.edge.sub_streams.live
+    eventually(lambda: camera["id"] not in subs_on_b, 10, what="B's sub-stream cut off")
+    moved = eventually(lambda: sub_from(a), 10, what="the sub-stream's URL naming A")
+    assert first_frame_size(moved["webrtc_sub"]) == (320, 180)
+
+    def sub_edge() -> object:
+        return (admin.get(f"/api/cameras/{camera['id']}").json()["sub_stream"] or {}).get("edge")
+
+    # B, cut off after A said what the stream is, leaves A's word standing.
+    assert eventually(sub_edge, 10, what="the sub-stream's facts") == "edge-a"
+    holds(lambda: sub_edge() == "edge-a", 2, what="A's word on the sub-stream")
+    assert main.poll() is None and camera["id"] in a.running.edge.publishers.live
+    eventually(lambda: len(list(source.glob("seg_*.ts"))) > recorded + 1, 20,
+               what="the main stream still recorded")  # fmt: skip
+
+
+def test_a_gstreamer_sub_stream_is_set_up_track_by_track(
+    live_api: Api, edge: RunningEdge, children: Children
+) -> None:
+    """rtspclientsink: a SETUP for each track (AAC first, then the video), RECORD; live
+    while it sends, gone when it ends, nothing recorded."""
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    pipeline = [
+        "gst-launch-1.0", "-q",
+        "videotestsrc", "num-buffers=80", "is-live=true", "!",
+        "video/x-raw,width=320,height=240,framerate=20/1", "!",
+        "x264enc", "tune=zerolatency", "key-int-max=20", "!", "h264parse", "!", "s.sink_0",
+        "audiotestsrc", "num-buffers=170", "is-live=true", "!", "audioconvert", "!",
+        "voaacenc", "!", "aacparse", "!", "s.sink_1",
+        "rtspclientsink", "name=s",
+        f"location=rtsp://127.0.0.1:{edge.port}/cam/{camera['id']}/sub", "protocols=tcp",
+        f"user-id={camera['rtsp_username']}",
+        f"user-pw={camera['rtsp_password']}",
+    ]  # fmt: skip
+    run = children.popen(pipeline, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def sub_stream() -> dict[str, object] | None:
+        return admin.get(f"/api/cameras/{camera['id']}").json()["sub_stream"]
+
+    facts = eventually(sub_stream, 20, what="the sub-stream live")
+    assert (facts["codec"], facts["width"], facts["height"]) == ("H264", 320, 240)
+    try:
+        run.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        # Seen in about one run of five, as with the main stream's (tests/edge/test_edge.py):
+        # gst-launch waiting at its end after all was sent, with no TEARDOWN on the wire.
+        # What is under test is the relay, checked above and below.
+        run.kill()
+        run.communicate()
+    eventually(lambda: sub_stream() is None, 10, what="the sub-stream gone")
+    assert not list(edge.source(camera).glob("seg_*.ts"))  # nothing recorded
+
+
+def test_an_h265_camera_is_watched_live_through_its_h264_sub_stream(
+    live_api: Api, edge: RunningEdge, children: Children
+) -> None:
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    h265 = ("libx265", "-x265-params", "log-level=error")
+    children.popen(two_stream_camera(edge.url(camera), 60, "640x360", "320x180", h265))
+    playback = f"/api/cameras/{camera['id']}/playback"
+
+    def answer() -> dict[str, str] | None:
+        got = admin.get(playback)
+        return got.json() if got.status_code == 200 and got.json()["webrtc_sub"] else None
+
+    found = eventually(answer, 30, what="the camera online with its sub-stream")
+    offer = {"headers": {"Content-Type": "application/sdp"}, "content": offer_sdp()}
+    main = httpx.post(found["webrtc"], timeout=10, **offer)  # type: ignore[arg-type]
+    assert main.status_code == 409 and "H.264 only" in main.text, main.text
+    assert first_frame_size(found["webrtc_sub"]) == (320, 180)
+    facts = admin.get(f"/api/cameras/{camera['id']}").json()["sub_stream"]
+    assert (facts["codec"], facts["width"], facts["height"]) == ("H264", 320, 180)
+
+
+class RawPublisher:
+    """A publisher speaking RTSP by hand over one connection (Basic credentials)."""
+
+    def __init__(self, port: int, camera: dict[str, object]) -> None:
+        self.url = f"rtsp://127.0.0.1:{port}/cam/{camera['id']}/sub"
+        secret = f"{camera['rtsp_username']}:{camera['rtsp_password']}".encode()
+        self._auth = "Basic " + base64.b64encode(secret).decode()
+        self._socket = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self._cseq = 0
+
+    def ask(self, method: str, url: str, *headers: str, body: bytes = b"") -> str:
+        self._cseq += 1
+        lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self._cseq}",
+                 f"Authorization: {self._auth}", *headers]  # fmt: skip
+        if body:
+            lines.append(f"Content-Length: {len(body)}")
+        self._socket.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        return self.answer()
+
+    def answer(self) -> str:
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            byte = self._socket.recv(1)
+            if not byte:
+                return head.decode()
+            head += byte
+        return head.decode()
+
+    def send(self, data: bytes) -> None:
+        self._socket.sendall(data)
+
+    def closed_by_the_edge(self) -> bool:
+        return self._socket.recv(1) == b""
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+SDP = (
+    "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=sub\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n"
+    "a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:streamid=0\r\n"
+)
+
+
+def test_the_edge_answers_a_sub_stream_publisher_itself(live_api: Api, edge: RunningEdge) -> None:
+    """ANNOUNCE, a UDP SETUP refused (461), a TCP one answered with a session, RECORD;
+    between the frames a GET_PARAMETER keep-alive is answered, an unknown method gets 455,
+    and TEARDOWN ends it (the edge closes the connection, the sub-stream is gone)."""
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    raw = RawPublisher(edge.port, camera)
+    try:
+        sdp = ("Content-Type: application/sdp",)
+        assert raw.ask("ANNOUNCE", raw.url, *sdp, body=SDP.encode()).startswith("RTSP/1.0 200")
+        track = f"{raw.url}/streamid=0"
+        udp = raw.ask("SETUP", track, "Transport: RTP/AVP;unicast;client_port=5000-5001")
+        assert udp.startswith("RTSP/1.0 461"), udp
+        tcp = raw.ask("SETUP", track, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record")
+        assert tcp.startswith("RTSP/1.0 200") and "interleaved=0-1" in tcp, tcp
+        session = re.search(r"Session: (\w+);timeout=60", tcp)
+        assert session is not None, tcp
+        assert raw.ask("RECORD", raw.url, f"Session: {session.group(1)}").startswith("RTSP/1.0 200")
+        assert camera["id"] in edge.edge.sub_streams.live
+        packet = b"\x80\x60\x00\x01" + b"\x00" * 8 + b"\x09\xf0"  # an RTP packet: an AUD
+        raw.send(b"$\x00" + len(packet).to_bytes(2, "big") + packet)
+        alive = raw.ask("GET_PARAMETER", raw.url, f"Session: {session.group(1)}")
+        assert alive.startswith("RTSP/1.0 200") and f"Session: {session.group(1)}" in alive
+        assert raw.ask("PLAY", raw.url).startswith("RTSP/1.0 455")
+        raw.send(b"$\x01\x00\x02hi")  # RTCP on the other channel: passed over
+        assert raw.ask("TEARDOWN", raw.url).startswith("RTSP/1.0 200")
+        assert raw.closed_by_the_edge()
+        eventually(lambda: camera["id"] not in edge.edge.sub_streams.live, 5)
+    finally:
+        raw.close()
+    assert not list(edge.source(camera).glob("seg_*.ts"))

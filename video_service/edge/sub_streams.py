@@ -1,0 +1,230 @@
+"""The cameras' sub-streams publishing to this edge (`rtsp://EDGE/cam/{id}/sub`, the camera's
+own credentials): relayed for live view, never recorded, so the edge answers the publisher
+itself, with no recorder behind it:
+
+    ANNOUNCE  200 (the SDP names the tracks)
+    SETUP     200 for RTP over the RTSP connection (interleaved), 461 for UDP
+    RECORD    200; then the interleaved RTP goes to the stream's live feed
+              (`sub_stream_id(camera)`), and keep-alives (GET_PARAMETER, SET_PARAMETER,
+              OPTIONS) and TEARDOWN between the frames are answered
+
+A sub-stream is owned on its own lease (`video_service.shared.streams` says why); a second
+publisher of the same sub-stream, here or on another edge, replaces the first. While it is
+live, what it is (codec, width and height from its SPS) is kept in Redis for the API.
+"""
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from video_service.edge.camera_leases import CameraLeases
+from video_service.edge.directory import CameraAuth
+from video_service.edge.errors import BadMessage, BadPacket
+from video_service.edge.faults import TRANSIENT
+from video_service.edge.live_view.fanout import LiveFeeds
+from video_service.edge.live_view.tap import CameraTap, InterleavedReader
+from video_service.edge.publishers import stop_and_wait
+from video_service.edge.relay import INGESTED, RELAY_CHUNK, send
+from video_service.edge.rtsp import Message, parse_head, read_message, response
+from video_service.shared.ownership import Owner
+from video_service.shared.streams import (
+    StreamFacts,
+    clear_facts,
+    sub_stream_id,
+    write_facts,
+)
+
+log = logging.getLogger(__name__)
+SESSION_TIMEOUT_S = 60  # what the Session header tells the publisher
+IDLE_S = 30.0  # a publisher that sends nothing for this long is gone
+MAX_SETUP_REQUESTS = 16  # between ANNOUNCE and RECORD
+_INTERLEAVED = re.compile(r"interleaved=(\d{1,3})(?:-(\d{1,3}))?", re.IGNORECASE)
+KEEP_ALIVES = ("GET_PARAMETER", "SET_PARAMETER", "OPTIONS")
+# The facts outlive an edge that dies only this long; the API shows them only while the
+# stream's lease is held.
+FACTS_TTL_S = 24 * 3600.0
+
+
+@dataclass(eq=False)
+class SubStreamSession:
+    camera: CameraAuth
+    writer: asyncio.StreamWriter
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+
+    @property
+    def header(self) -> tuple[str, str]:
+        return ("Session", f"{self.id};timeout={SESSION_TIMEOUT_S}")
+
+    def stop(self) -> None:
+        """Replaced or taken over: the connection is closed, its reads end."""
+        self.writer.close()
+
+
+class SubStreams:
+    def __init__(
+        self, leases: CameraLeases, feeds: LiveFeeds, request_timeout_s: float, edge: str
+    ) -> None:
+        self._leases = leases
+        self._feeds = feeds
+        self._timeout_s = request_timeout_s
+        self._edge = edge
+        self.live: dict[str, SubStreamSession] = {}  # by camera id
+
+    async def publish(
+        self,
+        camera: CameraAuth,
+        announce: Message,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        """Answer an accepted sub-stream publisher, and relay it until either side ends."""
+        cseq = announce.header("CSeq")
+        if (announce.header("Content-Type") or "").split(";")[0].strip() != "application/sdp":
+            await send(writer, response(415, "Unsupported Media Type", cseq))
+            return
+        previous = self.live.get(camera.id)
+        if previous is not None:
+            log.info("camera %s sends its sub-stream again: the new one replaces the old",
+                     camera.id)  # fmt: skip
+            previous.stop()
+            await previous.done.wait()
+        stream_id = sub_stream_id(camera.id)
+        session = self.live[camera.id] = SubStreamSession(camera, writer)
+        feed = self._feeds.open(stream_id)
+        tap = CameraTap(announce.body.decode(errors="replace"), feed)
+        owned = await self._leases.take(stream_id)
+        if owned is not None and not self._leases.keep(owned):
+            session.stop()
+        holding = None
+        if owned is not None:
+            holding = asyncio.create_task(self._leases.hold(owned, session.stop))
+        try:
+            await send(writer, response(200, "OK", cseq))
+            if await self._set_up(session, tap, reader, writer):
+                await self._facts(stream_id, tap)
+                await self._relay(session, tap, reader, writer)
+        except (TimeoutError, ConnectionError, BadMessage) as error:
+            log.info("camera %s: its sub-stream ended: %s", camera.id, error or type(error))
+        finally:
+            if holding is not None:
+                holding.cancel()
+                await asyncio.gather(holding, return_exceptions=True)
+            await self._leases.release(stream_id)
+            await self._forget(stream_id)
+            self._feeds.close(feed)
+            if self.live.get(camera.id) is session:
+                del self.live[camera.id]
+            session.done.set()
+
+    async def _set_up(
+        self,
+        session: SubStreamSession,
+        tap: CameraTap,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        """SETUP each track until RECORD (True) or the publisher leaves (False)."""
+        for _ in range(MAX_SETUP_REQUESTS):
+            request = await asyncio.wait_for(read_message(reader), self._timeout_s)
+            if request is None:
+                return False
+            cseq = request.header("CSeq")
+            if request.method == "SETUP":
+                await send(writer, self._setup(request, tap, session, cseq))
+            elif request.method == "RECORD":
+                await send(writer, response(200, "OK", cseq, session.header))
+                return True
+            elif request.method in KEEP_ALIVES:
+                await send(writer, response(200, "OK", cseq))
+            elif request.method == "TEARDOWN":
+                await send(writer, response(200, "OK", cseq))
+                return False
+            else:
+                await send(writer, response(455, "Method Not Valid in This State", cseq))
+        raise BadMessage("too many requests before RECORD")
+
+    def _setup(
+        self, request: Message, tap: CameraTap, session: SubStreamSession, cseq: str | None
+    ) -> Message:
+        transport = request.header("Transport") or ""
+        channels = _INTERLEAVED.search(transport)
+        if "TCP" not in transport.upper() or channels is None:
+            why = ("X-Reason", "a sub-stream is taken over TCP only (interleaved)")
+            return response(461, "Unsupported Transport", cseq, why)
+        first = int(channels.group(1))
+        second = int(channels.group(2)) if channels.group(2) else first + 1
+        if first > 255 or second > 255:
+            return response(461, "Unsupported Transport", cseq)
+        tap.note_setup(request)
+        answer = f"RTP/AVP/TCP;unicast;interleaved={first}-{second};mode=record"
+        return response(200, "OK", cseq, ("Transport", answer), session.header)
+
+    async def _relay(
+        self,
+        session: SubStreamSession,
+        tap: CameraTap,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        """Interleaved frames into the feed, requests between them answered, until the
+        publisher leaves, says TEARDOWN, or is replaced."""
+        requests: list[bytes] = []
+        frames = InterleavedReader(requests.append)
+        while chunk := await asyncio.wait_for(reader.read(RELAY_CHUNK), IDLE_S):
+            INGESTED.add(len(chunk))
+            try:
+                for channel, packet in frames.feed(chunk):
+                    tap.frame(channel, packet)
+            except BadPacket as error:
+                tap.broken(str(error))
+                raise BadMessage(str(error)) from error
+            while requests:
+                if not await self._answer(parse_head(requests.pop(0)), session):
+                    return
+
+    async def _answer(self, request: Message, session: SubStreamSession) -> bool:
+        """Answer a request that came between the frames; False after TEARDOWN."""
+        cseq, writer = request.header("CSeq"), session.writer
+        if request.method in (*KEEP_ALIVES, "TEARDOWN"):
+            await send(writer, response(200, "OK", cseq, session.header))
+        else:
+            await send(writer, response(455, "Method Not Valid in This State", cseq))
+        return request.method != "TEARDOWN"
+
+    async def _facts(self, stream_id: str, tap: CameraTap) -> None:
+        if self._leases.ownership is None or tap.track is None:
+            return
+        width, height = tap.size or (None, None)
+        facts = StreamFacts(tap.track.codec, width, height, self._edge)
+        client = self._leases.ownership.client
+        with contextlib.suppress(*TRANSIENT):
+            await asyncio.to_thread(write_facts, client, stream_id, facts, FACTS_TTL_S)
+
+    async def _forget(self, stream_id: str) -> None:
+        if self._leases.ownership is not None:
+            with contextlib.suppress(*TRANSIENT):
+                await asyncio.to_thread(
+                    clear_facts, self._leases.ownership.client, stream_id, self._edge
+                )
+
+    def taken(self, owner: Owner) -> bool:
+        """Another edge took a sub-stream: cut it off here if it is here (unless this edge
+        holds a newer lease); whether it was a sub-stream's lease."""
+        camera_id, _, stream = owner.camera_id.partition("/")
+        if not stream:
+            return False
+        session = self.live.get(camera_id)
+        if session is not None:
+            self._leases.heard_taken(owner, session.stop)
+        return True
+
+    def stop_all(self) -> None:
+        for session in list(self.live.values()):
+            session.stop()
+
+    async def close(self, wait_s: float) -> None:
+        await stop_and_wait(list(self.live.values()), wait_s)
