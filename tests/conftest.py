@@ -27,6 +27,7 @@ from tests.processes import Children
 from tests.workers_harness import StartWorker, WorkerProcess, start_worker
 from video_service.api.live import VIEWER_SESSION_TTL_S
 from video_service.api.settings import ApiSettings
+from video_service.shared.ownership import Ownership
 from workers.base.ports import free_port
 from workers.base.settings import WorkerSettings
 from workers.queue.pools import Pool
@@ -261,6 +262,17 @@ def live_edge(live_api: Api, whep_port: int) -> Iterator[RunningEdge]:
     """An edge serving live view on `whep_port`, where a token may have a crowd of viewers
     connecting at once (the live-view test opens ten in a second)."""
     for running in start_edge(live_api, webrtc_pending_per_token=16):
+        serving = running.edge.serve_live_view("127.0.0.1", whep_port)
+        assert asyncio.run_coroutine_threadsafe(serving, running.loop).result(10) == whep_port
+        yield running
+
+
+@pytest.fixture
+def owning_edge(live_api: Api, whep_port: int, redis_client: redis.Redis) -> Iterator[RunningEdge]:
+    """An edge as `sparc-video edge` runs one: with ownership (each stream's lease, where
+    viewers reach it), serving live view on `whep_port`."""
+    ownership = Ownership(redis_client, "edge-a", f"http://127.0.0.1:{whep_port}")
+    for running in start_edge(live_api, ownership=ownership):
         serving = running.edge.serve_live_view("127.0.0.1", whep_port)
         assert asyncio.run_coroutine_threadsafe(serving, running.loop).result(10) == whep_port
         yield running

@@ -30,17 +30,6 @@ from video_service.shared.ownership import Ownership
 from workers.base.ports import free_port
 
 
-@pytest.fixture
-def edge(live_api: Api, whep_port: int, redis_client: redis.Redis) -> Iterator[RunningEdge]:
-    """An edge as `sparc-video edge` runs one: with ownership (each stream's lease, where
-    viewers reach it), serving live view on `whep_port`."""
-    ownership = Ownership(redis_client, "edge-a", f"http://127.0.0.1:{whep_port}")
-    for running in start_edge(live_api, ownership=ownership):
-        serving = running.edge.serve_live_view("127.0.0.1", whep_port)
-        assert asyncio.run_coroutine_threadsafe(serving, running.loop).result(10) == whep_port
-        yield running
-
-
 def two_stream_camera(
     main_url: str,
     seconds: float,
@@ -97,7 +86,7 @@ def probed_size(path: str) -> tuple[int, int]:
 
 
 def test_a_sub_stream_is_relayed_live_beside_the_main_and_never_recorded(
-    live_api: Api, edge: RunningEdge, children: Children
+    live_api: Api, owning_edge: RunningEdge, children: Children
 ) -> None:
     admin = live_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
@@ -107,7 +96,7 @@ def test_a_sub_stream_is_relayed_live_beside_the_main_and_never_recorded(
     key = admin.post("/api/keys", json={"name": "wall", "scope": "viewer",
                                         "site_ids": [site["id"]]}).json()["key"]  # fmt: skip
     viewer = live_api.client(key)
-    children.popen(two_stream_camera(edge.url(camera), 60))
+    children.popen(two_stream_camera(owning_edge.url(camera), 60))
 
     def sub_stream() -> dict[str, object] | None:
         return viewer.get(f"/api/cameras/{camera['id']}").json()["sub_stream"]
@@ -132,14 +121,14 @@ def test_a_sub_stream_is_relayed_live_beside_the_main_and_never_recorded(
     other_sub = f"{elsewhere.split('?')[0]}?{main_token}"
     assert httpx.post(other_sub, **offer).status_code == 403  # type: ignore[arg-type]
 
-    segments = sorted(edge.source(camera).glob("seg_*.ts"))
+    segments = sorted(owning_edge.source(camera).glob("seg_*.ts"))
     assert segments, "the main stream is recorded"
     assert {probed_size(str(s)) for s in segments[:2]} == {(1280, 720)}
 
-    wrong = publish(edge.url(camera, "not-the-password") + "/sub", 2)
+    wrong = publish(owning_edge.url(camera, "not-the-password") + "/sub", 2)
     assert wrong.returncode != 0 and re.search(r"401", wrong.stderr), wrong.stderr
-    udp = [*publisher(edge.url(camera) + "/sub", 2)[:-3], "-rtsp_transport", "udp",
-           edge.url(camera) + "/sub"]  # fmt: skip
+    udp = [*publisher(owning_edge.url(camera) + "/sub", 2)[:-3], "-rtsp_transport", "udp",
+           owning_edge.url(camera) + "/sub"]  # fmt: skip
     refused = subprocess.run(udp, capture_output=True, text=True, timeout=30)
     assert refused.returncode != 0 and "461" in refused.stderr, refused.stderr
 
@@ -226,7 +215,7 @@ def test_the_two_streams_of_one_camera_may_reach_two_edges_and_each_url_names_it
 
 
 def test_a_gstreamer_sub_stream_is_set_up_track_by_track(
-    live_api: Api, edge: RunningEdge, children: Children
+    live_api: Api, owning_edge: RunningEdge, children: Children
 ) -> None:
     """rtspclientsink: a SETUP for each track (AAC first, then the video), RECORD; live
     while it sends, gone when it ends, nothing recorded."""
@@ -241,7 +230,7 @@ def test_a_gstreamer_sub_stream_is_set_up_track_by_track(
         "audiotestsrc", "num-buffers=170", "is-live=true", "!", "audioconvert", "!",
         "voaacenc", "!", "aacparse", "!", "s.sink_1",
         "rtspclientsink", "name=s",
-        f"location=rtsp://127.0.0.1:{edge.port}/cam/{camera['id']}/sub", "protocols=tcp",
+        f"location=rtsp://127.0.0.1:{owning_edge.port}/cam/{camera['id']}/sub", "protocols=tcp",
         f"user-id={camera['rtsp_username']}",
         f"user-pw={camera['rtsp_password']}",
     ]  # fmt: skip
@@ -261,17 +250,17 @@ def test_a_gstreamer_sub_stream_is_set_up_track_by_track(
         run.kill()
         run.communicate()
     eventually(lambda: sub_stream() is None, 10, what="the sub-stream gone")
-    assert not list(edge.source(camera).glob("seg_*.ts"))  # nothing recorded
+    assert not list(owning_edge.source(camera).glob("seg_*.ts"))  # nothing recorded
 
 
 def test_an_h265_camera_is_watched_live_through_its_h264_sub_stream(
-    live_api: Api, edge: RunningEdge, children: Children
+    live_api: Api, owning_edge: RunningEdge, children: Children
 ) -> None:
     admin = live_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
     camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
     h265 = ("libx265", "-x265-params", "log-level=error")
-    children.popen(two_stream_camera(edge.url(camera), 60, "640x360", "320x180", h265))
+    children.popen(two_stream_camera(owning_edge.url(camera), 60, "640x360", "320x180", h265))
     playback = f"/api/cameras/{camera['id']}/playback"
 
     def answer() -> dict[str, str] | None:
@@ -331,14 +320,16 @@ SDP = (
 )
 
 
-def test_the_edge_answers_a_sub_stream_publisher_itself(live_api: Api, edge: RunningEdge) -> None:
+def test_the_edge_answers_a_sub_stream_publisher_itself(
+    live_api: Api, owning_edge: RunningEdge
+) -> None:
     """ANNOUNCE, a UDP SETUP refused (461), a TCP one answered with a session, RECORD;
     between the frames a GET_PARAMETER keep-alive is answered, an unknown method gets 455,
     and TEARDOWN ends it (the edge closes the connection, the sub-stream is gone)."""
     admin = live_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
     camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
-    raw = RawPublisher(edge.port, camera)
+    raw = RawPublisher(owning_edge.port, camera)
     try:
         sdp = ("Content-Type: application/sdp",)
         assert raw.ask("ANNOUNCE", raw.url, *sdp, body=SDP.encode()).startswith("RTSP/1.0 200")
@@ -350,7 +341,7 @@ def test_the_edge_answers_a_sub_stream_publisher_itself(live_api: Api, edge: Run
         session = re.search(r"Session: (\w+);timeout=60", tcp)
         assert session is not None, tcp
         assert raw.ask("RECORD", raw.url, f"Session: {session.group(1)}").startswith("RTSP/1.0 200")
-        assert camera["id"] in edge.edge.sub_streams.live
+        assert camera["id"] in owning_edge.edge.sub_streams.live
         packet = b"\x80\x60\x00\x01" + b"\x00" * 8 + b"\x09\xf0"  # an RTP packet: an AUD
         raw.send(b"$\x00" + len(packet).to_bytes(2, "big") + packet)
         alive = raw.ask("GET_PARAMETER", raw.url, f"Session: {session.group(1)}")
@@ -359,7 +350,7 @@ def test_the_edge_answers_a_sub_stream_publisher_itself(live_api: Api, edge: Run
         raw.send(b"$\x01\x00\x02hi")  # RTCP on the other channel: passed over
         assert raw.ask("TEARDOWN", raw.url).startswith("RTSP/1.0 200")
         assert raw.closed_by_the_edge()
-        eventually(lambda: camera["id"] not in edge.edge.sub_streams.live, 5)
+        eventually(lambda: camera["id"] not in owning_edge.edge.sub_streams.live, 5)
     finally:
         raw.close()
-    assert not list(edge.source(camera).glob("seg_*.ts"))
+    assert not list(owning_edge.source(camera).glob("seg_*.ts"))

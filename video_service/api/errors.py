@@ -5,6 +5,7 @@ ApiError                base: status and message
 ├── NotAuthenticated    401: no key, or a key we do not know
 ├── Forbidden           403: the key may not do this (another site, admin only)
 ├── NotFound            404: no such id
+│   └── NotFoundRetry   404 with Retry-After: not there yet, soon (a first still picture)
 ├── MethodNotAllowed    405: the path exists, the method does not
 ├── Conflict            409: the request contradicts what exists (a site with cameras)
 ├── TooLarge            413: a body over the route's limit
@@ -54,6 +55,7 @@ from workers.base.errors import StorageUnavailable
 
 class ApiError(Exception):
     status = 400
+    retry_after_s: int | None = None  # said as Retry-After where set
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -70,6 +72,12 @@ class Forbidden(ApiError):
 
 class NotFound(ApiError):
     status = 404
+
+
+class NotFoundRetry(NotFound):
+    """Not there yet, and soon: a camera's first still picture."""
+
+    retry_after_s = 2
 
 
 class MethodNotAllowed(ApiError):
@@ -161,6 +169,8 @@ def error_response(error: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 405:
         headers = {"Allow": "GET, HEAD"}
+    if isinstance(error, ApiError) and error.retry_after_s is not None:
+        headers = {"Retry-After": str(error.retry_after_s)}
     return AsciiJSONResponse({"detail": message}, status_code=status, headers=headers)
 
 

@@ -68,7 +68,7 @@ def export_mp4(
     folder = workdir / uuid.uuid4().hex
     folder.mkdir()
     try:
-        found = [(e, _local(storage, camera_id, e, folder)) for e in entries]
+        found = [(e, local_segment(storage, camera_id, e, folder)) for e in entries]
         kept = [(entry, file) for entry, file in found if file is not None]
         if not kept:  # retention took them between the look-up and now
             raise NothingRecorded("the range's segments are no longer kept")
@@ -100,7 +100,7 @@ def _said(failed: FFmpegFailed) -> str:
     return f"{failed.message} (FFmpeg exit {failed.returncode}): {last or 'no message'}"
 
 
-def _local(storage: Storage, camera_id: str, entry: Recorded, folder: Path) -> Path | None:
+def local_segment(storage: Storage, camera_id: str, entry: Recorded, folder: Path) -> Path | None:
     """The segment as a local file: the store's own, or fetched from the bucket; None if it
     is gone."""
     name = source_segment_name(entry.number)

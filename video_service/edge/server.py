@@ -31,6 +31,7 @@ from video_service.edge.rtsp import MAX_HEAD
 from video_service.edge.rtsp_door import RtspDoor
 from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.settings import EdgeSettings
+from video_service.edge.stills import Stills
 from video_service.edge.sub_streams import SubStreams
 from video_service.edge.takeover import BucketHistory
 from video_service.edge.watcher import Watchers
@@ -122,6 +123,7 @@ class Edge:
                 redis_keys.CAMERA_CHANGED: lambda text: soon(self._changed, text),
             })  # fmt: skip
             self._listener.start()
+            self._spawn(Stills(membership.client, self.live_feeds).make_forever())
         if self._scheduler is not None:
             self._spawn(self._scheduler.drain_outcomes_forever())
         self._spawn(sweep_forever(self._settings, self._uploads, self._recordings))

@@ -32,6 +32,16 @@ def camera_stream(stream_id: str) -> str:
     return f"sparc:camera:stream:{stream_id}"
 
 
+# Still pictures (`video_service.shared.stills`): the API notes who is asked about, the
+# edges make the pictures.
+STILLS_ASKED: Final = "sparc:stills:asked"  # sorted set: camera -> when last asked about
+
+
+def camera_still(camera_id: str) -> str:
+    """A camera's latest still picture: a hash of its JPEG and when it was taken."""
+    return f"sparc:camera:still:{camera_id}"
+
+
 def planned_master(camera_id: str) -> str:
     """The camera's master as planned by its edge (`workers.engine.master`)."""
     return f"sparc:camera:planned-master:{camera_id}"

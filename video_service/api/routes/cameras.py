@@ -4,9 +4,10 @@ pull camera's source URL is never returned with its credentials."""
 
 import contextlib
 from dataclasses import asdict
+from email.utils import formatdate
 
 import redis
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import func, select, tuple_
 
 from video_service.api.deps import (
@@ -19,7 +20,7 @@ from video_service.api.deps import (
     find_camera,
     find_site,
 )
-from video_service.api.errors import Unprocessable
+from video_service.api.errors import NotFoundRetry, ServiceUnavailable, Unprocessable
 from video_service.api.models import Camera, CameraMode, new_id
 from video_service.api.pagination import (
     After,
@@ -28,6 +29,7 @@ from video_service.api.pagination import (
     parse_created_cursor,
     refuse_offset,
 )
+from video_service.api.pictures import jpeg_response
 from video_service.api.pull_credentials import store_source
 from video_service.api.schemas import (
     CameraCreate,
@@ -44,6 +46,7 @@ from video_service.edge.digest import digest_ha1
 from video_service.edge.errors import BadPullUrl
 from video_service.edge.pull_urls import PullUrl, check_destination, parse_pull_url
 from video_service.shared.ownership import owner_of
+from video_service.shared.stills import note_asked, read_still
 from video_service.shared.streams import read_facts, sub_stream_id
 from workers.base.secrets import secret_box
 
@@ -118,6 +121,42 @@ def get_camera(
     if live is not None:
         public.sub_stream = live_sub_stream(live.redis, camera.id)
     return public
+
+
+STILL_MAX_AGE_S = 2  # what a browser may keep a picture for: a new one is made every 5 s
+
+
+@router.get(
+    "/{camera_id}/still.jpg",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "the camera's latest picture"},
+        304: {"description": "the picture named by If-None-Match is still the latest"},
+        404: {"description": "no picture of this camera yet"},
+    },
+)
+def get_still(
+    camera_id: str, session: SessionDep, principal: PrincipalDep, request: Request
+) -> Response:
+    """The camera's latest picture, a JPEG at most 640 wide (from its sub-stream where it
+    sends one), at most about 10 s old while it is live; while it is offline, its last
+    picture (`Last-Modified` says when). Asking is what keeps it fresh: a camera nobody
+    asked about in the last minute gets no new pictures, so a first ask of a live camera
+    may get 404 with `Retry-After` while its first picture is made."""
+    camera = find_camera(session, camera_id)
+    principal.check_site(camera.site_id)
+    live = api_state(request).live
+    if live is None:
+        raise ServiceUnavailable("still pictures need the live services (Redis)")
+    note_asked(live.redis, camera.id)
+    found = read_still(live.redis, camera.id)
+    if found is None:
+        raise NotFoundRetry("no picture of this camera yet: one is made within seconds while "
+                            "it publishes")  # fmt: skip
+    jpeg, taken_at = found
+    cache = f"private, max-age={STILL_MAX_AGE_S}"
+    modified = formatdate(taken_at, usegmt=True)
+    return jpeg_response(request, jpeg, cache, **{"Last-Modified": modified})
 
 
 def live_sub_stream(client: redis.Redis, camera_id: str) -> StreamPublic | None:

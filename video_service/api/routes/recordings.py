@@ -10,15 +10,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope, Send
 
+from video_service.api.auth import Principal
 from video_service.api.deps import CallerDep, SettingsDep, delivery_of, lookups_of
 from video_service.api.errors import NotFound, ServiceUnavailable
 from video_service.api.models import Event
+from video_service.api.pictures import jpeg_response
 from video_service.api.routes.playback import (
     REGION,
     PlaybackPublic,
@@ -27,6 +29,7 @@ from video_service.api.routes.playback import (
 )
 from video_service.api.schemas import AskedTime
 from video_service.api.state import api_state
+from video_service.delivery.event_stills import event_still
 from video_service.delivery.export import export_mp4
 from video_service.delivery.recorded_ranges import (
     CLIP_AFTER_S,
@@ -111,16 +114,39 @@ async def get_event_clip(
 ) -> PlaybackPublic:
     """The recording around an event of a camera (its own, or one posted from outside): a
     signed VOD playlist URL from `before` seconds before it to `after` seconds after."""
-    event = await run_in_threadpool(_event, request, event_id)
-    if event is None:
-        raise NotFound(f"no event {event_id}")
-    camera_id, site_id, at = event
-    if camera_id is None:
-        raise NotFound(f"event {event_id} is about no camera: it has no clip")
-    principal.check_site(site_id or "")
-    moment = at.timestamp()
+    camera_id, moment = await _camera_event(request, event_id, principal, "clip")
     wanted = TimeRange(moment - before, moment + max(after, 0.001))
     return await recorded_playback(delivery_of(request), principal, camera_id, region, wanted)
+
+
+@router.get(
+    "/api/events/{event_id}/still.jpg",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "the picture at the event's time"},
+        304: {"description": "the picture named by If-None-Match (it never changes)"},
+        404: {"description": "no such event, or nothing recorded at its time"},
+    },
+)
+async def get_event_still(
+    event_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    request: Request,
+    principal: CallerDep,
+    settings: SettingsDep,
+) -> Response:
+    """The camera's picture at the event's time, a JPEG at most 640 wide: cut from the
+    recording the first time it is asked for and kept in the store; the same answer ever
+    after (cache it for good)."""
+    camera_id, moment = await _camera_event(request, event_id, principal, "picture")
+    delivery = delivery_of(request)
+    recorded = await run_in_threadpool(
+        delivery.recorded, camera_id, TimeRange(moment, moment + 0.001)
+    )
+    jpeg = await run_in_threadpool(
+        event_still, delivery.storage, camera_id, event_id, moment, recorded,
+        ffmpeg=settings.ffmpeg, workdir=settings.state_dir / "stills",
+    )  # fmt: skip
+    return jpeg_response(request, jpeg, "private, max-age=31536000, immutable")
 
 
 @router.get(
@@ -197,6 +223,21 @@ class ExportResponse(FileResponse):
             await super().__call__(scope, receive, send_or_give_up)
         finally:
             await run_in_threadpool(self._done)
+
+
+async def _camera_event(
+    request: Request, event_id: int, principal: Principal, what: str
+) -> tuple[str, float]:
+    """The event's camera and time, for a caller that may see its site; else the 404 (no
+    such event, or one about no camera: it has no `what`) or the 403."""
+    event = await run_in_threadpool(_event, request, event_id)
+    if event is None:
+        raise NotFound(f"no event {event_id}")
+    camera_id, site_id, at = event
+    if camera_id is None:
+        raise NotFound(f"event {event_id} is about no camera: it has no {what}")
+    principal.check_site(site_id or "")
+    return camera_id, at.timestamp()
 
 
 def _event(request: Request, event_id: int) -> tuple[str | None, str | None, datetime] | None:

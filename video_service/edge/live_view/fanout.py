@@ -90,10 +90,25 @@ class LiveFeed:
         # it as it is; else why live view is silent.
         self.audio_codec: tuple[str, int] | None = None
         self.audio_note: str | None = None
+        self._keyframe_waiters: list[asyncio.Future[AccessUnit]] = []
 
     @property
     def watched(self) -> bool:
-        return bool(self.viewers)
+        """Someone wants its frames: a viewer, or a still picture waiting for a keyframe."""
+        return bool(self.viewers) or bool(self._keyframe_waiters)
+
+    async def next_keyframe(self, timeout_s: float) -> AccessUnit:
+        """The next keyframe the camera sends (its frames are rebuilt only until then);
+        TimeoutError after `timeout_s`, LiveViewRefused for a feed that cannot give one."""
+        if self.refusal is not None or self.closed:
+            raise LiveViewRefused(self.refusal or PUBLISHER_GONE)
+        waiter: asyncio.Future[AccessUnit] = asyncio.get_running_loop().create_future()
+        self._keyframe_waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(waiter, timeout_s)
+        finally:
+            if waiter in self._keyframe_waiters:
+                self._keyframe_waiters.remove(waiter)
 
     def join(self, limit: int = MAX_QUEUED) -> Viewer:
         if self.refusal is not None:
@@ -111,6 +126,11 @@ class LiveFeed:
     def publish(self, unit: AccessUnit) -> None:
         for viewer in self.viewers:
             viewer.offer(unit)
+        if unit.keyframe and self._keyframe_waiters:
+            waiters, self._keyframe_waiters = self._keyframe_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(unit)
 
     def publish_audio(self, timestamp: int, payload: bytes) -> None:
         for viewer in self.viewers:
@@ -129,6 +149,10 @@ class LiveFeed:
         for viewer in list(self.viewers):
             viewer.end(reason)
         self.viewers.clear()
+        waiters, self._keyframe_waiters = self._keyframe_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(LiveViewRefused(reason))
 
 
 class LiveFeeds:
