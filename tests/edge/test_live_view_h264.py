@@ -32,7 +32,7 @@ from video_service.edge.live_view.tap import (
     setup_channel,
     video_track,
 )
-from video_service.edge.rtsp import Message
+from video_service.edge.rtsp import Message, response
 
 FRAME_TICKS = 3000  # 90 kHz at 30 fps
 
@@ -159,8 +159,11 @@ def test_interleaved_frames_are_split_from_keep_alives_at_any_boundary() -> None
         frames = [f for i in range(0, len(stream), size) for f in reader.feed(stream[i : i + size])]
         assert frames == [(0, b"hello"), (1, b"abc"), (0, b"")], size
         assert requests == [keep_alive], size  # whole, body included: a sub-stream answers it
+    with pytest.raises(ValueError, match="endless head"):
+        InterleavedReader().feed(b"x" * 300_000)
+    endless_body = b"GET_PARAMETER rtsp://x RTSP/1.0\r\nContent-Length: 999999999\r\n\r\n"
     with pytest.raises(ValueError, match="not interleaved RTP"):
-        list(InterleavedReader().feed(b"x" * 300_000))
+        InterleavedReader().feed(endless_body + b"x" * 300_000)
 
 
 def test_a_viewer_that_stops_reading_skips_to_a_keyframe_and_slows_no_one(tmp_path: Path) -> None:
@@ -228,3 +231,19 @@ def test_an_interlaced_sps_counts_fields_twice(tmp_path: Path) -> None:
     sps = next(n.strip(b"\x00") for n in out.read_bytes().split(b"\x00\x00\x01")
                if n.strip(b"\x00") and nal_type(n.strip(b"\x00")) == SPS)  # fmt: skip
     assert sps_size(sps) == (720, 576)
+
+
+def test_a_request_between_the_frames_is_bounded() -> None:
+    """A Content-Length too long to be one, or a head that never ends, is a broken stream
+    (not an exception of another kind, not a rescan of 256 KiB at every byte)."""
+    digits = b"GET_PARAMETER rtsp://x RTSP/1.0\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n"
+    requests: list[bytes] = []
+    reader = InterleavedReader(requests.append)
+    assert reader.feed(digits) == [] and requests == [digits]  # no body length: a head alone
+    with pytest.raises(ValueError, match="endless head"):
+        InterleavedReader().feed(b"GET_PARAMETER " + b"x" * 20_000)
+
+
+def test_an_answer_echoes_only_a_numeric_cseq() -> None:
+    assert b"CSeq: 0\r\n" in response(200, "OK", "1\nX-Injected: yes").encode()
+    assert b"CSeq: 7\r\n" in response(200, "OK", "7").encode()

@@ -27,6 +27,8 @@ from tests.processes import Children
 from tests.waiting import eventually, holds
 from tests.webrtc_harness import offer_sdp
 from video_service.shared.ownership import Ownership
+from video_service.shared.streams import sub_stream_id
+from workers.base import redis_keys
 from workers.base.ports import free_port
 
 
@@ -287,13 +289,16 @@ class RawPublisher:
         self._cseq = 0
 
     def ask(self, method: str, url: str, *headers: str, body: bytes = b"") -> str:
+        self.send_request(method, url, *headers, body=body)
+        return self.answer()
+
+    def send_request(self, method: str, url: str, *headers: str, body: bytes = b"") -> None:
         self._cseq += 1
         lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self._cseq}",
                  f"Authorization: {self._auth}", *headers]  # fmt: skip
         if body:
             lines.append(f"Content-Length: {len(body)}")
         self._socket.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        return self.answer()
 
     def answer(self) -> str:
         head = b""
@@ -308,7 +313,16 @@ class RawPublisher:
         self._socket.sendall(data)
 
     def closed_by_the_edge(self) -> bool:
-        return self._socket.recv(1) == b""
+        """Whether the edge ends the connection within the socket's timeout (what it sent
+        before is read past)."""
+        try:
+            while self._socket.recv(4096):
+                pass
+        except ConnectionResetError:  # dropped at once, its unsent answers with it
+            return True
+        except TimeoutError:
+            return False
+        return True
 
     def close(self) -> None:
         self._socket.close()
@@ -354,3 +368,81 @@ def test_the_edge_answers_a_sub_stream_publisher_itself(
     finally:
         raw.close()
     assert not list(owning_edge.source(camera).glob("seg_*.ts"))
+
+
+def live_sub(live_api: Api, owning_edge: RunningEdge) -> tuple[dict[str, str], RawPublisher]:
+    """A camera whose sub-stream a raw publisher has set up and is recording."""
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    return camera, set_up(RawPublisher(owning_edge.port, camera))
+
+
+def set_up(raw: RawPublisher) -> RawPublisher:
+    sdp = ("Content-Type: application/sdp",)
+    assert raw.ask("ANNOUNCE", raw.url, *sdp, body=SDP.encode()).startswith("RTSP/1.0 200")
+    transport = "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record"
+    assert raw.ask("SETUP", f"{raw.url}/streamid=0", transport).startswith("RTSP/1.0 200")
+    assert raw.ask("RECORD", raw.url).startswith("RTSP/1.0 200")
+    return raw
+
+
+def test_a_disabled_cameras_sub_stream_is_cut_off(live_api: Api, owning_edge: RunningEdge) -> None:
+    camera, raw = live_sub(live_api, owning_edge)
+    try:
+        subs = owning_edge.edge.sub_streams.live
+        assert camera["id"] in subs
+        disabled = live_api.client().post(f"/api/cameras/{camera['id']}/disable")
+        assert disabled.status_code == 200, disabled.text
+        eventually(lambda: camera["id"] not in subs, 5, what="the sub-stream cut off")
+        assert raw.closed_by_the_edge()
+    finally:
+        raw.close()
+
+
+def test_two_replacements_at_once_leave_one_session_with_its_lease_and_facts(
+    live_api: Api, owning_edge: RunningEdge, redis_client: redis.Redis
+) -> None:
+    camera, first = live_sub(live_api, owning_edge)
+    stream_id = sub_stream_id(camera["id"])
+    later = [RawPublisher(owning_edge.port, camera) for _ in range(2)]
+    try:
+        sdp = ("Content-Type: application/sdp",)
+        for raw in later:  # both on the wire before either is answered
+            raw.send_request("ANNOUNCE", raw.url, *sdp, body=SDP.encode())
+        answers = [raw.answer() for raw in later]
+        # Each replacement ends the session before it: one of the two is itself replaced.
+        won = [raw for raw, said in zip(later, answers, strict=True)
+               if said.startswith("RTSP/1.0 200")]  # fmt: skip
+        assert len(won) >= 1 and first.closed_by_the_edge()
+        last = won[-1]
+        transport = "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record"
+        assert last.ask("SETUP", f"{last.url}/streamid=0", transport).startswith("RTSP/1.0 200")
+        assert last.ask("RECORD", last.url).startswith("RTSP/1.0 200")
+        subs = owning_edge.edge.sub_streams.live
+        eventually(lambda: len(subs) == 1 and camera["id"] in subs, 5)
+
+        def held() -> bool:
+            keys = (redis_keys.camera_owner(stream_id), redis_keys.camera_stream(stream_id))
+            return all(redis_client.get(key) is not None for key in keys)
+
+        eventually(held, 5, what="the lease and the facts")
+        holds(held, 6, what="the lease and the facts kept past a renewal")
+        assert last.ask("GET_PARAMETER", last.url).startswith("RTSP/1.0 200")
+    finally:
+        for raw in (first, *later):
+            raw.close()
+
+
+def test_a_flood_of_requests_between_the_frames_is_cut_off(
+    live_api: Api, owning_edge: RunningEdge
+) -> None:
+    camera, raw = live_sub(live_api, owning_edge)
+    try:
+        flood = b"".join(
+            f"GET_PARAMETER {raw.url} RTSP/1.0\r\nCSeq: {n}\r\n\r\n".encode() for n in range(100)
+        )
+        raw.send(flood)
+        eventually(lambda: camera["id"] not in owning_edge.edge.sub_streams.live, 5)
+    finally:
+        raw.close()

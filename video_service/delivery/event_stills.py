@@ -3,6 +3,7 @@ that holds the moment, decoded from its first keyframe up to the moment, scaled 
 640 wide, one JPEG) and kept in the store (`event_still_key`): asked again, it is read, not
 cut again. The picture of a moment never changes, so it may be cached for good."""
 
+import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,12 +14,21 @@ from video_service.shared.recording_index import Recorded
 from workers.base.process import run_capture
 from workers.base.storage import Storage
 
+log = logging.getLogger(__name__)
 CUT_TIMEOUT_S = 30.0
 MAX_WIDTH = 640
 
 
 def event_still_key(event_id: int) -> str:
     return f"events/{event_id}/still.jpg"
+
+
+def kept_event_still(storage: Storage, event_id: int) -> bytes | None:
+    """The event's picture if it was cut before. Blocks (the store)."""
+    try:
+        return storage.get_bytes(event_still_key(event_id))
+    except KeyError:
+        return None
 
 
 def build_still_command(ffmpeg: str, segment: Path, offset_s: float, output: Path) -> list[str]:
@@ -45,11 +55,9 @@ def event_still(
     """The event's picture (a JPEG), from the store or cut now from `recorded` (the
     segments around `at`). NothingRecorded when none holds the moment; ExportFailed when
     FFmpeg cannot cut it. Blocks (the store, FFmpeg)."""
-    key = event_still_key(event_id)
-    try:
-        return storage.get_bytes(key)
-    except KeyError:
-        pass
+    kept = kept_event_still(storage, event_id)
+    if kept is not None:
+        return kept
     holding = [r for r in recorded if r.start <= at < r.start + max(r.duration, 0.001)]
     if not holding:
         raise NothingRecorded("nothing was recorded at the event's time")
@@ -63,8 +71,10 @@ def event_still(
         command = build_still_command(ffmpeg, segment, at - entry.start, output)
         done = run_capture(command, CUT_TIMEOUT_S)
         if done.returncode != 0 or not output.is_file() or output.stat().st_size == 0:
-            said = done.stderr_tail.strip().splitlines()[-1:] or ["no picture"]
-            raise ExportFailed(f"the event's picture could not be cut: {said[0][:200]}")
+            # (FFmpeg's own words name the store's paths: they stay in the log.)
+            log.warning("event %s: no picture cut from %s: %s", event_id, segment,
+                        done.stderr_tail.strip()[-300:])  # fmt: skip
+            raise ExportFailed("the event's picture could not be cut from the recording")
         jpeg = output.read_bytes()
-    storage.put_bytes(key, jpeg, live=False)
+    storage.put_bytes(event_still_key(event_id), jpeg, live=False)
     return jpeg

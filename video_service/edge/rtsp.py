@@ -113,5 +113,8 @@ def parse_head(head: bytes) -> Message:
 
 
 def response(status: int, reason: str, cseq: str | None, *extra: tuple[str, str]) -> Message:
-    headers = [("CSeq", cseq or "0"), ("Server", "sparc-video-edge"), *extra]
+    """An answer, its CSeq the request's where that is a number (else 0: nothing a client
+    sent goes back into an answer's head unchecked)."""
+    number = cseq if cseq is not None and _DIGITS.match(cseq) else "0"
+    headers = [("CSeq", number), ("Server", "sparc-video-edge"), *extra]
     return Message(f"RTSP/1.0 {status} {reason}", headers)

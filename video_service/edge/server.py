@@ -83,8 +83,10 @@ class Edge:
                                      feeds=self.live_feeds, spawn=self._spawn,
                                      counted=self._count_online)  # fmt: skip
         edge_name = ownership.edge if ownership else socket.gethostname()
-        self.sub_streams = SubStreams(self._leases, self.live_feeds, settings.request_timeout_s,
-                                      edge_name)  # fmt: skip
+        self.sub_streams = SubStreams(
+            self._leases, self.live_feeds, directory, events, edge=edge_name,
+            request_timeout_s=settings.request_timeout_s, enabled_check_s=settings.enabled_check_s,
+        )  # fmt: skip
         self.whep: WhepService | None = None  # while serve_live_view's server runs
         self._stop_whep: Callable[[], Awaitable[None]] | None = None
         self.disk = DiskGuard(settings.media_root, events, low_bytes=settings.disk_low_bytes,
@@ -194,6 +196,7 @@ class Edge:
     def _changed(self, camera_id: str) -> None:
         """The control plane changed a camera: if it records here, it is checked now."""
         self.publishers.poke(camera_id)
+        self.sub_streams.poke(camera_id)
         if self.pulls is not None:
             self.pulls.refresh_now()
 

@@ -21,9 +21,11 @@ import secrets
 from dataclasses import dataclass, field
 
 from video_service.edge.camera_leases import CameraLeases
-from video_service.edge.directory import CameraAuth
+from video_service.edge.directory import CameraAuth, CameraDirectory
 from video_service.edge.errors import BadMessage, BadPacket
+from video_service.edge.events import EventSink
 from video_service.edge.faults import TRANSIENT
+from video_service.edge.guard import cut_when_disabled
 from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.tap import CameraTap, InterleavedReader
 from video_service.edge.publishers import stop_and_wait
@@ -41,8 +43,9 @@ log = logging.getLogger(__name__)
 SESSION_TIMEOUT_S = 60  # what the Session header tells the publisher
 IDLE_S = 30.0  # a publisher that sends nothing for this long is gone
 MAX_SETUP_REQUESTS = 16  # between ANNOUNCE and RECORD
-_INTERLEAVED = re.compile(r"interleaved=(\d{1,3})(?:-(\d{1,3}))?", re.IGNORECASE)
+_INTERLEAVED = re.compile(r"interleaved=([0-9]{1,3})(?![0-9])(?:-([0-9]{1,3})(?![0-9]))?", re.I)
 KEEP_ALIVES = ("GET_PARAMETER", "SET_PARAMETER", "OPTIONS")
+MAX_REQUESTS_PER_WINDOW = 60  # between the frames, per IDLE_S: a keep-alive is one a minute
 # The facts outlive an edge that dies only this long; the API shows them only while the
 # stream's lease is held.
 FACTS_TTL_S = 24 * 3600.0
@@ -60,19 +63,32 @@ class SubStreamSession:
         return ("Session", f"{self.id};timeout={SESSION_TIMEOUT_S}")
 
     def stop(self) -> None:
-        """Replaced or taken over: the connection is closed, its reads end."""
-        self.writer.close()
+        """Replaced, taken over, disabled: the connection is dropped at once (not closed
+        after what is unsent: a publisher that stops reading would hold it), its reads end."""
+        self.writer.transport.abort()
 
 
 class SubStreams:
     def __init__(
-        self, leases: CameraLeases, feeds: LiveFeeds, request_timeout_s: float, edge: str
+        self,
+        leases: CameraLeases,
+        feeds: LiveFeeds,
+        directory: CameraDirectory,
+        events: EventSink,
+        *,
+        request_timeout_s: float,
+        enabled_check_s: float,
+        edge: str,
     ) -> None:
         self._leases = leases
         self._feeds = feeds
+        self._directory = directory
+        self._events = events
         self._timeout_s = request_timeout_s
+        self._check_s = enabled_check_s
         self._edge = edge
         self.live: dict[str, SubStreamSession] = {}  # by camera id
+        self._pokes: dict[str, asyncio.Event] = {}  # set: check the camera is enabled now
 
     async def publish(
         self,
@@ -86,8 +102,9 @@ class SubStreams:
         if (announce.header("Content-Type") or "").split(";")[0].strip() != "application/sdp":
             await send(writer, response(415, "Unsupported Media Type", cseq))
             return
-        previous = self.live.get(camera.id)
-        if previous is not None:
+        # One session a camera: each one before is ended, and gone, first (two replacements
+        # at once end one after the other).
+        while (previous := self.live.get(camera.id)) is not None:
             log.info("camera %s sends its sub-stream again: the new one replaces the old",
                      camera.id)  # fmt: skip
             previous.stop()
@@ -96,6 +113,9 @@ class SubStreams:
         session = self.live[camera.id] = SubStreamSession(camera, writer)
         feed = self._feeds.open(stream_id)
         tap = CameraTap(announce.body.decode(errors="replace"), feed)
+        poke = self._pokes.setdefault(camera.id, asyncio.Event())
+        guard = asyncio.create_task(cut_when_disabled(
+            self._directory, self._events, camera, self._check_s, session.stop, poke))  # fmt: skip
         owned = await self._leases.take(stream_id)
         if owned is not None and not self._leases.keep(owned):
             session.stop()
@@ -103,18 +123,19 @@ class SubStreams:
         if owned is not None:
             holding = asyncio.create_task(self._leases.hold(owned, session.stop))
         try:
-            await send(writer, response(200, "OK", cseq))
+            await self._send(writer, response(200, "OK", cseq))
             if await self._set_up(session, tap, reader, writer):
-                await self._facts(stream_id, tap)
+                await self._facts(stream_id, tap, session)
                 await self._relay(session, tap, reader, writer)
         except (TimeoutError, ConnectionError, BadMessage) as error:
             log.info("camera %s: its sub-stream ended: %s", camera.id, error or type(error))
         finally:
-            if holding is not None:
-                holding.cancel()
-                await asyncio.gather(holding, return_exceptions=True)
+            for task in (guard, holding):
+                if task is not None:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
             await self._leases.release(stream_id)
-            await self._forget(stream_id)
+            await self._forget(stream_id, session)
             self._feeds.close(feed)
             if self.live.get(camera.id) is session:
                 del self.live[camera.id]
@@ -134,17 +155,17 @@ class SubStreams:
                 return False
             cseq = request.header("CSeq")
             if request.method == "SETUP":
-                await send(writer, self._setup(request, tap, session, cseq))
+                await self._send(writer, self._setup(request, tap, session, cseq))
             elif request.method == "RECORD":
-                await send(writer, response(200, "OK", cseq, session.header))
+                await self._send(writer, response(200, "OK", cseq, session.header))
                 return True
             elif request.method in KEEP_ALIVES:
-                await send(writer, response(200, "OK", cseq))
+                await self._send(writer, response(200, "OK", cseq))
             elif request.method == "TEARDOWN":
-                await send(writer, response(200, "OK", cseq))
+                await self._send(writer, response(200, "OK", cseq))
                 return False
             else:
-                await send(writer, response(455, "Method Not Valid in This State", cseq))
+                await self._send(writer, response(455, "Method Not Valid in This State", cseq))
         raise BadMessage("too many requests before RECORD")
 
     def _setup(
@@ -174,14 +195,20 @@ class SubStreams:
         publisher leaves, says TEARDOWN, or is replaced."""
         requests: list[bytes] = []
         frames = InterleavedReader(requests.append)
+        loop = asyncio.get_running_loop()
+        window, asked = loop.time(), 0  # requests in the current window of IDLE_S
         while chunk := await asyncio.wait_for(reader.read(RELAY_CHUNK), IDLE_S):
             INGESTED.add(len(chunk))
             try:
-                for channel, packet in frames.feed(chunk):
-                    tap.frame(channel, packet)
+                tap.read(frames, chunk)
             except BadPacket as error:
                 tap.broken(str(error))
                 raise BadMessage(str(error)) from error
+            if requests and loop.time() - window > IDLE_S:
+                window, asked = loop.time(), 0
+            asked += len(requests)
+            if asked > MAX_REQUESTS_PER_WINDOW:
+                raise BadMessage(f"more than {MAX_REQUESTS_PER_WINDOW} requests in {IDLE_S:.0f} s")
             while requests:
                 if not await self._answer(parse_head(requests.pop(0)), session):
                     return
@@ -190,26 +217,35 @@ class SubStreams:
         """Answer a request that came between the frames; False after TEARDOWN."""
         cseq, writer = request.header("CSeq"), session.writer
         if request.method in (*KEEP_ALIVES, "TEARDOWN"):
-            await send(writer, response(200, "OK", cseq, session.header))
+            await self._send(writer, response(200, "OK", cseq, session.header))
         else:
-            await send(writer, response(455, "Method Not Valid in This State", cseq))
+            await self._send(writer, response(455, "Method Not Valid in This State", cseq))
         return request.method != "TEARDOWN"
 
-    async def _facts(self, stream_id: str, tap: CameraTap) -> None:
+    async def _send(self, writer: asyncio.StreamWriter, message: Message) -> None:
+        """An answer, or TimeoutError for a publisher that does not read its answers."""
+        await asyncio.wait_for(send(writer, message), self._timeout_s)
+
+    async def _facts(self, stream_id: str, tap: CameraTap, session: SubStreamSession) -> None:
         if self._leases.ownership is None or tap.track is None:
             return
         width, height = tap.size or (None, None)
-        facts = StreamFacts(tap.track.codec, width, height, self._edge)
+        facts = StreamFacts(tap.track.codec, width, height, self._edge, session.id)
         client = self._leases.ownership.client
         with contextlib.suppress(*TRANSIENT):
             await asyncio.to_thread(write_facts, client, stream_id, facts, FACTS_TTL_S)
 
-    async def _forget(self, stream_id: str) -> None:
+    async def _forget(self, stream_id: str, session: SubStreamSession) -> None:
         if self._leases.ownership is not None:
             with contextlib.suppress(*TRANSIENT):
-                await asyncio.to_thread(
-                    clear_facts, self._leases.ownership.client, stream_id, self._edge
-                )
+                client = self._leases.ownership.client
+                await asyncio.to_thread(clear_facts, client, stream_id, session.id)
+
+    def poke(self, camera_id: str) -> None:
+        """The camera changed: its guard looks at it now."""
+        poke = self._pokes.get(camera_id)
+        if poke is not None:
+            poke.set()
 
     def taken(self, owner: Owner) -> bool:
         """Another edge took a sub-stream: cut it off here if it is here (unless this edge

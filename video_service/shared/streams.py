@@ -34,26 +34,27 @@ class StreamFacts:
     width: int | None  # from the SPS (H.264); None where not known
     height: int | None
     edge: str
+    session: str  # the edge's session of the stream: only it forgets them
 
 
 def write_facts(client: redis.Redis, stream_id: str, facts: StreamFacts, ttl_s: float) -> None:
     client.set(redis_keys.camera_stream(stream_id), json.dumps(asdict(facts)), px=int(ttl_s * 1000))
 
 
-# Deleted only by the edge that wrote them: one whose stream was taken over ends after the
-# new edge has written its own.
+# Deleted only by the session that wrote them: one whose stream was taken over may end after
+# the new one has written its own.
 _CLEAR = """
 local found = redis.call('get', KEYS[1])
-if found and cjson.decode(found)['edge'] == ARGV[1] then
+if found and cjson.decode(found)['session'] == ARGV[1] then
   return redis.call('del', KEYS[1])
 end
 return 0
 """
 
 
-def clear_facts(client: redis.Redis, stream_id: str, edge: str) -> None:
-    """Forget what the stream is, if `edge` is the one that said it."""
-    client.eval(_CLEAR, 1, redis_keys.camera_stream(stream_id), edge)
+def clear_facts(client: redis.Redis, stream_id: str, session: str) -> None:
+    """Forget what the stream is, if `session` is the one that said it."""
+    client.eval(_CLEAR, 1, redis_keys.camera_stream(stream_id), session)
 
 
 def read_facts(client: redis.Redis, stream_id: str) -> StreamFacts | None:
@@ -64,7 +65,7 @@ def read_facts(client: redis.Redis, stream_id: str) -> StreamFacts | None:
     try:
         found = json.loads(raw)
         return StreamFacts(str(found["codec"]), _size(found["width"]), _size(found["height"]),
-                           str(found["edge"]))  # fmt: skip
+                           str(found["edge"]), str(found["session"]))  # fmt: skip
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -3,7 +3,6 @@ disable, delete. The server keeps only the Digest HA1 of a push camera's passwor
 pull camera's source URL is never returned with its credentials."""
 
 import contextlib
-from dataclasses import asdict
 from email.utils import formatdate
 
 import redis
@@ -165,7 +164,9 @@ def live_sub_stream(client: redis.Redis, camera_id: str) -> StreamPublic | None:
     with contextlib.suppress(redis.RedisError):
         if owner_of(client, stream_id) is not None:
             facts = read_facts(client, stream_id)
-            return StreamPublic(**asdict(facts)) if facts is not None else None
+            if facts is not None:
+                return StreamPublic(codec=facts.codec, width=facts.width, height=facts.height,
+                                    edge=facts.edge)  # fmt: skip
     return None
 
 

@@ -29,7 +29,7 @@ from video_service.api.routes.playback import (
 )
 from video_service.api.schemas import AskedTime
 from video_service.api.state import api_state
-from video_service.delivery.event_stills import event_still
+from video_service.delivery.event_stills import event_still, kept_event_still
 from video_service.delivery.export import export_mp4
 from video_service.delivery.recorded_ranges import (
     CLIP_AFTER_S,
@@ -119,6 +119,9 @@ async def get_event_clip(
     return await recorded_playback(delivery_of(request), principal, camera_id, region, wanted)
 
 
+IMMUTABLE = "private, max-age=31536000, immutable"  # the picture of a moment never changes
+
+
 @router.get(
     "/api/events/{event_id}/still.jpg",
     response_class=Response,
@@ -136,17 +139,27 @@ async def get_event_still(
 ) -> Response:
     """The camera's picture at the event's time, a JPEG at most 640 wide: cut from the
     recording the first time it is asked for and kept in the store; the same answer ever
-    after (cache it for good)."""
+    after (cache it for good). Cutting one takes one of the node's
+    `SPARC_EXPORTS_AT_ONCE` slots (503 when none is free); reading a kept one does not."""
     camera_id, moment = await _camera_event(request, event_id, principal, "picture")
     delivery = delivery_of(request)
+    kept = await run_in_threadpool(kept_event_still, delivery.storage, event_id)
+    if kept is not None:
+        return jpeg_response(request, kept, IMMUTABLE)
     recorded = await run_in_threadpool(
         delivery.recorded, camera_id, TimeRange(moment, moment + 0.001)
     )
-    jpeg = await run_in_threadpool(
-        event_still, delivery.storage, camera_id, event_id, moment, recorded,
-        ffmpeg=settings.ffmpeg, workdir=settings.state_dir / "stills",
-    )  # fmt: skip
-    return jpeg_response(request, jpeg, "private, max-age=31536000, immutable")
+    slots = api_state(request).export_slots  # shared with exports: FFmpeg runs at once
+    if not slots.acquire(blocking=False):
+        raise ServiceUnavailable("too many pictures and exports at once: try again shortly")
+    try:
+        jpeg = await run_in_threadpool(
+            event_still, delivery.storage, camera_id, event_id, moment, recorded,
+            ffmpeg=settings.ffmpeg, workdir=settings.state_dir / "stills",
+        )  # fmt: skip
+    finally:
+        slots.release()
+    return jpeg_response(request, jpeg, IMMUTABLE)
 
 
 @router.get(

@@ -10,7 +10,7 @@ H.264 work only while someone is watching.
 
 import re
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from video_service.edge.errors import BadPacket
@@ -24,11 +24,15 @@ from video_service.edge.live_view.h264 import (
     sps_size,
     starts_b_slice,
 )
-from video_service.edge.rtsp import Message
+from video_service.edge.rtsp import MAX_HEAD, Message
 
 B_FRAMES = "the camera's H.264 has B-frames, which WebRTC cannot carry: set the camera to none"
+# A stream's first packets are looked at for B-frames (which live view refuses, said before
+# anyone asks to watch); after them, a stream no one watches is only skimmed.
+B_FRAME_CHECK_PACKETS = 1000
 MAX_BUFFER = 256 * 1024  # an interleaved frame is at most 64 KiB; an RTSP head far less
-_INTERLEAVED = re.compile(r"interleaved=(\d+)(?:-(\d+))?", re.IGNORECASE)
+_INTERLEAVED = re.compile(r"interleaved=([0-9]{1,3})(?![0-9])(?:-([0-9]{1,3}))?", re.IGNORECASE)
+_CONTENT_LENGTH = re.compile(r"(?im)^content-length:[ \t]*([0-9]{1,9})[ \t]*$")
 
 
 # What WebRTC carries of a camera's audio as it is (RTP payloads passed through), by the
@@ -111,9 +115,19 @@ class InterleavedReader:
         self._buffer = bytearray()
         self._on_request = on_request
 
-    def feed(self, chunk: bytes) -> Iterator[tuple[int, bytes]]:
+    def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
+        """The whole frames the stream holds now, with this chunk."""
+        return self._scan(chunk, keep=True)
+
+    def skim(self, chunk: bytes) -> None:
+        """Pass over the frames without copying them out (no one wants them): only the
+        requests between them are seen."""
+        self._scan(chunk, keep=False)
+
+    def _scan(self, chunk: bytes, keep: bool) -> list[tuple[int, bytes]]:
         self._buffer += chunk
         buffer = self._buffer
+        frames: list[tuple[int, bytes]] = []
         offset = 0
         while offset < len(buffer):
             if buffer[offset] == 0x24:  # "$"
@@ -122,14 +136,17 @@ class InterleavedReader:
                 channel, length = struct.unpack_from("!BH", buffer, offset + 1)
                 if len(buffer) - offset < 4 + length:
                     break
-                yield channel, bytes(buffer[offset + 4 : offset + 4 + length])
+                if keep:
+                    frames.append((channel, bytes(buffer[offset + 4 : offset + 4 + length])))
                 offset += 4 + length
             else:  # an RTSP request between frames (GET_PARAMETER, TEARDOWN)
-                end = buffer.find(b"\r\n\r\n", offset)
+                end = buffer.find(b"\r\n\r\n", offset, offset + MAX_HEAD)
                 if end < 0:
+                    if len(buffer) - offset > MAX_HEAD:
+                        raise BadPacket("a request between the frames with an endless head")
                     break
                 head = bytes(buffer[offset:end]).decode("latin-1")
-                found = re.search(r"(?im)^content-length:\s*(\d+)\s*$", head)
+                found = _CONTENT_LENGTH.search(head)
                 body = int(found.group(1)) if found else 0
                 if len(buffer) < end + 4 + body:
                     break
@@ -139,6 +156,7 @@ class InterleavedReader:
         del buffer[:offset]
         if len(buffer) > MAX_BUFFER:
             raise BadPacket("the publisher's stream is not interleaved RTP")
+        return frames
 
 
 class CameraTap:
@@ -153,6 +171,7 @@ class CameraTap:
         self._reader = InterleavedReader()
         self._depacketizer: Depacketizer | None = None
         self._broken = False
+        self._checked = 0  # packets looked at (for B-frames)
         if self.track is None:
             feed.refuse("the camera's stream has no video track")
         elif self.track.codec != "H264":
@@ -177,10 +196,20 @@ class CameraTap:
         if self._broken or self._channel is None or self.feed.refusal is not None:
             return
         try:
-            for channel, packet in self._reader.feed(chunk):
-                self.frame(channel, packet)
+            self.read(self._reader, chunk)
         except BadPacket as error:
             self.broken(str(error))
+
+    def read(self, reader: InterleavedReader, chunk: bytes) -> None:
+        """The chunk's frames into the feed, through `reader` (the caller's, where it wants
+        the requests between them). The first `B_FRAME_CHECK_PACKETS` are always looked
+        at; after them, while no one watches, the frames are only skimmed."""
+        if not self.feed.watched and self._checked >= B_FRAME_CHECK_PACKETS:
+            reader.skim(chunk)
+            return
+        for channel, packet in reader.feed(chunk):
+            self.frame(channel, packet)
+            self._checked += 1
 
     def frame(self, channel: int, packet: bytes) -> None:
         """One interleaved frame, for a caller that splits the stream itself."""

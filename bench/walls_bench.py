@@ -1,0 +1,249 @@
+"""What a wall of cameras costs: sub-streams and still pictures, measured in one run on this
+machine against baselines of the same run.
+
+    .venv/bin/python bench/walls_bench.py [--viewers 10] [--cameras 20] [--asked 20]
+        [--seconds 20] [--only viewers|cameras|stills]
+
+A `sparc-video serve` and a `sparc-video edge` (live view on, its embedded Redis), cameras
+publishing pre-encoded clips (copied, so the publishers cost little): a main stream of
+1280x720 at 2 Mb/s and a sub-stream of 640x360 at 0.5 Mb/s, both H.264 without B-frames, a
+keyframe a second. Three measures:
+
+1. viewers: `--viewers` WebRTC viewers of one camera's sub-stream, then as many of its main
+   stream (aiortc clients receiving without decoding), the edge's CPU per viewer above its
+   CPU with none. Target: a sub-stream viewer under half a main-stream viewer.
+2. cameras: `--cameras` cameras publishing the main stream only, then the same with their
+   sub-streams too, the edge's CPU over `--seconds` each. Target: the sub-streams add under
+   30 %.
+3. stills: `GET /api/cameras/{id}/still.jpg` of one camera, 50 requests at a time for
+   `--seconds`, against `GET /healthz` the same way; and the edge's CPU to keep `--asked`
+   cameras' pictures fresh (each asked for every 10 s), against the same cameras publishing
+   with no one asking.
+"""
+
+import argparse
+import asyncio
+import queue
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import aiortc.rtcrtpreceiver
+import httpx
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from harness import wait_until
+from live_bench import Stack, publisher
+from live_view_bench import measure
+
+from workers.base.ports import free_port
+
+FRAMES = {"count": 0}
+
+
+def _counting_worker(loop: Any, input_q: queue.Queue[Any], output_q: Any, error: Any) -> None:
+    while input_q.get() is not None:
+        FRAMES["count"] += 1
+
+
+aiortc.rtcrtpreceiver.decoder_worker = _counting_worker  # type: ignore[assignment]
+
+
+def clip(path: Path, size: str, kbps: int) -> Path:
+    if not path.exists():
+        subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+             "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25,noise=alls=6:allf=t",
+             "-t", "12", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
+             "-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k", "-g", "25",
+             "-bf", "0", "-pix_fmt", "yuv420p", "-f", "mp4", str(path)],
+            check=True,
+        )  # fmt: skip
+    return path
+
+
+class Wall:
+    def __init__(self, work: Path, seconds: float) -> None:
+        self.whep_port = free_port()
+        self.stack = Stack(work, {"SPARC_WHEP_PORT": str(self.whep_port),
+                                  "SPARC_WHEP_URL": f"http://127.0.0.1:{self.whep_port}",
+                                  "SPARC_SEGMENT_SECONDS": "2"})  # fmt: skip
+        self.main = clip(work / "main.mp4", "1280x720", 2000)
+        self.sub = clip(work / "sub.mp4", "640x360", 500)
+        self.seconds = seconds
+        self.publishers: list[subprocess.Popen[bytes]] = []
+
+    def publish(self, url: str, sub: bool, seconds: float) -> None:
+        command = publisher(self.sub if sub else self.main, url + ("/sub" if sub else ""),
+                            int(seconds))  # fmt: skip
+        self.publishers.append(self.stack.processes.quiet(command))
+
+    def stop_publishers(self) -> None:
+        for process in self.publishers:
+            process.terminate()
+        for process in self.publishers:
+            process.wait(20)
+        self.publishers.clear()
+        wait_until(lambda: self.stack.offline() >= self._went_online(), 60, "cameras offline")
+
+    def _went_online(self) -> int:
+        params = {"type": "camera_online", "limit": 500}
+        return len(self.stack.http.get("/api/events", params=params).json()["data"])
+
+    def edge_cpu(self) -> float:
+        return measure(self.stack.edge.pid, self.seconds)
+
+
+async def open_viewers(url: str, count: int) -> list[RTCPeerConnection]:
+    connections = []
+    async with httpx.AsyncClient(timeout=20) as client:
+        for _ in range(count):
+            connection = RTCPeerConnection()
+            connection.addTransceiver("video", direction="recvonly")
+            await connection.setLocalDescription(await connection.createOffer())
+            answer = await client.post(url, content=connection.localDescription.sdp,
+                                       headers={"Content-Type": "application/sdp"})  # fmt: skip
+            if answer.status_code != 201:
+                raise RuntimeError(f"WHEP refused: {answer.status_code} {answer.text}")
+            await connection.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+            connections.append(connection)
+    return connections
+
+
+def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop) -> None:
+    camera_id, url = wall.stack.camera("watched")
+    wall.publish(url, False, 600)
+    wall.publish(url, True, 600)
+    playback = f"/api/cameras/{camera_id}/playback"
+
+    def both() -> dict[str, Any] | None:
+        got = wall.stack.http.get(playback)
+        return got.json() if got.status_code == 200 and got.json()["webrtc_sub"] else None
+
+    answer = wait_until(both, 60, "the camera live with its sub-stream")
+    idle = wall.edge_cpu()
+    per: dict[str, float] = {}
+    for name in ("webrtc_sub", "webrtc"):
+        FRAMES["count"] = 0
+        opened = asyncio.run_coroutine_threadsafe(open_viewers(answer[name], count), loop)
+        connections = opened.result(120)
+        time.sleep(3)
+        before = FRAMES["count"]
+        cpu = wall.edge_cpu()
+        frames = (FRAMES["count"] - before) / count / wall.seconds
+        for connection in connections:
+            asyncio.run_coroutine_threadsafe(connection.close(), loop).result(20)
+        per[name] = (cpu - idle) / count
+        stream = "sub-stream 640x360" if name == "webrtc_sub" else "main 1280x720"
+        print(f"  {count} viewers of the {stream}: edge {100 * cpu:5.1f}% (idle "
+              f"{100 * idle:4.1f}%) -> {100 * per[name]:5.2f}% of a core per viewer, "
+              f"{frames:4.1f} frames/s each", flush=True)  # fmt: skip
+    ratio = per["webrtc_sub"] / per["webrtc"] if per["webrtc"] > 0 else float("nan")
+    print(f"  a sub-stream viewer costs {ratio:.2f}x a main-stream viewer (target < 0.5)")
+    wall.stop_publishers()
+
+
+def cameras(wall: Wall, count: int) -> None:
+    urls = [wall.stack.camera(f"cam {n}")[1] for n in range(count)]
+    cpu: dict[bool, float] = {}
+    for with_sub in (False, True):
+        for url in urls:
+            wall.publish(url, False, wall.seconds + 30)
+            if with_sub:
+                wall.publish(url, True, wall.seconds + 30)
+        time.sleep(8)  # every publisher accepted and its recorder started
+        cpu[with_sub] = wall.edge_cpu()
+        wall.stop_publishers()
+        what = "main and sub-stream" if with_sub else "main stream only"
+        print(f"  {count} cameras, {what}: edge {100 * cpu[with_sub]:5.1f}% of a core",
+              flush=True)  # fmt: skip
+    added = cpu[True] / cpu[False] - 1 if cpu[False] > 0 else float("nan")
+    print(f"  the sub-streams add {100 * added:.0f}% to the edge's CPU (target < 30%)")
+
+
+async def closed_loop(url: str, headers: dict[str, str], seconds: float) -> tuple[int, int]:
+    """Requests answered 200 (or 304) and others, 50 at a time for `seconds`."""
+    counts = [0, 0]
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(headers=headers, timeout=10) as client:
+
+        async def one() -> None:
+            while time.monotonic() < deadline:
+                got = await client.get(url)
+                counts[0 if got.status_code in (200, 304) else 1] += 1
+
+        await asyncio.gather(*(one() for _ in range(50)))
+    return counts[0], counts[1]
+
+
+def stills(wall: Wall, asked: int) -> None:
+    http = wall.stack.http
+    base = str(http.base_url).rstrip("/")
+    cams = [wall.stack.camera(f"still {n}") for n in range(asked)]
+    for _, url in cams:
+        wall.publish(url, True, 600)  # the sub-streams: what a wall's pictures come from
+    still = f"{base}/api/cameras/{cams[0][0]}/still.jpg"
+    wait_until(lambda: http.get(still).status_code == 200, 60, "the first picture")
+    auth = {"Authorization": f"Bearer {wall.stack.key}"}
+    for name, url in (("GET /healthz (baseline)", f"{base}/healthz"), ("still.jpg", still)):
+        ok, bad = asyncio.run(closed_loop(url, auth, wall.seconds))
+        print(f"  {name}: {ok / wall.seconds:7.0f} answers/s, {bad} failed", flush=True)
+    time.sleep(65)  # the asks above lapse: no picture is made
+    quiet = wall.edge_cpu()
+    stop = threading.Event()
+
+    def ask_forever() -> None:
+        while not stop.is_set():
+            for camera_id, _ in cams:
+                http.get(f"/api/cameras/{camera_id}/still.jpg")
+            stop.wait(10)
+
+    asker = threading.Thread(target=ask_forever, daemon=True)
+    asker.start()
+    time.sleep(12)
+    busy = wall.edge_cpu()
+    stop.set()
+    asker.join(30)
+    per = (busy - quiet) / asked
+    print(f"  {asked} cameras' pictures kept fresh: edge {100 * busy:5.1f}% against "
+          f"{100 * quiet:5.1f}% unasked -> {100 * per:.2f}% of a core per camera "
+          f"({1 / per if per > 0 else float('inf'):.0f} cameras per core)")  # fmt: skip
+    wall.stop_publishers()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--viewers", type=int, default=10)
+    parser.add_argument("--cameras", type=int, default=20)
+    parser.add_argument("--asked", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--only", choices=["viewers", "cameras", "stills"], default=None)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sparc-walls-bench-"))
+    wall = Wall(work, args.seconds)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        if args.only in (None, "viewers"):
+            print("viewers", flush=True)
+            viewers(wall, args.viewers, loop)
+        if args.only in (None, "cameras"):
+            print("cameras", flush=True)
+            cameras(wall, args.cameras)
+        if args.only in (None, "stills"):
+            print("stills", flush=True)
+            stills(wall, args.asked)
+    finally:
+        for process in wall.publishers:
+            process.kill()
+            process.wait(10)
+        wall.stack.close()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+if __name__ == "__main__":
+    main()
