@@ -52,18 +52,20 @@ def test_a_gstreamer_rtspclientsink_publisher_is_recorded(
         f"user-pw={camera['rtsp_password']}",
     ]  # fmt: skip
     run = children.popen(pipeline, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    hung = False
     try:
         output, _ = run.communicate(timeout=30)
     except subprocess.TimeoutExpired:
-        # Seen once in a dozen runs: gst-launch waiting at its TEARDOWN after all was sent.
-        # What is under test is the recording, checked below.
+        # Seen in one run of five to a dozen: gst-launch waiting at its end after all was
+        # sent (no TEARDOWN on the wire). What is under test is the recording, checked below.
         run.kill()
         output, _ = run.communicate()
+        hung = True
     eventually(lambda: not edge.edge.live_cameras)
     playlist = m3u8.load(str(edge.source(camera) / "index.m3u8"))
     # Seen once under load: gst-launch failing its TEARDOWN ("Could not send message"), the
     # edge having closed the session at the stream's end. The whole stream is recorded.
-    assert run.returncode == 0 or "Could not send message" in output, output
+    assert hung or run.returncode == 0 or "Could not send message" in output, output
     assert sum(float(s.duration) for s in playlist.segments) >= 9, output
     first = edge.source(camera) / playlist.segments[0].uri
     probe = subprocess.run(
