@@ -23,7 +23,6 @@ keyframe a second. Three measures:
 
 import argparse
 import asyncio
-import queue
 import subprocess
 import tempfile
 import threading
@@ -31,24 +30,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiortc.rtcrtpreceiver
 import httpx
-from aiortc import RTCPeerConnection, RTCSessionDescription
 from harness import wait_until
 from live_bench import Stack, publisher
-from live_view_bench import measure
+from live_view_bench import FRAMES, measure, webrtc_viewers
 
 from workers.base.ports import free_port
-
-FRAMES = {"count": 0}
-
-
-def _counting_worker(loop: Any, input_q: queue.Queue[Any], output_q: Any, error: Any) -> None:
-    while input_q.get() is not None:
-        FRAMES["count"] += 1
-
-
-aiortc.rtcrtpreceiver.decoder_worker = _counting_worker  # type: ignore[assignment]
 
 
 def clip(path: Path, size: str, kbps: int) -> Path:
@@ -96,22 +83,6 @@ class Wall:
         return measure(self.stack.edge.pid, self.seconds)
 
 
-async def open_viewers(url: str, count: int) -> list[RTCPeerConnection]:
-    connections = []
-    async with httpx.AsyncClient(timeout=20) as client:
-        for _ in range(count):
-            connection = RTCPeerConnection()
-            connection.addTransceiver("video", direction="recvonly")
-            await connection.setLocalDescription(await connection.createOffer())
-            answer = await client.post(url, content=connection.localDescription.sdp,
-                                       headers={"Content-Type": "application/sdp"})  # fmt: skip
-            if answer.status_code != 201:
-                raise RuntimeError(f"WHEP refused: {answer.status_code} {answer.text}")
-            await connection.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
-            connections.append(connection)
-    return connections
-
-
 def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop) -> None:
     camera_id, url = wall.stack.camera("watched")
     wall.publish(url, False, 600)
@@ -127,7 +98,9 @@ def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop) -> None:
     per: dict[str, float] = {}
     for name in ("webrtc_sub", "webrtc"):
         FRAMES["count"] = 0
-        opened = asyncio.run_coroutine_threadsafe(open_viewers(answer[name], count), loop)
+        opened = asyncio.run_coroutine_threadsafe(
+            webrtc_viewers(answer[name], count, wall.seconds), loop
+        )
         connections = opened.result(120)
         time.sleep(3)
         before = FRAMES["count"]
