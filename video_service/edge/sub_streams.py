@@ -16,7 +16,6 @@ live, what it is (codec, width and height from its SPS) is kept in Redis for the
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 from dataclasses import dataclass, field
 
@@ -27,7 +26,7 @@ from video_service.edge.events import EventSink
 from video_service.edge.faults import TRANSIENT
 from video_service.edge.guard import cut_when_disabled
 from video_service.edge.live_view.fanout import LiveFeeds
-from video_service.edge.live_view.tap import CameraTap, InterleavedReader
+from video_service.edge.live_view.tap import CameraTap, InterleavedReader, interleaved_channels
 from video_service.edge.publishers import stop_and_wait
 from video_service.edge.relay import INGESTED, RELAY_CHUNK, send
 from video_service.edge.rtsp import Message, parse_head, read_message, response
@@ -43,7 +42,6 @@ log = logging.getLogger(__name__)
 SESSION_TIMEOUT_S = 60  # what the Session header tells the publisher
 IDLE_S = 30.0  # a publisher that sends nothing for this long is gone
 MAX_SETUP_REQUESTS = 16  # between ANNOUNCE and RECORD
-_INTERLEAVED = re.compile(r"interleaved=([0-9]{1,3})(?![0-9])(?:-([0-9]{1,3})(?![0-9]))?", re.I)
 KEEP_ALIVES = ("GET_PARAMETER", "SET_PARAMETER", "OPTIONS")
 MAX_REQUESTS_PER_WINDOW = 60  # between the frames, per IDLE_S: a keep-alive is one a minute
 # The facts outlive an edge that dies only this long; the API shows them only while the
@@ -172,12 +170,11 @@ class SubStreams:
         self, request: Message, tap: CameraTap, session: SubStreamSession, cseq: str | None
     ) -> Message:
         transport = request.header("Transport") or ""
-        channels = _INTERLEAVED.search(transport)
+        channels = interleaved_channels(transport)
         if "TCP" not in transport.upper() or channels is None:
             why = ("X-Reason", "a sub-stream is taken over TCP only (interleaved)")
             return response(461, "Unsupported Transport", cseq, why)
-        first = int(channels.group(1))
-        second = int(channels.group(2)) if channels.group(2) else first + 1
+        first, second = channels
         if first > 255 or second > 255:
             return response(461, "Unsupported Transport", cseq)
         tap.note_setup(request)

@@ -31,7 +31,9 @@ B_FRAMES = "the camera's H.264 has B-frames, which WebRTC cannot carry: set the 
 # anyone asks to watch); after them, a stream no one watches is only skimmed.
 B_FRAME_CHECK_PACKETS = 1000
 MAX_BUFFER = 256 * 1024  # an interleaved frame is at most 64 KiB; an RTSP head far less
-_INTERLEAVED = re.compile(r"interleaved=([0-9]{1,3})(?![0-9])(?:-([0-9]{1,3}))?", re.IGNORECASE)
+_INTERLEAVED = re.compile(
+    r"interleaved=([0-9]{1,3})(?![0-9])(?:-([0-9]{1,3})(?![0-9]))?", re.IGNORECASE
+)
 _CONTENT_LENGTH = re.compile(r"(?im)^content-length:[ \t]*([0-9]{1,9})[ \t]*$")
 
 
@@ -103,8 +105,18 @@ def setup_channel(setup: Message, track: VideoTrack) -> int | None:
         setup.url == track.control or setup.url.rstrip("/").endswith("/" + track.control)
     ):
         return None
-    match = _INTERLEAVED.search(setup.header("Transport") or "")
-    return int(match.group(1)) if match else None
+    channels = interleaved_channels(setup.header("Transport") or "")
+    return channels[0] if channels else None
+
+
+def interleaved_channels(transport: str) -> tuple[int, int] | None:
+    """The RTP and RTCP channels a Transport header names (`interleaved=0-1`; the second,
+    when left out, the one after the first); None when it names none."""
+    match = _INTERLEAVED.search(transport)
+    if match is None:
+        return None
+    first = int(match.group(1))
+    return first, int(match.group(2)) if match.group(2) else first + 1
 
 
 class InterleavedReader:
