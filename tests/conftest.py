@@ -248,12 +248,27 @@ def whep_port() -> int:
 
 
 @pytest.fixture
-def live_api(tmp_path: Path, redis_client: redis.Redis, whep_port: int) -> Iterator[Api]:
+def live_api_settings() -> dict[str, object]:
+    """What a test module's live API sets besides the defaults (override it in the module)."""
+    return {}
+
+
+@pytest.fixture
+def owning_edge_settings() -> dict[str, object]:
+    """What a test module's owning edge sets besides the defaults (override it there)."""
+    return {}
+
+
+@pytest.fixture
+def live_api(
+    tmp_path: Path, redis_client: redis.Redis, whep_port: int, live_api_settings: dict[str, object]
+) -> Iterator[Api]:
     port = free_port()
-    settings = ApiSettings(
-        redis_url=TEST_REDIS_URL, state_dir=tmp_path, admin_key=ADMIN_KEY, segment_seconds=2.0,
-        public_url=f"http://127.0.0.1:{port}", whep_url=f"http://127.0.0.1:{whep_port}",
-    )  # fmt: skip
+    settings = ApiSettings(**{
+        "redis_url": TEST_REDIS_URL, "state_dir": tmp_path, "admin_key": ADMIN_KEY,
+        "segment_seconds": 2.0, "public_url": f"http://127.0.0.1:{port}",
+        "whep_url": f"http://127.0.0.1:{whep_port}", **live_api_settings,
+    })  # fmt: skip
     yield from run_api(settings, live_services(settings, 30.0), port=port)
 
 
@@ -268,11 +283,16 @@ def live_edge(live_api: Api, whep_port: int) -> Iterator[RunningEdge]:
 
 
 @pytest.fixture
-def owning_edge(live_api: Api, whep_port: int, redis_client: redis.Redis) -> Iterator[RunningEdge]:
+def owning_edge(
+    live_api: Api,
+    whep_port: int,
+    redis_client: redis.Redis,
+    owning_edge_settings: dict[str, object],
+) -> Iterator[RunningEdge]:
     """An edge as `sparc-video edge` runs one: with ownership (each stream's lease, where
     viewers reach it), serving live view on `whep_port`."""
     ownership = Ownership(redis_client, "edge-a", f"http://127.0.0.1:{whep_port}")
-    for running in start_edge(live_api, ownership=ownership):
+    for running in start_edge(live_api, ownership=ownership, **owning_edge_settings):
         serving = running.edge.serve_live_view("127.0.0.1", whep_port)
         assert asyncio.run_coroutine_threadsafe(serving, running.loop).result(10) == whep_port
         yield running

@@ -2,6 +2,7 @@
 condition: for the edge, ladder and delivery tests."""
 
 import asyncio
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -100,3 +101,24 @@ def publish(url: str, seconds: float, **options: object) -> subprocess.Completed
 def events(api: Api, **params: str) -> list[dict[str, object]]:
     found = api.client().get("/api/events", params={"limit": 100, **params}).json()["data"]
     return list(found)
+
+
+CAMERA_SERVER = Path(__file__).parent / "rtsp_camera.py"
+
+
+def start_camera(port: int) -> "subprocess.Popen[str]":
+    """tests/rtsp_camera.py on `port`, asking for admin / hunter2 (Digest)."""
+    server = subprocess.Popen(
+        ["/usr/bin/python3", str(CAMERA_SERVER), str(port)],
+        env={**os.environ, "CAMERA_USER": "admin", "CAMERA_PASSWORD": "hunter2"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    return server
+
+
+def stop_camera(server: "subprocess.Popen[str]") -> None:
+    server.kill()
+    server.wait()
+    if server.stdout is not None:
+        server.stdout.close()

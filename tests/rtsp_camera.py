@@ -1,5 +1,6 @@
 """A stand-in IP camera for tests: an RTSP server (GStreamer's gst-rtsp-server) serving
-H.264 and AAC at rtsp://127.0.0.1:PORT/camera, asking for a password (Digest) when
+H.264 and AAC at rtsp://127.0.0.1:PORT/camera and a 256x144 H.264 sub-stream at
+rtsp://127.0.0.1:PORT/sub, asking for a password (Digest) when
 CAMERA_USER and CAMERA_PASSWORD are set (in the environment: not on its command line, where
 the tests look for passwords that must not be there). Run with the system Python, which has
 the GObject bindings: /usr/bin/python3 tests/rtsp_camera.py PORT"""
@@ -20,15 +21,17 @@ LAUNCH = (
     "audiotestsrc is-live=true ! audioconvert ! voaacenc ! rtpmp4gpay name=pay1 pt=97 )"
 )
 
+SUB_LAUNCH = (
+    "( videotestsrc is-live=true pattern=ball ! video/x-raw,width=256,height=144,framerate=10/1 "
+    "! x264enc tune=zerolatency key-int-max=10 ! h264parse ! rtph264pay name=pay0 pt=96 )"
+)
+
 
 def main() -> None:
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(sys.argv[1])
-    factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(LAUNCH)
-    factory.set_shared(True)
     user, password = os.environ.get("CAMERA_USER"), os.environ.get("CAMERA_PASSWORD")
     if user and password:
         auth = GstRtspServer.RTSPAuth()
@@ -37,14 +40,24 @@ def main() -> None:
         auth.add_digest(user, password, token)
         auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
         server.set_auth(auth)
+    mounts = server.get_mount_points()
+    for path, launch in (("/camera", LAUNCH), ("/sub", SUB_LAUNCH)):
+        mounts.add_factory(path, factory(launch, bool(user and password)))
+    server.attach(None)
+    print("ready", flush=True)
+    GLib.MainLoop().run()
+
+
+def factory(launch: str, viewers_only: bool) -> GstRtspServer.RTSPMediaFactory:
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(launch)
+    factory.set_shared(True)
+    if viewers_only:
         permissions = GstRtspServer.RTSPPermissions()
         permissions.add_permission_for_role("viewer", "media.factory.access", True)
         permissions.add_permission_for_role("viewer", "media.factory.construct", True)
         factory.set_permissions(permissions)
-    server.get_mount_points().add_factory("/camera", factory)
-    server.attach(None)
-    print("ready", flush=True)
-    GLib.MainLoop().run()
+    return factory
 
 
 if __name__ == "__main__":

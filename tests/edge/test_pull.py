@@ -3,7 +3,6 @@ gst-rtsp-server standing in for an IP camera), reconnects when it comes back, an
 when the camera is disabled. With two edges, each camera is pulled by exactly one, and
 an edge's cameras move to the other when it stops."""
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,32 +13,13 @@ import redis
 from sqlalchemy import text
 
 from tests.api_harness import ADMIN_KEY, Api, run_api
-from tests.edge_harness import RunningEdge, events, start_edge
+from tests.edge_harness import RunningEdge, events, start_camera, start_edge, stop_camera
 from tests.waiting import eventually, holds, settles
 from video_service.api.db import session_scope
 from video_service.api.settings import ApiSettings
 from video_service.edge.membership import ALIVE_BEAT_S, pulled_by
 from video_service.shared.ownership import Ownership
 from workers.base.ports import free_port
-
-CAMERA_SERVER = Path(__file__).parent.parent / "rtsp_camera.py"
-
-
-def start_camera(port: int) -> "subprocess.Popen[str]":
-    server = subprocess.Popen(
-        ["/usr/bin/python3", str(CAMERA_SERVER), str(port)],
-        env={**os.environ, "CAMERA_USER": "admin", "CAMERA_PASSWORD": "hunter2"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-    return server
-
-
-def stop_camera(server: "subprocess.Popen[str]") -> None:
-    server.kill()
-    server.wait()
-    if server.stdout is not None:
-        server.stdout.close()
 
 
 @pytest.fixture

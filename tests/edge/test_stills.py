@@ -5,23 +5,16 @@ it is live (a new one within seconds, ETag and a short Cache-Control; If-None-Ma
 is a 404 with Retry-After; another site's key is refused. An event's picture is cut from the
 recording at its time once, kept in the store, and the same ever after."""
 
-import io
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import av
 import httpx
 
 from tests.api_harness import Api
 from tests.edge_harness import RunningEdge, publisher
 from tests.processes import Children
 from tests.waiting import eventually, holds
-
-
-def picture_size(jpeg: bytes) -> tuple[int, int]:
-    with av.open(io.BytesIO(jpeg)) as container:
-        stream = container.streams.video[0]
-        return stream.codec_context.width, stream.codec_context.height
+from tests.webrtc_harness import picture_size
 
 
 def test_a_still_picture_follows_the_camera_and_outlives_it(

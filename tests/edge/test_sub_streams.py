@@ -18,14 +18,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import redis
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
 
 from tests.api_harness import Api
 from tests.edge_harness import RunningEdge, publish, publisher, start_edge
 from tests.processes import Children
 from tests.waiting import eventually, holds
-from tests.webrtc_harness import offer_sdp
+from tests.webrtc_harness import first_frame_size, offer_sdp
 from video_service.shared.ownership import Ownership
 from video_service.shared.streams import sub_stream_id
 from workers.base import redis_keys
@@ -49,35 +47,6 @@ def two_stream_camera(
         "-map", "0:v", "-c:v", *main_codec, *rest, main_url,
         "-map", "0:v", "-s", sub, "-c:v", "libx264", *rest, f"{main_url}/sub",
     ]  # fmt: skip
-
-
-def first_frame_size(url: str) -> tuple[int, int]:
-    """The size of the first picture an aiortc viewer decodes from a WHEP URL."""
-
-    async def watch() -> tuple[int, int]:
-        connection = RTCPeerConnection()
-        connection.addTransceiver("video", direction="recvonly")
-        got: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
-
-        async def read(track: MediaStreamTrack) -> None:
-            frame = await track.recv()
-            if not got.done():
-                got.set_result((frame.width, frame.height))
-
-        connection.on("track", lambda track: asyncio.ensure_future(read(track)))
-        await connection.setLocalDescription(await connection.createOffer())
-        async with httpx.AsyncClient(timeout=20) as client:
-            answer = await client.post(url, content=connection.localDescription.sdp,
-                                       headers={"Content-Type": "application/sdp"})  # fmt: skip
-            assert answer.status_code == 201, answer.text
-            await connection.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
-            try:
-                return await asyncio.wait_for(got, 20)
-            finally:
-                await client.delete(url.split("/whep/")[0] + answer.headers["Location"])
-                await connection.close()
-
-    return asyncio.run(watch())
 
 
 def probed_size(path: str) -> tuple[int, int]:
@@ -123,8 +92,8 @@ def test_a_sub_stream_is_relayed_live_beside_the_main_and_never_recorded(
     other_sub = f"{elsewhere.split('?')[0]}?{main_token}"
     assert httpx.post(other_sub, **offer).status_code == 403  # type: ignore[arg-type]
 
-    segments = sorted(owning_edge.source(camera).glob("seg_*.ts"))
-    assert segments, "the main stream is recorded"
+    source = owning_edge.source(camera)
+    segments = eventually(lambda: sorted(source.glob("seg_*.ts")), 20, what="the main recorded")
     assert {probed_size(str(s)) for s in segments[:2]} == {(1280, 720)}
 
     wrong = publish(owning_edge.url(camera, "not-the-password") + "/sub", 2)
@@ -446,3 +415,23 @@ def test_a_flood_of_requests_between_the_frames_is_cut_off(
         eventually(lambda: camera["id"] not in owning_edge.edge.sub_streams.live, 5)
     finally:
         raw.close()
+
+
+@pytest.mark.parametrize("owning_edge_settings", [{"segment_seconds": 30.0}])
+def test_a_camera_is_watchable_live_before_its_first_segment(
+    live_api: Api, owning_edge: RunningEdge, children: Children
+) -> None:
+    """The playback answer and live view come with the stream, not with its first segment;
+    when the publisher goes, the camera is offline again at once."""
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()
+    camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
+    playback = f"/api/cameras/{camera['id']}/playback"
+    assert admin.get(playback).status_code == 409
+    children.popen(publisher(owning_edge.url(camera), 25, gop_s=1))
+    answer = eventually(lambda: admin.get(playback).json() if admin.get(playback).status_code
+                        == 200 else None, 15, what="the camera watchable")  # fmt: skip
+    assert first_frame_size(answer["webrtc"]) == (320, 180)
+    assert not list(owning_edge.source(camera).glob("seg_*.ts")), "before any segment"
+    children.stop_all()
+    eventually(lambda: admin.get(playback).status_code == 409, 15, what="offline again")

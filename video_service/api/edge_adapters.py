@@ -30,7 +30,7 @@ class DatabaseDirectory:
         with session_scope(self._sessions) as session:
             query = select(Camera).where(Camera.mode == CameraMode.PULL, Camera.enabled.is_(True))
             return [
-                PullCamera(camera_auth(camera), self._source(camera))
+                PullCamera(camera_auth(camera), self._source(camera), self._sub_source(camera))
                 for camera in session.scalars(query)
                 if camera.source_url
             ]
@@ -38,6 +38,11 @@ class DatabaseDirectory:
     def _source(self, camera: Camera) -> PullUrl:
         assert camera.source_url is not None
         return read_source(camera.source_url, camera.source_secret, self._box)
+
+    def _sub_source(self, camera: Camera) -> PullUrl | None:
+        if camera.sub_source_url is None:
+            return None
+        return read_source(camera.sub_source_url, camera.sub_source_secret, self._box)
 
 
 class DatabaseEvents:

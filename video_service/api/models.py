@@ -66,6 +66,9 @@ class Camera(Base):
     # (`workers.base.secrets`): never returned by the API, never in clear at rest.
     source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     source_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Pull: the camera's sub-stream (optional), kept as the main source is.
+    sub_source_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sub_source_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     site: Mapped[Site] = relationship(back_populates="cameras")
 

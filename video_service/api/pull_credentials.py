@@ -1,5 +1,6 @@
 """Pull cameras' sources as the database keeps them: the URL without credentials in
-`source_url`, the credentials sealed (`workers.base.secrets`) in `source_secret`."""
+`source_url`, the credentials sealed (`workers.base.secrets`) in `source_secret`; the
+sub-stream's alike, in `sub_source_url` and `sub_source_secret`."""
 
 import json
 
@@ -13,12 +14,21 @@ from workers.base.secrets import SecretBox
 
 
 def store_source(camera: Camera, url: PullUrl, box: SecretBox) -> None:
-    camera.source_url = url.public()
+    camera.source_url, camera.source_secret = sealed(url, box)
+
+
+def store_sub_source(camera: Camera, url: PullUrl | None, box: SecretBox) -> None:
+    """The camera's sub-stream source; None: it has none (any before is forgotten)."""
+    kept = (None, None) if url is None else sealed(url, box)
+    camera.sub_source_url, camera.sub_source_secret = kept
+
+
+def sealed(url: PullUrl, box: SecretBox) -> tuple[str, str | None]:
+    """The URL as kept: without its credentials, and the credentials sealed (None: none)."""
     if url.username is None:
-        camera.source_secret = None
-        return
+        return url.public(), None
     secret = {"username": url.username, "password": url.password}
-    camera.source_secret = box.seal(json.dumps(secret))
+    return url.public(), box.seal(json.dumps(secret))
 
 
 def read_source(public: str, sealed: str | None, box: SecretBox) -> PullUrl:

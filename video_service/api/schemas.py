@@ -94,8 +94,14 @@ class CameraCreate(BaseModel):
         max_length=MAX_URL,
         description="pull mode: the camera's rtsp:// or rtsps:// URL, credentials included",
     )
+    sub_source_url: str | None = Field(
+        default=None,
+        max_length=MAX_URL,
+        description="pull mode, optional: the camera's sub-stream (its small second stream, "
+        "relayed for walls and still pictures, not recorded), checked as source_url is",
+    )
 
-    @field_validator("source_url")
+    @field_validator("source_url", "sub_source_url")
     @classmethod
     def _pull_url(cls, url: str | None) -> str | None:
         if url is not None:
@@ -107,8 +113,11 @@ class CameraUpdate(BaseModel):
     name: Name | None = None
     enabled: bool | None = None
     source_url: str | None = Field(default=None, max_length=MAX_URL)
+    sub_source_url: str | None = Field(
+        default=None, max_length=MAX_URL, description="null: the camera has no sub-stream"
+    )
 
-    @field_validator("source_url")
+    @field_validator("source_url", "sub_source_url")
     @classmethod
     def _pull_url(cls, url: str | None) -> str | None:
         return CameraCreate._pull_url(url)
@@ -138,6 +147,9 @@ class CameraPublic(BaseModel):
     )
     rtsp_username: str | None
     source_url: str | None = Field(description="pull mode, without its credentials")
+    sub_source_url: str | None = Field(
+        default=None, description="pull mode: the sub-stream's source, without its credentials"
+    )
     created_at: UtcDatetime
     sub_stream: StreamPublic | None = Field(
         default=None,

@@ -22,6 +22,7 @@ class CameraAuth:
 class PullCamera:
     camera: CameraAuth
     source: PullUrl  # with its credentials: never shown, logged or handed to a process
+    sub_source: PullUrl | None = None  # its sub-stream, relayed for live view, not recorded
 
 
 class CameraDirectory(Protocol):

@@ -45,3 +45,18 @@ def log_unexpected(task: "asyncio.Task[None]") -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("the edge's task %s stopped on a bug", task.get_name(),
                   exc_info=task.exception())  # fmt: skip
+
+
+class Backoff:
+    """The wait between attempts to reach something that is down: 1, 2, 4 ... up to `most_s`
+    seconds, and 1 again after an attempt that worked."""
+
+    def __init__(self, most_s: float) -> None:
+        self._most_s = most_s
+        self._next_s = 1.0
+
+    async def wait(self, worked: bool) -> None:
+        if worked:
+            self._next_s = 1.0
+        await asyncio.sleep(self._next_s)
+        self._next_s = min(self._next_s * 2, self._most_s)

@@ -3,6 +3,7 @@ loopback port, the hand-over of the signalling, the byte relay, and the recorder
 (FFmpeg closes its last segment when its input ends)."""
 
 import asyncio
+import secrets
 from collections.abc import Awaitable, Callable
 
 from video_service.edge.directory import CameraAuth
@@ -32,6 +33,8 @@ class PublishSession:
         """`feed`: where the camera's frames go for live view (None: no live view)."""
         self.camera = camera
         self.feed = feed
+        self.id = secrets.token_hex(8)
+        self.tap: CameraTap | None = None  # once the publisher's ANNOUNCE is read
         self.done = asyncio.Event()
         # Cut off because another edge took the camera: what it records next is not stored.
         self.taken_over = False
@@ -60,7 +63,7 @@ class PublishSession:
         listen = build_listen_input(f"rtsp://127.0.0.1:{port}/cam/{self.camera.id}")
         sdp = announce.body.decode(errors="replace")
         audio = audio_for_sdp(sdp)
-        tap = CameraTap(sdp, self.feed) if self.feed is not None else None
+        self.tap = tap = CameraTap(sdp, self.feed) if self.feed is not None else None
         self._recorder = recorder = await start_recorder(self._settings, listen, outdir, audio)
         upstream_writer: asyncio.StreamWriter | None = None
         try:

@@ -8,10 +8,9 @@ network fault often does so before its old connection has timed out.
 """
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from video_service.edge.camera_leases import CameraLeases
 from video_service.edge.directory import CameraAuth, CameraDirectory
@@ -20,6 +19,7 @@ from video_service.edge.guard import cut_when_disabled
 from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.publisher import PublishSession
 from video_service.edge.rtsp import Message
+from video_service.edge.sessions import CameraSessions, forget_facts, tell_facts
 from video_service.edge.settings import EdgeSettings
 from video_service.edge.takeover import BucketHistory
 from video_service.edge.watcher import Watchers
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
 
-class Publishers:
+class Publishers(CameraSessions[PublishSession]):
     def __init__(
         self,
         settings: EdgeSettings,
@@ -42,19 +42,17 @@ class Publishers:
         feeds: LiveFeeds,
         spawn: Spawn,
         counted: Callable[[], None],
+        edge: str,
     ) -> None:
-        """`counted`: called when a camera comes or goes (the online gauge)."""
+        """`counted`: called when a camera comes or goes (the online gauge); `edge`: this
+        edge's name, as the stream's facts give it."""
+        super().__init__(directory, events, leases, feeds)
+        self._edge = edge
         self._settings = settings
-        self._directory = directory
-        self._events = events
         self._watchers = watchers
         self._history = history
-        self._leases = leases
-        self._feeds = feeds
         self._spawn = spawn
         self._counted = counted
-        self.live: dict[str, PublishSession] = {}
-        self._pokes: dict[str, asyncio.Event] = {}  # set: check the camera is enabled now
 
     async def publish(
         self,
@@ -64,11 +62,7 @@ class Publishers:
         writer: asyncio.StreamWriter,
     ) -> None:
         """Record the accepted publisher until either side ends it."""
-        previous = self.live.get(camera.id)
-        if previous is not None:
-            log.info("camera %s publishes again: the new publisher replaces the old", camera.id)
-            previous.stop()
-            await previous.done.wait()
+        await self.end_previous(camera.id, "main stream")
         feed = self._feeds.open(camera.id)
         session = PublishSession(self._settings, camera, reader, writer, feed)
         self.live[camera.id] = session
@@ -76,10 +70,9 @@ class Publishers:
         watcher = self._watchers.for_camera(camera)
         watcher.uploaded.update(await self._history.continue_from(camera.id))
         watching = self._spawn(watcher.run())
-        poke = self._pokes.setdefault(camera.id, asyncio.Event())
         every_s = self._settings.enabled_check_s
         disabled = cut_when_disabled(
-            self._directory, self._events, camera, every_s, session.stop, poke
+            self._directory, self._events, camera, every_s, session.stop, self.poke_event(camera.id)
         )
         guard = self._spawn(disabled)
         owned = await self._leases.take(camera.id)
@@ -87,10 +80,9 @@ class Publishers:
             session.cut_off_taken()
         holding = self._spawn(self._leases.hold(owned, session.cut_off_taken)) if owned else None
         try:
-            await session.run(
-                announce, lambda: report(self._events, EventType.CAMERA_ONLINE, camera)
-            )
+            await session.run(announce, lambda: self._online(session))
         finally:
+            await forget_facts(self._leases, camera.id, session.id)
             if holding is not None:
                 holding.cancel()
                 await asyncio.gather(holding, return_exceptions=True)
@@ -106,6 +98,12 @@ class Publishers:
             await report(self._events, EventType.CAMERA_OFFLINE, camera)
             session.done.set()
 
+    async def _online(self, session: PublishSession) -> None:
+        """RECORD is accepted: the camera is live (watchable before its first segment)."""
+        if session.tap is not None:
+            await tell_facts(self._leases, session.camera.id, session.tap, self._edge, session.id)
+        await report(self._events, EventType.CAMERA_ONLINE, session.camera)
+
     def taken(self, owner: Owner) -> bool:
         """Another edge took a camera: cut off here if it publishes here (unless this edge
         holds a newer lease); whether it did publish here."""
@@ -114,32 +112,3 @@ class Publishers:
             return False
         self._leases.heard_taken(owner, session.cut_off_taken)
         return True
-
-    def poke(self, camera_id: str) -> None:
-        """The camera changed: its guard looks at it now."""
-        poke = self._pokes.get(camera_id)
-        if poke is not None:
-            poke.set()
-
-    def stop_all(self) -> None:
-        for session in list(self.live.values()):
-            session.stop()
-
-    async def close(self, wait_s: float) -> None:
-        """Cut every publisher off, and wait for each recorder to close its last segment."""
-        await stop_and_wait(list(self.live.values()), wait_s)
-
-
-class Stoppable(Protocol):
-    done: asyncio.Event
-
-    def stop(self) -> None: ...
-
-
-async def stop_and_wait(sessions: Sequence[Stoppable], wait_s: float) -> None:
-    """Stop each session, then wait for each to be done (at most `wait_s` each)."""
-    for session in sessions:
-        session.stop()
-    for session in sessions:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(session.done.wait(), wait_s)

@@ -24,10 +24,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from video_service.edge.directory import CameraAuth, CameraDirectory, PullCamera
 from video_service.edge.errors import BadPullUrl
 from video_service.edge.events import EventSink, EventType, report
+from video_service.edge.faults import Backoff
 from video_service.edge.pull_relay import PullRelay
-from video_service.edge.pull_urls import PullUrl, check_destination
+from video_service.edge.pull_urls import PullUrl, check_pull_destination
 from video_service.edge.recorder import Audio, build_pull_input, start_recorder
 from video_service.edge.settings import EdgeSettings
+from video_service.edge.sub_pull import SubStreamPuller
 from video_service.edge.watcher import SegmentWatcher, listed_segments
 from workers.base.errors import SecretsUnreadable
 from workers.base.layout import MediaLayout
@@ -35,6 +37,14 @@ from workers.base.process import stop_child
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
+
+
+Sources = tuple[PullUrl, PullUrl | None]
+
+
+def _sources(pull: PullCamera) -> Sources:
+    """What a puller reads: another URL for either, and it starts again."""
+    return pull.source, pull.sub_source
 
 
 class PullSupervisor:
@@ -48,7 +58,10 @@ class PullSupervisor:
         recording_allowed: Callable[[], bool],
         share: Callable[[str], bool] | None = None,
         prepare: Callable[[CameraAuth], Awaitable[None]] | None = None,
+        subs: SubStreamPuller | None = None,
     ) -> None:
+        """`subs`: pulls the cameras' sub-streams (None: they are left alone)."""
+        self._subs = subs
         self._recording_allowed = recording_allowed
         self._share = share or (lambda camera_id: True)  # None: one edge pulls them all
         self._prepare = prepare
@@ -61,7 +74,7 @@ class PullSupervisor:
         self.online: set[str] = set()  # pulled cameras recording now
         self.pulling: set[str] = set()  # pull cameras this edge has a puller for
         self._refresh = asyncio.Event()  # set: look at the pull cameras now
-        self._running: dict[str, tuple[PullUrl, asyncio.Task[None]]] = {}
+        self._running: dict[str, tuple[Sources, asyncio.Task[None]]] = {}
         # Cameras another edge took: not pulled here again before this (monotonic) time,
         # so that two edges whose views of the live edges differ for a moment do not take
         # a camera back and forth (the views agree within a beat: membership.ALIVE_BEAT_S).
@@ -80,20 +93,21 @@ class PullSupervisor:
                 for pull in pulls
                 if self._share(pull.camera.id) and pull.camera.id not in self._held_off
             }
-            for camera_id, (url, task) in list(running.items()):
-                if camera_id not in wanted or wanted[camera_id].source != url or task.done():
+            for camera_id, (sources, task) in list(running.items()):
+                if camera_id not in wanted or _sources(wanted[camera_id]) != sources or task.done():
                     task.cancel()
                     del running[camera_id]
             for camera_id, pull in wanted.items():
                 if camera_id not in running:
-                    running[camera_id] = (pull.source, self._spawn(self._pull(pull)))
+                    running[camera_id] = (_sources(pull), self._spawn(self._pull(pull)))
             self.pulling = set(running)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._refresh.wait(), self._settings.pull_refresh_s)
             self._refresh.clear()
 
-    def drop(self, camera_id: str, hold_off_s: float) -> None:
-        """Another edge took the camera: stop pulling it, and leave it for `hold_off_s`."""
+    def drop(self, camera_id: str, hold_off_s: float, by: str = "another") -> None:
+        """Edge `by` took the camera: stop pulling it, and leave it for `hold_off_s`."""
+        log.warning("pull camera %s was taken by edge %s: not pulled here", camera_id, by)
         self._held_off[camera_id] = time.monotonic() + hold_off_s
         found = self._running.pop(camera_id, None)
         if found is not None:
@@ -112,11 +126,23 @@ class PullSupervisor:
             return []
 
     async def _pull(self, pull: PullCamera) -> None:
-        """Record a camera that is an RTSP server; reconnect with a growing wait."""
+        """Record a camera that is an RTSP server, and relay its sub-stream where it has one;
+        reconnect with a growing wait."""
+        sub = None
+        if self._subs is not None and pull.sub_source is not None:
+            sub = asyncio.create_task(self._subs.run(pull.camera.id, pull.sub_source))
+        try:
+            await self._record(pull)
+        finally:
+            if sub is not None:
+                sub.cancel()
+                await asyncio.gather(sub, return_exceptions=True)
+
+    async def _record(self, pull: PullCamera) -> None:
         camera = pull.camera
         outdir = self._layout.source_dir(camera.id)
         await asyncio.to_thread(outdir.mkdir, parents=True, exist_ok=True)
-        backoff = 1.0
+        backoff = Backoff(self._settings.pull_backoff_max_s)
         while True:
             try:
                 came_online = await self._record_once(camera, pull.source)
@@ -126,20 +152,12 @@ class PullSupervisor:
             except OSError as error:  # the relay could not start, or a spawn failed
                 came_online, reason = False, f"cannot read it: {error}"
             await report(self._events, EventType.CAMERA_OFFLINE, camera, reason=reason)
-            if came_online:
-                backoff = 1.0
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, self._settings.pull_backoff_max_s)
+            await backoff.wait(came_online)
 
     async def _record_once(self, camera: CameraAuth, url: PullUrl) -> bool:
         """Record until the camera's stream ends; whether it came online at all."""
         settings = self._settings
-        addresses = await asyncio.to_thread(
-            check_destination,
-            url,
-            refused=settings.pull_refused_networks,
-            allowed=settings.pull_allowed_networks,
-        )
+        addresses = await asyncio.to_thread(check_pull_destination, url, settings)
         if self._prepare is not None:
             await self._prepare(camera)
         relay = PullRelay(camera.id, url, addresses[0])

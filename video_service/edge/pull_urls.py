@@ -22,6 +22,7 @@ import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote, unquote
 
 from video_service.edge.errors import BadPullUrl
@@ -176,6 +177,21 @@ def check_destination(
                 "SPARC_PULL_ALLOWED_NETWORKS opens it"
             )
     return addresses
+
+
+class PullNetworks(Protocol):
+    @property
+    def pull_refused_networks(self) -> Sequence[Network]: ...
+
+    @property
+    def pull_allowed_networks(self) -> Sequence[Network]: ...
+
+
+def check_pull_destination(url: PullUrl, networks: PullNetworks) -> list[str]:
+    """`check_destination` with the ranges the settings name."""
+    return check_destination(
+        url, refused=networks.pull_refused_networks, allowed=networks.pull_allowed_networks
+    )
 
 
 def forms_of(address: IPAddress) -> list[IPAddress]:

@@ -1,21 +1,18 @@
-"""The RTSP edge: one TCP port for every camera, a path per camera (`/cam/{id}`).
-
-`Edge` coordinates the pieces: the RTSP port up to an accepted publisher (`rtsp_door`), the
-publishers (`publishers`: each one's recorder, watcher, guard and lease), the cameras'
-ownership leases (`camera_leases`), this edge's share of the pull cameras (`membership`,
-`pull`), notices from other nodes, live view (`live_view`), retention, the disk guard, and
-the ladder scheduler's reading of job outcomes.
-"""
+"""The RTSP edge: one TCP port for every camera, a path per camera (`/cam/{id}`). `Edge`
+coordinates the pieces: the RTSP port (`rtsp_door`), the publishers (`publishers`) and
+sub-streams (`sub_streams`, `sub_pull`), the leases (`camera_leases`), this edge's share of
+the pull cameras (`membership`, `pull`), notices from other nodes, live view (`live_view`),
+still pictures, retention, the disk guard, and the ladder scheduler's job outcomes."""
 
 import asyncio
-import logging
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from video_service.edge.auth import Authenticator
 from video_service.edge.camera_leases import CameraLeases
-from video_service.edge.directory import CameraAuth, CameraDirectory
+from video_service.edge.directory import CameraDirectory
 from video_service.edge.disk import DiskGuard
 from video_service.edge.events import EventSink
 from video_service.edge.faults import log_unexpected
@@ -32,8 +29,9 @@ from video_service.edge.rtsp_door import RtspDoor
 from video_service.edge.scheduler import LadderScheduler
 from video_service.edge.settings import EdgeSettings
 from video_service.edge.stills import Stills
+from video_service.edge.sub_pull import SubStreamPuller
 from video_service.edge.sub_streams import SubStreams
-from video_service.edge.takeover import BucketHistory
+from video_service.edge.takeover import BucketHistory, take_pulled
 from video_service.edge.watcher import Watchers
 from video_service.shared.ownership import Ownership, parse_taken
 from video_service.shared.recording_index import RecordingIndex
@@ -42,8 +40,6 @@ from workers.base.layout import MediaLayout
 from workers.base.notices import Listener
 from workers.base.spool import Uploads, open_uploads
 from workers.base.storage import S3Storage, Storage
-
-log = logging.getLogger(__name__)
 
 CLOSE_WAIT_S = 20.0
 
@@ -62,8 +58,7 @@ class Edge:
         ownership: Ownership | None = None,
     ) -> None:
         """`bucket`: where a camera another edge recorded goes on from (None: the disk is the
-        store); `scheduler` None: no ladder; `recordings` None: no index; `ownership` None:
-        this edge alone, owning every camera."""
+        store); None for the others: no ladder, no index, this edge alone owning every camera."""
         self._settings = settings
         self._directory = directory
         self._events = events
@@ -78,15 +73,14 @@ class Edge:
         self._history = BucketHistory(bucket, layout)
         self._watchers = Watchers(layout, uploads, scheduler, recordings)
         self.live_feeds = LiveFeeds()  # the frames of the cameras publishing here
+        edge_name = ownership.edge if ownership else socket.gethostname()
         self.publishers = Publishers(settings, directory, events, watchers=self._watchers,
                                      history=self._history, leases=self._leases,
                                      feeds=self.live_feeds, spawn=self._spawn,
-                                     counted=self._count_online)  # fmt: skip
-        edge_name = ownership.edge if ownership else socket.gethostname()
-        self.sub_streams = SubStreams(
-            self._leases, self.live_feeds, directory, events, edge=edge_name,
-            request_timeout_s=settings.request_timeout_s, enabled_check_s=settings.enabled_check_s,
-        )  # fmt: skip
+                                     counted=self._count_online, edge=edge_name)  # fmt: skip
+        self.sub_streams = SubStreams(settings, self._leases, self.live_feeds, directory, events,
+                                      edge=edge_name)  # fmt: skip
+        self._sub_pulls = SubStreamPuller(settings, self._leases, self.live_feeds, edge_name)
         self.whep: WhepService | None = None  # while serve_live_view's server runs
         self._stop_whep: Callable[[], Awaitable[None]] | None = None
         self.disk = DiskGuard(settings.media_root, events, low_bytes=settings.disk_low_bytes,
@@ -108,7 +102,7 @@ class Edge:
                    recordings=recordings, ownership=ownership)  # fmt: skip
 
     @property
-    def live_cameras(self) -> list[str]:
+    def live_cameras(self) -> list[str]:  # publishing here now
         return sorted(self.publishers.live)
 
     def online_count(self) -> int:
@@ -132,11 +126,12 @@ class Edge:
         self._spawn(self._refusals.flush_forever())
         await asyncio.to_thread(self.disk.check)
         self._spawn(self.disk.watch_forever())
+        take = partial(take_pulled, self._leases, self._history, self._watchers)
         self.pulls = PullSupervisor(self._settings, self._directory, self._events,
                                     self._watchers.for_camera, self._spawn,
                                     lambda: self.disk.recording_allowed,
                                     share=membership.pulls_here if membership else None,
-                                    prepare=self._moved_here)  # fmt: skip
+                                    prepare=take, subs=self._sub_pulls)  # fmt: skip
         self._spawn(self.pulls.run())
         auth = Authenticator(self._directory, self._refusals, self._settings.rtsp_realm)
         door = RtspDoor(auth, self._refusals, lambda: self.disk.recording_allowed,
@@ -173,13 +168,6 @@ class Edge:
         await asyncio.gather(*self._background, return_exceptions=True)
         await asyncio.to_thread(self._uploads.close)
 
-    async def _moved_here(self, camera: CameraAuth) -> None:
-        """Before pulling a camera: take it (an edge still pulling it, its share not yet
-        moved, hears the take and stops), and go on numbering from the bucket."""
-        await self._leases.take(camera.id)
-        stored = await self._history.continue_from(camera.id)
-        self._watchers.for_camera(camera).uploaded.update(stored)
-
     def _taken(self, notice: str) -> None:
         """Another edge took a camera: a publisher of it here is cut off now and stores no
         more (the new owner numbers after the bucket), a pull of it here is dropped."""
@@ -189,9 +177,7 @@ class Edge:
         if self.sub_streams.taken(owner) or self.publishers.taken(owner):
             return
         if self.pulls is not None and owner.camera_id in self.pulls.pulling:
-            log.warning("pull camera %s was taken by edge %s: not pulled here",
-                        owner.camera_id, owner.edge)  # fmt: skip
-            self.pulls.drop(owner.camera_id, hold_off_s=2 * ALIVE_BEAT_S)
+            self.pulls.drop(owner.camera_id, hold_off_s=2 * ALIVE_BEAT_S, by=owner.edge)
 
     def _changed(self, camera_id: str) -> None:
         """The control plane changed a camera: if it records here, it is checked now."""
@@ -200,7 +186,7 @@ class Edge:
         if self.pulls is not None:
             self.pulls.refresh_now()
 
-    def _count_online(self) -> None:
+    def _count_online(self) -> None:  # the gauge, when a camera comes or goes
         edge_metrics().cameras_online.set(self.online_count())
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":

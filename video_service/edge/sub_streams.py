@@ -14,28 +14,24 @@ live, what it is (codec, width and height from its SPS) is kept in Redis for the
 """
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
 
 from video_service.edge.camera_leases import CameraLeases
 from video_service.edge.directory import CameraAuth, CameraDirectory
-from video_service.edge.errors import BadMessage, BadPacket
+from video_service.edge.errors import BadMessage
 from video_service.edge.events import EventSink
-from video_service.edge.faults import TRANSIENT
 from video_service.edge.guard import cut_when_disabled
 from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.tap import CameraTap, InterleavedReader, interleaved_channels
-from video_service.edge.publishers import stop_and_wait
 from video_service.edge.relay import INGESTED, RELAY_CHUNK, send
 from video_service.edge.rtsp import Message, parse_head, read_message, response
+from video_service.edge.sessions import CameraSessions, forget_facts, tell_facts
+from video_service.edge.settings import EdgeSettings
 from video_service.shared.ownership import Owner
 from video_service.shared.streams import (
-    StreamFacts,
-    clear_facts,
     sub_stream_id,
-    write_facts,
 )
 
 log = logging.getLogger(__name__)
@@ -44,9 +40,6 @@ IDLE_S = 30.0  # a publisher that sends nothing for this long is gone
 MAX_SETUP_REQUESTS = 16  # between ANNOUNCE and RECORD
 KEEP_ALIVES = ("GET_PARAMETER", "SET_PARAMETER", "OPTIONS")
 MAX_REQUESTS_PER_WINDOW = 60  # between the frames, per IDLE_S: a keep-alive is one a minute
-# The facts outlive an edge that dies only this long; the API shows them only while the
-# stream's lease is held.
-FACTS_TTL_S = 24 * 3600.0
 
 
 @dataclass(eq=False)
@@ -66,27 +59,21 @@ class SubStreamSession:
         self.writer.transport.abort()
 
 
-class SubStreams:
+class SubStreams(CameraSessions[SubStreamSession]):
     def __init__(
         self,
+        settings: EdgeSettings,
         leases: CameraLeases,
         feeds: LiveFeeds,
         directory: CameraDirectory,
         events: EventSink,
         *,
-        request_timeout_s: float,
-        enabled_check_s: float,
         edge: str,
     ) -> None:
-        self._leases = leases
-        self._feeds = feeds
-        self._directory = directory
-        self._events = events
-        self._timeout_s = request_timeout_s
-        self._check_s = enabled_check_s
+        super().__init__(directory, events, leases, feeds)
+        self._timeout_s = settings.request_timeout_s
+        self._check_s = settings.enabled_check_s
         self._edge = edge
-        self.live: dict[str, SubStreamSession] = {}  # by camera id
-        self._pokes: dict[str, asyncio.Event] = {}  # set: check the camera is enabled now
 
     async def publish(
         self,
@@ -100,18 +87,12 @@ class SubStreams:
         if (announce.header("Content-Type") or "").split(";")[0].strip() != "application/sdp":
             await send(writer, response(415, "Unsupported Media Type", cseq))
             return
-        # One session a camera: each one before is ended, and gone, first (two replacements
-        # at once end one after the other).
-        while (previous := self.live.get(camera.id)) is not None:
-            log.info("camera %s sends its sub-stream again: the new one replaces the old",
-                     camera.id)  # fmt: skip
-            previous.stop()
-            await previous.done.wait()
+        await self.end_previous(camera.id, "sub-stream")
         stream_id = sub_stream_id(camera.id)
         session = self.live[camera.id] = SubStreamSession(camera, writer)
         feed = self._feeds.open(stream_id)
         tap = CameraTap(announce.body.decode(errors="replace"), feed)
-        poke = self._pokes.setdefault(camera.id, asyncio.Event())
+        poke = self.poke_event(camera.id)
         guard = asyncio.create_task(cut_when_disabled(
             self._directory, self._events, camera, self._check_s, session.stop, poke))  # fmt: skip
         owned = await self._leases.take(stream_id)
@@ -123,7 +104,7 @@ class SubStreams:
         try:
             await self._send(writer, response(200, "OK", cseq))
             if await self._set_up(session, tap, reader, writer):
-                await self._facts(stream_id, tap, session)
+                await tell_facts(self._leases, stream_id, tap, self._edge, session.id)
                 await self._relay(session, tap, reader, writer)
         except (TimeoutError, ConnectionError, BadMessage) as error:
             log.info("camera %s: its sub-stream ended: %s", camera.id, error or type(error))
@@ -133,10 +114,9 @@ class SubStreams:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
             await self._leases.release(stream_id)
-            await self._forget(stream_id, session)
+            await forget_facts(self._leases, stream_id, session.id)
             self._feeds.close(feed)
-            if self.live.get(camera.id) is session:
-                del self.live[camera.id]
+            self.forget(camera.id, session)
             session.done.set()
 
     async def _set_up(
@@ -196,11 +176,7 @@ class SubStreams:
         window, asked = loop.time(), 0  # requests in the current window of IDLE_S
         while chunk := await asyncio.wait_for(reader.read(RELAY_CHUNK), IDLE_S):
             INGESTED.add(len(chunk))
-            try:
-                tap.read(frames, chunk)
-            except BadPacket as error:
-                tap.broken(str(error))
-                raise BadMessage(str(error)) from error
+            tap.read_or_end(frames, chunk)
             if requests and loop.time() - window > IDLE_S:
                 window, asked = loop.time(), 0
             asked += len(requests)
@@ -223,27 +199,6 @@ class SubStreams:
         """An answer, or TimeoutError for a publisher that does not read its answers."""
         await asyncio.wait_for(send(writer, message), self._timeout_s)
 
-    async def _facts(self, stream_id: str, tap: CameraTap, session: SubStreamSession) -> None:
-        if self._leases.ownership is None or tap.track is None:
-            return
-        width, height = tap.size or (None, None)
-        facts = StreamFacts(tap.track.codec, width, height, self._edge, session.id)
-        client = self._leases.ownership.client
-        with contextlib.suppress(*TRANSIENT):
-            await asyncio.to_thread(write_facts, client, stream_id, facts, FACTS_TTL_S)
-
-    async def _forget(self, stream_id: str, session: SubStreamSession) -> None:
-        if self._leases.ownership is not None:
-            with contextlib.suppress(*TRANSIENT):
-                client = self._leases.ownership.client
-                await asyncio.to_thread(clear_facts, client, stream_id, session.id)
-
-    def poke(self, camera_id: str) -> None:
-        """The camera changed: its guard looks at it now."""
-        poke = self._pokes.get(camera_id)
-        if poke is not None:
-            poke.set()
-
     def taken(self, owner: Owner) -> bool:
         """Another edge took a sub-stream: cut it off here if it is here (unless this edge
         holds a newer lease); whether it was a sub-stream's lease."""
@@ -254,10 +209,3 @@ class SubStreams:
         if session is not None:
             self._leases.heard_taken(owner, session.stop)
         return True
-
-    def stop_all(self) -> None:
-        for session in list(self.live.values()):
-            session.stop()
-
-    async def close(self, wait_s: float) -> None:
-        await stop_and_wait(list(self.live.values()), wait_s)

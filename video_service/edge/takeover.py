@@ -11,7 +11,10 @@ import asyncio
 import logging
 from pathlib import Path
 
+from video_service.edge.camera_leases import CameraLeases
+from video_service.edge.directory import CameraAuth
 from video_service.edge.faults import TRANSIENT
+from video_service.edge.watcher import Watchers
 from workers.base.errors import StorageRefused
 from workers.base.layout import MEDIA_PLAYLIST, SOURCE, MediaLayout, playlist_key, segment_number
 from workers.base.storage import Storage
@@ -62,3 +65,13 @@ def continue_from_bucket(storage: Storage, camera_id: str, outdir: Path) -> list
 def _last_number(text: str) -> int:
     numbers = [segment_number(e.uri) for e in parse_source_window(text).entries]
     return max((n for n in numbers if n is not None), default=-1)
+
+
+async def take_pulled(
+    leases: CameraLeases, history: BucketHistory, watchers: Watchers, camera: CameraAuth
+) -> None:
+    """Before pulling a camera: take it (an edge still pulling it, its share not yet moved,
+    hears the take and stops), and go on numbering from the bucket."""
+    await leases.take(camera.id)
+    stored = await history.continue_from(camera.id)
+    watchers.for_camera(camera).uploaded.update(stored)

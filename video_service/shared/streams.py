@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 import redis
 
+from video_service.shared.ownership import owner_of
 from workers.base import redis_keys
 
 SUB = "sub"
@@ -68,6 +69,13 @@ def read_facts(client: redis.Redis, stream_id: str) -> StreamFacts | None:
                            str(found["edge"]), str(found["session"]))  # fmt: skip
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def live_facts(client: redis.Redis, stream_id: str) -> StreamFacts | None:
+    """What the stream is, while an edge holds its lease (an edge that died says nothing)."""
+    if owner_of(client, stream_id) is None:
+        return None
+    return read_facts(client, stream_id)
 
 
 def _size(value: object) -> int | None:

@@ -29,7 +29,7 @@ from video_service.api.pagination import (
     refuse_offset,
 )
 from video_service.api.pictures import jpeg_response
-from video_service.api.pull_credentials import store_source
+from video_service.api.pull_credentials import store_source, store_sub_source
 from video_service.api.schemas import (
     CameraCreate,
     CameraCreated,
@@ -44,9 +44,8 @@ from video_service.api.state import api_state
 from video_service.edge.digest import digest_ha1
 from video_service.edge.errors import BadPullUrl
 from video_service.edge.pull_urls import PullUrl, check_destination, parse_pull_url
-from video_service.shared.ownership import owner_of
 from video_service.shared.stills import note_asked, read_still
-from video_service.shared.streams import read_facts, sub_stream_id
+from video_service.shared.streams import live_facts, sub_stream_id
 from workers.base.secrets import secret_box
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
@@ -59,6 +58,9 @@ def create_camera(
     find_site(session, body.site_id)
     if body.mode is CameraMode.PULL and not body.source_url:
         raise Unprocessable("a pull camera needs source_url", ("body", "source_url"))
+    if body.mode is CameraMode.PUSH and body.sub_source_url is not None:
+        why = "a push camera publishes its sub-stream to sub_publish_url: sub_source_url is "
+        raise Unprocessable(why + "for pull cameras", ("body", "sub_source_url"))
     camera_id = new_id()
     username = f"cam-{camera_id[:12]}"
     # A pull camera gets a random password nobody knows: its edge path cannot be published to.
@@ -73,6 +75,9 @@ def create_camera(
     )
     if body.source_url is not None:
         store_source(camera, checked_source(body.source_url, settings), secret_box(settings))
+    if body.sub_source_url is not None:
+        sub = checked_source(body.sub_source_url, settings, "sub_source_url")
+        store_sub_source(camera, sub, secret_box(settings))
     session.add(camera)
     session.flush()
     public = to_public(camera, settings)
@@ -160,13 +165,11 @@ def get_still(
 
 def live_sub_stream(client: redis.Redis, camera_id: str) -> StreamPublic | None:
     """The camera's sub-stream, while an edge holds its lease; None if Redis is away."""
-    stream_id = sub_stream_id(camera_id)
     with contextlib.suppress(redis.RedisError):
-        if owner_of(client, stream_id) is not None:
-            facts = read_facts(client, stream_id)
-            if facts is not None:
-                return StreamPublic(codec=facts.codec, width=facts.width, height=facts.height,
-                                    edge=facts.edge)  # fmt: skip
+        facts = live_facts(client, sub_stream_id(camera_id))
+        if facts is not None:
+            return StreamPublic(codec=facts.codec, width=facts.width, height=facts.height,
+                                edge=facts.edge)  # fmt: skip
     return None
 
 
@@ -179,6 +182,12 @@ def update_camera(
     if "source_url" in changes:
         url = checked_source(changes.pop("source_url"), settings)
         store_source(camera, url, secret_box(settings))
+    if "sub_source_url" in body.model_fields_set:  # null too: the sub-stream is forgotten
+        raw = changes.pop("sub_source_url", None)
+        if raw is not None and CameraMode(camera.mode) is CameraMode.PUSH:
+            raise Unprocessable("sub_source_url is for pull cameras", ("body", "sub_source_url"))
+        sub = None if raw is None else checked_source(raw, settings, "sub_source_url")
+        store_sub_source(camera, sub, secret_box(settings))
     for name, value in changes.items():
         setattr(camera, name, value)
     camera_changed(session, camera.id)
@@ -202,16 +211,16 @@ def delete_camera(camera_id: str, session: CameraWritesDep, _: AdminDep) -> None
     camera_changed(session, camera.id)
 
 
-def checked_source(raw: str, settings: ApiSettings) -> PullUrl:
-    """The URL parsed (the schema did) and its destination allowed, else a 422 saying why:
-    checked here, before any edge could dial it."""
+def checked_source(raw: str, settings: ApiSettings, field: str = "source_url") -> PullUrl:
+    """The URL parsed (the schema did) and its destination allowed, else a 422 saying why
+    (located at `field`): checked here, before any edge could dial it."""
     url = parse_pull_url(raw)
     try:
         check_destination(
             url, refused=settings.pull_refused_networks, allowed=settings.pull_allowed_networks
         )
     except BadPullUrl as error:
-        raise Unprocessable(str(error), ("body", "source_url")) from None
+        raise Unprocessable(str(error), ("body", field)) from None
     return url
 
 
@@ -231,5 +240,6 @@ def to_public(camera: Camera, settings: ApiSettings) -> CameraPublic:
         sub_publish_url=f"{settings.rtsp_public_url}{publish_path(camera)}/sub" if push else None,
         rtsp_username=camera.rtsp_username if push else None,
         source_url=camera.source_url,  # without credentials: they are in source_secret
+        sub_source_url=camera.sub_source_url,
         created_at=camera.created_at,
     )

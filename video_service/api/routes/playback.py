@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
+import redis
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -49,6 +50,7 @@ from video_service.api.viewing import open_viewer
 from video_service.delivery.errors import RangeRefused
 from video_service.delivery.playback import Delivery
 from video_service.delivery.recorded_ranges import MAX_PLAYBACK_S, TimeRange, checked_range
+from video_service.shared.streams import live_facts
 from video_service.shared.viewer_sessions import renew_session
 
 router = APIRouter(tags=["playback"])
@@ -168,9 +170,9 @@ async def playback_for(
     delivery = delivery_of(request)
     if window is not None:
         return await recorded_playback(delivery, principal, camera.id, region, window)
-    await _require_online(camera, delivery)
-    chosen = delivery.selector.choose(principal.key_id, region)
     live = live_services(request)
+    await _require_online(camera, delivery, live.redis)
+    chosen = delivery.selector.choose(principal.key_id, region)
     viewer = await open_viewer(live, events_of(request), camera, principal)
     edge = await delivery.live_view_base(live.redis, camera.id)
     sub_edge = await delivery.sub_stream_base(live.redis, camera.id)
@@ -242,13 +244,25 @@ def get_cdn_health(delivery: DeliveryDep, _: AdminDep) -> list[ProviderHealth]:
     ]
 
 
-async def _require_online(camera: CameraFacts, delivery: Delivery) -> None:
+async def _require_online(camera: CameraFacts, delivery: Delivery, client: redis.Redis) -> None:
+    """Online: recorded in the last three segments' time, or relayed by an edge now (from
+    RECORD on, before its first segment is written)."""
     if not camera.enabled:
         raise Conflict(f"camera {camera.id} is disabled")
     stale_after = 3 * delivery.settings.segment_seconds
     recorded_at = await delivery.last_recorded(camera.id)
+    if recorded_at is not None and time.time() - recorded_at <= stale_after:
+        return
+    if await run_in_threadpool(_relayed_now, client, camera.id):
+        return
     if recorded_at is None:
         raise Conflict(f"camera {camera.id} is offline: it has never published")
     age = time.time() - recorded_at
-    if age > stale_after:
-        raise Conflict(f"camera {camera.id} is offline: nothing received for {age:.0f} s")
+    raise Conflict(f"camera {camera.id} is offline: nothing received for {age:.0f} s")
+
+
+def _relayed_now(client: redis.Redis, camera_id: str) -> bool:
+    try:
+        return live_facts(client, camera_id) is not None
+    except redis.RedisError:
+        return False

@@ -13,7 +13,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from video_service.edge.errors import BadPacket
+from video_service.edge.errors import BadMessage, BadPacket
 from video_service.edge.live_view.fanout import LiveFeed
 from video_service.edge.live_view.h264 import (
     SPS,
@@ -222,6 +222,15 @@ class CameraTap:
         for channel, packet in reader.feed(chunk):
             self.frame(channel, packet)
             self._checked += 1
+
+    def read_or_end(self, reader: InterleavedReader, chunk: bytes) -> None:
+        """`read`, for a session that ends on a stream it cannot read: the feed is refused
+        and BadMessage says why."""
+        try:
+            self.read(reader, chunk)
+        except BadPacket as error:
+            self.broken(str(error))
+            raise BadMessage(str(error)) from error
 
     def frame(self, channel: int, packet: bytes) -> None:
         """One interleaved frame, for a caller that splits the stream itself."""

@@ -1,0 +1,104 @@
+"""What the edge's camera sessions have in common, whichever stream they carry (a recorded
+main stream: `publishers`; a relayed sub-stream: `sub_streams`, `sub_pull`): one session a
+camera, a new one replacing the one before, a poke that has the camera's guard look at it
+now, a stop of them all that waits for each to end; and what a live stream is, told in
+Redis for the API (`video_service.shared.streams`) while its session lasts."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Generic, Protocol, TypeVar
+
+from video_service.edge.camera_leases import CameraLeases
+from video_service.edge.directory import CameraDirectory
+from video_service.edge.events import EventSink
+from video_service.edge.faults import TRANSIENT
+from video_service.edge.live_view.fanout import LiveFeeds
+from video_service.edge.live_view.tap import CameraTap
+from video_service.shared.streams import StreamFacts, clear_facts, write_facts
+
+log = logging.getLogger(__name__)
+# The facts outlive an edge that dies only this long; the API shows them only while the
+# stream's lease is held.
+FACTS_TTL_S = 24 * 3600.0
+
+
+class Stoppable(Protocol):
+    done: asyncio.Event
+
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Stoppable)
+
+
+class CameraSessions(Generic[S]):
+    def __init__(
+        self, directory: CameraDirectory, events: EventSink, leases: CameraLeases, feeds: LiveFeeds
+    ) -> None:
+        self._directory = directory
+        self._events = events
+        self._leases = leases
+        self._feeds = feeds
+        self.live: dict[str, S] = {}  # by camera id
+        self._pokes: dict[str, asyncio.Event] = {}  # set: check the camera is enabled now
+
+    async def end_previous(self, camera_id: str, what: str) -> None:
+        """End the camera's session before this one, and wait until it is gone (two
+        replacements at once end one after the other)."""
+        while (previous := self.live.get(camera_id)) is not None:
+            log.info("camera %s sends its %s again: the new one replaces the old",
+                     camera_id, what)  # fmt: skip
+            previous.stop()
+            await previous.done.wait()
+
+    def poke_event(self, camera_id: str) -> asyncio.Event:
+        """What the camera's guard waits on besides its interval."""
+        return self._pokes.setdefault(camera_id, asyncio.Event())
+
+    def poke(self, camera_id: str) -> None:
+        """The camera changed: its guard looks at it now."""
+        poke = self._pokes.get(camera_id)
+        if poke is not None:
+            poke.set()
+
+    def forget(self, camera_id: str, session: S) -> None:
+        if self.live.get(camera_id) is session:
+            del self.live[camera_id]
+
+    def stop_all(self) -> None:
+        for session in list(self.live.values()):
+            session.stop()
+
+    async def close(self, wait_s: float) -> None:
+        """Cut every session off, and wait for each to end."""
+        await stop_and_wait(list(self.live.values()), wait_s)
+
+
+async def stop_and_wait(sessions: Sequence[Stoppable], wait_s: float) -> None:
+    """Stop each session, then wait for each to be done (at most `wait_s` each)."""
+    for session in sessions:
+        session.stop()
+    for session in sessions:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(session.done.wait(), wait_s)
+
+
+async def tell_facts(
+    leases: CameraLeases, stream_id: str, tap: CameraTap, edge: str, session: str
+) -> None:
+    """Say in Redis what the stream is (codec, size from its SPS), while `session` lasts."""
+    if leases.ownership is None or tap.track is None:
+        return
+    width, height = tap.size or (None, None)
+    facts = StreamFacts(tap.track.codec, width, height, edge, session)
+    with contextlib.suppress(*TRANSIENT):
+        await asyncio.to_thread(write_facts, leases.ownership.client, stream_id, facts, FACTS_TTL_S)
+
+
+async def forget_facts(leases: CameraLeases, stream_id: str, session: str) -> None:
+    """The stream's facts are gone, if `session` is the one that told them."""
+    if leases.ownership is not None:
+        with contextlib.suppress(*TRANSIENT):
+            await asyncio.to_thread(clear_facts, leases.ownership.client, stream_id, session)
