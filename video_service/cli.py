@@ -16,13 +16,14 @@ from pydantic import ValidationError
 
 from video_service.api.db import create_database, session_scope
 from video_service.api.edge_adapters import DatabaseDirectory
-from video_service.api.errors import UnknownSites
+from video_service.api.errors import ApiError, UnknownSites
 from video_service.api.keys import create_key, key_public, list_keys, revoke_key
 from video_service.api.live import build_live_services
-from video_service.api.models import Scope
+from video_service.api.models import Role, Scope
 from video_service.api.recording_store import DatabaseRecordings
 from video_service.api.schemas import KeyCreate
 from video_service.api.settings import ApiSettings
+from video_service.api.users import create_user
 from video_service.demo import DemoPorts, run_demo
 from video_service.edge.server import Edge
 from video_service.edge.settings import EdgeSettings
@@ -358,6 +359,37 @@ def keys_revoke(key_id: str) -> None:
         if not revoke_key(session, key_id):
             raise click.ClickException(f"no key {key_id}")
     click.echo(f"revoked {key_id}")
+
+
+@main.group()
+def users() -> None:
+    """The console's users (people; machines use API keys)."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    required=True,
+    help="admin: everything; operator: watch, events, recordings on their sites.",
+)
+@click.option("--site", "sites", multiple=True, help="A site an operator may see (repeat).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(username: str, role: str, sites: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a user who signs in to the console (without --password-stdin, asks for it)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    sessions = create_database(read_settings(ApiSettings).database_url)
+    try:
+        with session_scope(sessions) as session:
+            user = create_user(session, username, Role(role), list(sites), password)
+            created = f"created {user.role} {user.username} ({user.id})"
+    except ApiError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(created)
 
 
 @main.command("secret-key")

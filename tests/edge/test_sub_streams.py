@@ -419,10 +419,11 @@ def test_a_flood_of_requests_between_the_frames_is_cut_off(
 
 @pytest.mark.parametrize("owning_edge_settings", [{"segment_seconds": 30.0}])
 def test_a_camera_is_watchable_live_before_its_first_segment(
-    live_api: Api, owning_edge: RunningEdge, children: Children
+    live_api: Api, owning_edge: RunningEdge, children: Children, redis_client: redis.Redis
 ) -> None:
     """The playback answer and live view come with the stream, not with its first segment;
-    when the publisher goes, the camera is offline again at once."""
+    a WebRTC-only viewer (a wall's tile) opens no viewer session, so no ladder; when the
+    publisher goes, the camera is offline again at once."""
     admin = live_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()
     camera = admin.post("/api/cameras", json={"site_id": site["id"], "name": "Gate"}).json()
@@ -433,5 +434,13 @@ def test_a_camera_is_watchable_live_before_its_first_segment(
                         == 200 else None, 15, what="the camera watchable")  # fmt: skip
     assert first_frame_size(answer["webrtc"]) == (320, 180)
     assert not list(owning_edge.source(camera).glob("seg_*.ts")), "before any segment"
+    redis_client.delete(redis_keys.viewer_sessions(camera["id"]))
+    wall = admin.get(playback, params={"webrtc_only": "true"}).json()
+    assert wall["session_id"] is None and wall["webrtc"] and "session=" not in wall["url"]
+    assert not redis_client.exists(redis_keys.viewer_sessions(camera["id"])), "no session"
+    assert admin.get(playback).json()["session_id"]
+    assert redis_client.exists(redis_keys.viewer_sessions(camera["id"])), "a viewer's session"
+    bad = admin.get(playback, params={"webrtc_only": "perhaps"})
+    assert bad.status_code == 422 and "webrtc_only" in bad.text
     children.stop_all()
     eventually(lambda: admin.get(playback).status_code == 409, 15, what="offline again")

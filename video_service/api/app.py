@@ -29,9 +29,12 @@ from video_service.api.routes import (
     playback,
     player,
     recordings,
+    session,
     sites,
+    users,
     viewers,
 )
+from video_service.api.session_cookies import SessionCookies
 from video_service.api.settings import ApiSettings
 from video_service.api.state import build_api_state
 from video_service.delivery.origin import Origin
@@ -86,10 +89,14 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     app.add_middleware(Compression)
     app.add_middleware(HotPaths, origin=Origin(state.delivery), cache=state.cache,
                        principal_of=state.lookups.principal_or_none)  # fmt: skip
+    app.add_middleware(SessionCookies, sessions=lambda: state.web_sessions,
+                       public_url=settings.public_url)  # fmt: skip
     app.add_middleware(BodyLimit)  # before anything reads a body
     app.add_middleware(RequestMetrics)  # outermost: every request timed
     watch_pool(engine_of(sessions))
-    for module in (sites, cameras, events, keys, viewers, playback, recordings, ops, player):
+    routers = (sites, cameras, events, keys, users, session, viewers, playback, recordings, ops,
+               player)  # fmt: skip
+    for module in routers:
         app.include_router(module.router, responses=ERRORS)
 
     @app.get("/healthz", tags=["ops"])

@@ -1,5 +1,10 @@
-"""Who is calling: the API key in `Authorization: Bearer <key>`, found by its hash."""
+"""Who is calling: the API key in `Authorization: Bearer <key>`, found by its hash; or a
+user signed in to the console, whose session cookie `session_cookies` has turned into
+`Authorization: User <id>.<mac>` (a MAC of this process's, so no client can send one)."""
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -7,8 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from video_service.api.errors import Forbidden, NotAuthenticated
-from video_service.api.models import ApiKey, Scope, Site
+from video_service.api.models import ApiKey, Role, Scope, Site, User
 from video_service.api.security import hash_api_key
+from video_service.api.users import scope_of
+
+USER = "user:"  # a signed-in user's credential, beside keys' hashes (hex: never "user:")
+_MAC_KEY = secrets.token_bytes(32)  # this process's: made by the middleware, read here
 
 
 @dataclass(frozen=True)
@@ -30,26 +39,52 @@ class Principal:
             raise Forbidden("this needs an admin key")
 
 
+def user_authorization(user_id: str) -> str:
+    """The header a signed-in user's requests carry inside this process."""
+    return f"User {user_id}.{_mac(user_id)}"
+
+
+def _mac(user_id: str) -> str:
+    return hmac.new(_MAC_KEY, user_id.encode(), hashlib.sha256).hexdigest()
+
+
 def bearer_key_hash(authorization: str) -> str:
-    """The hash of the key in `Authorization: Bearer <key>` (what the database keeps)."""
+    """What names the caller: the hash of the key in `Authorization: Bearer <key>` (what the
+    database keeps), or `user:<id>` for a signed-in user."""
     scheme, _, key = authorization.partition(" ")
+    if scheme == "User":
+        user_id, _, mac = key.partition(".")
+        if user_id and hmac.compare_digest(mac, _mac(user_id)):
+            return USER + user_id
     if scheme.lower() != "bearer" or not key.strip():
-        raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
+        raise NotAuthenticated("sign in, or send an API key: Authorization: Bearer <key>")
     return hash_api_key(key.strip())
 
 
 def find_principal(session: Session, key_hash: str) -> Principal | None:
-    """The key's holder, with the sites it names that still exist; None for a key we do not
-    know, or one that has expired."""
+    """The key's holder (or the user), with the sites it names that still exist; None for a
+    key we do not know, one that has expired, or a user disabled or deleted."""
+    if key_hash.startswith(USER):
+        return _user_principal(session, key_hash.removeprefix(USER))
     found = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
     if found is None or _expired(found.expires_at):
         return None
-    named = frozenset(found.site_ids or [])
-    # A site deleted since the key was made is no longer one of its sites.
-    sites = (
-        frozenset(session.scalars(select(Site.id).where(Site.id.in_(named)))) if named else named
-    )
-    return Principal(found.id, Scope(found.scope), sites)
+    return Principal(found.id, Scope(found.scope), _existing(session, found.site_ids))
+
+
+def _user_principal(session: Session, user_id: str) -> Principal | None:
+    user = session.get(User, user_id)
+    if user is None or not user.enabled:
+        return None
+    return Principal(USER + user.id, scope_of(Role(user.role)), _existing(session, user.site_ids))
+
+
+def _existing(session: Session, site_ids: list[str] | None) -> frozenset[str]:
+    """A site deleted since the key (or user) was given it is no longer one of its sites."""
+    named = frozenset(site_ids or [])
+    if not named:
+        return named
+    return frozenset(session.scalars(select(Site.id).where(Site.id.in_(named))))
 
 
 def _expired(expires_at: datetime | None) -> bool:

@@ -36,6 +36,11 @@ class Scope(StrEnum):
     VIEWER = "viewer"
 
 
+class Role(StrEnum):
+    ADMIN = "admin"  # everything
+    OPERATOR = "operator"  # watch, events, recordings and exports on their sites
+
+
 class CameraMode(StrEnum):
     PUSH = "push"  # the camera publishes to our edge
     PULL = "pull"  # the camera is an RTSP server we read from
@@ -71,6 +76,20 @@ class Camera(Base):
     sub_source_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     site: Mapped[Site] = relationship(back_populates="cameras")
+
+
+class User(Base):
+    """A person who signs in to the console (machines use API keys)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, with its parameters
+    role: Mapped[Role] = mapped_column(String(8))
+    site_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # an operator's sites
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class ApiKey(Base):

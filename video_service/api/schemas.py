@@ -14,7 +14,7 @@ from pydantic import (
     field_validator,
 )
 
-from video_service.api.models import CameraMode, Scope
+from video_service.api.models import CameraMode, Role, Scope
 from video_service.edge.pull_urls import MAX_URL, parse_pull_url
 
 # The pipeline's own event types (camera_online, ...) and namespaced ones from outside
@@ -233,3 +233,48 @@ class KeysPublic(BaseModel):
 
 class KeyCreated(KeyPublic):
     key: str = Field(description="shown once; only its hash is stored")
+
+
+class SignIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionPublic(BaseModel):
+    """Who is signed in."""
+
+    username: str
+    role: Role
+    site_ids: list[str]
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+    role: Role
+    site_ids: list[Annotated[str, Field(max_length=64)]] = Field(default=[], max_length=1000)
+
+
+class UserUpdate(BaseModel):
+    """Disabling a user, changing their role, sites or password ends their sessions."""
+
+    enabled: bool | None = None
+    role: Role | None = None
+    site_ids: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None, max_length=1000
+    )
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    username: str
+    role: Role
+    site_ids: list[str]
+    enabled: bool
+    created_at: UtcDatetime
+
+
+class UsersPublic(BaseModel):
+    data: list[UserPublic]

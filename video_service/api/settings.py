@@ -31,6 +31,10 @@ class ApiSettings(DeliverySettings):
     event_streams_max: int = Field(default=2000, ge=1, le=100_000)
     event_streams_per_key: int = Field(default=10, ge=1, le=1000)
 
+    # A console session ends this long after its last request (and at once on sign-out, or
+    # when its user is disabled or deleted).
+    session_idle_s: float = Field(default=8 * 3600.0, gt=0, le=30 * 24 * 3600.0)
+
     @field_validator("admin_key")
     @classmethod
     def _refuse_placeholders(cls, key: SecretStr | None) -> SecretStr | None:

@@ -18,6 +18,7 @@ from video_service.api.lookups import CameraSites, Lookups
 from video_service.api.recording_store import DatabaseRecordings
 from video_service.api.response_cache import ResponseCache
 from video_service.api.settings import ApiSettings
+from video_service.api.web_sessions import WebSessions
 from video_service.delivery.playback import Delivery
 from workers.base.notices import announce_changed
 from workers.base.redis_client import connect_async
@@ -43,6 +44,7 @@ class ApiState:
     event_stream: EventStream
     delivery: Delivery
     export_slots: threading.BoundedSemaphore
+    web_sessions: WebSessions | None  # the console's sign-ins (in Redis: None without it)
 
 
 def build_api_state(
@@ -75,6 +77,7 @@ def build_api_state(
         ),
         delivery=delivery,
         export_slots=threading.BoundedSemaphore(settings.exports_at_once),
+        web_sessions=WebSessions(redis_client, settings.session_idle_s) if redis_client else None,
     )
 
 

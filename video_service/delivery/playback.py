@@ -177,18 +177,20 @@ class Delivery:
         camera_id: str,
         viewer: str,
         region: str,
-        session_id: str,
+        session_id: str | None,
         provider: Provider,
         whep_base: str | None = None,
         sub_base: str | None = None,
     ) -> Playback:
-        """The signed master URL on `provider`, the one the selector chose for `viewer`;
-        live view from `whep_base` (the owning edge's), else `SPARC_WHEP_URL`; the
-        sub-stream's from `sub_base` (None: no sub-stream is live)."""
+        """The signed master URL on `provider`, the one the selector chose for `viewer`
+        (`session_id` None: no viewer session, as for a WebRTC-only viewer); live view from
+        `whep_base` (the owning edge's), else `SPARC_WHEP_URL`; the sub-stream's from
+        `sub_base` (None: no sub-stream is live)."""
         grant = self.grant(camera_id)
         path = f"{grant.prefix}{MASTER_PLAYLIST}"
         query = self.signers[provider.name].query(path, grant)
-        extra = f"session={session_id}&region={region}&viewer={viewer}"
+        session = f"session={session_id}&" if session_id is not None else ""
+        extra = f"{session}region={region}&viewer={viewer}"
         url = f"{provider.base_url}{path}?{query}&{extra}"
         webrtc = self.webrtc_url(camera_id, grant, whep_base)
         sub = self.webrtc_url(camera_id, grant, sub_base, sub=True) if sub_base else None

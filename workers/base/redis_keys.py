@@ -152,3 +152,19 @@ def http_generation(tag: str) -> str:
 
 def http_response(tag: str, scope: str, path: str, digest: str) -> str:
     return f"sparc:http:{tag}:{scope}:{path}:{digest}"
+
+
+# The console's sign-in sessions (`video_service.api.web_sessions`): the API writes and reads.
+def web_session(token_hash: str) -> str:
+    """A signed-in session, by the hash of its cookie's token: who, and since when."""
+    return f"sparc:web-session:{token_hash}"
+
+
+def user_web_sessions(user_id: str) -> str:
+    """The sessions of a user (a set of token hashes), all ended when the user is disabled."""
+    return f"sparc:user-web-sessions:{user_id}"
+
+
+def sign_in_failures(kind: str, who: str) -> str:
+    """Failed sign-ins in the current window, per user name or per address (`kind`)."""
+    return f"sparc:sign-in-failures:{kind}:{who}"

@@ -58,6 +58,7 @@ REGION = {"min_length": 1, "max_length": 32, "pattern": r"^[a-z0-9-]+$"}
 Region = Annotated[str, Query(**REGION)]
 _REGION = TypeAdapter(Annotated[str, StringConstraints(**REGION)])
 _TIME = TypeAdapter(AskedTime)
+_FLAG = TypeAdapter(bool)
 Start = Annotated[AskedTime | None, Query(description="recorded playback from (ISO 8601)")]
 End = Annotated[AskedTime | None, Query(description="recorded playback to (ISO 8601)")]
 
@@ -91,12 +92,16 @@ async def get_playback(
     region: Region = "global",
     start: Start = None,
     end: End = None,
+    webrtc_only: bool = False,
 ) -> PlaybackPublic:
     """A signed master playlist URL on the CDN chosen for this viewer, and a viewer session;
     with `start` and `end` (at most 24 hours apart), a signed VOD playlist URL of the
-    recording instead. (Served by `fast_playback`, ahead of FastAPI; this declaration
-    documents it.)"""
-    return await playback_for(request, camera_id, region, _window(start, end))
+    recording instead. `webrtc_only`: live, for a viewer who watches over WebRTC only (a
+    wall's tile): no viewer session is opened, so no HLS ladder is made for it (its `url`
+    plays once a session is asked for without it). (Served by `fast_playback`, ahead of
+    FastAPI; this declaration documents it.)"""
+    window = _window(start, end)
+    return await playback_for(request, camera_id, region, window, webrtc_only=webrtc_only)
 
 
 async def fast_playback(request: Request) -> Response:
@@ -112,6 +117,7 @@ async def fast_playback(request: Request) -> Response:
     try:
         region = _REGION.validate_python(query.get("region", "global"))
         times = [_query_time(query.get(name), name) for name in ("start", "end")]
+        webrtc_only = _query_flag(query.get("webrtc_only"), "webrtc_only")
     except _BadQuery as error:
         return await validation_response(request, RequestValidationError(error.located))
     except ValidationError as error:
@@ -119,7 +125,8 @@ async def fast_playback(request: Request) -> Response:
         return await validation_response(request, RequestValidationError(located))
     try:
         window = _window(*times)
-        answer = await playback_for(request, request.path_params["camera_id"], region, window)
+        camera_id = request.path_params["camera_id"]
+        answer = await playback_for(request, camera_id, region, window, webrtc_only=webrtc_only)
     except MAPPED as error:
         return error_response(error)
     return Response(answer.model_dump_json(), media_type="application/json")
@@ -136,6 +143,13 @@ def _query_time(raw: str | None, name: str) -> datetime | None:
         return None
     try:
         return _TIME.validate_python(raw)
+    except ValidationError as error:
+        raise _BadQuery([{**e, "loc": ("query", name)} for e in error.errors()]) from None
+
+
+def _query_flag(raw: str | None, name: str) -> bool:
+    try:
+        return _FLAG.validate_python(raw or "false")
     except ValidationError as error:
         raise _BadQuery([{**e, "loc": ("query", name)} for e in error.errors()]) from None
 
@@ -159,7 +173,12 @@ def refused_as_422(check: Callable[[], TimeRange]) -> TimeRange:
 
 
 async def playback_for(
-    request: Request, camera_id: str, region: str, window: TimeRange | None = None
+    request: Request,
+    camera_id: str,
+    region: str,
+    window: TimeRange | None = None,
+    *,
+    webrtc_only: bool = False,
 ) -> PlaybackPublic:
     """The key and the camera are cached for a few seconds (see lookups.py), the session is
     opened in a group (delivery/sessions.py), viewer_joined is written in the next batch."""
@@ -173,13 +192,15 @@ async def playback_for(
     live = live_services(request)
     await _require_online(camera, delivery, live.redis)
     chosen = delivery.selector.choose(principal.key_id, region)
-    viewer = await open_viewer(live, events_of(request), camera, principal)
+    session_id = None
+    if not webrtc_only:
+        session_id = (await open_viewer(live, events_of(request), camera, principal)).session_id
     edge = await delivery.live_view_base(live.redis, camera.id)
     sub_edge = await delivery.sub_stream_base(live.redis, camera.id)
     playback = delivery.playback(
-        camera.id, principal.key_id, region, viewer.session_id, chosen, edge, sub_edge
+        camera.id, principal.key_id, region, session_id, chosen, edge, sub_edge
     )
-    return PlaybackPublic(**playback.__dict__, session_id=viewer.session_id)
+    return PlaybackPublic(**playback.__dict__, session_id=session_id)
 
 
 async def recorded_playback(

@@ -1,0 +1,109 @@
+"""Signing in to the console: `POST /api/session` with a name and a password sets the session
+cookie (`HttpOnly`, `SameSite=Strict`, `Secure` where the public URL is https); `GET` says who
+is signed in; `DELETE` signs out. Sessions live in Redis (`web_sessions`)."""
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from video_service.api.deps import SessionDep, SettingsDep
+from video_service.api.errors import (
+    ErrorPublic,
+    Forbidden,
+    NotAuthenticated,
+    ServiceUnavailable,
+    TooManyRequests,
+)
+from video_service.api.models import Role, User
+from video_service.api.schemas import SessionPublic, SignIn
+from video_service.api.session_cookies import origin_of, session_token
+from video_service.api.settings import ApiSettings
+from video_service.api.state import api_state
+from video_service.api.users import verified_user
+from video_service.api.web_sessions import COOKIE, WebSessions
+
+router = APIRouter(prefix="/api/session", tags=["session"])
+
+
+def web_sessions_of(request: Request) -> WebSessions:
+    found = api_state(request).web_sessions
+    if found is None:
+        raise ServiceUnavailable("signing in needs the live services (Redis)")
+    return found
+
+
+@router.post(
+    "",
+    responses={429: {"model": ErrorPublic, "description": "too many failed sign-ins: wait"}},
+)
+async def sign_in(
+    body: SignIn, request: Request, response: Response, settings: SettingsDep
+) -> SessionPublic:
+    """Wrong name or password: 401 (which of them is not said). Too many failures for the
+    name (5) or the address (20) in 15 minutes: 429 with Retry-After, before any check."""
+    web = web_sessions_of(request)
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower() != origin_of(settings.public_url):
+        raise Forbidden("signing in must come from the console's own origin")
+    address = request.client.host if request.client else "unknown"
+    wait_s = await run_in_threadpool(web.refused_for_s, body.username, address)
+    if wait_s:
+        refused = TooManyRequests(f"too many failed sign-ins: try again in {wait_s} s")
+        refused.retry_after_s = wait_s
+        raise refused
+    user = await run_in_threadpool(_verified, request, body)
+    if user is None:
+        await run_in_threadpool(web.failed, body.username, address)
+        raise NotAuthenticated("wrong username or password")
+    await run_in_threadpool(web.succeeded, body.username)
+    token = await run_in_threadpool(web.start, user.id)
+    _set_cookie(response, token, settings)
+    return user_session(user)
+
+
+def _verified(request: Request, body: SignIn) -> User | None:
+    state = api_state(request)
+    with state.sessions() as session, session.begin():
+        user = verified_user(session, body.username, body.password)
+        if user is not None:
+            session.expunge(user)
+        return user
+
+
+@router.get("")
+def who(request: Request, session: SessionDep) -> SessionPublic:
+    """Who is signed in; 401 when no one is (an API key is not a session)."""
+    user = _signed_in(request, session)
+    if user is None:
+        raise NotAuthenticated("not signed in")
+    return user_session(user)
+
+
+@router.delete("", status_code=204)
+def sign_out(request: Request, response: Response, settings: SettingsDep) -> None:
+    token = session_token(request.scope["headers"])
+    if token is not None:
+        web_sessions_of(request).end(token)
+    response.delete_cookie(COOKIE, path="/", secure=_secure(settings), httponly=True,
+                           samesite="strict")  # fmt: skip
+
+
+def _signed_in(request: Request, session: SessionDep) -> User | None:
+    token = session_token(request.scope["headers"])
+    found = web_sessions_of(request).find(token) if token is not None else None
+    if found is None:
+        return None
+    user = session.get(User, found.user_id)
+    return user if user is not None and user.enabled else None
+
+
+def user_session(user: User) -> SessionPublic:
+    return SessionPublic(username=user.username, role=Role(user.role), site_ids=user.site_ids)
+
+
+def _set_cookie(response: Response, token: str, settings: ApiSettings) -> None:
+    response.set_cookie(COOKIE, token, path="/", httponly=True, samesite="strict",
+                        secure=_secure(settings))  # fmt: skip
+
+
+def _secure(settings: ApiSettings) -> bool:
+    return settings.public_url.lower().startswith("https://")
