@@ -1,6 +1,8 @@
 """A real control API over HTTP (uvicorn in a thread) on a real database, for the API, edge
 and delivery tests; and the edge's collaborators built the way the CLI builds them."""
 
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -104,3 +106,19 @@ def live_services(settings: ApiSettings, session_ttl_s: float) -> LiveBuilder:
 def api_state_of(app: FastAPI) -> ApiState:
     state: ApiState = app.state.api
     return state
+
+
+PASSWORD = "correct horse battery"  # the users the tests make
+
+
+def cli_user(api: Api, name: str, role: str, *sites: str, password: str = PASSWORD) -> str:
+    """`sparc-video users create` with the password on standard input; what it printed."""
+    env = {"PATH": "/usr/bin:/bin", "SPARC_STATE_DIR": str(api.settings.state_dir),
+           "SPARC_DATABASE_URL": api.settings.database_url}  # fmt: skip
+    command = [sys.executable, "-m", "video_service.cli", "users", "create", name, "--role", role]
+    for site in sites:
+        command += ["--site", site]
+    done = subprocess.run([*command, "--password-stdin"], input=password + "\n", env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -5,8 +5,6 @@ another origin is refused; failed sign-ins are limited per name and per address;
 out, or the user's being disabled or deleted, ends the session, on a second API process
 too; API keys work as before."""
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,27 +12,12 @@ import httpx
 import pytest
 import redis
 
-from tests.api_harness import ADMIN_KEY, Api, live_services, run_api
+from tests.api_harness import ADMIN_KEY, PASSWORD, Api, cli_user, live_services, run_api
 from tests.environment import TEST_REDIS_URL
 from tests.waiting import eventually
 from video_service.api.settings import ApiSettings
 from video_service.api.web_sessions import COOKIE, FAILURES_PER_USER
 from workers.base.ports import free_port
-
-PASSWORD = "correct horse battery"
-
-
-def cli_user(api: Api, name: str, role: str, *sites: str, password: str = PASSWORD) -> str:
-    """`sparc-video users create` with the password on standard input; what it printed."""
-    env = {"PATH": "/usr/bin:/bin", "SPARC_STATE_DIR": str(api.settings.state_dir),
-           "SPARC_DATABASE_URL": api.settings.database_url}  # fmt: skip
-    command = [sys.executable, "-m", "video_service.cli", "users", "create", name, "--role", role]
-    for site in sites:
-        command += ["--site", site]
-    done = subprocess.run([*command, "--password-stdin"], input=password + "\n", env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def browser(api: Api, origin: str | None = None) -> httpx.Client:

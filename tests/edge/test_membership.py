@@ -8,7 +8,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from video_service.edge.membership import ALIVE_TTL_S, Membership, pulled_by
+from video_service.edge.membership import Membership, pulled_by
+from video_service.shared.edges import ALIVE_TTL_S
 from workers.base.ports import free_port
 
 CAMERAS = [f"{n:032x}" for n in range(40)]

@@ -17,7 +17,8 @@ from tests.edge_harness import RunningEdge, events, start_camera, start_edge, st
 from tests.waiting import eventually, holds, settles
 from video_service.api.db import session_scope
 from video_service.api.settings import ApiSettings
-from video_service.edge.membership import ALIVE_BEAT_S, pulled_by
+from video_service.edge.membership import pulled_by
+from video_service.shared.edges import ALIVE_BEAT_S
 from video_service.shared.ownership import Ownership
 from workers.base.ports import free_port
 

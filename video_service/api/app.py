@@ -23,6 +23,7 @@ from video_service.api.maintenance import maintain_forever
 from video_service.api.metrics import RequestMetrics, scraped, watch_pool
 from video_service.api.routes import (
     cameras,
+    console,
     events,
     keys,
     ops,
@@ -95,7 +96,7 @@ def create_app(settings: ApiSettings, live: LiveBuilder | None = None) -> FastAP
     app.add_middleware(RequestMetrics)  # outermost: every request timed
     watch_pool(engine_of(sessions))
     routers = (sites, cameras, events, keys, users, session, viewers, playback, recordings, ops,
-               player)  # fmt: skip
+               player, console)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=ERRORS)
 

@@ -20,27 +20,43 @@ import redis
 from video_service.edge.faults import TRANSIENT
 from video_service.edge.metrics import edge_metrics
 from video_service.edge.relay import INGESTED
+from video_service.shared.edges import ALIVE_BEAT_S, ALIVE_TTL_S
+from video_service.shared.ownership import Ownership
 from workers.base import redis_keys
 from workers.queue.activity import IngestRate, beat_edge
 
-ALIVE_BEAT_S = 2.0
-ALIVE_TTL_S = 6.0
 POOLS_VIEW_BEAT_S = 5.0
 
 
 class Membership:
     def __init__(
-        self, client: redis.Redis, edge: str, clock: Callable[[], float] = time.time
+        self,
+        client: redis.Redis,
+        edge: str,
+        clock: Callable[[], float] = time.time,
+        whep_url: str | None = None,
     ) -> None:
+        """`whep_url`: where this edge serves live view (said with each beat)."""
         self.client = client
         self.edge = edge
+        self.whep_url = whep_url
         self._clock = clock
         self._alive: list[str] = []  # the live edges, as last heard
+
+    @classmethod
+    def of(cls, ownership: Ownership | None) -> "Membership | None":
+        """The membership of the edge that owns with `ownership` (None: an edge alone)."""
+        if ownership is None:
+            return None
+        return cls(ownership.client, ownership.edge, whep_url=ownership.whep_url)
 
     async def beat(self) -> None:
         """Say this edge is alive, and learn which are. Redis away: the last view holds."""
         with contextlib.suppress(*TRANSIENT):
-            self._alive = await asyncio.to_thread(beat_alive, self.client, self.edge, self._clock())
+            now = self._clock()
+            self._alive = await asyncio.to_thread(
+                beat_alive, self.client, self.edge, now, self.whep_url
+            )
 
     async def beat_forever(self) -> None:
         while True:
@@ -72,18 +88,24 @@ async def tell_pools_view_forever(
         await asyncio.sleep(POOLS_VIEW_BEAT_S)
 
 
-def beat_alive(client: redis.Redis, edge: str, now: float) -> list[str]:
-    """Say `edge` is alive; the edges alive now (each beaten within `ALIVE_TTL_S`)."""
+def beat_alive(
+    client: redis.Redis, edge: str, now: float, whep_url: str | None = None
+) -> list[str]:
+    """Say `edge` is alive (and where it serves live view); the edges alive now (each
+    beaten within `ALIVE_TTL_S`)."""
     pipe = client.pipeline(transaction=False)
+    if whep_url is not None:
+        pipe.hset(redis_keys.EDGES_LIVE_VIEW, edge, whep_url)
     pipe.zadd(redis_keys.EDGES_ALIVE, {edge: now})
     pipe.zremrangebyscore(redis_keys.EDGES_ALIVE, "-inf", now - ALIVE_TTL_S)
     pipe.zrange(redis_keys.EDGES_ALIVE, 0, -1)
-    members = pipe.execute()[2]
+    members = pipe.execute()[-1]
     return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
 
 def leave_alive(client: redis.Redis, edge: str) -> None:
     client.zrem(redis_keys.EDGES_ALIVE, edge)
+    client.hdel(redis_keys.EDGES_LIVE_VIEW, edge)
 
 
 def pulled_by(camera_id: str, edges: Sequence[str]) -> str | None:

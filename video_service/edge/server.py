@@ -18,7 +18,7 @@ from video_service.edge.events import EventSink
 from video_service.edge.faults import log_unexpected
 from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.whep import WhepService, start_live_view
-from video_service.edge.membership import ALIVE_BEAT_S, Membership, tell_pools_view_forever
+from video_service.edge.membership import Membership, tell_pools_view_forever
 from video_service.edge.metrics import edge_metrics
 from video_service.edge.publishers import Publishers
 from video_service.edge.pull import PullSupervisor
@@ -33,6 +33,7 @@ from video_service.edge.sub_pull import SubStreamPuller
 from video_service.edge.sub_streams import SubStreams
 from video_service.edge.takeover import BucketHistory, take_pulled
 from video_service.edge.watcher import Watchers
+from video_service.shared.edges import ALIVE_BEAT_S
 from video_service.shared.ownership import Ownership, parse_taken
 from video_service.shared.recording_index import RecordingIndex
 from workers.base import redis_keys
@@ -66,7 +67,7 @@ class Edge:
         self._recordings = recordings
         self._uploads = uploads
         self._leases = CameraLeases(ownership)
-        self._membership = Membership(ownership.client, ownership.edge) if ownership else None
+        self._membership = Membership.of(ownership)
         self._listener: Listener | None = None
         self._refusals = Refusals(events)
         layout = MediaLayout(settings.media_root)

@@ -15,6 +15,9 @@ CAMERA_CHANGED: Final = "sparc:camera:changed"  # the API changed a camera
 
 # Camera ownership (`video_service.shared.ownership`): written by edges, read by all.
 EDGES_ALIVE: Final = "sparc:edges:alive"  # sorted set: edge -> last beat
+# hash: edge -> where it serves live view (`video_service.shared.edges`); the console's
+# Content-Security-Policy names them.
+EDGES_LIVE_VIEW: Final = "sparc:edges:live-view"
 
 
 def camera_owner(camera_id: str) -> str:

@@ -3,18 +3,13 @@
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse
 
 from video_service.api.errors import ServiceUnavailable
 
 router = APIRouter(tags=["player"], include_in_schema=False)
 PLAYER = Path(__file__).resolve().parents[2] / "player"
 HLS_JS = PLAYER / "node_modules" / "hls.js" / "dist" / "hls.min.js"
-
-
-@router.get("/")
-def root() -> RedirectResponse:
-    return RedirectResponse("/player/")
 
 
 @router.get("/player/")

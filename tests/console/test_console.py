@@ -1,0 +1,120 @@
+"""The console in a real browser: an operator made with the CLI opens the wall, is sent to
+sign in, signs in through the form and sees every tile of a wall of 4 publishing cameras play
+live video over WebRTC (from the sub-streams where there are, at their size); the tab hidden,
+the edge's viewers drop to 0, and come back when it is shown. The page's
+Content-Security-Policy names the edge, the cookie is HttpOnly and SameSite=Strict, nothing
+is kept in the browser's storage. And the server: each console route serves the page, an
+asset is kept a year, a path that climbs out of the assets is a 404."""
+
+import gzip
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api_harness import PASSWORD, Api, cli_user
+from tests.edge_harness import RunningEdge, publisher
+from tests.processes import Children
+from tests.waiting import eventually
+
+DRIVER = Path(__file__).parent.parent / "browser" / "console_wall.mjs"
+TILES = 4
+
+
+def test_each_console_route_is_the_page_under_a_strict_policy(live_api: Api) -> None:
+    for path in ("/", "/sign-in", "/wall?site=x&layout=4", "/cameras/abc", "/events", "/admin"):
+        page = httpx.get(live_api.url + path)
+        assert page.status_code == 200 and '<div id="root">' in page.text, path
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "unsafe-inline" not in policy, policy
+        assert "<script>" not in page.text and "style=" not in page.text
+    asset = page.text.split('src="/assets/')[1].split('"')[0]
+    script = httpx.get(f"{live_api.url}/assets/{asset}")
+    assert script.status_code == 200 and "immutable" in script.headers["cache-control"]
+    for hostile in ("..%2F..%2Fpyproject.toml", "%2e%2e", "a%00b.js", "nope.js"):
+        assert httpx.get(f"{live_api.url}/assets/{hostile}").status_code == 404, hostile
+    worker = httpx.get(f"{live_api.url}/sw.js")
+    assert worker.status_code == 200 and "javascript" in worker.headers["content-type"]
+
+
+@pytest.mark.long
+def test_an_operator_signs_in_and_watches_a_wall_of_four_live_cameras(
+    live_api: Api, owning_edge: RunningEdge, children: Children, whep_port: int
+) -> None:
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()["id"]
+    cameras = [admin.post("/api/cameras", json={"site_id": site, "name": f"Cam {n}"}).json()
+               for n in range(TILES)]  # fmt: skip
+    cli_user(live_api, "olga", "operator", site)
+    for n, camera in enumerate(cameras):
+        main = owning_edge.url(camera)
+        children.popen(publisher(main, 90, size="320x180", gop_s=1), stderr=subprocess.DEVNULL)
+        if n == 0:  # one camera sends a sub-stream too: its tile plays that
+            sub = publisher(main + "/sub", 90, size="192x108", gop_s=1)
+            children.popen(sub, stderr=subprocess.DEVNULL)
+    feeds = owning_edge.edge.live_feeds
+    eventually(lambda: all(feeds.get(c["id"]) is not None for c in cameras), 30,
+               what="every camera publishing")  # fmt: skip
+
+    env = {**os.environ, "CONSOLE_PASSWORD": PASSWORD}
+    driver = children.popen(
+        ["node", str(DRIVER), live_api.url, "olga", site, str(TILES)], env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert driver.stdout is not None and driver.stdin is not None
+
+    def step() -> dict[str, object]:
+        line = driver.stdout.readline()  # type: ignore[union-attr]
+        assert line, "the driver ended early"
+        said = json.loads(line)
+        assert said["step"] != "error", said
+        return dict(said)
+
+    playing = step()
+    assert playing["step"] == "playing", playing
+    assert all(moved > 1.0 for moved in playing["advanced"]), playing  # type: ignore[attr-defined]
+    assert [192, 108] in playing["sizes"], "the sub-stream's tile plays the sub-stream"  # type: ignore[operator]
+    assert playing["stored"] == 0, "nothing in localStorage or sessionStorage"
+    (cookie,) = playing["cookies"]  # type: ignore[misc]
+    assert cookie == {"name": "sparc_session", "httpOnly": True, "sameSite": "Strict",
+                      "secure": False}, cookie  # fmt: skip
+    assert f"http://127.0.0.1:{whep_port}" in str(playing["policy"]), "the edge may be reached"
+    assert feeds.viewer_count() >= TILES
+
+    assert step()["step"] == "hidden"
+    eventually(lambda: feeds.viewer_count() == 0, 15, what="every stream stopped")
+    driver.stdin.write("show\n")
+    driver.stdin.flush()
+    shown = step()
+    assert shown["step"] == "shown" and not shown["violations"], shown
+    assert feeds.viewer_count() >= TILES
+    assert driver.wait(30) == 0
+
+
+BUILT = Path(__file__).parents[2] / "video_service" / "console" / "dist"
+BUDGET = 120 * 1024  # the initial route's JavaScript, gzip
+
+
+def test_the_wall_loads_at_most_120_kb_of_javascript_and_hls_js_only_when_used() -> None:
+    """What a first visit to the wall fetches (the entry, the wall's page and what each
+    imports statically, as Vite's manifest says), gzip: within the budget; hls.js and the
+    administration page are chunks of their own, loaded only when used."""
+    manifest = json.loads((BUILT / ".vite" / "manifest.json").read_text())
+    loaded: set[str] = set()
+
+    def load(key: str) -> None:
+        if key not in loaded:
+            loaded.add(key)
+            for imported in manifest[key].get("imports", []):
+                load(imported)
+
+    load("index.html")
+    load("src/pages/Wall.tsx")
+    files = {manifest[key]["file"] for key in loaded}
+    size = sum(len(gzip.compress((BUILT / name).read_bytes(), 9)) for name in files)
+    assert size <= BUDGET, f"{size / 1024:.1f} KB gzip: {sorted(files)}"
+    lazy = [key for key in manifest if "hls.js" in key or key == "src/pages/Admin.tsx"]
+    assert len(lazy) == 2 and not set(lazy) & loaded, lazy

@@ -1,0 +1,61 @@
+// HLS live view, the fallback when WebRTC is refused or shows nothing: hls.js (fetched only
+// now, as its own chunk) where Media Source Extensions exist, the browser's own HLS where
+// they don't (iPhone Safari).
+import { abortable } from "./abort";
+
+const HLS_TYPE = "application/vnd.apple.mpegurl";
+
+export interface HlsSession {
+  /** Resolves on a fatal playback error (an expired URL, the stream gone). */
+  readonly ended: Promise<void>;
+  stop(): void;
+}
+
+function hasMediaSource(): boolean {
+  return "MediaSource" in window || "ManagedMediaSource" in window;
+}
+
+function playNatively(url: string, video: HTMLVideoElement): HlsSession {
+  let fail = () => {};
+  const ended = new Promise<void>((resolve) => {
+    fail = resolve;
+  });
+  video.addEventListener("error", fail, { once: true });
+  video.src = url;
+  return {
+    ended,
+    stop() {
+      video.removeEventListener("error", fail);
+      video.removeAttribute("src");
+      video.load();
+    },
+  };
+}
+
+export async function startHls(url: string, video: HTMLVideoElement, signal: AbortSignal): Promise<HlsSession> {
+  const native = video.canPlayType(HLS_TYPE) !== "";
+  if (native && !hasMediaSource()) return playNatively(url, video);
+  const { default: Hls } = await abortable(import("hls.js"), signal);
+  if (!Hls.isSupported()) {
+    if (native) return playNatively(url, video);
+    throw new Error("this browser plays no HLS");
+  }
+  // No worker: hls.js would start it from a blob: URL, which the Content-Security-Policy
+  // (script-src 'self', no worker-src) refuses; transmuxing on the page costs little here.
+  const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 3, backBufferLength: 30 });
+  const ended = new Promise<void>((resolve) => {
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (data.fatal) resolve();
+    });
+  });
+  hls.loadSource(url);
+  hls.attachMedia(video);
+  return {
+    ended,
+    stop() {
+      hls.destroy();
+      video.removeAttribute("src");
+      video.load();
+    },
+  };
+}
