@@ -2,11 +2,13 @@
 viewer, and the printed URL plays.
 
 `sparc-video demo` starts, on this machine: Redis (the embedded one where REDIS_URL is
-unset), the control API with its origin and web player, the RTSP edge and a CPU worker;
-creates a site, a camera, an admin and a viewer key through the API; publishes FFmpeg's
+unset), the control API with its origin, console and web player, the RTSP edge and a CPU
+worker; creates a site, a camera, an admin and a viewer key and a console admin (its
+password printed once) through the API; publishes FFmpeg's
 testsrc2 with a clock and a tone over RTSP with the camera's password; asks for playback
 with the viewer key (a viewer session, renewed while the demo runs, as a player's steering
-polls would); waits for the ladder and checks with ffprobe that the signed URL plays.
+polls would); waits for the ladder and checks with ffprobe that the signed URL plays, and that the
+console's wall plays the camera live (`demo_console`).
 """
 
 import asyncio
@@ -32,6 +34,7 @@ from video_service.api.maintenance import prepare_database
 from video_service.api.recording_store import DatabaseRecordings
 from video_service.api.security import generate_api_key
 from video_service.api.settings import ApiSettings
+from video_service.demo_console import check_wall_plays, make_admin
 from video_service.edge.server import Edge
 from video_service.edge.settings import EdgeSettings
 from video_service.shared.ownership import Ownership
@@ -106,6 +109,7 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
     client = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {admin_key}"})
     site = client.post("/api/sites", json={"name": "Demo HQ", "tier": 5}).json()
     camera = client.post("/api/cameras", json={"site_id": site["id"], "name": "Lobby"}).json()
+    console_password = make_admin(client)
     viewer_key = client.post(
         "/api/keys", json={"name": "demo viewer", "scope": "viewer", "site_ids": [site["id"]]}
     ).json()["key"]
@@ -141,8 +145,10 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
         say(f"6/7 the live ladder plays (signed, via the {playback['cdn']}): {url}")
         lag = client.get(f"/api/cameras/{camera['id']}/lag").json()
         say("    publish lag p95: " + ", ".join(f"{k} {v['p95_s']:.2f} s" for k, v in lag.items()))
-        say(f"7/7 the web player: {api_url}/player/#key={viewer_key}&camera={camera['id']}")
-        say("    (live view over WebRTC from the edge, HLS where WebRTC cannot play)")
+        picture = check_wall_plays(api_url, "admin", console_password, camera["id"])
+        say(f"7/7 the console: {api_url}/ (its wall's tile plays live: {picture})")
+        say(f"    sign in as admin with the password {console_password} (shown once)")
+        say(f"    the web player: {api_url}/player/#key={viewer_key}&camera={camera['id']}")
         if not once:
             say("    open it in a browser (or the URL in Safari, VLC, ffplay); Ctrl-C stops")
             _serve_until_interrupted(publisher)

@@ -19,7 +19,10 @@ def test_the_readme_main_job_gives_a_live_ladder_that_plays_over_http(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "6/7 the live ladder plays (signed, via the origin): http://127.0.0.1:" in done.stdout
     assert "/media/live/" in done.stdout and "token=" in done.stdout
-    assert "7/7 the web player: http://127.0.0.1:" in done.stdout
+    assert "7/7 the console: http://127.0.0.1:" in done.stdout
+    assert "its wall's tile plays live: 1280x720" in done.stdout, done.stdout
+    assert "sign in as admin with the password " in done.stdout
+    assert "the web player: http://127.0.0.1:" in done.stdout
     camera_dirs = list((tmp_path / "demo" / "state" / "media" / "live").iterdir())
     assert len(camera_dirs) == 1
     master = m3u8.load(str(camera_dirs[0] / "master.m3u8"))
