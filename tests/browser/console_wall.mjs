@@ -16,9 +16,11 @@ const browser = await launchChromium([
   AUTOPLAY, "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]);
 const violations = [];
+const dialogs = [];
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
+  page.on("dialog", (dialog) => { dialogs.push(dialog.message()); void dialog.dismiss(); });
   page.on("console", (message) => {
     if (message.text().includes("Content Security Policy")) violations.push(message.text());
   });
@@ -43,9 +45,12 @@ try {
   const sizes = await page.evaluate(() => [...document.querySelectorAll('[data-testid="tile"] video')]
     .map((video) => [video.videoWidth, video.videoHeight]));
   const stored = await page.evaluate(() => localStorage.length + sessionStorage.length);
+  const names = await page.evaluate(() => [...document.querySelectorAll(".tile-name")]
+    .map((name) => name.textContent));
   const cookies = (await context.cookies()).map(({ name, httpOnly, sameSite, secure }) =>
     ({ name, httpOnly, sameSite, secure }));
-  say({ step: "playing", url: page.url(), playingMs, advanced, sizes, stored, cookies, policy });
+  say({ step: "playing", url: page.url(), playingMs, advanced, sizes, stored, cookies, policy,
+        names, dialogs });
 
   const setHidden = (hidden) => page.evaluate((value) => {
     Object.defineProperty(document, "hidden", { configurable: true, get: () => value });

@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,7 @@ from tests.waiting import eventually
 
 DRIVER = Path(__file__).parent.parent / "browser" / "console_wall.mjs"
 TILES = 4
+HOSTILE = "<img src=x onerror=alert(1)>"  # a name or a detail that must stay text
 
 
 def test_each_console_route_is_the_page_under_a_strict_policy(live_api: Api) -> None:
@@ -46,8 +48,9 @@ def test_an_operator_signs_in_and_watches_a_wall_of_four_live_cameras(
 ) -> None:
     admin = live_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()["id"]
-    cameras = [admin.post("/api/cameras", json={"site_id": site, "name": f"Cam {n}"}).json()
-               for n in range(TILES)]  # fmt: skip
+    names = [HOSTILE, *(f"Cam {n}" for n in range(1, TILES))]
+    cameras = [admin.post("/api/cameras", json={"site_id": site, "name": name}).json()
+               for name in names]  # fmt: skip
     cli_user(live_api, "olga", "operator", site)
     for n, camera in enumerate(cameras):
         main = owning_edge.url(camera)
@@ -78,6 +81,7 @@ def test_an_operator_signs_in_and_watches_a_wall_of_four_live_cameras(
     assert all(moved > 1.0 for moved in playing["advanced"]), playing  # type: ignore[attr-defined]
     assert [192, 108] in playing["sizes"], "the sub-stream's tile plays the sub-stream"  # type: ignore[operator]
     assert playing["stored"] == 0, "nothing in localStorage or sessionStorage"
+    assert HOSTILE in playing["names"] and playing["dialogs"] == [], "names are text"  # type: ignore[operator]
     (cookie,) = playing["cookies"]  # type: ignore[misc]
     assert cookie == {"name": "sparc_session", "httpOnly": True, "sameSite": "Strict",
                       "secure": False}, cookie  # fmt: skip
@@ -118,3 +122,34 @@ def test_the_wall_loads_at_most_120_kb_of_javascript_and_hls_js_only_when_used()
     assert size <= BUDGET, f"{size / 1024:.1f} KB gzip: {sorted(files)}"
     lazy = [key for key in manifest if "hls.js" in key or key == "src/pages/Admin.tsx"]
     assert len(lazy) == 2 and not set(lazy) & loaded, lazy
+
+
+EVENTS_DRIVER = Path(__file__).parent.parent / "browser" / "console_events.mjs"
+
+
+def test_an_event_posted_with_a_key_appears_in_the_feed_as_text_within_a_second(
+    live_api: Api, children: Children
+) -> None:
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()["id"]
+    camera = admin.post("/api/cameras", json={"site_id": site, "name": HOSTILE}).json()["id"]
+    cli_user(live_api, "omar", "operator", site)
+    env = {**os.environ, "CONSOLE_PASSWORD": PASSWORD}
+    driver = children.popen(
+        ["node", str(EVENTS_DRIVER), live_api.url, "omar", "door.forced"], env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert driver.stdout is not None and driver.stdin is not None
+    live = json.loads(driver.stdout.readline())
+    assert live["step"] == "live", live
+    at = datetime.now(UTC).isoformat()
+    batch = [{"camera_id": camera, "type": "door.forced", "at": at, "detail": {"note": HOSTILE}}]
+    driver.stdin.write("posted\n")
+    driver.stdin.flush()
+    assert admin.post("/api/events", json={"events": batch}).status_code == 201
+    shown = json.loads(driver.stdout.readline())
+    assert shown["step"] == "shown", shown
+    assert shown["ms"] < 1000, shown
+    assert HOSTILE in shown["text"] and shown["dialogs"] == [], "shown as text, never run"
+    assert all("/still.jpg" in src for src in shown["images"]), "no image from the data"
+    assert driver.wait(30) == 0

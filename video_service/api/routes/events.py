@@ -110,9 +110,13 @@ def post_events(
 
 
 @router.get("/stream", response_class=StreamingResponse)
-async def stream_events(request: Request, where: FilterDep) -> StreamingResponse:
+async def stream_events(
+    request: Request, where: FilterDep, named: bool = True
+) -> StreamingResponse:
     """Server-sent events, filtered like the list; each carries its id, so a client that
-    reconnects with Last-Event-ID misses nothing."""
+    reconnects with Last-Event-ID misses nothing. Each is named by its type (`event:`);
+    `named=false`: none is (a browser's EventSource hands every one to `onmessage`, whatever
+    its type; the type is in the data either way)."""
     last = request.headers.get("last-event-id", "")
     after = int(last) if last.isascii() and last.isdigit() and len(last) <= 18 else None
     stream = stream_of(request)
@@ -136,7 +140,8 @@ async def stream_events(request: Request, where: FilterDep) -> StreamingResponse
                 yield b": keep-alive\n\n"
                 continue
             data = json.dumps(event.model_dump(mode="json"), separators=(",", ":"))
-            yield f"id: {event.id}\nevent: {event.type}\ndata: {data}\n\n".encode()
+            name = f"event: {event.type}\n" if named else ""
+            yield f"id: {event.id}\n{name}data: {data}\n\n".encode()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(lines(), media_type="text/event-stream", headers=headers)

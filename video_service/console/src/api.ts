@@ -213,8 +213,9 @@ export function listEvents(
   return request<Page<VideoEvent>>(`/api/events${params}`, { signal });
 }
 
-export function eventStreamUrl(filters: EventFilters): string {
-  return `/api/events/stream${query(eventFilterParams(filters))}`;
+export function eventStreamUrl(filters: EventFilters, named = true): string {
+  const params = eventFilterParams(filters);
+  return `/api/events/stream${query(named ? params : { ...params, named: "false" })}`;
 }
 
 export function stillUrl(cameraId: string, tick: number): string {

@@ -3,22 +3,6 @@
 import { useEffect, useState } from "react";
 import { eventStreamUrl, type EventFilters, type VideoEvent } from "./api";
 
-/** The pipeline's own event types. The stream names each event by its type (`event:`), and
- * EventSource only hands over the names it listens to: these, or the type filtered on.
- * Events from outside the pipeline may have any type; Events.tsx polls for those. */
-export const PIPELINE_EVENT_TYPES = [
-  "camera_online",
-  "camera_offline",
-  "publish_refused",
-  "segment_recorded",
-  "ladder_job_done",
-  "ladder_job_failed",
-  "ladder_job_skipped",
-  "viewer_joined",
-  "viewer_left",
-  "disk_space",
-] as const;
-
 const KEPT = 500;
 
 export type FeedStatus = "connecting" | "live" | "reconnecting" | "closed";
@@ -45,15 +29,15 @@ export function useEventFeed(filters: EventFilters, generation: number): { event
   useEffect(() => {
     setEvents([]);
     setStatus("connecting");
-    const source = new EventSource(eventStreamUrl({ siteId, cameraId, type }));
+    // Unnamed events (`named=false`): EventSource hands every one to onmessage, whatever
+    // its type (a named one would need a listener for each type, and types are open).
+    const source = new EventSource(eventStreamUrl({ siteId, cameraId, type }, false));
     const receive = (message: MessageEvent) => {
       const event = parsedEvent(message.data);
       if (!event) return;
       setEvents((shown) => (shown.some((seen) => seen.id === event.id) ? shown : [event, ...shown].slice(0, KEPT)));
     };
-    // Filtered on a type, the stream sends only that one.
-    const names = new Set<string>(["message", ...(type ? [type] : PIPELINE_EVENT_TYPES)]);
-    for (const name of names) source.addEventListener(name, receive);
+    source.onmessage = receive;
     source.onopen = () => setStatus("live");
     source.onerror = () => setStatus(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
     return () => source.close();

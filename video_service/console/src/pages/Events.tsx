@@ -3,16 +3,19 @@
 import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState, type FormEvent } from "react";
 import { listEvents, listSites, type EventFilters, type VideoEvent } from "../api";
-import { PIPELINE_EVENT_TYPES, useEventFeed, type FeedStatus } from "../eventFeed";
+import { useEventFeed, type FeedStatus } from "../eventFeed";
 import { EventRow } from "../components/EventRow";
 import { usePageTitle } from "../hooks";
 import { navigate, useLocation, withQuery } from "../router";
 import { SESSION_KEY } from "../session";
 
 const PAGE_SIZE = 50;
-/** Events of types the feed cannot listen for (any type from outside the pipeline) show up
- * by asking for the newest this often, while no type is filtered on. */
-const UNNAMED_TYPES_POLL_MS = 30000;
+/** The pipeline's own event types, offered in the type filter (any other type may come
+ * from outside: cameras, analytics, alarms). */
+const PIPELINE_EVENT_TYPES = [
+  "camera_online", "camera_offline", "publish_refused", "segment_recorded", "ladder_job_done",
+  "ladder_job_failed", "ladder_job_skipped", "viewer_joined", "viewer_left", "disk_space",
+] as const;
 
 const FEED_STATUS: Record<FeedStatus, string> = {
   connecting: "Connecting to the live feed…",
@@ -101,14 +104,7 @@ export default function EventsPage() {
     staleTime: 60000,
     refetchOnWindowFocus: false,
   });
-  const newest = useQuery({
-    queryKey: ["events", "newest", filters],
-    queryFn: ({ signal }) => listEvents({ ...filters, limit: PAGE_SIZE }, signal),
-    refetchInterval: UNNAMED_TYPES_POLL_MS,
-    staleTime: 10000,
-    enabled: !filters.type && stored.isSuccess,
-  });
-  const shown = mergedNewestFirst(feed.events, newest.data?.data ?? [], ...(stored.data?.pages.map((page) => page.data) ?? []));
+  const shown = mergedNewestFirst(feed.events, ...(stored.data?.pages.map((page) => page.data) ?? []));
 
   const reconnect = () => {
     // A feed closed for good is usually a session that ended: the gate then signs in again.
