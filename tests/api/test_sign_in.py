@@ -156,3 +156,27 @@ def test_users_are_managed_by_an_admin_with_clear_refusals(live_api: Api) -> Non
         admin.patch(f"/api/users/{user_id}", json={"password": "another long password"})
         assert page.get("/api/session").status_code == 401, "a new password ends sessions"
         assert sign_in(page, "eve", "another long password").status_code == 200
+
+
+def test_a_user_keeps_wall_layouts_on_the_server_for_sites_they_see(live_api: Api) -> None:
+    admin = live_api.client()
+    hq = admin.post("/api/sites", json={"name": "HQ"}).json()["id"]
+    depot = admin.post("/api/sites", json={"name": "Depot"}).json()["id"]
+    cli_user(live_api, "gus", "operator", hq)
+    saved = {"layouts": [{"name": "Lobby wall", "site_id": hq, "layout": 9}]}
+    with browser(live_api) as page:
+        assert sign_in(page, "gus").status_code == 200
+        assert page.get("/api/session/layouts").json() == {"layouts": []}
+        assert page.put("/api/session/layouts", json=saved).json() == saved
+        elsewhere = {"layouts": [{"name": "x", "site_id": depot, "layout": 4}]}
+        assert page.put("/api/session/layouts", json=elsewhere).status_code == 403
+        for wrong in ({"name": "x", "site_id": hq, "layout": 7},
+                      {"name": "", "site_id": hq, "layout": 4},
+                      {"name": "x", "site_id": hq, "layout": 4, "camera_ids": ["a"]}):  # fmt: skip
+            assert page.put("/api/session/layouts", json={"layouts": [wrong]}).status_code == 422
+        too_many = {"layouts": [saved["layouts"][0]] * 51}
+        assert page.put("/api/session/layouts", json=too_many).status_code == 422
+    with browser(live_api) as again:
+        assert sign_in(again, "gus").status_code == 200
+        assert again.get("/api/session/layouts").json() == saved, "kept on the server"
+    assert admin.get("/api/session/layouts").status_code == 401, "a key has no layouts"

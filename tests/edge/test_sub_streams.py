@@ -165,6 +165,10 @@ def test_the_two_streams_of_one_camera_may_reach_two_edges_and_each_url_names_it
     assert first_frame_size(both["webrtc_sub"]) == (320, 180)
     assert first_frame_size(both["webrtc"]) == (640, 360)
     assert admin.get(f"/api/cameras/{camera['id']}").json()["sub_stream"]["edge"] == "edge-b"
+    overview = {e["name"]: e for e in admin.get("/api/ops/overview").json()["edges"]}
+    assert overview["edge-a"]["cameras"] == [camera["id"]] and not overview["edge-a"]["sub_streams"]
+    assert overview["edge-b"]["sub_streams"] == [camera["id"]] and not overview["edge-b"]["cameras"]
+    assert overview["edge-b"]["live_view_url"] == b.whep
 
     source = a.running.source(camera)
     recorded = len(list(source.glob("seg_*.ts")))

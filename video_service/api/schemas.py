@@ -2,7 +2,7 @@
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -246,6 +246,20 @@ class SessionPublic(BaseModel):
     username: str
     role: Role
     site_ids: list[str]
+
+
+class WallLayout(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name = Field(max_length=60)
+    site_id: str = Field(min_length=1, max_length=64)
+    layout: Literal[1, 4, 9, 16, 25, 36]
+
+
+class WallLayouts(BaseModel):
+    """The wall layouts a user saved (kept with the user, on the server)."""
+
+    model_config = ConfigDict(extra="forbid")
+    layouts: list[WallLayout] = Field(max_length=50)
 
 
 class UserCreate(BaseModel):

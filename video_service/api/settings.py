@@ -35,6 +35,9 @@ class ApiSettings(DeliverySettings):
     # when its user is disabled or deleted).
     session_idle_s: float = Field(default=8 * 3600.0, gt=0, le=30 * 24 * 3600.0)
 
+    # Linked from the console's operations page where set (http:// or https:// only).
+    grafana_url: str | None = Field(default=None, pattern=r"^https?://[^\s]{1,2000}$")
+
     @field_validator("admin_key")
     @classmethod
     def _refuse_placeholders(cls, key: SecretStr | None) -> SecretStr | None:

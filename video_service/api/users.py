@@ -67,7 +67,7 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"there is a user {username} already")
     user = User(username=username, password_hash=hash_password(password), role=role,
-                site_ids=found_sites, enabled=True)  # fmt: skip
+                site_ids=found_sites, enabled=True, layouts=[])  # fmt: skip
     session.add(user)
     session.flush()
     return user

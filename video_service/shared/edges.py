@@ -11,11 +11,22 @@ ALIVE_BEAT_S = 2.0
 ALIVE_TTL_S = 6.0
 
 
-def live_view_urls(client: redis.Redis, now: float) -> list[str]:
-    """Where the live edges serve live view (those that say)."""
+def live_edges(client: redis.Redis, now: float) -> dict[str, str | None]:
+    """The live edges, each with where it serves live view (None: it does not say)."""
     found = client.zrangebyscore(redis_keys.EDGES_ALIVE, now - ALIVE_TTL_S, "+inf")
     alive = [edge.decode() if isinstance(edge, bytes) else str(edge) for edge in found]
     if not alive:
-        return []
+        return {}
     urls = client.hmget(redis_keys.EDGES_LIVE_VIEW, alive)
-    return sorted({url.decode() if isinstance(url, bytes) else str(url) for url in urls if url})
+    return {edge: _text(url) for edge, url in zip(alive, urls, strict=True)}
+
+
+def live_view_urls(client: redis.Redis, now: float) -> list[str]:
+    """Where the live edges serve live view (those that say)."""
+    return sorted({url for url in live_edges(client, now).values() if url})
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)

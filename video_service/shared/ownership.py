@@ -110,3 +110,30 @@ def parse_taken(message: str) -> Owner | None:
     """A take as `CAMERA_TAKEN` carries it ("CAMERA TOKEN EDGE [WHEP_URL]"); None if garbled."""
     camera_id, _, value = message.partition(" ")
     return _parse(camera_id, value)
+
+
+OWNER_PREFIX = redis_keys.camera_owner("")
+
+
+def all_owners(client: redis.Redis, batch: int = 1000) -> list[Owner]:
+    """Every stream's owner now (a SCAN of the leases: for an operations view, not a hot
+    path); a sub-stream's under its stream id (`{camera}/sub`)."""
+    owners: list[Owner] = []
+    keys: list[str] = []
+
+    def read() -> None:
+        for key, raw in zip(keys, client.mget(keys), strict=True):
+            if raw is not None:
+                text = raw.decode() if isinstance(raw, bytes) else str(raw)
+                found = _parse(key.removeprefix(OWNER_PREFIX), text)
+                if found is not None:
+                    owners.append(found)
+        keys.clear()
+
+    for key in client.scan_iter(match=OWNER_PREFIX + "*", count=batch):
+        keys.append(key.decode() if isinstance(key, bytes) else str(key))
+        if len(keys) >= batch:
+            read()
+    if keys:
+        read()
+    return owners

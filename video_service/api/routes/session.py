@@ -14,7 +14,7 @@ from video_service.api.errors import (
     TooManyRequests,
 )
 from video_service.api.models import Role, User
-from video_service.api.schemas import SessionPublic, SignIn
+from video_service.api.schemas import SessionPublic, SignIn, WallLayouts
 from video_service.api.session_cookies import origin_of, session_token
 from video_service.api.settings import ApiSettings
 from video_service.api.state import api_state
@@ -72,10 +72,7 @@ def _verified(request: Request, body: SignIn) -> User | None:
 @router.get("")
 def who(request: Request, session: SessionDep) -> SessionPublic:
     """Who is signed in; 401 when no one is (an API key is not a session)."""
-    user = _signed_in(request, session)
-    if user is None:
-        raise NotAuthenticated("not signed in")
-    return user_session(user)
+    return user_session(_user(request, session))
 
 
 @router.delete("", status_code=204)
@@ -85,6 +82,31 @@ def sign_out(request: Request, response: Response, settings: SettingsDep) -> Non
         web_sessions_of(request).end(token)
     response.delete_cookie(COOKIE, path="/", secure=_secure(settings), httponly=True,
                            samesite="strict")  # fmt: skip
+
+
+@router.get("/layouts")
+def get_layouts(request: Request, session: SessionDep) -> WallLayouts:
+    """The wall layouts the signed-in user saved."""
+    return WallLayouts.model_validate({"layouts": _user(request, session).layouts or []})
+
+
+@router.put("/layouts")
+def put_layouts(body: WallLayouts, request: Request, session: SessionDep) -> WallLayouts:
+    """Replace the signed-in user's saved layouts (at most 50); each names a site they see."""
+    user = _user(request, session)
+    seen = set(user.site_ids)
+    for index, layout in enumerate(body.layouts):
+        if Role(user.role) is not Role.ADMIN and layout.site_id not in seen:
+            raise Forbidden(f"layout {index}: that site is not yours to see")
+    user.layouts = [layout.model_dump() for layout in body.layouts]
+    return body
+
+
+def _user(request: Request, session: SessionDep) -> User:
+    user = _signed_in(request, session)
+    if user is None:
+        raise NotAuthenticated("not signed in (layouts are a signed-in user's)")
+    return user
 
 
 def _signed_in(request: Request, session: SessionDep) -> User | None:

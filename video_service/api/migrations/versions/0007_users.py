@@ -1,4 +1,5 @@
-"""The console's users: a name, an argon2id password hash, a role and an operator's sites.
+"""The console's users: a name, an argon2id password hash, a role, an operator's sites, and
+the wall layouts they saved.
 
 Revision ID: 0007
 """
@@ -21,6 +22,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(8), nullable=False),
         sa.Column("site_ids", sa.JSON(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("layouts", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
 
