@@ -14,11 +14,16 @@ from video_service.edge.camera_leases import CameraLeases
 from video_service.edge.directory import CameraDirectory
 from video_service.edge.events import EventSink
 from video_service.edge.faults import TRANSIENT
-from video_service.edge.live_view.fanout import LiveFeeds
+from video_service.edge.live_view.fanout import LiveFeed, LiveFeeds
 from video_service.edge.live_view.tap import CameraTap
 from video_service.shared.streams import StreamFacts, clear_facts, write_facts
 
 log = logging.getLogger(__name__)
+# An unwatched sub-stream is only skimmed (its requests answered, its first packets checked
+# for B-frames): read a fifth of a second at a time rather than packet by packet, it costs
+# the event loop a few wake-ups a second instead of dozens. A viewer, or a still picture
+# waiting for a keyframe, makes it watched: read at once again within that fifth.
+UNWATCHED_READ_S = 0.2
 # The facts outlive an edge that dies only this long; the API shows them only while the
 # stream's lease is held.
 FACTS_TTL_S = 24 * 3600.0
@@ -102,3 +107,9 @@ async def forget_facts(leases: CameraLeases, stream_id: str, session: str) -> No
     if leases.ownership is not None:
         with contextlib.suppress(*TRANSIENT):
             await asyncio.to_thread(clear_facts, leases.ownership.client, stream_id, session)
+
+
+async def unhurried(feed: LiveFeed) -> None:
+    """Before the next read of a relayed-only stream: a pause while no one watches it."""
+    if not feed.watched:
+        await asyncio.sleep(UNWATCHED_READ_S)

@@ -29,7 +29,7 @@ from video_service.edge.live_view.tap import RELAYED_AUDIO, CameraTap, Interleav
 from video_service.edge.pull_urls import PullUrl, check_pull_destination
 from video_service.edge.relay import INGESTED, RELAY_CHUNK
 from video_service.edge.rtsp import MAX_HEAD, Message, read_message
-from video_service.edge.sessions import forget_facts, tell_facts
+from video_service.edge.sessions import forget_facts, tell_facts, unhurried
 from video_service.edge.settings import EdgeSettings
 from video_service.shared.streams import sub_stream_id
 
@@ -150,6 +150,7 @@ async def read_frames(client: RtspClient, base: str, tap: CameraTap) -> None:
         if loop.time() - last_sent > keep_alive_s:
             client.send(client.request("GET_PARAMETER", base))
             last_sent = loop.time()
+        await unhurried(tap.feed)
 
 
 class SubStreamPuller:

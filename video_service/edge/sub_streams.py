@@ -27,7 +27,7 @@ from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.tap import CameraTap, InterleavedReader, interleaved_channels
 from video_service.edge.relay import INGESTED, RELAY_CHUNK, send
 from video_service.edge.rtsp import Message, parse_head, read_message, response
-from video_service.edge.sessions import CameraSessions, forget_facts, tell_facts
+from video_service.edge.sessions import CameraSessions, forget_facts, tell_facts, unhurried
 from video_service.edge.settings import EdgeSettings
 from video_service.shared.ownership import Owner
 from video_service.shared.streams import (
@@ -185,6 +185,7 @@ class SubStreams(CameraSessions[SubStreamSession]):
             while requests:
                 if not await self._answer(parse_head(requests.pop(0)), session):
                     return
+            await unhurried(tap.feed)
 
     async def _answer(self, request: Message, session: SubStreamSession) -> bool:
         """Answer a request that came between the frames; False after TEARDOWN."""

@@ -28,8 +28,10 @@ from video_service.edge.rtsp import MAX_HEAD, Message
 
 B_FRAMES = "the camera's H.264 has B-frames, which WebRTC cannot carry: set the camera to none"
 # A stream's first packets are looked at for B-frames (which live view refuses, said before
-# anyone asks to watch); after them, a stream no one watches is only skimmed.
-B_FRAME_CHECK_PACKETS = 1000
+# anyone asks to watch): a stream with B-frames has them in every group of pictures, and 300
+# packets span a few (a 720p stream's two seconds, a small one's ten or more). After them, a
+# stream no one watches is only skimmed.
+B_FRAME_CHECK_PACKETS = 300
 MAX_BUFFER = 256 * 1024  # an interleaved frame is at most 64 KiB; an RTSP head far less
 _INTERLEAVED = re.compile(
     r"interleaved=([0-9]{1,3})(?![0-9])(?:-([0-9]{1,3})(?![0-9]))?", re.IGNORECASE
