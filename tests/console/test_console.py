@@ -153,3 +153,36 @@ def test_an_event_posted_with_a_key_appears_in_the_feed_as_text_within_a_second(
     assert HOSTILE in shown["text"] and shown["dialogs"] == [], "shown as text, never run"
     assert all("/still.jpg" in src for src in shown["images"]), "no image from the data"
     assert driver.wait(30) == 0
+
+
+ADMIN_DRIVER = Path(__file__).parent.parent / "browser" / "console_admin.mjs"
+
+
+@pytest.mark.long
+def test_a_camera_added_in_the_admin_pages_publishes_with_the_password_shown_once(
+    live_api: Api, owning_edge: RunningEdge, children: Children
+) -> None:
+    """And a refused source URL is shown next to its field; no page has a serious or
+    critical accessibility violation (axe-core)."""
+    admin = live_api.client()
+    site = admin.post("/api/sites", json={"name": "HQ"}).json()["id"]
+    other = admin.post("/api/cameras", json={"site_id": site, "name": "Gate"}).json()["id"]
+    cli_user(live_api, "ada", "admin")
+    env = {**os.environ, "CONSOLE_PASSWORD": PASSWORD}
+    driven = subprocess.run(["node", str(ADMIN_DRIVER), live_api.url, "ada", site, other],
+                            env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+    result = json.loads(driven.stdout.strip().splitlines()[-1])
+    why = f"{result.get('error')} {driven.stderr[-2000:]}"
+    assert driven.returncode == 0 and "error" not in result, why
+    secret = result["secret"]
+    assert secret["RTSP password"] and secret["Publish URL"].startswith("rtsp://")
+    assert "may not reach" in result["refusal"], result["refusal"]
+    assert all(found == [] for found in result["axe"].values()), result["axe"]
+    made = [c for c in admin.get("/api/cameras").json()["data"] if c["name"] == "Loading bay"]
+    assert len(made) == 1 and "rtsp_password" not in made[0], "shown once, then never"
+    camera = made[0]
+    assert secret["RTSP username"] == camera["rtsp_username"]
+    url = owning_edge.url(camera, password=secret["RTSP password"])
+    children.popen(publisher(url, 30, size="320x180"), stderr=subprocess.DEVNULL)
+    eventually(lambda: camera["id"] in owning_edge.edge.live_cameras, 20,
+               what="the camera publishing with the password shown")  # fmt: skip

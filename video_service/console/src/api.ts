@@ -62,14 +62,24 @@ export interface Page<T> {
   next: string | null;
 }
 
-/** A refusal by the API: its status and the `detail` it gave, as text for people. */
+/** One thing the API refused: the request field it names (the last name in a 422's `loc`,
+ * after "body" or "query"), or null for the request as a whole. */
+export interface Problem {
+  field: string | null;
+  message: string;
+}
+
+/** A refusal by the API: its status and the `detail` it gave, as text for people; `problems`
+ * keeps a 422's refusals apart, so that a form shows each next to its field. */
 export class ApiError extends Error {
   readonly status: number;
+  readonly problems: Problem[];
 
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, problems: Problem[] = []) {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.problems = problems.length ? problems : [{ field: null, message }];
   }
 }
 
@@ -82,25 +92,31 @@ interface ValidationProblem {
   msg?: string;
 }
 
-/** `{"detail": "..."}`, or FastAPI's 422 list of `{loc, msg}`, as one line of text. */
-async function detailOf(response: Response): Promise<string> {
+function problemOf(problem: ValidationProblem): Problem {
+  const message = typeof problem.msg === "string" && problem.msg ? problem.msg : "invalid";
+  // loc: ["body" | "query" | "path", name, index, name...]: the field is its last name.
+  const names = Array.isArray(problem.loc) ? problem.loc.slice(1).filter((part) => typeof part === "string") : [];
+  return { field: (names[names.length - 1] as string | undefined) ?? null, message };
+}
+
+/** The ApiError of a response that is not ok: `{"detail": "..."}`, or FastAPI's 422 list of
+ * `{loc, msg}` (one line of text for people, and each problem with the field it names). */
+async function refusal(response: Response): Promise<ApiError> {
   const fallback = `${response.status} ${response.statusText}`.trim();
   let body: unknown;
   try {
     body = await response.json();
   } catch {
-    return fallback;
+    return new ApiError(response.status, fallback);
   }
   const detail = (body as { detail?: unknown } | null)?.detail;
-  if (typeof detail === "string" && detail) return detail;
-  if (Array.isArray(detail)) {
-    const lines = (detail as ValidationProblem[]).map((problem) => {
-      const where = Array.isArray(problem.loc) ? problem.loc.filter((part) => part !== "body").join(".") : "";
-      return where ? `${where}: ${problem.msg ?? "invalid"}` : (problem.msg ?? "invalid");
-    });
-    if (lines.length) return lines.join("; ");
+  if (typeof detail === "string" && detail) return new ApiError(response.status, detail);
+  if (Array.isArray(detail) && detail.length) {
+    const problems = (detail as ValidationProblem[]).map(problemOf);
+    const line = problems.map((problem) => (problem.field ? `${problem.field}: ${problem.message}` : problem.message));
+    return new ApiError(response.status, line.join("; "), problems);
   }
-  return fallback;
+  return new ApiError(response.status, fallback);
 }
 
 let onSignedOut: () => void = () => {};
@@ -111,19 +127,28 @@ export function whenSignedOut(handler: () => void): void {
   onSignedOut = handler;
 }
 
-async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+/** A call to the API, its response once ok (a caller that streams the body: exports); an
+ * ApiError when it refuses. */
+export async function call(path: string, init: RequestInit = {}): Promise<Response> {
   const response = await fetch(path, {
     ...init,
     credentials: "same-origin",
     headers: { Accept: "application/json", ...init.headers },
   });
   if (response.status === 401 && !path.startsWith("/api/session")) onSignedOut();
-  if (!response.ok) throw new ApiError(response.status, await detailOf(response));
+  if (!response.ok) throw await refusal(response);
+  return response;
+}
+
+/** A JSON call to the API. (Pages' own modules build on it, so that what only the admin
+ * pages call stays out of the wall's first load.) */
+export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await call(path, init);
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
 
-function query(params: Record<string, string | number | boolean | null | undefined>): string {
+export function query(params: Record<string, string | number | boolean | null | undefined>): string {
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) {
     if (value !== null && value !== undefined && value !== "") search.set(name, String(value));
@@ -132,7 +157,12 @@ function query(params: Record<string, string | number | boolean | null | undefin
   return text ? `?${text}` : "";
 }
 
-const segment = encodeURIComponent;
+export const segment = encodeURIComponent;
+
+/** A JSON body for request(). */
+export function json(method: "POST" | "PUT" | "PATCH", body: unknown): RequestInit {
+  return { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+}
 
 /** Who is signed in, or null when nobody is (401). */
 export async function getSession(signal?: AbortSignal): Promise<Session | null> {

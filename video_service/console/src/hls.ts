@@ -1,6 +1,6 @@
-// HLS live view, the fallback when WebRTC is refused or shows nothing: hls.js (fetched only
-// now, as its own chunk) where Media Source Extensions exist, the browser's own HLS where
-// they don't (iPhone Safari).
+// HLS: live view's fallback when WebRTC is refused or shows nothing, and recordings (a VOD
+// playlist, started at a moment into it). hls.js (fetched only now, as its own chunk) where
+// Media Source Extensions exist, the browser's own HLS where they don't (iPhone Safari).
 import { abortable } from "./abort";
 
 const HLS_TYPE = "application/vnd.apple.mpegurl";
@@ -15,12 +15,17 @@ function hasMediaSource(): boolean {
   return "MediaSource" in window || "ManagedMediaSource" in window;
 }
 
-function playNatively(url: string, video: HTMLVideoElement): HlsSession {
+function playNatively(url: string, video: HTMLVideoElement, startAt: number | undefined): HlsSession {
   let fail = () => {};
   const ended = new Promise<void>((resolve) => {
     fail = resolve;
   });
   video.addEventListener("error", fail, { once: true });
+  if (startAt) {
+    video.addEventListener("loadedmetadata", () => {
+      video.currentTime = startAt;
+    }, { once: true });
+  }
   video.src = url;
   return {
     ended,
@@ -32,17 +37,27 @@ function playNatively(url: string, video: HTMLVideoElement): HlsSession {
   };
 }
 
-export async function startHls(url: string, video: HTMLVideoElement, signal: AbortSignal): Promise<HlsSession> {
+/** Plays `url` in `video`: live, or with `startAt` a recording from that many seconds in. */
+export async function startHls(
+  url: string,
+  video: HTMLVideoElement,
+  signal: AbortSignal,
+  startAt?: number,
+): Promise<HlsSession> {
   const native = video.canPlayType(HLS_TYPE) !== "";
-  if (native && !hasMediaSource()) return playNatively(url, video);
+  if (native && !hasMediaSource()) return playNatively(url, video, startAt);
   const { default: Hls } = await abortable(import("hls.js"), signal);
   if (!Hls.isSupported()) {
-    if (native) return playNatively(url, video);
+    if (native) return playNatively(url, video, startAt);
     throw new Error("this browser plays no HLS");
   }
   // No worker: hls.js would start it from a blob: URL, which the Content-Security-Policy
   // (script-src 'self', no worker-src) refuses; transmuxing on the page costs little here.
-  const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 3, backBufferLength: 30 });
+  const hls = new Hls(
+    startAt === undefined
+      ? { enableWorker: false, liveSyncDurationCount: 3, backBufferLength: 30 }
+      : { enableWorker: false, startPosition: startAt },
+  );
   const ended = new Promise<void>((resolve) => {
     hls.on(Hls.Events.ERROR, (_event, data) => {
       if (data.fatal) resolve();

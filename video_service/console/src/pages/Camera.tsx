@@ -1,12 +1,130 @@
-// One camera: its live main stream (WebRTC, else HLS) and its recent events.
-import { useQuery } from "@tanstack/react-query";
-import { useRef } from "react";
-import { getCamera, isApiError, listEvents } from "../api";
+// One camera: its live main stream (WebRTC, else HLS), or a recording of it (from a chosen
+// moment, or an event's clip) until "Back to live"; a day of its recordings and events on a
+// timeline; and a range exported as an MP4.
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { isAbort } from "../abort";
+import { getCamera, isApiError, type VideoEvent } from "../api";
+import { ExportForm } from "../components/ExportForm";
 import { Screen } from "../components/Screen";
+import { Timeline } from "../components/Timeline";
 import { formatDetail, formatFullTime, STATE_LABELS } from "../format";
+import { Field, FormAlert, problemsOf } from "../forms";
+import { startHls, type HlsSession } from "../hls";
 import { useLiveVideo, usePageTitle, usePageVisible } from "../hooks";
 import type { LiveState } from "../live";
+import { formatClock, fromLocalInput, toLocalInput } from "../localTime";
+import {
+  EVENTS_IN_WINDOW,
+  getEventClip,
+  getRecordedPlayback,
+  listEventsBetween,
+  listRecordings,
+  type RecordedPlayback,
+} from "../recordings";
 import { Link, withQuery } from "../router";
+
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+/** "Play" plays this long from the chosen moment. */
+const PLAYED_MS = HOUR_MS;
+const PLAY_FIELDS = ["start"] as const;
+
+/** A recording being watched: its playlist and what it is, in words. `serial`: each one gets
+ * a <video> of its own, so that nothing left of the one before (a stop still on its way)
+ * can touch it. */
+interface Watching {
+  playback: RecordedPlayback;
+  label: string;
+  serial: number;
+}
+
+let played = 0;
+
+function toWatch(playback: RecordedPlayback, label: string): Watching {
+  played += 1;
+  return { playback, label, serial: played };
+}
+
+/** The moment `at` rounded down to the minute (what a datetime-local input holds). */
+function toMinute(at: number): Date {
+  return new Date(Math.floor(at / 60000) * 60000);
+}
+
+function RecordingPlayer({ watching, cameraName, onBack }: { watching: Watching; cameraName: string; onBack: () => void }) {
+  const videoRef = useRef<HTMLVideoElement>(null);
+  const [failed, setFailed] = useState(false);
+  const { playback } = watching;
+  useEffect(() => {
+    const video = videoRef.current;
+    if (!video) return;
+    video.scrollIntoView({ block: "nearest" });
+    const controller = new AbortController();
+    let session: HlsSession | null = null;
+    setFailed(false);
+    startHls(playback.url, video, controller.signal, Math.max(0, playback.offset_s ?? 0)).then(
+      (started) => {
+        if (controller.signal.aborted) {
+          started.stop();
+          return;
+        }
+        session = started;
+        // Played after a click, so sound is usually allowed; where it is not, muted.
+        video.play().catch(() => {
+          video.muted = true;
+          video.play().catch(() => {});
+        });
+        void started.ended.then(() => {
+          if (!controller.signal.aborted) setFailed(true);
+        });
+      },
+      (error: unknown) => {
+        if (!isAbort(error) && !controller.signal.aborted) setFailed(true);
+      },
+    );
+    return () => {
+      controller.abort();
+      session?.stop();
+    };
+  }, [playback]);
+  return (
+    <div className="recording" data-testid="recording">
+      <div className="screen">
+        <video ref={videoRef} className="live" aria-label={`${cameraName}: ${watching.label}`} controls playsInline />
+      </div>
+      <p className="recording-bar">
+        <span className="badge badge-hls">Recording</span> {watching.label}{" "}
+        <button type="button" onClick={onBack}>
+          Back to live
+        </button>
+      </p>
+      {failed && (
+        <p className="error" role="alert">
+          The recording stopped playing: its address may have expired. Play it again, or go back to live.
+        </p>
+      )}
+    </div>
+  );
+}
+
+function EventItem({ event, onClip, pending, error }: { event: VideoEvent; onClip: () => void; pending: boolean; error: string | null }) {
+  const detail = formatDetail(event.detail);
+  const when = formatFullTime(event.at);
+  return (
+    <li data-testid="camera-event" data-event-id={event.id}>
+      <time dateTime={event.at}>{when}</time> <strong>{event.type}</strong>
+      {detail && <span className="detail"> {detail}</span>}{" "}
+      <button type="button" aria-label={`Play clip: ${event.type} at ${when}`} disabled={pending} onClick={onClip}>
+        Play clip
+      </button>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </li>
+  );
+}
 
 export default function CameraPage({ cameraId }: { cameraId: string }) {
   const camera = useQuery({
@@ -14,18 +132,42 @@ export default function CameraPage({ cameraId }: { cameraId: string }) {
     queryFn: ({ signal }) => getCamera(cameraId, signal),
     staleTime: 2000,
   });
+  // The timeline's day: the 24 hours up to `windowEnd` (now, until moved).
+  const [windowEnd, setWindowEnd] = useState(() => Date.now());
+  const from = new Date(windowEnd - DAY_MS);
+  const to = new Date(windowEnd);
+  const recordings = useQuery({
+    queryKey: ["recordings", cameraId, windowEnd],
+    queryFn: ({ signal }) => listRecordings(cameraId, from, to, signal),
+    staleTime: 30000,
+  });
   const events = useQuery({
-    queryKey: ["events", "camera", cameraId],
-    queryFn: ({ signal }) => listEvents({ cameraId, limit: 20 }, signal),
+    queryKey: ["events", "camera", cameraId, windowEnd],
+    queryFn: ({ signal }) => listEventsBetween(cameraId, from, to, signal),
     staleTime: 10000,
   });
+
+  const [watching, setWatching] = useState<Watching | null>(null);
+  const [playFrom, setPlayFrom] = useState(() => toLocalInput(toMinute(Date.now() - HOUR_MS)));
+  const [playLocal, setPlayLocal] = useState<string | undefined>();
+  const play = useMutation({
+    mutationFn: (start: Date) => getRecordedPlayback(cameraId, start, new Date(start.getTime() + PLAYED_MS)),
+    onSuccess: (playback, start) => setWatching(toWatch(playback, `from ${formatFullTime(start.toISOString())}`)),
+  });
+  const clip = useMutation({
+    mutationFn: (event: VideoEvent) => getEventClip(event.id),
+    onSuccess: (playback, event) =>
+      setWatching(toWatch(playback, `the clip of ${event.type} at ${formatFullTime(event.at)}`)),
+  });
+
   const videoRef = useRef<HTMLVideoElement>(null);
   const pageVisible = usePageVisible();
   const enabled = camera.data?.enabled ?? false;
-  const live = useLiveVideo(cameraId, "main", pageVisible && enabled, videoRef);
+  const live = useLiveVideo(cameraId, "main", pageVisible && enabled && watching === null, videoRef);
   const state: LiveState = camera.data && !enabled ? "offline" : live;
   const name = camera.data?.name ?? "Camera";
   usePageTitle(name);
+  const playFormAlert = useId();
 
   if (camera.isError) {
     return (
@@ -40,14 +182,35 @@ export default function CameraPage({ cameraId }: { cameraId: string }) {
       </section>
     );
   }
+
+  const submitPlay = (event: FormEvent) => {
+    event.preventDefault();
+    const start = fromLocalInput(playFrom);
+    if (!start) {
+      setPlayLocal("Choose the moment to play from.");
+      return;
+    }
+    setPlayLocal(undefined);
+    play.mutate(start);
+  };
+  const playProblems = problemsOf(play.error, PLAY_FIELDS, { aliases: { end: "start" }, local: { start: playLocal } });
+  const marker = fromLocalInput(playFrom);
   const data = camera.data;
+  const eventList = events.data?.data ?? [];
+  const atNow = windowEnd >= Date.now() - 60000;
   return (
     <section className="camera-page">
       <div className="camera-title">
         <h1>{name}</h1>
-        <span className={`badge badge-${state}`} data-testid="camera-state" data-state={state}>
-          {data && !data.enabled ? "Disabled" : STATE_LABELS[state]}
-        </span>
+        {watching ? (
+          <span className="badge badge-hls" data-testid="camera-state" data-state="recording">
+            Recording
+          </span>
+        ) : (
+          <span className={`badge badge-${state}`} data-testid="camera-state" data-state={state}>
+            {data && !data.enabled ? "Disabled" : STATE_LABELS[state]}
+          </span>
+        )}
       </div>
       {data && (
         <p className="camera-facts">
@@ -59,30 +222,105 @@ export default function CameraPage({ cameraId }: { cameraId: string }) {
         </p>
       )}
       <div className="camera-screen">
-        <Screen cameraId={cameraId} cameraName={name} state={state} videoRef={videoRef} seen={pageVisible} controls />
+        {watching ? (
+          <RecordingPlayer key={watching.serial} watching={watching} cameraName={name} onBack={() => setWatching(null)} />
+        ) : (
+          <Screen cameraId={cameraId} cameraName={name} state={state} videoRef={videoRef} seen={pageVisible} controls />
+        )}
       </div>
 
-      <h2>Recent events</h2>
-      {events.isPending && <p role="status">Loading events…</p>}
-      {events.isError && (
-        <p className="error" role="alert">
-          {events.error.message}
+      <section className="recordings" aria-labelledby="recordings-title">
+        <h2 id="recordings-title">Recordings</h2>
+        <div className="window-bar" role="group" aria-label="The timeline's day">
+          <span>
+            {formatFullTime(from.toISOString())} to {formatFullTime(to.toISOString())}
+          </span>
+          <button type="button" onClick={() => setWindowEnd((end) => end - DAY_MS)}>
+            Earlier day
+          </button>
+          <button type="button" disabled={atNow} onClick={() => setWindowEnd((end) => Math.min(Date.now(), end + DAY_MS))}>
+            Later day
+          </button>
+          <button type="button" onClick={() => setWindowEnd(Date.now())}>
+            Up to now
+          </button>
+        </div>
+        {recordings.isError && (
+          <p className="error" role="alert">
+            Recordings: {recordings.error.message}
+          </p>
+        )}
+        {recordings.isPending && <p role="status">Loading recordings…</p>}
+        <Timeline
+          from={from}
+          to={to}
+          spans={recordings.data?.spans ?? []}
+          events={eventList}
+          marker={marker}
+          onPick={(at) => setPlayFrom(toLocalInput(toMinute(at.getTime())))}
+        />
+        {recordings.data && (
+          <details className="spans">
+            <summary>Recorded spans ({recordings.data.spans.length})</summary>
+            {recordings.data.spans.length ? (
+              <ul>
+                {recordings.data.spans.map((span) => (
+                  <li key={span.start}>
+                    <time dateTime={span.start}>{formatFullTime(span.start)}</time> to{" "}
+                    <time dateTime={span.end}>{formatClock(new Date(span.end))}</time>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p>Nothing recorded in this day.</p>
+            )}
+            {recordings.data.next && <p className="hint">More spans than shown: the day is cut into many pieces.</p>}
+          </details>
+        )}
+        <form className="admin-form inline-form play-form" onSubmit={submitPlay} aria-label="Play a recording" aria-describedby={playProblems.top.length ? playFormAlert : undefined}>
+          <FormAlert id={playFormAlert} messages={playProblems.top} />
+          <Field label="Play from" error={playProblems.fields.start} hint="An hour from then.">
+            {(control) => (
+              <input {...control} type="datetime-local" required value={playFrom} onChange={(event) => setPlayFrom(event.target.value)} />
+            )}
+          </Field>
+          <button type="submit" disabled={play.isPending}>
+            {play.isPending ? "Finding it…" : "Play"}
+          </button>
+        </form>
+      </section>
+
+      <section aria-labelledby="events-title">
+        <h2 id="events-title">Events in this day</h2>
+        {events.isPending && <p role="status">Loading events…</p>}
+        {events.isError && (
+          <p className="error" role="alert">
+            {events.error.message}
+          </p>
+        )}
+        {events.data && !eventList.length && <p>No events in this day.</p>}
+        {eventList.length > 0 && (
+          <ul className="event-list plain">
+            {eventList.map((event) => (
+              <EventItem
+                key={event.id}
+                event={event}
+                pending={clip.isPending && clip.variables?.id === event.id}
+                error={clip.isError && clip.variables?.id === event.id ? clip.error.message : null}
+                onClip={() => clip.mutate(event)}
+              />
+            ))}
+          </ul>
+        )}
+        {events.data?.next && (
+          <p className="hint">The newest {EVENTS_IN_WINDOW} are shown.</p>
+        )}
+        <p>
+          <Link to={withQuery("/events", { camera: cameraId })}>All events of this camera</Link>
         </p>
-      )}
-      {events.data && !events.data.data.length && <p>No events yet.</p>}
-      {events.data && events.data.data.length > 0 && (
-        <ul className="event-list plain">
-          {events.data.data.map((event) => (
-            <li key={event.id}>
-              <time dateTime={event.at}>{formatFullTime(event.at)}</time> <strong>{event.type}</strong>
-              {Object.keys(event.detail).length > 0 && <span className="detail"> {formatDetail(event.detail)}</span>}
-            </li>
-          ))}
-        </ul>
-      )}
-      <p>
-        <Link to={withQuery("/events", { camera: cameraId })}>All events of this camera</Link>
-      </p>
+      </section>
+
+      <ExportForm cameraId={cameraId} />
     </section>
   );
 }

@@ -1,8 +1,10 @@
 // The video wall: one page of a site's cameras as a grid of tiles. The address holds the
-// site, the layout and the page, so a reload or a shared link shows the same wall.
+// site, the layout and the page, so a reload or a shared link shows the same wall; a
+// signed-in user can save the site and layout under a name (SavedLayouts).
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { listCameras, listSites } from "../api";
+import { SavedLayouts } from "../components/SavedLayouts";
 import { Tile } from "../components/Tile";
 import { usePageTitle } from "../hooks";
 import { navigate, useLocation, withQuery } from "../router";
@@ -113,6 +115,7 @@ export default function WallPage() {
           </button>
         </nav>
       </div>
+      <SavedLayouts siteId={siteId} layout={layout} />
 
       {sites.isError && (
         <p className="error" role="alert">
