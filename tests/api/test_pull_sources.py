@@ -67,6 +67,12 @@ def test_pull_credentials_are_sealed_at_rest_and_never_returned(api: Api) -> Non
             "source_url": "rtsp://admin:s3cr%3At@192.168.1.64:554/Streaming/101"}  # fmt: skip
     camera = admin.post("/api/cameras", json=body).json()
     assert camera["source_url"] == "rtsp://192.168.1.64:554/Streaming/101"
+    # A viewer of the site sees no source (a query string may hold a camera's token).
+    key = admin.post("/api/keys", json={"name": "v", "scope": "viewer",
+                                        "site_ids": [site]}).json()["key"]  # fmt: skip
+    viewer = api.client(key)
+    assert viewer.get(f"/api/cameras/{camera['id']}").json()["source_url"] is None
+    assert viewer.get("/api/cameras").json()["data"][0]["source_url"] is None
     assert "s3cr" not in admin.get(f"/api/cameras/{camera['id']}").text
     assert "s3cr" not in admin.get("/api/cameras").text
     with session_scope(api.sessions) as session:

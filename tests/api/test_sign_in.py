@@ -5,7 +5,9 @@ another origin is refused; failed sign-ins are limited per name and per address;
 out, or the user's being disabled or deleted, ends the session, on a second API process
 too; API keys work as before."""
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,7 @@ import redis
 from tests.api_harness import ADMIN_KEY, PASSWORD, Api, cli_user, live_services, run_api
 from tests.environment import TEST_REDIS_URL
 from tests.waiting import eventually
+from video_service.api.session_cookies import session_token
 from video_service.api.settings import ApiSettings
 from video_service.api.web_sessions import COOKIE, FAILURES_PER_USER
 from workers.base.ports import free_port
@@ -49,8 +52,10 @@ def test_a_user_made_with_the_cli_signs_in_sees_their_sites_and_signs_out(
         assert f"{COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
         assert "Secure" not in cookie, "the public URL is http here"
         assert page.get("/api/session").json()["username"] == "ana"
-        names = [c["name"] for c in page.get("/api/cameras").json()["data"]]
+        listed = page.get("/api/cameras")
+        names = [c["name"] for c in listed.json()["data"]]
         assert names == ["Gate"], "an operator sees their sites only"
+        assert "Cookie" in listed.headers["vary"] and "private" in listed.headers["cache-control"]
         assert page.get(f"/api/cameras/{yard}").status_code == 403
         assert page.get(f"/api/cameras/{gate}").status_code == 200
         assert page.post("/api/sites", json={"name": "X"}).status_code == 403, "not an admin"
@@ -95,6 +100,39 @@ def test_failed_sign_ins_are_limited_and_say_when_to_try_again(
         assert sign_in(page, "bob\r\nX-Injected: 1").status_code == 401
 
 
+def test_wrong_passwords_at_once_get_no_more_tries_and_lock_no_one_else_out(
+    live_api: Api,
+) -> None:
+    """30 wrong passwords for one name at once: at most 5 are checked. Failures for other
+    names from the same address (a stranger's, or everyone's behind one proxy) do not
+    refuse a user their right password."""
+    cli_user(live_api, "cat", "admin")
+    cli_user(live_api, "dan", "admin")
+
+    def wrong(_: int) -> int:
+        with browser(live_api) as page:
+            return sign_in(page, "cat", "wrong password!").status_code
+
+    with ThreadPoolExecutor(30) as pool:
+        answers = list(pool.map(wrong, range(30)))
+    assert answers.count(401) <= FAILURES_PER_USER, answers
+    assert set(answers) <= {401, 429, 503}, answers
+    with browser(live_api) as page:
+        for n in range(25):  # made-up names, more than an address's old limit of 20
+            assert sign_in(page, f"guess{n}", "wrong password!").status_code == 401
+        assert sign_in(page, "dan").status_code == 200, "the right password still works"
+
+
+def test_a_session_cookie_is_found_among_any_other_cookies_and_costs_nothing_to_read() -> None:
+    token = "AbC-_09" * 6
+    for header in (f"x={{\"a\":1}}; {COOKIE}={token}", f"x=a b; {COOKIE}={token}; y=\"",
+                   f'path=/; secure; {COOKIE}={token}', f"{COOKIE}={token}"):  # fmt: skip
+        assert session_token([(b"cookie", header.encode())]) == token, header
+    hostile = b'a="' + b"\\" * 4000 + b'"; ' + COOKIE.encode() + b"=x\\y"
+    assert session_token([(b"cookie", hostile)]) is None, "backslashes are no token"
+    assert session_token([(b"cookie", b"a=" + b"b" * 9000)]) is None
+
+
 @pytest.fixture
 def second_api(live_api: Api, tmp_path: Path) -> Iterator[Api]:
     """Another API process's view: the same database and Redis, its own caches."""
@@ -125,9 +163,30 @@ def test_a_disabled_or_deleted_user_is_refused_on_every_api_within_a_second(
     for page in pages.values():
         eventually(lambda p=page: p.get("/api/sites").status_code == 401, 1.0, every=0.05,
                    what="refused")  # fmt: skip
-        page.close()
     with browser(second_api) as page:
         assert sign_in(page, "cy").status_code == 401, "a disabled user cannot sign in"
+    admin.patch(f"/api/users/{users['cy']}", json={"enabled": True})
+    for (name, _), page in pages.items():
+        if name == "cy":
+            assert page.get("/api/sites").status_code == 401, "re-enabled: old sessions stay over"
+        page.close()
+
+
+def test_an_event_stream_ends_when_its_session_does(live_api: Api) -> None:
+    cli_user(live_api, "eli", "admin")
+    page = browser(live_api)
+    assert sign_in(page, "eli").status_code == 200
+    token = page.cookies[COOKIE]
+    with httpx.stream("GET", f"{live_api.url}/api/events/stream",
+                      headers={"Cookie": f"{COOKIE}={token}"}, timeout=20) as stream:  # fmt: skip
+        assert stream.status_code == 200
+        lines = stream.iter_lines()
+        assert next(lines).startswith(":")
+        assert page.delete("/api/session").status_code == 204
+        started = time.monotonic()
+        for _ in lines:  # keep-alives until the stream sees the session gone and ends
+            assert time.monotonic() - started < 15, "the stream outlived its session"
+    page.close()
 
 
 def test_users_are_managed_by_an_admin_with_clear_refusals(live_api: Api) -> None:

@@ -42,6 +42,8 @@ def test_garbage_and_oversized_messages_are_refused() -> None:
         parse_head(b"OPTIONS rtsp://x/ RTSP/1.0\r\nno colon here\r\n\r\n")
     with pytest.raises(BadMessage, match="Content-Length"):
         read(b"ANNOUNCE rtsp://x/ RTSP/1.0\r\nContent-Length: 999999999\r\n\r\n")
+    with pytest.raises(BadMessage, match="middle of a body"):  # a camera cut off mid-answer
+        read(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 100\r\n\r\nv=0\r\n")
     assert read(b"") is None
 
 

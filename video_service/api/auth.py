@@ -39,13 +39,23 @@ class Principal:
             raise Forbidden("this needs an admin key")
 
 
-def user_authorization(user_id: str) -> str:
-    """The header a signed-in user's requests carry inside this process."""
-    return f"User {user_id}.{_mac(user_id)}"
+def user_authorization(user_id: str, epoch: int, session_hash: str) -> str:
+    """The header a signed-in user's requests carry inside this process: who, the user's
+    session epoch when they signed in (a password, role, sites or enabled change starts a
+    new one: older sessions are nobody), and which session (an event stream checks it)."""
+    signed = f"{user_id}.{epoch}.{session_hash}"
+    return f"User {signed}.{_mac(signed)}"
 
 
-def _mac(user_id: str) -> str:
-    return hmac.new(_MAC_KEY, user_id.encode(), hashlib.sha256).hexdigest()
+def _mac(text: str) -> str:
+    return hmac.new(_MAC_KEY, text.encode(), hashlib.sha256).hexdigest()
+
+
+def user_session_hash(credential: str) -> str | None:
+    """The session a signed-in user's credential (`bearer_key_hash`'s) names; None for a key."""
+    if not credential.startswith(USER):
+        return None
+    return credential.removeprefix(USER).split(".")[2]
 
 
 def bearer_key_hash(authorization: str) -> str:
@@ -53,9 +63,9 @@ def bearer_key_hash(authorization: str) -> str:
     database keeps), or `user:<id>` for a signed-in user."""
     scheme, _, key = authorization.partition(" ")
     if scheme == "User":
-        user_id, _, mac = key.partition(".")
-        if user_id and hmac.compare_digest(mac, _mac(user_id)):
-            return USER + user_id
+        signed, _, mac = key.rpartition(".")
+        if signed.count(".") == 2 and hmac.compare_digest(mac, _mac(signed)):
+            return USER + signed
     if scheme.lower() != "bearer" or not key.strip():
         raise NotAuthenticated("sign in, or send an API key: Authorization: Bearer <key>")
     return hash_api_key(key.strip())
@@ -65,16 +75,17 @@ def find_principal(session: Session, key_hash: str) -> Principal | None:
     """The key's holder (or the user), with the sites it names that still exist; None for a
     key we do not know, one that has expired, or a user disabled or deleted."""
     if key_hash.startswith(USER):
-        return _user_principal(session, key_hash.removeprefix(USER))
+        user_id, epoch, _ = key_hash.removeprefix(USER).split(".")
+        return _user_principal(session, user_id, int(epoch))
     found = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
     if found is None or _expired(found.expires_at):
         return None
     return Principal(found.id, Scope(found.scope), _existing(session, found.site_ids))
 
 
-def _user_principal(session: Session, user_id: str) -> Principal | None:
+def _user_principal(session: Session, user_id: str, epoch: int) -> Principal | None:
     user = session.get(User, user_id)
-    if user is None or not user.enabled:
+    if user is None or not user.enabled or user.session_epoch != epoch:
         return None
     return Principal(USER + user.id, scope_of(Role(user.role)), _existing(session, user.site_ids))
 

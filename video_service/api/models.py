@@ -89,6 +89,9 @@ class User(Base):
     role: Mapped[Role] = mapped_column(String(8))
     site_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # an operator's sites
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sessions signed in before the last change of password, role, sites or enabled are
+    # nobody (`auth`): each such change adds one.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     # The wall layouts they saved: [{"name", "site_id", "layout"}] (`schemas.WallLayouts`).
     layouts: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

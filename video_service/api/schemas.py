@@ -146,7 +146,7 @@ class CameraPublic(BaseModel):
         "stream walls show; relayed for live view, not recorded), with the same credentials",
     )
     rtsp_username: str | None
-    source_url: str | None = Field(description="pull mode, without its credentials")
+    source_url: str | None = Field(description="pull mode, without its credentials; admins only")
     sub_source_url: str | None = Field(
         default=None, description="pull mode: the sub-stream's source, without its credentials"
     )

@@ -1,6 +1,6 @@
 """The console's users: people who sign in with a name and a password (machines use API
-keys). Passwords are hashed with argon2id (`argon2-cffi`'s defaults: 64 MiB, 3 passes), and
-a hash made with older parameters is made again at the next sign-in.
+keys). Passwords are hashed with argon2id (19 MiB, 2 passes), and a hash made with other
+parameters is made again at the next sign-in.
 
 A user is a `Principal` like a key: an admin may do everything, an operator what a viewer
 key of their sites may (watch, events, recordings, exports)."""
@@ -19,7 +19,10 @@ from video_service.api.models import Role, Scope, Site, User
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 takes any length; a bound keeps a 10 MB "password" out
-_HASHER = PasswordHasher()
+# RFC 9106's second choice and OWASP's floor: 19 MiB and 2 passes a check (argon2-cffi's
+# default 64 MiB let 16 sign-ins at once take a gigabyte); at most PASSWORD_CHECKS_AT_ONCE
+# run at once in a process (`routes/session`).
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the name is unknown, so that a wrong name costs what a wrong
 # password does (no telling which names exist by the time an answer takes).
 _NOBODY = _HASHER.hash("no one has this password")
@@ -67,7 +70,7 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"there is a user {username} already")
     user = User(username=username, password_hash=hash_password(password), role=role,
-                site_ids=found_sites, enabled=True, layouts=[])  # fmt: skip
+                site_ids=found_sites, enabled=True, layouts=[], session_epoch=0)  # fmt: skip
     session.add(user)
     session.flush()
     return user

@@ -2,8 +2,11 @@
 cookie holds a random token, Redis holds its hash (who, since when) for `idle_s` after the
 last request; signing out, or the user's being disabled or deleted, ends it at once.
 
-Failed sign-ins are counted per user name and per address in a window: past the limit,
-sign-in is refused (429, `Retry-After`) before any password is checked."""
+Sign-in attempts are counted before the password is checked (so that attempts at once
+cannot pass the count together) and given back when the password was right: per name and
+address (5 failures in 15 minutes), per address (50) and per name from anywhere (100), so
+that a stranger cannot lock a user out with a few wrong passwords of their own. Past a
+limit, sign-in is refused (429, `Retry-After`)."""
 
 import hashlib
 import json
@@ -17,14 +20,16 @@ from workers.base import redis_keys
 
 COOKIE = "sparc_session"
 FAILURE_WINDOW_S = 15 * 60
-FAILURES_PER_USER = 5
-FAILURES_PER_ADDRESS = 20
+FAILURES_PER_USER = 5  # from one address
+FAILURES_PER_ADDRESS = 50
+FAILURES_PER_NAME = 100  # from every address
 
 
 @dataclass(frozen=True)
 class WebSession:
     user_id: str
     started_at: float
+    epoch: int  # the user's session epoch when they signed in
 
 
 def token_hash(token: str) -> str:
@@ -36,15 +41,15 @@ class WebSessions:
         self._redis = client
         self._idle_ms = int(idle_s * 1000)
 
-    def start(self, user_id: str) -> str:
+    def start(self, user_id: str, epoch: int) -> str:
         """A new session for the user: the token for its cookie."""
         token = secrets.token_urlsafe(32)
         hashed = token_hash(token)
-        record = json.dumps({"user_id": user_id, "started_at": time.time()})
+        record = json.dumps({"user_id": user_id, "started_at": time.time(), "epoch": epoch})
         with self._redis.pipeline() as pipe:
             pipe.set(redis_keys.web_session(hashed), record, px=self._idle_ms)
             pipe.sadd(redis_keys.user_web_sessions(user_id), hashed)
-            pipe.pexpire(redis_keys.user_web_sessions(user_id), self._idle_ms * 4)
+            pipe.pexpire(redis_keys.user_web_sessions(user_id), self._idle_ms * 4, gt=True)
             pipe.execute()
         return token
 
@@ -58,9 +63,17 @@ class WebSessions:
             return None
         try:
             found = json.loads(raw)
-            return WebSession(str(found["user_id"]), float(found["started_at"]))
+            session = WebSession(str(found["user_id"]), float(found["started_at"]),
+                                 int(found["epoch"]))  # fmt: skip
         except (ValueError, KeyError, TypeError):
             return None
+        # The user's list of sessions lives as long as their newest (for `end_all`).
+        self._redis.pexpire(redis_keys.user_web_sessions(session.user_id), self._idle_ms * 4,
+                            gt=True)  # fmt: skip
+        return session
+
+    def exists(self, session_hash: str) -> bool:
+        return bool(self._redis.exists(redis_keys.web_session(session_hash)))
 
     def end(self, token: str) -> None:
         hashed = token_hash(token)
@@ -75,30 +88,48 @@ class WebSessions:
         hashes = [h.decode() if isinstance(h, bytes) else str(h) for h in self._redis.smembers(key)]
         self._redis.delete(key, *(redis_keys.web_session(h) for h in hashes))
 
-    def refused_for_s(self, username: str, address: str) -> int:
-        """How long sign-in stays refused for this name or address (0: not refused)."""
-        keys = [redis_keys.sign_in_failures("user", username.lower()),
-                redis_keys.sign_in_failures("address", address)]  # fmt: skip
-        limits = (FAILURES_PER_USER, FAILURES_PER_ADDRESS)
+    def attempt(self, username: str, address: str) -> int:
+        """Count a sign-in attempt before its password is checked: 0, go on (and call
+        `succeeded` if the password was right); else how many seconds until another is
+        taken (nothing counted)."""
+        buckets = _buckets(username, address)
         with self._redis.pipeline() as pipe:
-            for key in keys:
-                pipe.get(key)
-                pipe.ttl(key)
-            counts = pipe.execute()
-        waits = [0]
-        for index, limit in enumerate(limits):
-            count, ttl = counts[2 * index], counts[2 * index + 1]
-            if count is not None and int(count) >= limit:
-                waits.append(max(1, int(ttl)))
-        return max(waits)
-
-    def failed(self, username: str, address: str) -> None:
-        with self._redis.pipeline() as pipe:
-            for key in (redis_keys.sign_in_failures("user", username.lower()),
-                        redis_keys.sign_in_failures("address", address)):  # fmt: skip
+            for key, _ in buckets:
                 pipe.incr(key)
                 pipe.expire(key, FAILURE_WINDOW_S, nx=True)
+            for key, _ in buckets:
+                pipe.ttl(key)
+            found = pipe.execute()
+        counts, ttls = found[0 : 2 * len(buckets) : 2], found[2 * len(buckets) :]
+        waits = [max(1, int(ttl)) for (_, limit), count, ttl in zip(buckets, counts, ttls,
+                                                                      strict=True)
+                 if int(count) > limit]  # fmt: skip
+        if waits:
+            self._give_back(buckets)
+            return max(waits)
+        return 0
+
+    def not_tried(self, username: str, address: str) -> None:
+        """The attempt counted was not made (no password was checked): given back."""
+        self._give_back(_buckets(username, address))
+
+    def _give_back(self, buckets: list[tuple[str, int]]) -> None:
+        with self._redis.pipeline() as pipe:
+            for key, _ in buckets:
+                pipe.decr(key)
             pipe.execute()
 
-    def succeeded(self, username: str) -> None:
-        self._redis.delete(redis_keys.sign_in_failures("user", username.lower()))
+    def succeeded(self, username: str, address: str) -> None:
+        """The password was right: the attempt is given back, and the name's failures from
+        this address forgotten."""
+        buckets = _buckets(username, address)
+        self._give_back(buckets[1:])
+        self._redis.delete(buckets[0][0])
+
+
+def _buckets(username: str, address: str) -> list[tuple[str, int]]:
+    """The counters an attempt counts in, each with its limit (the name and address first)."""
+    name = username.lower()
+    return [(redis_keys.sign_in_failures("user", f"{name}@{address}"), FAILURES_PER_USER),
+            (redis_keys.sign_in_failures("address", address), FAILURES_PER_ADDRESS),
+            (redis_keys.sign_in_failures("name", name), FAILURES_PER_NAME)]  # fmt: skip

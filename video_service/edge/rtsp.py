@@ -85,7 +85,10 @@ async def read_message(reader: asyncio.StreamReader, already: bytes = b"") -> Me
     if length:
         if not _DIGITS.match(length) or int(length) > MAX_BODY:
             raise BadMessage("bad or too large Content-Length")
-        message.body = await reader.readexactly(int(length))
+        try:
+            message.body = await reader.readexactly(int(length))
+        except asyncio.IncompleteReadError as error:
+            raise BadMessage("the connection closed in the middle of a body") from error
     return message
 
 

@@ -176,6 +176,9 @@ class SubStreamPuller:
                 played, why = False, f"refused: {refused}"
             except (OSError, TimeoutError, BadMessage) as error:  # ssl.SSLError is an OSError
                 played, why = False, f"{type(error).__name__}: {error}"
+            except Exception as error:  # a camera's answer no rule foresaw: try again later
+                log.exception("camera %s: its pulled sub-stream failed", camera_id)
+                played, why = False, f"{type(error).__name__}: {error}"
             log.info("camera %s: its pulled sub-stream stopped: %s", camera_id, why)
             await backoff.wait(played)
 

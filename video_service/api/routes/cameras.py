@@ -106,7 +106,8 @@ def list_cameras(
         query = query.where(tuple_(Camera.created_at, Camera.id) > parse_created_cursor(after))
     page = list(session.scalars(query.order_by(Camera.created_at, Camera.id).limit(limit)))
     following = created_cursor(page[-1].created_at, page[-1].id) if len(page) == limit else None
-    return CamerasPublic(data=[to_public(c, settings) for c in page], count=count, next=following)
+    shown = [to_public(c, settings, principal.is_admin) for c in page]
+    return CamerasPublic(data=shown, count=count, next=following)
 
 
 @router.get("/{camera_id}")
@@ -120,7 +121,7 @@ def get_camera(
     """The camera, with its sub-stream while one is live."""
     camera = find_camera(session, camera_id)
     principal.check_site(camera.site_id)
-    public = to_public(camera, settings)
+    public = to_public(camera, settings, principal.is_admin)
     live = api_state(request).live
     if live is not None:
         public.sub_stream = live_sub_stream(live.redis, camera.id)
@@ -228,7 +229,8 @@ def publish_path(camera: Camera) -> str:
     return f"/cam/{camera.id}"
 
 
-def to_public(camera: Camera, settings: ApiSettings) -> CameraPublic:
+def to_public(camera: Camera, settings: ApiSettings, admin: bool = True) -> CameraPublic:
+    """`admin` False: without the pull sources (their path or query may hold a secret)."""
     push = CameraMode(camera.mode) is CameraMode.PUSH
     return CameraPublic(
         id=camera.id,
@@ -239,7 +241,7 @@ def to_public(camera: Camera, settings: ApiSettings) -> CameraPublic:
         publish_url=f"{settings.rtsp_public_url}{publish_path(camera)}" if push else None,
         sub_publish_url=f"{settings.rtsp_public_url}{publish_path(camera)}/sub" if push else None,
         rtsp_username=camera.rtsp_username if push else None,
-        source_url=camera.source_url,  # without credentials: they are in source_secret
-        sub_source_url=camera.sub_source_url,
+        source_url=camera.source_url if admin else None,  # its credentials are sealed apart
+        sub_source_url=camera.sub_source_url if admin else None,
         created_at=camera.created_at,
     )

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator
+from starlette.concurrency import run_in_threadpool
 
-from video_service.api.auth import bearer_key_hash
+from video_service.api.auth import bearer_key_hash, user_session_hash
 from video_service.api.deps import (
     AdminDep,
     EventWritesDep,
@@ -34,6 +35,7 @@ from video_service.api.schemas import (
     EventsStored,
     in_utc,
 )
+from video_service.api.state import api_state
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 TypeFilter = Annotated[str | None, Query(max_length=64, pattern=EVENT_TYPE_PATTERN)]
@@ -125,8 +127,16 @@ async def stream_events(
     stream.admit(holder)
     lookups = lookups_of(request)
 
+    signed_in = user_session_hash(holder)
+    web = api_state(request).web_sessions
+
     async def still_allowed() -> bool:
-        """The key not revoked or expired, and still given every site the stream shows."""
+        """The key not revoked or expired (the user's session not ended), and still given
+        every site the stream shows."""
+        if signed_in is not None and (web is None or not await run_in_threadpool(
+            web.exists, signed_in
+        )):  # fmt: skip
+            return False
         now = await lookups.principal_or_none(authorization)
         if now is None or now.is_admin:
             return now is not None

@@ -2,6 +2,8 @@
 cookie (`HttpOnly`, `SameSite=Strict`, `Secure` where the public URL is https); `GET` says who
 is signed in; `DELETE` signs out. Sessions live in Redis (`web_sessions`)."""
 
+import threading
+
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +24,8 @@ from video_service.api.users import verified_user
 from video_service.api.web_sessions import COOKIE, WebSessions
 
 router = APIRouter(prefix="/api/session", tags=["session"])
+PASSWORD_CHECKS_AT_ONCE = 4  # per process: argon2 takes 19 MiB a check
+_CHECKS = threading.BoundedSemaphore(PASSWORD_CHECKS_AT_ONCE)
 
 
 def web_sessions_of(request: Request) -> WebSessions:
@@ -33,29 +37,41 @@ def web_sessions_of(request: Request) -> WebSessions:
 
 @router.post(
     "",
-    responses={429: {"model": ErrorPublic, "description": "too many failed sign-ins: wait"}},
+    responses={
+        429: {"model": ErrorPublic, "description": "too many failed sign-ins: wait"},
+        503: {"model": ErrorPublic, "description": "too many sign-ins at once, or no Redis"},
+    },
 )
 async def sign_in(
     body: SignIn, request: Request, response: Response, settings: SettingsDep
 ) -> SessionPublic:
-    """Wrong name or password: 401 (which of them is not said). Too many failures for the
-    name (5) or the address (20) in 15 minutes: 429 with Retry-After, before any check."""
+    """Wrong name or password: 401 (which of them is not said). Too many failures (5 for
+    the name from this address, 50 from the address, 100 for the name) in 15 minutes:
+    429 with Retry-After, before any check. More than PASSWORD_CHECKS_AT_ONCE sign-ins
+    at once in this process: 503 with Retry-After (each check takes 19 MiB)."""
     web = web_sessions_of(request)
     origin = request.headers.get("origin")
     if origin is not None and origin.lower() != origin_of(settings.public_url):
         raise Forbidden("signing in must come from the console's own origin")
     address = request.client.host if request.client else "unknown"
-    wait_s = await run_in_threadpool(web.refused_for_s, body.username, address)
+    wait_s = await run_in_threadpool(web.attempt, body.username, address)
     if wait_s:
         refused = TooManyRequests(f"too many failed sign-ins: try again in {wait_s} s")
         refused.retry_after_s = wait_s
         raise refused
-    user = await run_in_threadpool(_verified, request, body)
+    if not _CHECKS.acquire(blocking=False):
+        await run_in_threadpool(web.not_tried, body.username, address)
+        busy = ServiceUnavailable("too many sign-ins at once: try again in a second")
+        busy.retry_after_s = 1
+        raise busy
+    try:
+        user = await run_in_threadpool(_verified, request, body)
+    finally:
+        _CHECKS.release()
     if user is None:
-        await run_in_threadpool(web.failed, body.username, address)
         raise NotAuthenticated("wrong username or password")
-    await run_in_threadpool(web.succeeded, body.username)
-    token = await run_in_threadpool(web.start, user.id)
+    await run_in_threadpool(web.succeeded, body.username, address)
+    token = await run_in_threadpool(web.start, user.id, user.session_epoch)
     _set_cookie(response, token, settings)
     return user_session(user)
 
@@ -115,7 +131,9 @@ def _signed_in(request: Request, session: SessionDep) -> User | None:
     if found is None:
         return None
     user = session.get(User, found.user_id)
-    return user if user is not None and user.enabled else None
+    if user is None or not user.enabled or user.session_epoch != found.epoch:
+        return None
+    return user
 
 
 def user_session(user: User) -> SessionPublic:

@@ -1,7 +1,9 @@
 """The console's users, managed by an admin (a key or a signed-in admin): created with a
 password, listed, changed, disabled and deleted. Disabling or deleting a user, or changing
-their role, sites or password, ends their sessions at once; every API process refuses
-their next request within a second either way (`lookups` keeps a caller half a second)."""
+their role, sites or password, ends their sessions: the change starts a new session epoch
+(sessions of an older one are nobody, even one signed in while the change was on its way),
+and every API process refuses their next request within a second (`lookups` keeps a caller
+half a second)."""
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
@@ -43,6 +45,9 @@ def patch_user(
     if body.enabled is not None:
         user.enabled = body.enabled
     if body.model_fields_set - {"enabled"} or body.enabled is False:
+        # Every session signed in before is nobody from the commit on, whatever races it;
+        # the sessions themselves are dropped too.
+        user.session_epoch += 1
         _end_sessions(request, user.id)
     return UserPublic.model_validate(user)
 

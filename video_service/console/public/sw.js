@@ -1,9 +1,12 @@
-// The console's service worker: the app shell opens without the network once seen.
-// - navigations: network first (a new deploy shows at once), the cached /index.html offline;
+// The console's service worker: the app shell opens from here once seen.
+// - navigations to the console's routes: the cached /index.html at once, refreshed from the
+//   network behind it (a new deploy shows on the next visit); the network when none is
+//   cached; other pages of the origin (/docs, /player/) are left alone, never kept as the shell;
 // - /assets/*: cache first (their names are content hashes, so a cached copy never goes stale);
 // - /api/, /media/, /whep/ and everything else: never cached, never answered from here
 //   (private, live, or both).
-const CACHE = "sparc-console-shell-v1";
+const CACHE = "sparc-console-shell-v2";
+const ROUTES = ["/sign-in", "/wall", "/cameras/", "/events", "/admin", "/ops"];
 const SHELL = ["/", "/index.html"];
 const NEVER_CACHED = ["/api/", "/media/", "/whep/"];
 
@@ -33,19 +36,27 @@ function cacheable(response) {
   return response.ok && response.type === "basic";
 }
 
-async function networkFirstShell(request) {
+function consoleRoute(pathname) {
+  return pathname === "/" || pathname === "/index.html" || ROUTES.some((route) => pathname.startsWith(route));
+}
+
+async function refreshShell(request, cache) {
+  const response = await fetch(request);
+  const html = (response.headers.get("Content-Type") || "").includes("text/html");
+  // Every console route serves the same index.html: keep the newest as the shell.
+  if (cacheable(response) && html) await cache.put("/index.html", response.clone());
+  return response;
+}
+
+async function cachedShell(event) {
   const cache = await caches.open(CACHE);
-  try {
-    const response = await fetch(request);
-    const html = (response.headers.get("Content-Type") || "").includes("text/html");
-    // Every route serves the same index.html: keep the newest as the offline shell.
-    if (cacheable(response) && html) await cache.put("/index.html", response.clone());
-    return response;
-  } catch (error) {
-    const shell = (await cache.match("/index.html")) || (await cache.match("/"));
-    if (shell) return shell;
-    throw error;
+  const shell = await cache.match("/index.html");
+  const fresh = refreshShell(event.request, cache);
+  if (shell) {
+    event.waitUntil(fresh.catch(() => {}));
+    return shell;
   }
+  return fresh;
 }
 
 async function cacheFirstAsset(request) {
@@ -63,11 +74,9 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (NEVER_CACHED.some((prefix) => url.pathname.startsWith(prefix))) return;
-  if (request.mode === "navigate") {
-    event.respondWith(networkFirstShell(request));
-  } else if (url.pathname.startsWith("/assets/")) {
+  if (url.pathname.startsWith("/assets/")) {
     event.respondWith(cacheFirstAsset(request));
-  } else if (SHELL.includes(url.pathname)) {
-    event.respondWith(networkFirstShell(request));
+  } else if (consoleRoute(url.pathname) && (request.mode === "navigate" || SHELL.includes(url.pathname))) {
+    event.respondWith(cachedShell(event));
   }
 });

@@ -28,10 +28,18 @@ export interface WhepSession {
 const open = new Set<string>();
 window.addEventListener("pagehide", () => {
   for (const session of open) {
-    fetch(session, { method: "DELETE", keepalive: true }).catch(() => {});
+    fetch(session, { method: "DELETE", keepalive: true, credentials: "omit" }).catch(() => {});
   }
   open.clear();
 });
+
+/** The session's URL, only where the edge that answered serves its sessions: never a URL
+ * an edge's answer points elsewhere (the API, with the user's cookie). */
+function sessionOn(location: string, whepUrl: string): string | null {
+  const url = new URL(location, whepUrl);
+  const edge = new URL(whepUrl);
+  return url.origin === edge.origin && url.pathname.startsWith("/whep/sessions/") ? url.href : null;
+}
 
 function gathered(connection: RTCPeerConnection, signal: AbortSignal): Promise<void> {
   if (connection.iceGatheringState === "complete") return Promise.resolve();
@@ -62,7 +70,7 @@ export async function startWhep(whepUrl: string, video: HTMLVideoElement, signal
     if (video.srcObject) video.srcObject = null;
     if (sessionUrl) {
       open.delete(sessionUrl);
-      fetch(sessionUrl, { method: "DELETE" }).catch(() => {});
+      fetch(sessionUrl, { method: "DELETE", credentials: "omit" }).catch(() => {});
     }
   };
   try {
@@ -78,6 +86,7 @@ export async function startWhep(whepUrl: string, video: HTMLVideoElement, signal
     const offer = connection.localDescription?.sdp ?? "";
     // A plain CORS request: the cookie is the API's, not the edge's; the URL carries the grant.
     const answered = await fetch(whepUrl, {
+      credentials: "omit", // the edge's: the grant is in the URL, the API's cookie is not its
       method: "POST",
       headers: { "Content-Type": "application/sdp" },
       body: offer,
@@ -85,8 +94,8 @@ export async function startWhep(whepUrl: string, video: HTMLVideoElement, signal
     });
     const location = answered.headers.get("Location");
     if (answered.status === 201 && location) {
-      sessionUrl = new URL(location, whepUrl).href;
-      open.add(sessionUrl);
+      sessionUrl = sessionOn(location, whepUrl);
+      if (sessionUrl) open.add(sessionUrl);
     }
     const answer = await abortable(answered.text(), signal);
     if (answered.status !== 201) throw new WhepRefused(answered.status);
