@@ -122,3 +122,12 @@ def cli_user(api: Api, name: str, role: str, *sites: str, password: str = PASSWO
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def api_user(api: Api, name: str, role: str, *sites: str, password: str = PASSWORD) -> str:
+    """A console user made through the API with the admin key (a CLI process costs seconds);
+    their id."""
+    body = {"username": name, "password": password, "role": role, "site_ids": list(sites)}
+    made = api.client().post("/api/users", json=body)
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])

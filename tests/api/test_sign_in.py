@@ -14,7 +14,15 @@ import httpx
 import pytest
 import redis
 
-from tests.api_harness import ADMIN_KEY, PASSWORD, Api, cli_user, live_services, run_api
+from tests.api_harness import (
+    ADMIN_KEY,
+    PASSWORD,
+    Api,
+    api_user,
+    cli_user,
+    live_services,
+    run_api,
+)
 from tests.environment import TEST_REDIS_URL
 from tests.waiting import eventually
 from video_service.api.session_cookies import session_token
@@ -66,7 +74,7 @@ def test_a_user_made_with_the_cli_signs_in_sees_their_sites_and_signs_out(
 
 
 def test_a_signed_in_change_from_another_origin_is_refused(live_api: Api) -> None:
-    cli_user(live_api, "root", "admin")
+    api_user(live_api, "root", "admin")
     with browser(live_api) as page:
         assert sign_in(page, "root").status_code == 200
         assert page.post("/api/sites", json={"name": "HQ"}).status_code == 201
@@ -89,7 +97,7 @@ def test_a_signed_in_change_from_another_origin_is_refused(live_api: Api) -> Non
 def test_failed_sign_ins_are_limited_and_say_when_to_try_again(
     live_api: Api, redis_client: redis.Redis
 ) -> None:
-    cli_user(live_api, "bob", "admin")
+    api_user(live_api, "bob", "admin")
     with browser(live_api) as page:
         for _ in range(FAILURES_PER_USER):
             assert sign_in(page, "bob", "wrong password!").status_code == 401
@@ -106,8 +114,8 @@ def test_wrong_passwords_at_once_get_no_more_tries_and_lock_no_one_else_out(
     """30 wrong passwords for one name at once: at most 5 are checked. Failures for other
     names from the same address (a stranger's, or everyone's behind one proxy) do not
     refuse a user their right password."""
-    cli_user(live_api, "cat", "admin")
-    cli_user(live_api, "dan", "admin")
+    api_user(live_api, "cat", "admin")
+    api_user(live_api, "dan", "admin")
 
     def wrong(_: int) -> int:
         with browser(live_api) as page:
@@ -148,8 +156,8 @@ def test_a_disabled_or_deleted_user_is_refused_on_every_api_within_a_second(
     live_api: Api, second_api: Api
 ) -> None:
     admin = live_api.client()
-    cli_user(live_api, "cy", "admin")
-    cli_user(live_api, "di", "admin")
+    api_user(live_api, "cy", "admin")
+    api_user(live_api, "di", "admin")
     users = {u["username"]: u["id"] for u in admin.get("/api/users").json()["data"]}
     pages = {}
     for name in ("cy", "di"):
@@ -173,7 +181,7 @@ def test_a_disabled_or_deleted_user_is_refused_on_every_api_within_a_second(
 
 
 def test_an_event_stream_ends_when_its_session_does(live_api: Api) -> None:
-    cli_user(live_api, "eli", "admin")
+    api_user(live_api, "eli", "admin")
     page = browser(live_api)
     assert sign_in(page, "eli").status_code == 200
     token = page.cookies[COOKIE]
@@ -221,7 +229,7 @@ def test_a_user_keeps_wall_layouts_on_the_server_for_sites_they_see(live_api: Ap
     admin = live_api.client()
     hq = admin.post("/api/sites", json={"name": "HQ"}).json()["id"]
     depot = admin.post("/api/sites", json={"name": "Depot"}).json()["id"]
-    cli_user(live_api, "gus", "operator", hq)
+    api_user(live_api, "gus", "operator", hq)
     saved = {"layouts": [{"name": "Lobby wall", "site_id": hq, "layout": 9}]}
     with browser(live_api) as page:
         assert sign_in(page, "gus").status_code == 200

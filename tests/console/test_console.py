@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api_harness import PASSWORD, Api, cli_user
+from tests.api_harness import PASSWORD, Api, api_user, cli_user
 from tests.edge_harness import RunningEdge, publisher
 from tests.processes import Children
 from tests.waiting import eventually
@@ -133,7 +133,7 @@ def test_an_event_posted_with_a_key_appears_in_the_feed_as_text_within_a_second(
     admin = live_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()["id"]
     camera = admin.post("/api/cameras", json={"site_id": site, "name": HOSTILE}).json()["id"]
-    cli_user(live_api, "omar", "operator", site)
+    api_user(live_api, "omar", "operator", site)
     env = {**os.environ, "CONSOLE_PASSWORD": PASSWORD}
     driver = children.popen(
         ["node", str(EVENTS_DRIVER), live_api.url, "omar", "door.forced"], env=env,
@@ -167,7 +167,7 @@ def test_a_camera_added_in_the_admin_pages_publishes_with_the_password_shown_onc
     admin = live_api.client()
     site = admin.post("/api/sites", json={"name": "HQ"}).json()["id"]
     other = admin.post("/api/cameras", json={"site_id": site, "name": "Gate"}).json()["id"]
-    cli_user(live_api, "ada", "admin")
+    api_user(live_api, "ada", "admin")
     env = {**os.environ, "CONSOLE_PASSWORD": PASSWORD}
     driven = subprocess.run(["node", str(ADMIN_DRIVER), live_api.url, "ada", site, other],
                             env=env, capture_output=True, text=True, timeout=240)  # fmt: skip

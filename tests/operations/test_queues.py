@@ -27,11 +27,12 @@ def test_rabbitmq_queue_depth_is_counted(redis_client: redis.Redis, rabbitmq: st
         submit_segment(app, redis_client, "e" * 32, f"seg_{n}.ts", 0.0, score)
 
     # A publish to RabbitMQ is queued a moment after it is sent (no publisher confirms):
-    # the count reaches 4 shortly, and never goes past it.
+    # the count reaches 4 shortly, and never goes past it; shortly can be many seconds while
+    # the suite's browsers and encoders load both cores (10 s once was not enough).
     def counted() -> dict[Pool, QueueState]:
         depth = {state.pool: state for state in read_queues(app)}
         return depth if depth[Pool.CPU].depth.get(ALL, 0) >= 4 else {}
 
-    depth = eventually(counted, 10)
+    depth = eventually(counted, 30)
     assert depth[Pool.CPU].depth == {ALL: 4} and depth[Pool.CPU].oldest_queued_at is None
     assert depth[Pool.GPU].total == 0

@@ -1,7 +1,7 @@
 // Forms' refusals where they belong: each problem the API locates at a field next to that
 // field (role="alert", tied to its input by aria-describedby), the rest at the top of the
 // form. Every input has a visible label (<Field>).
-import { useId, type ReactNode } from "react";
+import { useId, type FormEvent, type ReactNode } from "react";
 import { isApiError } from "./api";
 
 export interface FormProblems {
@@ -91,5 +91,34 @@ export function FormAlert({ id, messages }: { id: string; messages: string[] }) 
         <p key={index}>{message}</p>
       ))}
     </div>
+  );
+}
+
+interface FormWithAlertProps {
+  /** the form's accessible name: "Add a site" */
+  label: string;
+  className: string;
+  /** the refusals of the form as a whole (FormProblems.top) */
+  messages: string[];
+  /** instead of the browser's submission */
+  onSubmit: () => void;
+  children: ReactNode;
+}
+
+/**
+ * A form with its refusals at the top: they are part of its description (aria-describedby),
+ * so that a screen reader reads them with the form.
+ */
+export function FormWithAlert({ label, className, messages, onSubmit, children }: FormWithAlertProps) {
+  const alertId = useId();
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    onSubmit();
+  };
+  return (
+    <form className={className} onSubmit={submit} aria-label={label} aria-describedby={messages.length ? alertId : undefined}>
+      <FormAlert id={alertId} messages={messages} />
+      {children}
+    </form>
   );
 }

@@ -1,8 +1,8 @@
 // A site's cameras: added as push (the camera publishes to the edge: its publish URL and
 // password are shown once) or pull (the edge dials the camera's rtsp:// URL, which the API
 // checks); renamed, re-pointed, enabled or disabled, deleted.
-import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
-import { useId, useState, type FormEvent } from "react";
+import { useInfiniteQuery, useMutation } from "@tanstack/react-query";
+import { useId, useState } from "react";
 import type { Camera, Site } from "../../api";
 import {
   createCamera,
@@ -15,20 +15,49 @@ import {
   type CameraMode,
   type CameraUpdate,
 } from "../../adminApi";
-import { ConfirmButton } from "../../components/ConfirmButton";
 import { CreatedSecret, type SecretLine } from "../../components/CreatedSecret";
-import { Field, FormAlert, problemsOf } from "../../forms";
+import { Field, FormWithAlert, problemsOf, type ControlProps } from "../../forms";
 import { Link } from "../../router";
-import { CAMERAS_KEY, useSites } from "./shared";
+import { AdminTable, CAMERAS_KEY, EditingRow, ListStates, NameField, RowActions, SaveCancel, useInvalidate, useSaveChanges, useSites } from "./shared";
 
 const CREATE_FIELDS = ["name", "mode", "source_url", "sub_source_url"] as const;
 const EDIT_FIELDS = ["name", "source_url", "sub_source_url"] as const;
 const SOURCE_HINT = "The camera's rtsp:// or rtsps:// URL, with its user and password.";
 const SUB_SOURCE_HINT = "Optional: the camera's small second stream, for the wall.";
+const CAMERA_COLUMNS = ["Name", "Mode", "State", "Publishes to / pulled from", "Actions"] as const;
 
-function invalidateCameras(queryClient: ReturnType<typeof useQueryClient>, cameraId?: string): void {
-  void queryClient.invalidateQueries({ queryKey: CAMERAS_KEY });
-  if (cameraId) void queryClient.invalidateQueries({ queryKey: ["camera", cameraId] });
+/** A camera's change shows in the lists and on its own page. */
+function useInvalidateCamera(cameraId: string): () => void {
+  return useInvalidate(CAMERAS_KEY, ["camera", cameraId]);
+}
+
+interface UrlInputProps {
+  control: ControlProps;
+  value: string;
+  onChange: (url: string) => void;
+  required?: boolean;
+  disabled?: boolean;
+  placeholder?: string;
+}
+
+/**
+ * A camera's stream URL: text, not type="url", so that the API's check (which knows rtsp://
+ * and which addresses it refuses) is the one said at the field; no spelling or autofill, as
+ * it carries the camera's credentials.
+ */
+function UrlInput({ control, value, onChange, ...rest }: UrlInputProps) {
+  return (
+    <input
+      {...control}
+      {...rest}
+      type="text"
+      inputMode="url"
+      spellCheck={false}
+      autoComplete="off"
+      value={value}
+      onChange={(event) => onChange(event.target.value)}
+    />
+  );
 }
 
 /** What a push camera is told once: where to publish, as whom. */
@@ -42,8 +71,8 @@ function secretLines(camera: CameraCreated): SecretLine[] {
 }
 
 function CreateCameraForm({ siteId, onCreated }: { siteId: string; onCreated: (camera: CameraCreated) => void }) {
-  const queryClient = useQueryClient();
-  const alertId = useId();
+  const invalidate = useInvalidate(CAMERAS_KEY);
+  const modeName = useId();
   const [name, setName] = useState("");
   const [mode, setMode] = useState<CameraMode>("push");
   const [sourceUrl, setSourceUrl] = useState("");
@@ -57,12 +86,11 @@ function CreateCameraForm({ siteId, onCreated }: { siteId: string; onCreated: (c
       setName("");
       setSourceUrl("");
       setSubSourceUrl("");
-      invalidateCameras(queryClient);
+      invalidate();
       onCreated(camera);
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     const body: CameraCreate = { site_id: siteId, name: name.trim(), mode };
     if (mode === "pull") {
       body.source_url = sourceUrl.trim();
@@ -72,65 +100,40 @@ function CreateCameraForm({ siteId, onCreated }: { siteId: string; onCreated: (c
   };
   const problems = problemsOf(create.error, CREATE_FIELDS);
   return (
-    <form className="admin-form" onSubmit={submit} aria-label="Add a camera" aria-describedby={problems.top.length ? alertId : undefined}>
-        <FormAlert id={alertId} messages={problems.top} />
-        <Field label="Name" error={problems.fields.name}>
-          {(control) => (
-            <input {...control} required maxLength={200} autoComplete="off" value={name} onChange={(event) => setName(event.target.value)} />
-          )}
-        </Field>
-        <fieldset className="field" aria-describedby={problems.fields.mode ? `${alertId}-mode` : undefined}>
-          <legend>Mode</legend>
-          <label className="choice">
-            <input type="radio" name={`${alertId}-mode`} value="push" checked={mode === "push"} onChange={() => setMode("push")} />{" "}
-            Push (the camera publishes to the edge)
-          </label>
-          <label className="choice">
-            <input type="radio" name={`${alertId}-mode`} value="pull" checked={mode === "pull"} onChange={() => setMode("pull")} />{" "}
-            Pull (the edge pulls from the camera)
-          </label>
-          {problems.fields.mode && (
-            <p id={`${alertId}-mode`} className="field-error error" role="alert">
-              {problems.fields.mode}
-            </p>
-          )}
-        </fieldset>
-        {mode === "pull" && (
-          <>
-            <Field label="Source URL" error={problems.fields.source_url} hint={SOURCE_HINT}>
-              {(control) => (
-                <input
-                  {...control}
-                  required
-                  type="text"
-                  inputMode="url"
-                  spellCheck={false}
-                  autoComplete="off"
-                  placeholder="rtsp://user:password@camera.example/stream1"
-                  value={sourceUrl}
-                  onChange={(event) => setSourceUrl(event.target.value)}
-                />
-              )}
-            </Field>
-            <Field label="Sub-stream source URL" error={problems.fields.sub_source_url} hint={SUB_SOURCE_HINT}>
-              {(control) => (
-                <input
-                  {...control}
-                  type="text"
-                  inputMode="url"
-                  spellCheck={false}
-                  autoComplete="off"
-                  value={subSourceUrl}
-                  onChange={(event) => setSubSourceUrl(event.target.value)}
-                />
-              )}
-            </Field>
-          </>
+    <FormWithAlert className="admin-form" label="Add a camera" messages={problems.top} onSubmit={submit}>
+      <NameField value={name} onChange={setName} error={problems.fields.name} />
+      <fieldset className="field" aria-describedby={problems.fields.mode ? `${modeName}-error` : undefined}>
+        <legend>Mode</legend>
+        <label className="choice">
+          <input type="radio" name={modeName} value="push" checked={mode === "push"} onChange={() => setMode("push")} />{" "}
+          Push (the camera publishes to the edge)
+        </label>
+        <label className="choice">
+          <input type="radio" name={modeName} value="pull" checked={mode === "pull"} onChange={() => setMode("pull")} />{" "}
+          Pull (the edge pulls from the camera)
+        </label>
+        {problems.fields.mode && (
+          <p id={`${modeName}-error`} className="field-error error" role="alert">
+            {problems.fields.mode}
+          </p>
         )}
-        <button type="submit" disabled={create.isPending}>
-          {create.isPending ? "Adding…" : "Add camera"}
-        </button>
-      </form>
+      </fieldset>
+      {mode === "pull" && (
+        <>
+          <Field label="Source URL" error={problems.fields.source_url} hint={SOURCE_HINT}>
+            {(control) => (
+              <UrlInput control={control} required placeholder="rtsp://user:password@camera.example/stream1" value={sourceUrl} onChange={setSourceUrl} />
+            )}
+          </Field>
+          <Field label="Sub-stream source URL" error={problems.fields.sub_source_url} hint={SUB_SOURCE_HINT}>
+            {(control) => <UrlInput control={control} value={subSourceUrl} onChange={setSubSourceUrl} />}
+          </Field>
+        </>
+      )}
+      <button type="submit" disabled={create.isPending}>
+        {create.isPending ? "Adding…" : "Add camera"}
+      </button>
+    </FormWithAlert>
   );
 }
 
@@ -149,21 +152,13 @@ function Created({ camera, onDone }: { camera: CameraCreated; onDone: () => void
 }
 
 function EditCameraForm({ camera, onDone }: { camera: Camera; onDone: () => void }) {
-  const queryClient = useQueryClient();
-  const alertId = useId();
+  const invalidate = useInvalidateCamera(camera.id);
   const [name, setName] = useState(camera.name);
   const [sourceUrl, setSourceUrl] = useState("");
   const [subSourceUrl, setSubSourceUrl] = useState("");
   const [dropSub, setDropSub] = useState(false);
-  const save = useMutation({
-    mutationFn: (changes: CameraUpdate) => updateCamera(camera.id, changes),
-    onSuccess: () => {
-      invalidateCameras(queryClient, camera.id);
-      onDone();
-    },
-  });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const { save, saveChanges } = useSaveChanges((changes: CameraUpdate) => updateCamera(camera.id, changes), invalidate, onDone);
+  const submit = () => {
     const changes: CameraUpdate = {};
     if (name.trim() !== camera.name) changes.name = name.trim();
     if (camera.mode === "pull") {
@@ -172,41 +167,19 @@ function EditCameraForm({ camera, onDone }: { camera: Camera; onDone: () => void
       if (dropSub) changes.sub_source_url = null;
       else if (subSourceUrl.trim()) changes.sub_source_url = subSourceUrl.trim();
     }
-    if (!Object.keys(changes).length) {
-      onDone();
-      return;
-    }
-    save.mutate(changes);
+    saveChanges(changes);
   };
   const problems = problemsOf(save.error, EDIT_FIELDS);
   return (
-    <form className="admin-form inline-form" onSubmit={submit} aria-label={`Edit camera ${camera.name}`} aria-describedby={problems.top.length ? alertId : undefined}>
-      <FormAlert id={alertId} messages={problems.top} />
-      <Field label="Name" error={problems.fields.name}>
-        {(control) => (
-          <input {...control} required maxLength={200} autoComplete="off" value={name} onChange={(event) => setName(event.target.value)} />
-        )}
-      </Field>
+    <FormWithAlert className="admin-form inline-form" label={`Edit camera ${camera.name}`} messages={problems.top} onSubmit={submit}>
+      <NameField value={name} onChange={setName} error={problems.fields.name} />
       {camera.mode === "pull" && (
         <>
           <Field label="New source URL" error={problems.fields.source_url} hint="Blank: keep the current one.">
-            {(control) => (
-              <input {...control} type="text" inputMode="url" spellCheck={false} autoComplete="off" value={sourceUrl} onChange={(event) => setSourceUrl(event.target.value)} />
-            )}
+            {(control) => <UrlInput control={control} value={sourceUrl} onChange={setSourceUrl} />}
           </Field>
           <Field label="New sub-stream source URL" error={problems.fields.sub_source_url} hint="Blank: keep the current one.">
-            {(control) => (
-              <input
-                {...control}
-                type="text"
-                inputMode="url"
-                spellCheck={false}
-                autoComplete="off"
-                disabled={dropSub}
-                value={subSourceUrl}
-                onChange={(event) => setSubSourceUrl(event.target.value)}
-              />
-            )}
+            {(control) => <UrlInput control={control} disabled={dropSub} value={subSourceUrl} onChange={setSubSourceUrl} />}
           </Field>
           {camera.sub_source_url && (
             <label className="choice">
@@ -216,37 +189,26 @@ function EditCameraForm({ camera, onDone }: { camera: Camera; onDone: () => void
           )}
         </>
       )}
-      <button type="submit" disabled={save.isPending}>
-        Save
-      </button>
-      <button type="button" onClick={onDone}>
-        Cancel
-      </button>
-    </form>
+      <SaveCancel pending={save.isPending} onCancel={onDone} />
+    </FormWithAlert>
   );
 }
 
 function CameraRow({ camera }: { camera: Camera }) {
-  const queryClient = useQueryClient();
+  const invalidate = useInvalidateCamera(camera.id);
   const [editing, setEditing] = useState(false);
   const toggle = useMutation({
     mutationFn: () => (camera.enabled ? disableCamera(camera.id) : updateCamera(camera.id, { enabled: true })),
-    onSuccess: () => invalidateCameras(queryClient, camera.id),
+    onSuccess: invalidate,
   });
-  const remove = useMutation({
-    mutationFn: () => deleteCamera(camera.id),
-    onSuccess: () => invalidateCameras(queryClient, camera.id),
-  });
+  const remove = useMutation({ mutationFn: () => deleteCamera(camera.id), onSuccess: invalidate });
   if (editing) {
     return (
-      <tr data-camera-id={camera.id}>
-        <td colSpan={5}>
-          <EditCameraForm camera={camera} onDone={() => setEditing(false)} />
-        </td>
-      </tr>
+      <EditingRow columns={CAMERA_COLUMNS.length} rowData={{ "data-camera-id": camera.id }}>
+        <EditCameraForm camera={camera} onDone={() => setEditing(false)} />
+      </EditingRow>
     );
   }
-  const failed = toggle.error ?? remove.error;
   const source = camera.mode === "pull" ? [camera.source_url, camera.sub_source_url].filter(Boolean).join(" · ") : camera.publish_url;
   return (
     <tr data-camera-id={camera.id}>
@@ -258,31 +220,12 @@ function CameraRow({ camera }: { camera: Camera }) {
       <td className="wrap">
         <code>{source ?? "—"}</code>
       </td>
-      <td className="actions">
-        <button type="button" aria-label={`Edit camera ${camera.name}`} onClick={() => setEditing(true)}>
-          Edit
-        </button>{" "}
-        <button
-          type="button"
-          aria-label={`${camera.enabled ? "Disable" : "Enable"} camera ${camera.name}`}
-          disabled={toggle.isPending}
-          onClick={() => toggle.mutate()}
-        >
-          {camera.enabled ? "Disable" : "Enable"}
-        </button>{" "}
-        <ConfirmButton
-          label="Delete"
-          what={`camera ${camera.name}`}
-          question={`Delete camera ${camera.name} and forget it?`}
-          pending={remove.isPending}
-          onConfirm={() => remove.mutate()}
-        />
-        {failed && (
-          <p className="error" role="alert">
-            {failed.message}
-          </p>
-        )}
-      </td>
+      <RowActions
+        what={`camera ${camera.name}`}
+        onEdit={() => setEditing(true)}
+        toggle={{ enabled: camera.enabled, mutation: toggle }}
+        remove={{ label: "Delete", question: `Delete camera ${camera.name} and forget it?`, mutation: remove }}
+      />
     </tr>
   );
 }
@@ -301,33 +244,13 @@ function SiteCameras({ site, onCreated }: { site: Site; onCreated: (camera: Came
       <h3>Add a camera to {site.name}</h3>
       <CreateCameraForm siteId={site.id} onCreated={onCreated} />
       <h3>Cameras of {site.name}</h3>
-      {cameras.isPending && <p role="status">Loading cameras…</p>}
-      {cameras.isError && (
-        <p className="error" role="alert">
-          Cameras: {cameras.error.message}
-        </p>
-      )}
-      {cameras.isSuccess && !list.length && <p>No cameras at this site yet.</p>}
+      <ListStates query={cameras} count={list.length} what="cameras" empty="No cameras at this site yet." />
       {list.length > 0 && (
-        <div className="table-scroll">
-          <table className="admin-table">
-            <caption className="visually-hidden">Cameras of {site.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Mode</th>
-                <th scope="col">State</th>
-                <th scope="col">Publishes to / pulled from</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((camera) => (
-                <CameraRow key={camera.id} camera={camera} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <AdminTable caption={`Cameras of ${site.name}`} columns={CAMERA_COLUMNS}>
+          {list.map((camera) => (
+            <CameraRow key={camera.id} camera={camera} />
+          ))}
+        </AdminTable>
       )}
       {cameras.hasNextPage && (
         <button type="button" onClick={() => void cameras.fetchNextPage()} disabled={cameras.isFetchingNextPage}>
@@ -360,12 +283,8 @@ export function CamerasSection() {
           ))}
         </select>
       </div>
-      {sites.isError && (
-        <p className="error" role="alert">
-          Sites: {sites.error.message}
-        </p>
-      )}
-      {sites.isSuccess && !list.length && <p>Add a site first: every camera belongs to one.</p>}
+      {/* The site select above says "Loading…" already. */}
+      <ListStates query={sites} count={list.length} what="sites" empty="Add a site first: every camera belongs to one." announceLoading={false} />
       {created && <Created camera={created} onDone={() => setCreated(null)} />}
       {site && <SiteCameras key={site.id} site={site} onCreated={setCreated} />}
     </section>

@@ -1,21 +1,20 @@
 // API keys: an admin key (everything) or a viewer key (watching the sites it names), with an
 // optional lifetime; the key itself is shown once, at creation. Revoked at once.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useId, useState, type FormEvent } from "react";
+import { useMutation } from "@tanstack/react-query";
+import { useState } from "react";
 import type { Site } from "../../api";
 import { createKey, listKeys, revokeKey, type ApiKey, type KeyCreate, type KeyCreated, type KeyScope } from "../../adminApi";
-import { ConfirmButton } from "../../components/ConfirmButton";
 import { CreatedSecret } from "../../components/CreatedSecret";
 import { formatFullTime } from "../../format";
-import { Field, FormAlert, problemsOf } from "../../forms";
-import { KEYS_KEY, MULTI_SELECT_HINT, SitesSelect, sitesText, useSites, wholeNumber } from "./shared";
+import { Field, FormWithAlert, problemsOf } from "../../forms";
+import { AdminTable, KEYS_KEY, ListStates, NameField, RowActions, SitesField, sitesText, useAdminList, useInvalidate, useSites, wholeNumber } from "./shared";
 
 const CREATE_FIELDS = ["name", "scope", "site_ids", "expires_in_days"] as const;
+const KEY_COLUMNS = ["Name", "Scope", "Sites", "Created", "Expires", "Actions"] as const;
 const LONGEST_DAYS = 3650;
 
 function CreateKeyForm({ sites, onCreated }: { sites: Site[]; onCreated: (key: KeyCreated) => void }) {
-  const queryClient = useQueryClient();
-  const alertId = useId();
+  const invalidate = useInvalidate(KEYS_KEY);
   const [name, setName] = useState("");
   const [scope, setScope] = useState<KeyScope>("viewer");
   const [siteIds, setSiteIds] = useState<string[]>([]);
@@ -29,12 +28,11 @@ function CreateKeyForm({ sites, onCreated }: { sites: Site[]; onCreated: (key: K
       setName("");
       setSiteIds([]);
       setDays("");
-      void queryClient.invalidateQueries({ queryKey: KEYS_KEY });
+      invalidate();
       onCreated(key);
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     const body: KeyCreate = { name: name.trim(), scope, site_ids: siteIds };
     if (days.trim()) {
       const asked = wholeNumber(days);
@@ -49,13 +47,8 @@ function CreateKeyForm({ sites, onCreated }: { sites: Site[]; onCreated: (key: K
   };
   const problems = problemsOf(create.error, CREATE_FIELDS, { local });
   return (
-    <form className="admin-form" onSubmit={submit} aria-label="Create an API key" aria-describedby={problems.top.length ? alertId : undefined}>
-      <FormAlert id={alertId} messages={problems.top} />
-      <Field label="Name" error={problems.fields.name}>
-        {(control) => (
-          <input {...control} required maxLength={200} autoComplete="off" value={name} onChange={(event) => setName(event.target.value)} />
-        )}
-      </Field>
+    <FormWithAlert className="admin-form" label="Create an API key" messages={problems.top} onSubmit={submit}>
+      <NameField value={name} onChange={setName} error={problems.fields.name} />
       <Field label="Scope" error={problems.fields.scope}>
         {(control) => (
           <select {...control} value={scope} onChange={(event) => setScope(event.target.value as KeyScope)}>
@@ -64,9 +57,7 @@ function CreateKeyForm({ sites, onCreated }: { sites: Site[]; onCreated: (key: K
           </select>
         )}
       </Field>
-      <Field label="Sites" error={problems.fields.site_ids} hint={MULTI_SELECT_HINT}>
-        {(control) => <SitesSelect control={control} sites={sites} value={siteIds} onChange={setSiteIds} />}
-      </Field>
+      <SitesField sites={sites} value={siteIds} onChange={setSiteIds} error={problems.fields.site_ids} />
       <Field label="Expires in days" error={problems.fields.expires_in_days} hint="Blank: the key does not expire.">
         {(control) => (
           <input {...control} type="number" min={1} max={LONGEST_DAYS} step={1} value={days} onChange={(event) => setDays(event.target.value)} />
@@ -75,16 +66,13 @@ function CreateKeyForm({ sites, onCreated }: { sites: Site[]; onCreated: (key: K
       <button type="submit" disabled={create.isPending}>
         {create.isPending ? "Creating…" : "Create key"}
       </button>
-    </form>
+    </FormWithAlert>
   );
 }
 
 function KeyRow({ apiKey, sites }: { apiKey: ApiKey; sites: Site[] }) {
-  const queryClient = useQueryClient();
-  const revoke = useMutation({
-    mutationFn: () => revokeKey(apiKey.id),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: KEYS_KEY }),
-  });
+  const invalidate = useInvalidate(KEYS_KEY);
+  const revoke = useMutation({ mutationFn: () => revokeKey(apiKey.id), onSuccess: invalidate });
   return (
     <tr data-key-id={apiKey.id}>
       <th scope="row">{apiKey.name}</th>
@@ -92,31 +80,17 @@ function KeyRow({ apiKey, sites }: { apiKey: ApiKey; sites: Site[] }) {
       <td>{apiKey.scope === "admin" ? "all" : sitesText(apiKey.site_ids, sites)}</td>
       <td>{formatFullTime(apiKey.created_at)}</td>
       <td>{apiKey.expires_at ? formatFullTime(apiKey.expires_at) : "never"}</td>
-      <td className="actions">
-        <ConfirmButton
-          label="Revoke"
-          what={`key ${apiKey.name}`}
-          question={`Revoke key ${apiKey.name}? Whatever uses it is refused from now on.`}
-          pending={revoke.isPending}
-          onConfirm={() => revoke.mutate()}
-        />
-        {revoke.isError && (
-          <p className="error" role="alert">
-            {revoke.error.message}
-          </p>
-        )}
-      </td>
+      <RowActions
+        what={`key ${apiKey.name}`}
+        remove={{ label: "Revoke", question: `Revoke key ${apiKey.name}? Whatever uses it is refused from now on.`, mutation: revoke }}
+      />
     </tr>
   );
 }
 
 export function KeysSection() {
   const sites = useSites();
-  const keys = useQuery({
-    queryKey: KEYS_KEY,
-    queryFn: ({ signal }) => listKeys(signal),
-    staleTime: 10000,
-  });
+  const keys = useAdminList(KEYS_KEY, listKeys);
   const [created, setCreated] = useState<KeyCreated | null>(null);
   const siteList = sites.data?.data ?? [];
   const list = keys.data?.data ?? [];
@@ -131,34 +105,13 @@ export function KeysSection() {
           onDone={() => setCreated(null)}
         />
       )}
-      {keys.isPending && <p role="status">Loading keys…</p>}
-      {keys.isError && (
-        <p className="error" role="alert">
-          Keys: {keys.error.message}
-        </p>
-      )}
-      {keys.isSuccess && !list.length && <p>No keys yet.</p>}
+      <ListStates query={keys} count={list.length} what="keys" />
       {list.length > 0 && (
-        <div className="table-scroll">
-          <table className="admin-table">
-            <caption className="visually-hidden">API keys</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Scope</th>
-                <th scope="col">Sites</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((apiKey) => (
-                <KeyRow key={apiKey.id} apiKey={apiKey} sites={siteList} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <AdminTable caption="API keys" columns={KEY_COLUMNS}>
+          {list.map((apiKey) => (
+            <KeyRow key={apiKey.id} apiKey={apiKey} sites={siteList} />
+          ))}
+        </AdminTable>
       )}
     </section>
   );
