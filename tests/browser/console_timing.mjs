@@ -15,11 +15,17 @@ const browser = await launchChromium([
   AUTOPLAY, "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]);
 const wall = `${base}/wall?site=${site}&layout=${count}`;
-const everyTile = (page, test) => page.waitForFunction(([wanted, source]) => {
-  const check = new Function("tile", source);
+// `pictured`: live video or the still picture; else live video only (no eval: the page's
+// Content-Security-Policy forbids it).
+const everyTile = (page, pictured) => page.waitForFunction(([wanted, orStill]) => {
+  const shows = (tile) => {
+    if (tile.dataset.state === "webrtc") return true;
+    const img = tile.querySelector("img");
+    return orStill && img !== null && img.complete && img.naturalWidth > 0;
+  };
   const found = [...document.querySelectorAll('[data-testid="tile"]')];
-  return found.length === wanted && found.every((tile) => check(tile));
-}, [count, test], { timeout: 60000 });
+  return found.length === wanted && found.every(shows);
+}, [count, pictured], { timeout: 60000 });
 try {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   const page = await context.newPage();
@@ -28,7 +34,7 @@ try {
   await page.getByLabel("Password").fill(process.env.CONSOLE_PASSWORD || "");
   const clicked = Date.now();
   await page.getByRole("button", { name: "Sign in" }).click();
-  await everyTile(page, 'return tile.dataset.state === "webrtc";');
+  await everyTile(page, false);
   say({ step: "live", ms: Date.now() - clicked });
   say({ step: "holding" });
   await page.waitForTimeout(Number(holdS) * 1000);
@@ -36,15 +42,22 @@ try {
   const second = await context.newPage();
   const opened = Date.now();
   const response = await second.goto(wall);
-  await everyTile(second, 'const img = tile.querySelector("img"); ' +
-    'return tile.dataset.state === "webrtc" || (img && img.complete && img.naturalWidth > 0);');
+  await everyTile(second, true);
   const stillsMs = Date.now() - opened;
   const paints = await second.evaluate(() => performance.getEntriesByType("paint")
     .map((entry) => [entry.name, Math.round(entry.startTime)]));
   say({ step: "second visit", ms: stillsMs, paints,
         fromServiceWorker: response ? response.fromServiceWorker() : null });
 } catch (error) {
-  say({ step: "error", error: String(error) });
+  const states = [];
+  for (const context of browser.contexts()) {
+    for (const open of context.pages()) {
+      states.push(await open.evaluate(() => [location.href, document.body.innerText.slice(0, 300),
+        ...[...document.querySelectorAll('[data-testid="tile"]')].map((tile) => tile.dataset.state)])
+        .catch(() => null));
+    }
+  }
+  say({ step: "error", error: String(error), states });
   process.exitCode = 1;
 } finally {
   await browser.close();
