@@ -38,7 +38,8 @@ try {
   say({ step: "live", ms: Date.now() - clicked });
   say({ step: "holding" });
   await page.waitForTimeout(Number(holdS) * 1000);
-  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.evaluate(() => Promise.race([navigator.serviceWorker.ready,
+    new Promise((resolve) => setTimeout(resolve, 5000))]));
   const second = await context.newPage();
   const opened = Date.now();
   const response = await second.goto(wall);

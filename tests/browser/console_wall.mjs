@@ -63,7 +63,14 @@ try {
   await lines.next();
   await setHidden(false);
   await allPlaying(count);
-  say({ step: "shown", violations });
+  // A second visit: the app shell from the service worker (registered on the first).
+  const ready = await page.evaluate(() => Promise.race([
+    navigator.serviceWorker.ready.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 10000))]));
+  const again = await context.newPage();
+  const second = await again.goto(`${base}/wall?site=${site}&layout=${count}`);
+  const fromServiceWorker = ready && second.fromServiceWorker();
+  await again.close();
+  say({ step: "shown", violations, fromServiceWorker });
   await page.close({ runBeforeUnload: true });
 } catch (error) {
   say({ step: "error", error: String(error), violations });

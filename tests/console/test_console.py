@@ -94,6 +94,7 @@ def test_an_operator_signs_in_and_watches_a_wall_of_four_live_cameras(
     driver.stdin.flush()
     shown = step()
     assert shown["step"] == "shown" and not shown["violations"], shown
+    assert shown["fromServiceWorker"], "a second visit's shell comes from the service worker"
     assert feeds.viewer_count() >= TILES
     assert driver.wait(30) == 0
 

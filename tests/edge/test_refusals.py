@@ -80,7 +80,9 @@ def test_a_guessers_wrong_passwords_are_held_and_the_cameras_own_never_waits(
         own = announce(edge.port, path, right, source="127.0.0.2")
         took = time.monotonic() - started
         guesses = list(held)
-    assert not own.startswith(b"RTSP/1.0 401") and took < GUESS_PAUSE_S / 2, (own, took)
+    # Not held: a held answer takes the whole pause (below). The camera's own answer comes
+    # from its recorder, started for it (0.76 s once, on a loaded machine: no tighter bound).
+    assert not own.startswith(b"RTSP/1.0 401") and took < GUESS_PAUSE_S, (own, took)
     assert all(a.startswith(b"RTSP/1.0 401") and s >= GUESS_PAUSE_S for a, s in guesses)
     # Past its refusals, the guessing address is closed unread; another is not.
     assert announce(edge.port, path, wrong) == b""

@@ -7,14 +7,17 @@
 //   (private, live, or both).
 const CACHE = "sparc-console-shell-v2";
 const ROUTES = ["/sign-in", "/wall", "/cameras/", "/events", "/admin", "/ops"];
-const SHELL = ["/", "/index.html"];
+const SHELL = ["/", "/index.html"]; // the page's addresses the shell answers for
 const NEVER_CACHED = ["/api/", "/media/", "/whep/"];
 
+// The shell is kept under /index.html, fetched from / (the server has no /index.html: every
+// console route is the page; a failed fetch here would fail the whole install).
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => cache.addAll(SHELL))
+      .then((cache) => fetch("/").then((response) => (cacheable(response) ? cache.put("/index.html", response) : undefined)))
+      .catch(() => undefined)
       .then(() => self.skipWaiting()),
   );
 });
