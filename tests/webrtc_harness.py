@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import av
-import httpx
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
+from aiortc import RTCPeerConnection
+
+from video_service.demo_console import first_picture
 
 ROOT = Path(__file__).parent.parent
 
@@ -39,31 +39,7 @@ def offer_sdp(audio: bool = False) -> str:
 
 def first_frame_size(url: str) -> tuple[int, int]:
     """The size of the first picture an aiortc viewer decodes from a WHEP URL."""
-
-    async def watch() -> tuple[int, int]:
-        connection = RTCPeerConnection()
-        connection.addTransceiver("video", direction="recvonly")
-        got: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
-
-        async def read(track: MediaStreamTrack) -> None:
-            frame = await track.recv()
-            if not got.done():
-                got.set_result((frame.width, frame.height))
-
-        connection.on("track", lambda track: asyncio.ensure_future(read(track)))
-        await connection.setLocalDescription(await connection.createOffer())
-        async with httpx.AsyncClient(timeout=20) as client:
-            answer = await client.post(url, content=connection.localDescription.sdp,
-                                       headers={"Content-Type": "application/sdp"})  # fmt: skip
-            assert answer.status_code == 201, answer.text
-            await connection.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
-            try:
-                return await asyncio.wait_for(got, 20)
-            finally:
-                await client.delete(url.split("/whep/")[0] + answer.headers["Location"])
-                await connection.close()
-
-    return asyncio.run(watch())
+    return asyncio.run(first_picture(url))
 
 
 def picture_size(jpeg: bytes) -> tuple[int, int]:

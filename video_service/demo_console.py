@@ -35,12 +35,14 @@ def check_wall_plays(api_url: str, username: str, password: str, camera_id: str)
         tile = page.get(f"/api/cameras/{camera_id}/playback", params={"webrtc_only": "true"})
         if tile.status_code != 200 or not tile.json().get("webrtc"):
             raise RuntimeError(f"the wall's tile has no live view: {tile.text[:200]}")
-        width, height = asyncio.run(_first_picture(tile.json()["webrtc"]))
+        width, height = asyncio.run(first_picture(tile.json()["webrtc"]))
         page.delete("/api/session")
     return f"{width}x{height}"
 
 
-async def _first_picture(whep_url: str) -> tuple[int, int]:
+async def first_picture(whep_url: str) -> tuple[int, int]:
+    """The size of the first picture an aiortc viewer decodes from a WHEP URL (the demo's
+    check and the tests' viewer); RuntimeError when the edge refuses."""
     connection = RTCPeerConnection()
     connection.addTransceiver("video", direction="recvonly")
     got: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
