@@ -148,7 +148,7 @@ def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool
         picture = check_wall_plays(api_url, "admin", console_password, camera["id"])
         say(f"7/7 the console: {api_url}/ (its wall's tile plays live: {picture})")
         say(f"    sign in as admin with the password {console_password} (shown once)")
-        say(f"    the web player: {api_url}/player/#key={viewer_key}&camera={camera['id']}")
+        say(f"    the camera's page: {api_url}/cameras/{camera['id']}")
         if not once:
             say("    open it in a browser (or the URL in Safari, VLC, ffplay); Ctrl-C stops")
             _serve_until_interrupted(publisher)

@@ -4,12 +4,9 @@
 // every page (serious and critical violations only).
 //   CONSOLE_PASSWORD=... node tests/browser/console_admin.mjs BASE_URL USERNAME SITE_ID CAMERA_ID
 // Prints one JSON line.
-import { createRequire } from "node:module";
-import path from "node:path";
+import { AxeBuilder } from "@axe-core/playwright";
 import { launchChromium } from "./chromium.mjs";
 
-const playerDir = process.env.SPARC_PLAYER_DIR || path.resolve("video_service/player");
-const { AxeBuilder } = createRequire(path.join(playerDir, "package.json"))("@axe-core/playwright");
 const [base, username, site, camera] = process.argv.slice(2);
 const result = {};
 const browser = await launchChromium();

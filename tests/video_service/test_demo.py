@@ -22,7 +22,7 @@ def test_the_readme_main_job_gives_a_live_ladder_that_plays_over_http(
     assert "7/7 the console: http://127.0.0.1:" in done.stdout
     assert "its wall's tile plays live: 1280x720" in done.stdout, done.stdout
     assert "sign in as admin with the password " in done.stdout
-    assert "the web player: http://127.0.0.1:" in done.stdout
+    assert "the camera's page: http://127.0.0.1:" in done.stdout
     camera_dirs = list((tmp_path / "demo" / "state" / "media" / "live").iterdir())
     assert len(camera_dirs) == 1
     master = m3u8.load(str(camera_dirs[0] / "master.m3u8"))

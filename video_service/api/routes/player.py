@@ -1,29 +1,23 @@
-"""The web player: a static page, its script, and hls.js from the player's npm packages."""
+"""The retired web player's address: the console's camera page took its place.
 
-from pathlib import Path
+`/player/?camera=ID` goes to `/cameras/ID`; `/player/` to `/`, where the browser keeps the
+old link's fragment (`#camera=ID&at=...`) and the console opens that camera (a key in the
+fragment is dropped unread)."""
+
+import re
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
-
-from video_service.api.errors import ServiceUnavailable
+from fastapi.responses import RedirectResponse
 
 router = APIRouter(tags=["player"], include_in_schema=False)
-PLAYER = Path(__file__).resolve().parents[2] / "player"
-HLS_JS = PLAYER / "node_modules" / "hls.js" / "dist" / "hls.min.js"
+
+# What a camera id may be in an address we build: anything else goes to the console's start.
+_CAMERA_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @router.get("/player/")
-def page() -> FileResponse:
-    return FileResponse(PLAYER / "index.html", headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/player/player.js")
-def script() -> FileResponse:
-    return FileResponse(PLAYER / "player.js", media_type="text/javascript")
-
-
-@router.get("/player/hls.min.js")
-def hls_js() -> FileResponse:
-    if not HLS_JS.exists():
-        raise ServiceUnavailable(f"hls.js is not installed: run `npm ci` in {PLAYER}")
-    return FileResponse(HLS_JS, media_type="text/javascript")
+@router.get("/player")
+def page(camera: str | None = None) -> RedirectResponse:
+    if camera is not None and _CAMERA_ID.fullmatch(camera):
+        return RedirectResponse(f"/cameras/{camera}", status_code=308)
+    return RedirectResponse("/", status_code=308)

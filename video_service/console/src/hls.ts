@@ -5,9 +5,22 @@ import { abortable } from "./abort";
 
 const HLS_TYPE = "application/vnd.apple.mpegurl";
 
+/** What is playing now, where hls.js knows it (the browser's own HLS says none of it). */
+export interface HlsFacts {
+  /** The rung's height, as "360p". */
+  rung: string | null;
+  /** The CDN serving it (the variant's PATHWAY-ID). */
+  cdn: string | null;
+  /** The wall-clock time of the frame shown, ms since the epoch (EXT-X-PROGRAM-DATE-TIME). */
+  wallClock: number | null;
+}
+
+const NO_FACTS: HlsFacts = { rung: null, cdn: null, wallClock: null };
+
 export interface HlsSession {
   /** Resolves on a fatal playback error (an expired URL, the stream gone). */
   readonly ended: Promise<void>;
+  facts(): HlsFacts;
   stop(): void;
 }
 
@@ -29,6 +42,7 @@ function playNatively(url: string, video: HTMLVideoElement, startAt: number | un
   video.src = url;
   return {
     ended,
+    facts: () => NO_FACTS,
     stop() {
       video.removeEventListener("error", fail);
       video.removeAttribute("src");
@@ -67,6 +81,14 @@ export async function startHls(
   hls.attachMedia(video);
   return {
     ended,
+    facts() {
+      const level = hls.currentLevel >= 0 ? hls.levels[hls.currentLevel] : undefined;
+      return {
+        rung: level?.height ? `${level.height}p` : null,
+        cdn: level?.attrs["PATHWAY-ID"] ?? null,
+        wallClock: hls.playingDate?.getTime() ?? null,
+      };
+    },
     stop() {
       hls.destroy();
       video.removeAttribute("src");

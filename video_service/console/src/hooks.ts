@@ -1,7 +1,7 @@
 // Small hooks shared by the pages: what is seen (tab and viewport), a clock for refreshing
 // still pictures, the document's title, and a camera's live view in a <video>.
 import { useEffect, useState, useSyncExternalStore, type RefObject } from "react";
-import { runLive, type LiveState, type Stream } from "./live";
+import { runLive, type LiveFacts, type LiveState, type Stream } from "./live";
 
 function subscribeVisibility(listener: () => void): () => void {
   document.addEventListener("visibilitychange", listener);
@@ -51,6 +51,12 @@ export function usePageTitle(title: string): void {
   }, [title]);
 }
 
+export interface LiveVideo {
+  state: LiveState;
+  /** How the video plays, once it does. */
+  facts: LiveFacts | null;
+}
+
 /**
  * Live view of `cameraId` in `videoRef` while `active`: stopped (WHEP session deleted, peer
  * connection closed, hls.js destroyed) as soon as it is not.
@@ -60,8 +66,10 @@ export function useLiveVideo(
   stream: Stream,
   active: boolean,
   videoRef: RefObject<HTMLVideoElement | null>,
-): LiveState {
+  hlsOnly = false,
+): LiveVideo {
   const [state, setState] = useState<LiveState>("still");
+  const [facts, setFacts] = useState<LiveFacts | null>(null);
   useEffect(() => {
     const video = videoRef.current;
     if (!active || !video) return;
@@ -70,17 +78,22 @@ export function useLiveVideo(
     void runLive({
       cameraId,
       stream,
+      hlsOnly,
       video,
       signal,
       onState: (next) => {
         if (!signal.aborted) setState(next);
       },
+      onFacts: (next) => {
+        if (!signal.aborted) setFacts(next);
+      },
     });
     return () => {
       controller.abort();
+      setFacts(null);
       // Offline stays known while unseen; anything playing is stopped now.
       setState((last) => (last === "offline" ? last : "still"));
     };
-  }, [cameraId, stream, active, videoRef]);
-  return state;
+  }, [cameraId, stream, active, videoRef, hlsOnly]);
+  return { state, facts };
 }

@@ -3,7 +3,7 @@
 // after a pause whenever either ends, until the caller aborts.
 import { abortable, isAbort, sleep } from "./abort";
 import { endViewerSession, getPlayback, isApiError, type Playback } from "./api";
-import { startHls } from "./hls";
+import { startHls, type HlsSession } from "./hls";
 import { startWhep } from "./whep";
 
 /** What a tile or the camera page shows: `still` until video plays (or while connecting). */
@@ -12,7 +12,22 @@ export type LiveState = "still" | "webrtc" | "hls" | "offline";
 /** `sub`: the wall's small picture (the sub-stream where live); `main`: the camera's own. */
 export type Stream = "sub" | "main";
 
+/** How live video reaches the page, as a camera page says under it. */
+export interface LiveFacts {
+  transport: "webrtc" | "hls";
+  /** From asking for playback to the first picture, ms. */
+  firstPictureMs: number;
+  /** WebRTC: the sound sent, or why there is none (the edge's `X-Audio`). */
+  sound: string | null;
+  /** HLS: why not WebRTC, where it was tried (the edge's refusal, no picture in time). */
+  webrtcRefused: string | null;
+  /** HLS: the rung and the CDN playing now. */
+  rung: string | null;
+  cdn: string | null;
+}
+
 const WEBRTC_FIRST_FRAME_MS = 4000;
+const FACTS_PERIOD_MS = 1000;
 const HLS_FIRST_FRAME_MS = 20000;
 const OFFLINE_RETRY_MS = 15000;
 const ERROR_RETRY_MS = 10000;
@@ -21,9 +36,13 @@ const ENDED_RETRY_MS = 2000;
 export interface LiveOptions {
   cameraId: string;
   stream: Stream;
+  /** Skip WebRTC: live over HLS from the CDN (the camera page's `?transport=hls`). */
+  hlsOnly?: boolean;
   video: HTMLVideoElement;
   signal: AbortSignal;
   onState: (state: LiveState) => void;
+  /** Told what plays once a picture shows (and each second over HLS); null when it stops. */
+  onFacts?: (facts: LiveFacts | null) => void;
 }
 
 /** Resolves once `video` shows a frame; rejects after `waitMs` without one. */
@@ -64,8 +83,12 @@ async function playbackOrOffline(cameraId: string, webrtcOnly: boolean, signal: 
   }
 }
 
-/** Plays over WebRTC until the connection ends; false if it never showed a frame. */
-async function playWebRtc(url: string, options: LiveOptions, onPlaying: () => void): Promise<boolean> {
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Plays over WebRTC until the connection ends: true; if it never showed a frame, why. */
+async function playWebRtc(url: string, options: LiveOptions, askedAt: number, onPlaying: () => void): Promise<true | string> {
   const { video, signal } = options;
   let session;
   try {
@@ -74,10 +97,18 @@ async function playWebRtc(url: string, options: LiveOptions, onPlaying: () => vo
   } catch (error) {
     session?.stop();
     if (isAbort(error)) throw error;
-    return false;
+    return errorText(error);
   }
   try {
     onPlaying();
+    options.onFacts?.({
+      transport: "webrtc",
+      firstPictureMs: Math.round(performance.now() - askedAt),
+      sound: session.audio,
+      webrtcRefused: null,
+      rung: null,
+      cdn: null,
+    });
     await abortable(session.ended, signal);
     return true;
   } finally {
@@ -85,15 +116,25 @@ async function playWebRtc(url: string, options: LiveOptions, onPlaying: () => vo
   }
 }
 
-async function playHls(playback: Playback, options: LiveOptions): Promise<void> {
+async function playHls(playback: Playback, options: LiveOptions, askedAt: number, webrtcRefused: string | null): Promise<void> {
   const { video, signal } = options;
-  let session;
+  let session: HlsSession | undefined;
+  let timer: number | undefined;
   try {
     session = await startHls(playback.url, video, signal);
     await firstFrame(video, HLS_FIRST_FRAME_MS, signal);
     options.onState("hls");
+    const started = session;
+    const firstPictureMs = Math.round(performance.now() - askedAt);
+    const tell = () => {
+      const { rung, cdn } = started.facts();
+      options.onFacts?.({ transport: "hls", firstPictureMs, sound: null, webrtcRefused, rung, cdn: cdn ?? playback.cdn });
+    };
+    tell();
+    timer = window.setInterval(tell, FACTS_PERIOD_MS);
     await abortable(session.ended, signal);
   } finally {
+    window.clearInterval(timer);
     session?.stop();
   }
 }
@@ -108,6 +149,7 @@ async function playOnce(options: LiveOptions): Promise<number> {
     if (viewerSession) endViewerSession(cameraId, viewerSession);
     viewerSession = null;
   };
+  const askedAt = performance.now();
   try {
     // The wall asks without a viewer session (WebRTC needs none); the camera page opens one
     // up front so the HLS fallback costs no second request.
@@ -118,13 +160,16 @@ async function playOnce(options: LiveOptions): Promise<number> {
     }
     viewerSession = first.session_id;
     options.onState("still");
-    const whepUrl = stream === "sub" ? (first.webrtc_sub ?? first.webrtc) : first.webrtc;
+    const offered = stream === "sub" ? (first.webrtc_sub ?? first.webrtc) : first.webrtc;
+    const whepUrl = options.hlsOnly ? null : offered;
+    let webrtcRefused: string | null = null;
     if (whepUrl) {
-      const played = await playWebRtc(whepUrl, options, () => {
+      const played = await playWebRtc(whepUrl, options, askedAt, () => {
         options.onState("webrtc");
         endViewer(); // WebRTC needs no ladder: the viewer session stops counting now
       });
-      if (played) return ENDED_RETRY_MS;
+      if (played === true) return ENDED_RETRY_MS;
+      webrtcRefused = played;
       options.onState("still");
     }
     const playback = viewerSession ? first : await playbackOrOffline(cameraId, false, signal);
@@ -133,10 +178,11 @@ async function playOnce(options: LiveOptions): Promise<number> {
       return OFFLINE_RETRY_MS;
     }
     viewerSession = playback.session_id;
-    await playHls(playback, options);
+    await playHls(playback, options, askedAt, webrtcRefused);
     options.onState("still");
     return ENDED_RETRY_MS;
   } finally {
+    options.onFacts?.(null);
     endViewer();
   }
 }

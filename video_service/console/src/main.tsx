@@ -3,7 +3,21 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { isApiError } from "./api";
 import { App } from "./App";
+import { withQuery } from "./router";
 import "./styles.css";
+
+/** A link to the retired web player (`/player/#camera=ID&at=...`, sent here by the server
+ * with its fragment kept) opens the camera's page; a key in such a link is dropped unread. */
+function followOldPlayerLink(): void {
+  if (window.location.pathname !== "/" || !window.location.hash) return;
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  if (!fragment.has("camera") && !fragment.has("key")) return;
+  const camera = fragment.get("camera");
+  const to = camera ? withQuery(`/cameras/${encodeURIComponent(camera)}`, { at: fragment.get("at") }) : "/";
+  window.history.replaceState(null, "", to);
+}
+
+followOldPlayerLink();
 
 const queryClient = new QueryClient({
   defaultOptions: {

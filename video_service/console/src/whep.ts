@@ -6,11 +6,15 @@ import { abortable, abortError } from "./abort";
 /** Longer than this gathering candidates: POST what was gathered (enough on a LAN). */
 const GATHERING_LIMIT_MS = 3000;
 
+/** The edge's reason, as shown to the viewer: its first line, at most this long. */
+const REASON_CHARS = 200;
+
 export class WhepRefused extends Error {
   readonly status: number;
 
-  constructor(status: number) {
-    super(`the edge refused live view (${status})`);
+  constructor(status: number, reason: string) {
+    const said = reason.split("\n", 1)[0]?.trim().slice(0, REASON_CHARS) ?? "";
+    super(`the edge refused live view (${status})${said ? `: ${said}` : ""}`);
     this.name = "WhepRefused";
     this.status = status;
   }
@@ -18,6 +22,8 @@ export class WhepRefused extends Error {
 
 export interface WhepSession {
   readonly connection: RTCPeerConnection;
+  /** The sound sent (`audio/PCMU`), or why there is none (the edge's `X-Audio`). */
+  readonly audio: string | null;
   /** Resolves when the connection fails or closes (the camera left, the edge restarted). */
   readonly ended: Promise<void>;
   stop(): void;
@@ -62,6 +68,7 @@ function gathered(connection: RTCPeerConnection, signal: AbortSignal): Promise<v
 export async function startWhep(whepUrl: string, video: HTMLVideoElement, signal: AbortSignal): Promise<WhepSession> {
   const connection = new RTCPeerConnection();
   let sessionUrl: string | null = null;
+  let audio: string | null = null;
   let stopped = false;
   const stop = () => {
     if (stopped) return;
@@ -98,7 +105,8 @@ export async function startWhep(whepUrl: string, video: HTMLVideoElement, signal
       if (sessionUrl) open.add(sessionUrl);
     }
     const answer = await abortable(answered.text(), signal);
-    if (answered.status !== 201) throw new WhepRefused(answered.status);
+    if (answered.status !== 201) throw new WhepRefused(answered.status, answer);
+    audio = answered.headers.get("X-Audio");
     if (signal.aborted) throw abortError();
     await abortable(connection.setRemoteDescription({ type: "answer", sdp: answer }), signal);
   } catch (error) {
@@ -112,5 +120,5 @@ export async function startWhep(whepUrl: string, video: HTMLVideoElement, signal
     connection.addEventListener("connectionstatechange", check);
   });
   signal.addEventListener("abort", stop, { once: true });
-  return { connection, ended, stop };
+  return { connection, audio, ended, stop };
 }

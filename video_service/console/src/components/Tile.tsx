@@ -23,7 +23,7 @@ export function Tile({ camera }: { camera: Camera }) {
   const inView = useInView(tileRef);
   const pageVisible = usePageVisible();
   const seen = inView && pageVisible;
-  const live = useLiveVideo(camera.id, "sub", seen && camera.enabled, videoRef);
+  const live = useLiveVideo(camera.id, "sub", seen && camera.enabled, videoRef).state;
   const state: LiveState = camera.enabled ? live : "offline";
   const newest = useQuery({
     queryKey: ["events", "newest", camera.id],

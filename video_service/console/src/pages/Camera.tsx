@@ -12,7 +12,7 @@ import { formatDetail, formatFullTime, STATE_LABELS } from "../format";
 import { Field, FormAlert, problemsOf } from "../forms";
 import { startHls, type HlsSession } from "../hls";
 import { useLiveVideo, usePageTitle, usePageVisible } from "../hooks";
-import type { LiveState } from "../live";
+import type { LiveFacts, LiveState } from "../live";
 import { formatClock, fromLocalInput, toLocalInput } from "../localTime";
 import {
   EVENTS_IN_WINDOW,
@@ -22,13 +22,15 @@ import {
   listRecordings,
   type RecordedPlayback,
 } from "../recordings";
-import { Link, withQuery } from "../router";
+import { Link, navigate, useLocation, withQuery } from "../router";
 
 const HOUR_MS = 3600 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 /** "Play" plays this long from the chosen moment. */
 const PLAYED_MS = HOUR_MS;
 const PLAY_FIELDS = ["start"] as const;
+/** How often the recording's clock (the frame's wall-clock time) is read. */
+const CLOCK_PERIOD_MS = 1000;
 
 /** A recording being watched: its playlist and what it is, in words. `serial`: each one gets
  * a <video> of its own, so that nothing left of the one before (a stop still on its way)
@@ -54,6 +56,8 @@ function toMinute(at: number): Date {
 function RecordingPlayer({ watching, cameraName, onBack }: { watching: Watching; cameraName: string; onBack: () => void }) {
   const videoRef = useRef<HTMLVideoElement>(null);
   const [failed, setFailed] = useState(false);
+  // The wall-clock time of the frame shown, and of the first one (EXT-X-PROGRAM-DATE-TIME).
+  const [clock, setClock] = useState<{ first: number; now: number } | null>(null);
   const { playback } = watching;
   useEffect(() => {
     const video = videoRef.current;
@@ -61,7 +65,13 @@ function RecordingPlayer({ watching, cameraName, onBack }: { watching: Watching;
     video.scrollIntoView({ block: "nearest" });
     const controller = new AbortController();
     let session: HlsSession | null = null;
+    let timer: number | undefined;
     setFailed(false);
+    setClock(null);
+    const readClock = () => {
+      const now = session?.facts().wallClock ?? null;
+      if (now !== null && !video.paused) setClock((last) => ({ first: last?.first ?? now, now }));
+    };
     startHls(playback.url, video, controller.signal, Math.max(0, playback.offset_s ?? 0)).then(
       (started) => {
         if (controller.signal.aborted) {
@@ -69,6 +79,8 @@ function RecordingPlayer({ watching, cameraName, onBack }: { watching: Watching;
           return;
         }
         session = started;
+        timer = window.setInterval(readClock, CLOCK_PERIOD_MS);
+        video.addEventListener("playing", readClock);
         // Played after a click, so sound is usually allowed; where it is not, muted.
         video.play().catch(() => {
           video.muted = true;
@@ -84,6 +96,8 @@ function RecordingPlayer({ watching, cameraName, onBack }: { watching: Watching;
     );
     return () => {
       controller.abort();
+      window.clearInterval(timer);
+      video.removeEventListener("playing", readClock);
       session?.stop();
     };
   }, [playback]);
@@ -93,7 +107,12 @@ function RecordingPlayer({ watching, cameraName, onBack }: { watching: Watching;
         <video ref={videoRef} className="live" aria-label={`${cameraName}: ${watching.label}`} controls playsInline />
       </div>
       <p className="recording-bar">
-        <span className="badge badge-hls">Recording</span> {watching.label}{" "}
+        <span className="badge badge-hls">Recording</span> {watching.label}
+        {clock && (
+          <span data-testid="recording-clock" data-wall-clock={clock.now} data-first-wall-clock={clock.first}>
+            {" "}· showing <time dateTime={new Date(clock.now).toISOString()}>{formatFullTime(new Date(clock.now).toISOString())}</time>
+          </span>
+        )}{" "}
         <button type="button" onClick={onBack}>
           Back to live
         </button>
@@ -104,6 +123,27 @@ function RecordingPlayer({ watching, cameraName, onBack }: { watching: Watching;
         </p>
       )}
     </div>
+  );
+}
+
+function describeLive(facts: LiveFacts): string {
+  const first = `first picture after ${facts.firstPictureMs} ms`;
+  if (facts.transport === "webrtc") return `WebRTC from the edge · ${first} · sound: ${facts.sound ?? "none"}`;
+  const notWebRtc = facts.webrtcRefused ? ` · not WebRTC: ${facts.webrtcRefused}` : "";
+  return `HLS · rung ${facts.rung ?? "?"} · CDN ${facts.cdn ?? "?"} · ${first}${notWebRtc}`;
+}
+
+function LiveFactsLine({ facts }: { facts: LiveFacts }) {
+  return (
+    <p
+      className="live-facts hint"
+      data-testid="live-facts"
+      data-transport={facts.transport}
+      data-first-picture-ms={facts.firstPictureMs}
+      data-sound={facts.sound ?? ""}
+    >
+      {describeLive(facts)}
+    </p>
   );
 }
 
@@ -160,11 +200,28 @@ export default function CameraPage({ cameraId }: { cameraId: string }) {
       setWatching(toWatch(playback, `the clip of ${event.type} at ${formatFullTime(event.at)}`)),
   });
 
+  // `?at=`: the recording from that moment (a link to it, kept across a reload).
+  const { search } = useLocation();
+  const atParam = search.get("at");
+  const here = `/cameras/${encodeURIComponent(cameraId)}`;
+  const playMutate = play.mutate;
+  useEffect(() => {
+    const at = atParam ? new Date(atParam) : null;
+    if (!at || Number.isNaN(at.getTime())) return;
+    setPlayFrom(toLocalInput(toMinute(at.getTime())));
+    playMutate(at);
+  }, [atParam, playMutate]);
+  const backToLive = () => {
+    setWatching(null);
+    if (atParam) navigate(withQuery(here, { transport: search.get("transport") }), { replace: true });
+  };
+
   const videoRef = useRef<HTMLVideoElement>(null);
   const pageVisible = usePageVisible();
   const enabled = camera.data?.enabled ?? false;
-  const live = useLiveVideo(cameraId, "main", pageVisible && enabled && watching === null, videoRef);
-  const state: LiveState = camera.data && !enabled ? "offline" : live;
+  const hlsOnly = search.get("transport") === "hls";
+  const live = useLiveVideo(cameraId, "main", pageVisible && enabled && watching === null, videoRef, hlsOnly);
+  const state: LiveState = camera.data && !enabled ? "offline" : live.state;
   const name = camera.data?.name ?? "Camera";
   usePageTitle(name);
   const playFormAlert = useId();
@@ -191,7 +248,9 @@ export default function CameraPage({ cameraId }: { cameraId: string }) {
       return;
     }
     setPlayLocal(undefined);
-    play.mutate(start);
+    const at = start.toISOString();
+    if (at === atParam) play.mutate(start);
+    else navigate(withQuery(here, { at, transport: search.get("transport") }), { replace: true });
   };
   const playProblems = problemsOf(play.error, PLAY_FIELDS, { aliases: { end: "start" }, local: { start: playLocal } });
   const marker = fromLocalInput(playFrom);
@@ -223,11 +282,21 @@ export default function CameraPage({ cameraId }: { cameraId: string }) {
       )}
       <div className="camera-screen">
         {watching ? (
-          <RecordingPlayer key={watching.serial} watching={watching} cameraName={name} onBack={() => setWatching(null)} />
+          <RecordingPlayer key={watching.serial} watching={watching} cameraName={name} onBack={backToLive} />
         ) : (
           <Screen cameraId={cameraId} cameraName={name} state={state} videoRef={videoRef} seen={pageVisible} controls />
         )}
       </div>
+      {!watching && live.facts && <LiveFactsLine facts={live.facts} />}
+      {!watching && (
+        <p className="hint">
+          {hlsOnly ? (
+            <Link to={here}>Watch over WebRTC where the edge offers it</Link>
+          ) : (
+            <Link to={withQuery(here, { transport: "hls" })}>Watch over HLS only</Link>
+          )}
+        </p>
+      )}
 
       <section className="recordings" aria-labelledby="recordings-title">
         <h2 id="recordings-title">Recordings</h2>
