@@ -5,7 +5,9 @@
 //    {"step": "holding"} first;
 // 3. a second visit in a new tab: ms from navigation until every tile shows its still picture
 //    (the first paint an operator sees), and whether the page came from the service worker.
-// Prints one JSON line per step.
+// Prints one JSON line per step; the first says where the time from the click went (ms after
+// it: the sign-in answer, the wall's camera list, the playback answers, the edge's WHEP answers,
+// each tile's first live frame).
 import { launchChromium, AUTOPLAY } from "./chromium.mjs";
 
 const [base, username, site, tiles, holdS] = process.argv.slice(2);
@@ -26,16 +28,54 @@ const everyTile = (page, pictured) => page.waitForFunction(([wanted, orStill]) =
   const found = [...document.querySelectorAll('[data-testid="tile"]')];
   return found.length === wanted && found.every(shows);
 }, [count, pictured], { timeout: 60000 });
+// In the page: when each kind of request started and ended, and when tiles went live (ms after
+// the click; first and last of each kind).
+function breakdown(clickedAt) {
+  const after = (at) => Math.round(at - clickedAt);
+  const kinds = { session: /\/api\/session$/, cameras: /\/api\/cameras\?/, playback: /\/playback/,
+                  whep: /\/whep\//, still: /still\.jpg/, script: /\/assets\/.*\.js$/ };
+  const found = {};
+  for (const entry of performance.getEntriesByType("resource")) {
+    if (entry.startTime < clickedAt) continue;
+    for (const [kind, pattern] of Object.entries(kinds)) {
+      if (!pattern.test(entry.name)) continue;
+      const seen = found[kind] ??= { count: 0, firstStart: Infinity, lastStart: 0, firstEnd: Infinity, lastEnd: 0 };
+      seen.count += 1;
+      seen.firstStart = Math.min(seen.firstStart, after(entry.startTime));
+      seen.lastStart = Math.max(seen.lastStart, after(entry.startTime));
+      seen.firstEnd = Math.min(seen.firstEnd, after(entry.responseEnd));
+      seen.lastEnd = Math.max(seen.lastEnd, after(entry.responseEnd));
+    }
+  }
+  const live = Object.values(window.liveAt).map(after).sort((a, b) => a - b);
+  found.live = { count: live.length, first: live[0], median: live[Math.floor(live.length / 2)], last: live.at(-1) };
+  return found;
+}
+
 try {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   const page = await context.newPage();
   await page.goto(wall);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(process.env.CONSOLE_PASSWORD || "");
+  // Each tile's first "webrtc" state, in the page's clock (performance.now()).
+  const clickedAt = await page.evaluate(() => {
+    window.liveAt = {};
+    new MutationObserver((changes) => {
+      for (const change of changes) {
+        const tile = change.target;
+        if (tile.dataset?.state === "webrtc" && tile.dataset.camera && !(tile.dataset.camera in window.liveAt)) {
+          window.liveAt[tile.dataset.cameraId] = performance.now();
+        }
+      }
+    }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+    return performance.now();
+  });
   const clicked = Date.now();
   await page.getByRole("button", { name: "Sign in" }).click();
   await everyTile(page, false);
-  say({ step: "live", ms: Date.now() - clicked });
+  const ms = Date.now() - clicked;
+  say({ step: "live", ms, breakdown: await page.evaluate(breakdown, clickedAt) });
   say({ step: "holding" });
   await page.waitForTimeout(Number(holdS) * 1000);
   await page.evaluate(() => Promise.race([navigator.serviceWorker.ready,

@@ -1,6 +1,7 @@
 """Queue depth on RabbitMQ (no priority bands there: one count per queue), and the priority
 bands read back from Redis's per-step lists mapping to the urgencies the scores were sent at."""
 
+import kombu
 import pytest
 import redis
 
@@ -9,7 +10,7 @@ from tests.waiting import eventually
 from workers.base.settings import Settings
 from workers.queue.celery_app import create_celery_app
 from workers.queue.dispatch import submit_segment
-from workers.queue.pools import Pool
+from workers.queue.pools import Pool, choose_pool
 from workers.queue.priority import MAX_SCORE, broker_priority, urgency
 from workers.queue.queues import ALL, QueueState, _band_of_step, read_queues
 
@@ -33,6 +34,24 @@ def test_rabbitmq_queue_depth_is_counted(redis_client: redis.Redis, rabbitmq: st
         depth = {state.pool: state for state in read_queues(app)}
         return depth if depth[Pool.CPU].depth.get(ALL, 0) >= 4 else {}
 
-    depth = eventually(counted, 30)
+    try:
+        depth = eventually(counted, 30)
+    except AssertionError as failed:  # say what the broker holds, and who else reads it
+        held = _held(rabbitmq)
+        raise AssertionError(f"{failed}: {held}; pool {choose_pool(redis_client)}") from None
     assert depth[Pool.CPU].depth == {ALL: 4} and depth[Pool.CPU].oldest_queued_at is None
     assert depth[Pool.GPU].total == 0
+
+
+def _held(url: str) -> dict[str, tuple[int, int] | None]:
+    """Each of our queues' messages and consumers (None: not declared)."""
+    found: dict[str, tuple[int, int] | None] = {}
+    with kombu.Connection(url, connect_timeout=3) as connection:
+        for pool in Pool:
+            try:  # a passive declare of a missing queue closes its channel: one each
+                channel = connection.channel()
+                _, messages, consumers = channel.queue_declare(pool.queue, passive=True)
+                found[pool.queue] = (int(messages), int(consumers))
+            except Exception:
+                found[pool.queue] = None
+    return found
