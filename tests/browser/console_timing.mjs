@@ -20,8 +20,12 @@ const wall = `${base}/wall?site=${site}&layout=${count}`;
 // `pictured`: live video or the still picture; else live video only (no eval: the page's
 // Content-Security-Policy forbids it).
 const everyTile = (page, pictured) => page.waitForFunction(([wanted, orStill]) => {
+  window.liveAt ??= {}; // each tile's first live look, in the page's clock
   const shows = (tile) => {
-    if (tile.dataset.state === "webrtc") return true;
+    if (tile.dataset.state === "webrtc") {
+      window.liveAt[tile.dataset.cameraId] ??= performance.now();
+      return true;
+    }
     const img = tile.querySelector("img");
     return orStill && img !== null && img.complete && img.naturalWidth > 0;
   };
@@ -47,7 +51,7 @@ function breakdown(clickedAt) {
       seen.lastEnd = Math.max(seen.lastEnd, after(entry.responseEnd));
     }
   }
-  const live = Object.values(window.liveAt).map(after).sort((a, b) => a - b);
+  const live = Object.values(window.liveAt ?? {}).map(after).sort((a, b) => a - b);
   found.live = { count: live.length, first: live[0], median: live[Math.floor(live.length / 2)], last: live.at(-1) };
   return found;
 }
@@ -58,19 +62,7 @@ try {
   await page.goto(wall);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(process.env.CONSOLE_PASSWORD || "");
-  // Each tile's first "webrtc" state, in the page's clock (performance.now()).
-  const clickedAt = await page.evaluate(() => {
-    window.liveAt = {};
-    new MutationObserver((changes) => {
-      for (const change of changes) {
-        const tile = change.target;
-        if (tile.dataset?.state === "webrtc" && tile.dataset.camera && !(tile.dataset.camera in window.liveAt)) {
-          window.liveAt[tile.dataset.cameraId] = performance.now();
-        }
-      }
-    }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
-    return performance.now();
-  });
+  const clickedAt = await page.evaluate(() => performance.now());
   const clicked = Date.now();
   await page.getByRole("button", { name: "Sign in" }).click();
   await everyTile(page, false);
