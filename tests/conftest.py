@@ -138,10 +138,14 @@ def broker(request: pytest.FixtureRequest) -> str | None:
 
 
 def drop_our_queues() -> None:
+    """Our queues deleted, and this process's pooled broker connections closed: a pooled
+    connection remembers the queues it declared, so a later test's publish through it would
+    not declare them again and RabbitMQ would drop its messages (no queue bound)."""
     with kombu.Connection(RABBITMQ_URL, connect_timeout=3) as connection:
         channel = connection.channel()
         for pool in Pool:
             channel.queue_delete(pool.queue)
+    kombu.pools.reset()
 
 
 @pytest.fixture
