@@ -117,7 +117,8 @@ def test_the_wall_loads_at_most_120_kb_of_javascript_and_hls_js_only_when_used()
                 load(imported)
 
     load("index.html")
-    load("src/pages/Wall.tsx")
+    if "src/pages/Wall.tsx" in manifest:  # a chunk of its own, else in the entry
+        load("src/pages/Wall.tsx")
     files = {manifest[key]["file"] for key in loaded}
     size = sum(len(gzip.compress((BUILT / name).read_bytes(), 9)) for name in files)
     assert size <= BUDGET, f"{size / 1024:.1f} KB gzip: {sorted(files)}"

@@ -4,12 +4,15 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { lazy, Suspense, useEffect, type ReactNode } from "react";
 import { getSession, whenSignedOut } from "./api";
 import { Header } from "./components/Header";
+import WallPage from "./pages/Wall";
 import { matchPath, Redirect, useLocation, withQuery } from "./router";
 import { SESSION_KEY, SessionContext, useSession } from "./session";
 
 // One chunk per page: the wall's viewer does not fetch the events page's code, nor admins'.
+// The wall, where people land, is in the entry chunk: a lazy page is shown only after its
+// fallback has been up 300 ms (React throttles revealing suspended content), and that was
+// a sixth of the time from signing in to a live wall.
 const SignInPage = lazy(() => import("./pages/SignIn"));
-const WallPage = lazy(() => import("./pages/Wall"));
 const CameraPage = lazy(() => import("./pages/Camera"));
 const EventsPage = lazy(() => import("./pages/Events"));
 const AdminPage = lazy(() => import("./pages/Admin"));
