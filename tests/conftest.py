@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import kombu
+import kombu.pools
 import pytest
 import redis
 
@@ -88,6 +89,7 @@ def settings(tmp_path: Path, media_dir: Path) -> WorkerSettings:
     )
 
 
+@pytest.hookimpl(trylast=True)  # after `-k` and `-m` deselect: shares of what will run
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each process of pytest-xdist's `worksteal` (.ci/run) is first given a contiguous share
     of this order, and one left idle then takes the end of a busy one's share. So the long

@@ -163,13 +163,15 @@ def _the_range_plays_as_a_signed_vod_playlist(scene: Scene) -> str:
 
 
 def _hls_js_starts_at_the_time_asked_for(scene: Scene) -> None:
-    """hls.js in Chromium, through the console's camera page linked to a time (`?at=`):
-    starts at the time asked for, plays, and the page's timeline has both spans."""
+    """hls.js in Chromium, through the console's camera page linked to a time (an old web
+    player's link, `#camera=&at=`, which becomes `/cameras/ID?at=`): starts at the time
+    asked for, plays, and the page's timeline has both spans."""
     wanted = seconds(scene.second["start"]) + 3
     api_user(scene.api, "rita", "operator", scene.camera["site_id"])
-    page = f"/cameras/{scene.camera['id']}?{urlencode({'at': iso(wanted)})}"
-    seen = watch_camera(scene.api.url, "rita", page, 3)
+    at = urlencode({"at": iso(wanted)})
+    seen = watch_camera(scene.api.url, "rita", f"/player/#camera={scene.camera['id']}&{at}", 3)
     assert seen["playing"] and seen["state"] == "recording", seen
+    assert str(seen["url"]).endswith(f"/cameras/{scene.camera['id']}?{at}"), seen
     assert abs(seen["clock"]["firstWallClock"] / 1000 - wanted) <= SEGMENT_S + 0.5, seen
     assert seen["advanced"] >= 2, seen
     assert seen["spans"] == "Recorded spans (2)", seen

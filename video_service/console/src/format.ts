@@ -36,3 +36,11 @@ export const STATE_LABELS = {
   hls: "Live (HLS)",
   offline: "Offline",
 } as const;
+
+/** Text from elsewhere (an edge's answer, a browser's error) as one short line to show: its
+ * first line, control and format characters (bidi overrides among them) removed, at most
+ * `limit` characters, never half of one. */
+export function shownLine(raw: string, limit = 200): string {
+  const line = raw.split(/\r?\n/, 1)[0] ?? "";
+  return [...line.replace(/[\p{Cc}\p{Cf}]/gu, "").trim()].slice(0, limit).join("");
+}

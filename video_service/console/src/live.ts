@@ -3,6 +3,7 @@
 // after a pause whenever either ends, until the caller aborts.
 import { abortable, isAbort, sleep } from "./abort";
 import { endViewerSession, getPlayback, isApiError, type Playback } from "./api";
+import { shownLine } from "./format";
 import { startHls, type HlsSession } from "./hls";
 import { startWhep } from "./whep";
 
@@ -84,7 +85,7 @@ async function playbackOrOffline(cameraId: string, webrtcOnly: boolean, signal: 
 }
 
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return shownLine(error instanceof Error ? error.message : String(error));
 }
 
 /** Plays over WebRTC until the connection ends: true; if it never showed a frame, why. */
@@ -126,8 +127,12 @@ async function playHls(playback: Playback, options: LiveOptions, askedAt: number
     options.onState("hls");
     const started = session;
     const firstPictureMs = Math.round(performance.now() - askedAt);
+    let told = "";
     const tell = () => {
       const { rung, cdn } = started.facts();
+      const now = `${rung} ${cdn}`;
+      if (now === told) return; // unchanged: no new render
+      told = now;
       options.onFacts?.({ transport: "hls", firstPictureMs, sound: null, webrtcRefused, rung, cdn: cdn ?? playback.cdn });
     };
     tell();

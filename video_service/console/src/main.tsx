@@ -6,14 +6,19 @@ import { App } from "./App";
 import { withQuery } from "./router";
 import "./styles.css";
 
-/** A link to the retired web player (`/player/#camera=ID&at=...`, sent here by the server
- * with its fragment kept) opens the camera's page; a key in such a link is dropped unread. */
+/** A link to the retired web player opens the camera's page: the server sends
+ * `/player/#camera=ID&at=...` to `/` and `/player/?camera=ID#...` to `/cameras/ID`, the
+ * browser keeping the fragment. Its `at` and `transport` are followed; a key in it is
+ * dropped unread, on any page, so that it stays in neither the address bar nor the history. */
 function followOldPlayerLink(): void {
-  if (window.location.pathname !== "/" || !window.location.hash) return;
   const fragment = new URLSearchParams(window.location.hash.slice(1));
   if (!fragment.has("camera") && !fragment.has("key")) return;
+  const { pathname, search } = window.location;
   const camera = fragment.get("camera");
-  const to = camera ? withQuery(`/cameras/${encodeURIComponent(camera)}`, { at: fragment.get("at") }) : "/";
+  const kept = { at: fragment.get("at"), transport: fragment.get("transport") };
+  let to = pathname + search;
+  if (pathname === "/" && camera) to = withQuery(`/cameras/${encodeURIComponent(camera)}`, kept);
+  else if (pathname.startsWith("/cameras/") && !search) to = withQuery(pathname, kept);
   window.history.replaceState(null, "", to);
 }
 

@@ -2,18 +2,16 @@
 // POSTed whole once ICE gathering completes (the edge takes no trickled candidates), the
 // answer from the 201's body, and the session's Location to DELETE when done.
 import { abortable, abortError } from "./abort";
+import { shownLine } from "./format";
 
 /** Longer than this gathering candidates: POST what was gathered (enough on a LAN). */
 const GATHERING_LIMIT_MS = 3000;
-
-/** The edge's reason, as shown to the viewer: its first line, at most this long. */
-const REASON_CHARS = 200;
 
 export class WhepRefused extends Error {
   readonly status: number;
 
   constructor(status: number, reason: string) {
-    const said = reason.split("\n", 1)[0]?.trim().slice(0, REASON_CHARS) ?? "";
+    const said = shownLine(reason);
     super(`the edge refused live view (${status})${said ? `: ${said}` : ""}`);
     this.name = "WhepRefused";
     this.status = status;
@@ -106,7 +104,8 @@ export async function startWhep(whepUrl: string, video: HTMLVideoElement, signal
     }
     const answer = await abortable(answered.text(), signal);
     if (answered.status !== 201) throw new WhepRefused(answered.status, answer);
-    audio = answered.headers.get("X-Audio");
+    const sound = answered.headers.get("X-Audio");
+    audio = sound === null ? null : shownLine(sound);
     if (signal.aborted) throw abortError();
     await abortable(connection.setRemoteDescription({ type: "answer", sdp: answer }), signal);
   } catch (error) {

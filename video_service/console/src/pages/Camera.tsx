@@ -220,7 +220,10 @@ export default function CameraPage({ cameraId }: { cameraId: string }) {
   const pageVisible = usePageVisible();
   const enabled = camera.data?.enabled ?? false;
   const hlsOnly = search.get("transport") === "hls";
-  const live = useLiveVideo(cameraId, "main", pageVisible && enabled && watching === null, videoRef, hlsOnly);
+  // A link to a recording (`?at=`) opens no live view while the recording is being found.
+  const recordingAsked = atParam !== null && !Number.isNaN(new Date(atParam).getTime()) && !play.isError;
+  const showLive = pageVisible && enabled && watching === null && !recordingAsked;
+  const live = useLiveVideo(cameraId, "main", showLive, videoRef, hlsOnly);
   const state: LiveState = camera.data && !enabled ? "offline" : live.state;
   const name = camera.data?.name ?? "Camera";
   usePageTitle(name);
