@@ -9,6 +9,8 @@ asset is kept a year, a path that climbs out of the assets is a 404."""
 import gzip
 import json
 import os
+import re
+import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from tests.api_harness import PASSWORD, Api, api_user, cli_user
 from tests.edge_harness import RunningEdge, publisher
 from tests.processes import Children
 from tests.waiting import eventually
+from video_service.api.routes import console as console_routes
 
 DRIVER = Path(__file__).parent.parent / "browser" / "console_wall.mjs"
 TILES = 4
@@ -124,6 +127,42 @@ def test_the_wall_loads_at_most_120_kb_of_javascript_and_hls_js_only_when_used()
     assert size <= BUDGET, f"{size / 1024:.1f} KB gzip: {sorted(files)}"
     lazy = [key for key in manifest if "hls.js" in key or key == "src/pages/Admin.tsx"]
     assert len(lazy) == 2 and not set(lazy) & loaded, lazy
+
+
+SHELL_DRIVER = Path(__file__).parent.parent / "browser" / "console_shell.mjs"
+
+
+def test_after_a_deploy_the_service_worker_keeps_only_what_the_new_shell_names(
+    live_api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, children: Children
+) -> None:
+    """The worker keeps the shell and its assets; once a new deploy's shell is fetched, the
+    assets it does not name are deleted from its cache (here the sign-in page's chunk,
+    which only the entry loads), and the page opens as before."""
+    built = tmp_path / "dist"
+    shutil.copytree(BUILT, built)
+    monkeypatch.setattr(console_routes, "CONSOLE", built)
+    driver = children.popen(["node", str(SHELL_DRIVER), live_api.url], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert driver.stdout is not None and driver.stdin is not None
+    kept = json.loads(driver.stdout.readline())
+    assert kept["step"] == "kept", kept
+    page = (built / "index.html").read_text()
+    named = set(re.findall(r"/assets/[A-Za-z0-9._-]+", page))
+    sign_in = [path for path in kept["assets"] if re.fullmatch(r"/assets/SignIn-.+\.js", path)]
+    assert named and named <= set(kept["assets"]) and sign_in, kept
+    assert not set(sign_in) & named  # a lazy chunk: not in the shell
+    # A deploy: a shell that differs (a real build differs in its assets' names too).
+    marked = page.replace("<head>", '<head><meta name="build" content="deployed-2">', 1)
+    assert marked != page
+    (built / "index.html").write_text(marked)
+    driver.stdin.write("deployed\n")
+    driver.stdin.flush()
+    done = json.loads(driver.stdout.readline())
+    assert done["step"] == "deployed", done
+    pruned = set(done["pruned"])
+    assert named <= pruned and "/index.html" in pruned, done
+    assert not set(sign_in) & pruned, done  # not named by the new shell: gone
+    assert driver.wait(30) == 0
 
 
 EVENTS_DRIVER = Path(__file__).parent.parent / "browser" / "console_events.mjs"

@@ -47,8 +47,23 @@ async function refreshShell(request, cache) {
   const response = await fetch(request);
   const html = (response.headers.get("Content-Type") || "").includes("text/html");
   // Every console route serves the same index.html: keep the newest as the shell.
-  if (cacheable(response) && html) await cache.put("/index.html", response.clone());
+  if (cacheable(response) && html) {
+    const kept = response.clone();
+    const shell = await response.clone().text();
+    const before = await cache.match("/index.html");
+    const previous = before ? await before.text() : null;
+    if (previous !== null && previous !== shell) await pruneAssets(cache, shell);
+    await cache.put("/index.html", kept);
+  }
   return response;
+}
+
+async function pruneAssets(cache, shell) {
+  const named = new Set(shell.match(/\/assets\/[A-Za-z0-9._-]+/g) || []);
+  for (const request of await cache.keys()) {
+    const path = new URL(request.url).pathname;
+    if (path.startsWith("/assets/") && !named.has(path)) await cache.delete(request);
+  }
 }
 
 async function cachedShell(event) {
