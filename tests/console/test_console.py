@@ -8,7 +8,6 @@ asset is kept a year, a path that climbs out of the assets is a 404."""
 
 import gzip
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api_harness import PASSWORD, Api, api_user, cli_user
+from tests.api_harness import Api, api_user, cli_user
+from tests.console_page import browser_env, seen_by_driver
 from tests.edge_harness import RunningEdge, publisher
 from tests.processes import Children
 from tests.waiting import eventually
@@ -65,7 +65,7 @@ def test_an_operator_signs_in_and_watches_a_wall_of_four_live_cameras(
     eventually(lambda: all(feeds.get(c["id"]) is not None for c in cameras), 30,
                what="every camera publishing")  # fmt: skip
 
-    env = {**os.environ, "CONSOLE_PASSWORD": PASSWORD}
+    env = browser_env()
     driver = children.popen(
         ["node", str(DRIVER), live_api.url, "olga", site, str(TILES)], env=env,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -175,7 +175,7 @@ def test_an_event_posted_with_a_key_appears_in_the_feed_as_text_within_a_second(
     site = admin.post("/api/sites", json={"name": "HQ"}).json()["id"]
     camera = admin.post("/api/cameras", json={"site_id": site, "name": HOSTILE}).json()["id"]
     api_user(live_api, "omar", "operator", site)
-    env = {**os.environ, "CONSOLE_PASSWORD": PASSWORD}
+    env = browser_env()
     driver = children.popen(
         ["node", str(EVENTS_DRIVER), live_api.url, "omar", "door.forced"], env=env,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -209,10 +209,10 @@ def test_a_camera_added_in_the_admin_pages_publishes_with_the_password_shown_onc
     site = admin.post("/api/sites", json={"name": "HQ"}).json()["id"]
     other = admin.post("/api/cameras", json={"site_id": site, "name": "Gate"}).json()["id"]
     api_user(live_api, "ada", "admin")
-    env = {**os.environ, "CONSOLE_PASSWORD": PASSWORD}
+    env = browser_env()
     driven = subprocess.run(["node", str(ADMIN_DRIVER), live_api.url, "ada", site, other],
                             env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
-    result = json.loads(driven.stdout.strip().splitlines()[-1])
+    result = seen_by_driver(driven.stdout)
     why = f"{result.get('error')} {driven.stderr[-2000:]}"
     assert driven.returncode == 0 and "error" not in result, why
     secret = result["secret"]

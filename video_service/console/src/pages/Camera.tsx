@@ -203,25 +203,26 @@ export default function CameraPage({ cameraId }: { cameraId: string }) {
   // `?at=`: the recording from that moment (a link to it, kept across a reload).
   const { search } = useLocation();
   const atParam = search.get("at");
+  const atMs = atParam ? Date.parse(atParam) : Number.NaN;
+  const transport = search.get("transport");
   const here = `/cameras/${encodeURIComponent(cameraId)}`;
   const playMutate = play.mutate;
   useEffect(() => {
-    const at = atParam ? new Date(atParam) : null;
-    if (!at || Number.isNaN(at.getTime())) return;
-    setPlayFrom(toLocalInput(toMinute(at.getTime())));
-    playMutate(at);
-  }, [atParam, playMutate]);
+    if (Number.isNaN(atMs)) return;
+    setPlayFrom(toLocalInput(toMinute(atMs)));
+    playMutate(new Date(atMs));
+  }, [atMs, playMutate]);
   const backToLive = () => {
     setWatching(null);
-    if (atParam) navigate(withQuery(here, { transport: search.get("transport") }), { replace: true });
+    if (atParam) navigate(withQuery(here, { transport }), { replace: true });
   };
 
   const videoRef = useRef<HTMLVideoElement>(null);
   const pageVisible = usePageVisible();
   const enabled = camera.data?.enabled ?? false;
-  const hlsOnly = search.get("transport") === "hls";
+  const hlsOnly = transport === "hls";
   // A link to a recording (`?at=`) opens no live view while the recording is being found.
-  const recordingAsked = atParam !== null && !Number.isNaN(new Date(atParam).getTime()) && !play.isError;
+  const recordingAsked = !Number.isNaN(atMs) && !play.isError;
   const showLive = pageVisible && enabled && watching === null && !recordingAsked;
   const live = useLiveVideo(cameraId, "main", showLive, videoRef, hlsOnly);
   const state: LiveState = camera.data && !enabled ? "offline" : live.state;
@@ -251,9 +252,9 @@ export default function CameraPage({ cameraId }: { cameraId: string }) {
       return;
     }
     setPlayLocal(undefined);
-    const at = start.toISOString();
-    if (at === atParam) play.mutate(start);
-    else navigate(withQuery(here, { at, transport: search.get("transport") }), { replace: true });
+    // The same moment asked again plays again; another one goes through the address.
+    if (start.getTime() === atMs) play.mutate(start);
+    else navigate(withQuery(here, { at: start.toISOString(), transport }), { replace: true });
   };
   const playProblems = problemsOf(play.error, PLAY_FIELDS, { aliases: { end: "start" }, local: { start: playLocal } });
   const marker = fromLocalInput(playFrom);
