@@ -1,6 +1,8 @@
-"""A viewer's video track for aiortc: the camera's own H.264 frames as `av.Packet`s (Annex B),
-which aiortc packetizes as they are (no decoding, no encoding). Timestamps are the camera's
-RTP timestamps, counted from the viewer's first frame, unwrapped past 2^32."""
+"""A viewer's tracks for aiortc. Sound: the camera's own audio packets as `av.Packet`s, which
+aiortc sends as they are (no decoding, no encoding). Video: the camera's H.264 goes by the
+feed's broadcast (broadcast.py), which takes over the track's sender; the track names the
+viewer's place in the feed. Timestamps are the camera's RTP timestamps, counted from the
+viewer's first frame, unwrapped past 2^32."""
 
 from fractions import Fraction
 from typing import Any
@@ -16,7 +18,7 @@ VIDEO_CLOCK = Fraction(1, 90_000)
 _WRAP = 1 << 32
 
 
-class _Timeline:
+class Timeline:
     """A camera's RTP timestamps as a viewer's pts: counted from its first packet, unwrapped
     past 2^32, never backwards (a camera's clock may jump)."""
 
@@ -41,20 +43,17 @@ def _packet(data: bytes, pts: int, time_base: Fraction) -> "av.Packet[Any]":
 
 
 class RelayedVideo(MediaStreamTrack):
+    """The viewer's video: its sender is fed by the feed's broadcast, never by `recv`."""
+
     kind = "video"
 
     def __init__(self, viewer: Viewer) -> None:
         super().__init__()
         self.viewer = viewer
-        self._timeline = _Timeline()
 
     async def recv(self) -> "av.Packet[Any]":
-        try:
-            unit = await self.viewer.next()
-        except FeedEnded:
-            self.stop()
-            raise MediaStreamError from None
-        return _packet(unit.annex_b(), self._timeline.at(unit.timestamp), VIDEO_CLOCK)
+        self.stop()  # a sender the broadcast did not take over: the session ends, visibly
+        raise MediaStreamError("live view's video is sent by its feed's broadcast")
 
 
 class RelayedAudio(MediaStreamTrack):
@@ -66,7 +65,7 @@ class RelayedAudio(MediaStreamTrack):
         super().__init__()
         self.viewer = viewer
         self._clock = Fraction(1, clock_rate)
-        self._timeline = _Timeline()
+        self._timeline = Timeline()
 
     async def recv(self) -> "av.Packet[Any]":
         try:

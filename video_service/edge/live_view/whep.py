@@ -47,6 +47,7 @@ from aiortc import (
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
+    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.sdp import candidate_from_sdp
@@ -60,7 +61,8 @@ from starlette.routing import Route
 from cdn.errors import TokenRejected
 from cdn.signing import OriginSigner
 from video_service.edge.errors import LiveViewRefused, NoFreePort
-from video_service.edge.live_view.fanout import LiveFeed, LiveFeeds, Viewer
+from video_service.edge.live_view.broadcast import VideoBroadcast, VideoBroadcasts
+from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.ice import ANY_HOST, HostPlan, adopt, host_plan
 from video_service.edge.live_view.track import RelayedAudio, RelayedVideo
 from video_service.edge.metrics import edge_metrics
@@ -89,6 +91,7 @@ _CANDIDATE = re.compile(
     r"(host|srflx|prflx|relay)( [ -~]*)?$",
     re.IGNORECASE,
 )
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 _H264_PT = re.compile(r"^a=rtpmap:(\d+) H264/90000\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -98,6 +101,7 @@ class WhepSession:
     camera_id: str  # its feed's: the camera's id, or its sub-stream's (`sub_stream_id`)
     connection: RTCPeerConnection
     track: RelayedVideo
+    broadcast: VideoBroadcast  # what sends it the camera's video
     expires: int
     holder: str  # whose token opened it (its digest)
     connected: bool = False  # its viewer's connection came up (it no longer counts as pending)
@@ -134,9 +138,11 @@ class WhepService:
         self._hosts = hosts
         self._clock = clock
         self._opening = 0  # offers being answered: they count against the cap already
+        self._broadcasts = VideoBroadcasts()
 
     async def close(self) -> None:
         await asyncio.gather(*(self.end(s.id) for s in list(self.sessions.values())))
+        self._broadcasts.close()
 
     async def open(
         self, camera_id: str, token: str, offer: str, sub: bool = False
@@ -170,13 +176,14 @@ class WhepService:
         if not _H264_PT.search(offer) or "packetization-mode=1" not in offer:
             return _refused(400, "the offer has no H.264 video with packetization-mode=1")
         try:
-            viewer = feed.join()
+            viewer = feed.join(video=False)  # its sound; its video goes by the broadcast
         except LiveViewRefused as refused:
             return _refused(409, str(refused))
         track = RelayedVideo(viewer)
+        broadcast = self._broadcasts.hold(feed)
         connection = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
         session = WhepSession(
-            secrets.token_hex(16), feed_id, connection, track, grant.expires, holder
+            secrets.token_hex(16), feed_id, connection, track, broadcast, grant.expires, holder
         )
         sound = None
         if feed.audio_codec is not None and _offers(offer, feed.audio_codec[0]):
@@ -184,21 +191,21 @@ class WhepService:
         self._opening += 1
         self._pending[holder] += 1
         try:
-            answer = await _answer(connection, track, offer, sound, self._hosts)
+            answer = await _answer(connection, broadcast, track, offer, sound, self._hosts)
         except NoFreePort as full:
-            await self._drop(feed, viewer, connection, holder)
+            await self._drop(session)
             busy = f"no UDP port free for live view on this edge ({full.strerror}): use HLS"
             return _refused(503, busy, {"Retry-After": str(RETRY_AFTER_S)})
         except Exception as error:  # aiortc's word on an offer it cannot use
             # (ValueError, OperationError, KeyError, AttributeError ... from deep in its
             # parser: the offer was hostile or broken, never our fault).
-            await self._drop(feed, viewer, connection, holder)
+            await self._drop(session)
             said = f"{type(error).__name__}: {error}"[:200]
             return _refused(400, f"the offer cannot be answered ({said})")
         finally:
             self._opening -= 1
         if answer is None:
-            await self._drop(feed, viewer, connection, holder)
+            await self._drop(session)
             return _refused(400, "the offer has no H.264 video this edge can send")
         session.answer = answer
         if sound is not None:
@@ -242,14 +249,13 @@ class WhepService:
             await session.connection.addIceCandidate(candidate)
         return Response(status_code=204)
 
-    async def _drop(
-        self, feed: LiveFeed, viewer: Viewer, connection: RTCPeerConnection, holder: str
-    ) -> None:
+    async def _drop(self, session: WhepSession) -> None:
         """An offer not answered: its viewer slot and its token's count given back."""
-        feed.leave(viewer)
-        self._release(holder)
+        session.broadcast.feed.leave(session.track.viewer)
+        self._broadcasts.release(session.broadcast)
+        self._release(session.holder)
         with contextlib.suppress(Exception):  # a connection aiortc left half made
-            await connection.close()
+            await session.connection.close()
 
     def _release(self, holder: str) -> None:
         self._pending[holder] -= 1
@@ -269,9 +275,8 @@ class WhepService:
             self._release(session.holder)
         edge_metrics().webrtc_viewers.set(len(self.sessions))
         session.track.stop()
-        feed = self.feeds.get(session.camera_id)
-        if feed is not None:
-            feed.leave(session.track.viewer)
+        session.broadcast.feed.leave(session.track.viewer)
+        self._broadcasts.release(session.broadcast)
         session.ended.set()
         if session.expiry is not None and session.expiry is not asyncio.current_task():
             session.expiry.cancel()
@@ -358,6 +363,7 @@ def _offers(offer: str, mime: str) -> bool:
 
 async def _answer(
     connection: RTCPeerConnection,
+    broadcast: VideoBroadcast,
     track: RelayedVideo,
     offer: str,
     sound: tuple[RelayedAudio, str] | None,
@@ -367,6 +373,7 @@ async def _answer(
     answers with the first codec both sides know, VP8 (and, for sound, what it would
     encode itself, not what the camera sends)."""
     transceiver = connection.addTransceiver(track, direction="sendonly")
+    broadcast.take_over(transceiver.sender)
     h264 = [
         codec
         for codec in RTCRtpSender.getCapabilities("video").codecs
@@ -383,10 +390,23 @@ async def _answer(
     await connection.setRemoteDescription(RTCSessionDescription(offer, "offer"))
     if not any(c.mimeType.lower() == "video/h264" for c in transceiver._codecs):
         return None
+    _no_bandwidth_estimates(transceiver)
     adopt(connection, hosts)
     answer = await connection.createAnswer()
     await connection.setLocalDescription(answer)
     return str(connection.localDescription.sdp)
+
+
+def _no_bandwidth_estimates(transceiver: RTCRtpTransceiver) -> None:
+    """The answer asks for no bandwidth estimates (REMB, and the abs-send-time each packet
+    would carry for them): the relay sends the camera's stream as it is and could not follow
+    them. Without them a viewer sends a report a second, not three (an RTCP packet costs the
+    edge about as much as a frame's packets), and each packet is 8 bytes shorter. NACK and
+    PLI are kept."""
+    transceiver._headerExtensions = [extension for extension in transceiver._headerExtensions
+                                     if extension.uri != ABS_SEND_TIME]  # fmt: skip
+    for codec in transceiver._codecs:
+        codec.rtcpFeedback = [f for f in codec.rtcpFeedback if f.type != "goog-remb"]
 
 
 def ice_servers(settings: EdgeSettings) -> tuple[RTCIceServer, ...]:

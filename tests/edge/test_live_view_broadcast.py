@@ -1,0 +1,224 @@
+"""Live view's video goes by one broadcast per feed (video_service/edge/live_view/broadcast.py).
+Its packets are the bytes aiortc's own sender would write, and a NACK is answered with the
+same bytes again; aiortc viewers on loopback decode the camera's frames through it, one
+joining late and one leaving slowing no one; the last session's end takes the broadcast
+out of the feed; the answer asks for no bandwidth estimates."""
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.rtcdtlstransport import State
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpSendParameters
+from aiortc.rtp import RtpPacket
+from av import VideoFrame
+
+from cdn.signing import OriginSigner, StreamGrant
+from video_service.edge.live_view.broadcast import VideoBroadcast, _Target
+from video_service.edge.live_view.fanout import LiveFeed, LiveFeeds
+from video_service.edge.live_view.h264 import AccessUnit
+from video_service.edge.live_view.ice import HostPlan
+from video_service.edge.live_view.whep import WhepService, WhepSession
+from workers.base.layout import whep_path
+
+CAMERA = "c0ffee" + "0" * 26
+MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+
+class _Unprotected:
+    """SRTP that leaves the packet as it is, so that the bytes can be compared."""
+
+    def protect(self, data: bytes) -> bytes:
+        return data
+
+
+async def _sender(extensions: list[str]) -> Any:
+    """A real aiortc sender, as its connection would have configured it for sending."""
+    connection = RTCPeerConnection()
+    sender = connection.addTransceiver("video", direction="sendonly").sender
+    headers = [RTCRtpHeaderExtensionParameters(id=n + 1, uri=uri)
+               for n, uri in enumerate(extensions)]  # fmt: skip
+    sender._RTCRtpSender__rtp_header_extensions_map.configure(
+        RTCRtpSendParameters(headerExtensions=headers)
+    )
+    sender._RTCRtpSender__mid = "0"
+    sender.transport._state = State.CONNECTED
+    sender.transport._tx_srtp = _Unprotected()
+    sender._connection = connection  # kept open until the test closes it
+    return sender
+
+
+@pytest.mark.parametrize("extensions", [[MID, ABS_SEND_TIME], [MID], []])
+def test_a_viewers_packets_are_the_bytes_aiortc_would_send_and_a_nack_gets_them_again(
+    extensions: list[str],
+) -> None:
+    async def check() -> None:
+        sender = await _sender(extensions)
+        target = _Target(sender, 102)
+        sent: list[bytes] = []
+
+        async def capture(data: bytes) -> None:
+            sent.append(data)
+
+        sender.transport._send_rtp = capture
+        # An IDR cut in three (FU-A) and a small slice: four packets a frame.
+        payloads = H264Encoder._packetize([b"\x65" + bytes(range(256)) * 12, b"\x41\x9a" * 10])
+        count = len(payloads)
+        first = target.sequence
+        written: dict[int, bytes] = {}
+        for frame in range(3):
+            packets = target.packets(payloads, 1_000_000 + 3600 * frame)
+            assert len(packets) == count == 4
+            for index, data in enumerate(packets):
+                sequence = (first + frame * count + index) & 0xFFFF
+                kept = target._history.get(sequence % 128)
+                assert kept.sequence_number == sequence
+                expected = RtpPacket(102, int(index == count - 1), sequence, kept.timestamp,
+                                     sender._ssrc, payloads[index])  # fmt: skip
+                if MID in extensions:
+                    expected.extensions.mid = "0"
+                if ABS_SEND_TIME in extensions:
+                    expected.extensions.abs_send_time = kept.extensions.abs_send_time
+                map_ = sender._RTCRtpSender__rtp_header_extensions_map
+                assert data == expected.serialize(map_)
+                assert data == kept.serialize(map_)
+                written[sequence] = data
+            assert {RtpPacket.parse(p).timestamp for p in packets} == {
+                (target.origin + 3600 * frame) & 0xFFFFFFFF
+            }
+        # A NACK: aiortc's own sender answers it from the history the broadcast keeps.
+        lost = (first + 4) & 0xFFFF
+        await sender._retransmit(lost)
+        assert sent == [written[lost]]
+        assert sender._RTCRtpSender__packet_count == 3 * count
+        assert sender._RTCRtpSender__octet_count == 3 * sum(map(len, payloads))
+        await sender._connection.close()
+
+    asyncio.run(check())
+
+
+def test_a_sender_whose_private_state_is_not_there_is_refused() -> None:
+    async def check() -> None:
+        feed = LiveFeed(CAMERA)
+        broadcast = VideoBroadcast(feed)
+        sender = await _sender([MID])
+        del sender._RTCRtpSender__rtp_history
+        with pytest.raises(RuntimeError, match="rtp_history"):
+            broadcast.take_over(sender)
+        broadcast.close()
+        await sender._connection.close()
+
+    asyncio.run(check())
+
+
+def _units(work: Path) -> list[AccessUnit]:
+    """Two seconds of 640x360 H.264 (a keyframe a second, no B-frames) as access units."""
+    clip = work / "clip.h264"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", "testsrc2=size=640x360:rate=25", "-t", "2", "-c:v", "libx264",
+         "-preset", "ultrafast", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p", str(clip)],
+        check=True,
+    )  # fmt: skip
+    units = []
+    with av.open(str(clip)) as container:
+        for n, packet in enumerate(container.demux(video=0)):
+            if packet.size:
+                nals = tuple(H264Encoder._split_bitstream(bytes(packet)))
+                units.append(AccessUnit(n * 3600, nals, packet.is_keyframe, False))
+    return units
+
+
+class _Watcher:
+    """An aiortc viewer of the service's camera, counting the frames it decodes."""
+
+    def __init__(self) -> None:
+        self.connection = RTCPeerConnection()
+        self.connection.addTransceiver("video", direction="recvonly")
+        self.sizes: list[tuple[int, int]] = []
+        self.session: WhepSession | None = None
+        self.answer = ""
+
+        async def read(track: Any) -> None:
+            while True:
+                frame = await track.recv()
+                if isinstance(frame, VideoFrame):
+                    self.sizes.append((frame.width, frame.height))
+
+        self.connection.on("track", lambda track: asyncio.ensure_future(read(track)))
+
+    async def watch(self, service: WhepService, token: str) -> None:
+        await self.connection.setLocalDescription(await self.connection.createOffer())
+        opened = await service.open(CAMERA, token, self.connection.localDescription.sdp)
+        assert isinstance(opened, WhepSession), getattr(opened, "body", opened)
+        self.session, self.answer = opened, opened.answer
+        await self.connection.setRemoteDescription(RTCSessionDescription(opened.answer, "answer"))
+
+
+async def _until(condition: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {seconds} s for {what}")
+        await asyncio.sleep(0.02)
+
+
+def test_viewers_decode_the_feed_through_one_broadcast_that_leaves_with_the_last(
+    tmp_path: Path,
+) -> None:
+    units = _units(tmp_path)
+
+    async def check() -> None:
+        feeds = LiveFeeds()
+        feed = feeds.open(CAMERA)
+        signer = OriginSigner("a secret")
+        token = signer.token(StreamGrant(whep_path(CAMERA), int(time.time()) + 60))
+        service = WhepService(feeds, signer, max_viewers=8,
+                              hosts=HostPlan(addresses=("127.0.0.1",)))  # fmt: skip
+
+        async def camera() -> None:
+            n = 0
+            while True:
+                feed.publish(units[n % len(units)]._replace(timestamp=n * 3600))
+                n += 1
+                await asyncio.sleep(0.04)
+
+        playing = asyncio.create_task(camera())
+        first, second, late = _Watcher(), _Watcher(), _Watcher()
+        try:
+            await first.watch(service, token)
+            await second.watch(service, token)
+            assert "goog-remb" not in first.answer and "abs-send-time" not in first.answer
+            assert "nack pli" in first.answer
+            await _until(lambda: len(first.sizes) >= 10 and len(second.sizes) >= 10, 20,
+                         "both viewers' frames")  # fmt: skip
+            assert set(first.sizes) == set(second.sizes) == {(640, 360)}
+            # Two sessions (their sound's places) and the one broadcast.
+            assert len(feed.viewers) == 3
+
+            await late.watch(service, token)  # mid-stream: it starts on a keyframe
+            assert first.session is not None and second.session is not None
+            await service.end(first.session.id)
+            seen = len(second.sizes)
+            await _until(lambda: len(late.sizes) >= 10 and len(second.sizes) >= seen + 10, 20,
+                         "the others' frames after one left")  # fmt: skip
+            assert set(late.sizes) == {(640, 360)}
+
+            assert late.session is not None
+            await service.end(second.session.id)
+            await service.end(late.session.id)
+            assert not feed.viewers and not feed.watched  # the broadcast left with them
+        finally:
+            playing.cancel()
+            await service.close()
+            for watcher in (first, second, late):
+                await watcher.connection.close()
+
+    asyncio.run(check())
