@@ -12,15 +12,19 @@ from typing import Any
 
 import av
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.rtcdtlstransport import State
-from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpSendParameters
+from aiortc.rtcrtpparameters import (
+    RTCRtpCodecParameters,
+    RTCRtpHeaderExtensionParameters,
+    RTCRtpSendParameters,
+)
 from aiortc.rtp import RtpPacket
 from av import VideoFrame
 
 from cdn.signing import OriginSigner, StreamGrant
-from video_service.edge.live_view.broadcast import VideoBroadcast, _Target
+from video_service.edge.live_view.broadcast import SenderUnsupported, VideoBroadcast, _Target
 from video_service.edge.live_view.fanout import LiveFeed, LiveFeeds
 from video_service.edge.live_view.h264 import AccessUnit
 from video_service.edge.live_view.ice import HostPlan
@@ -110,9 +114,34 @@ def test_a_sender_whose_private_state_is_not_there_is_refused() -> None:
         broadcast = VideoBroadcast(feed)
         sender = await _sender([MID])
         del sender._RTCRtpSender__rtp_history
-        with pytest.raises(RuntimeError, match="rtp_history"):
+        with pytest.raises(SenderUnsupported, match="rtp_history"):
             broadcast.take_over(sender)
         broadcast.close()
+        await sender._connection.close()
+
+    asyncio.run(check())
+
+
+def test_a_stream_that_cannot_be_sent_ends_its_session_and_lets_its_sender_stop() -> None:
+    """A header extension aiortc's packer refuses (an id past 255): the sender's RTP ends at
+    once, its track stops (its session ends) and aiortc's `stop` does not wait forever."""
+
+    async def check() -> None:
+        feed = LiveFeed(CAMERA)
+        broadcast = VideoBroadcast(feed)
+        sender = await _sender([])
+        past = [RTCRtpHeaderExtensionParameters(id=300, uri=MID)]
+        sender._RTCRtpSender__rtp_header_extensions_map.configure(
+            RTCRtpSendParameters(headerExtensions=past)
+        )
+        track = VideoStreamTrack()
+        sender.replaceTrack(track)
+        broadcast.take_over(sender)
+        codec = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=102)
+        await asyncio.wait_for(sender._run_rtp(codec), 5)
+        assert sender._RTCRtpSender__rtp_exited.is_set() and track.readyState == "ended"
+        broadcast.close()
+        assert not feed.viewers
         await sender._connection.close()
 
     asyncio.run(check())

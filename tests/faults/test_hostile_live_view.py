@@ -69,6 +69,10 @@ def test_offers_live_view_will_not_answer_are_400_and_give_the_slot_back(
         "a=setup:holdconn": offer.replace("a=setup:actpass", "a=setup:holdconn"),
         "m=text": _lines(offer, "m=text 9 UDP/TLS/RTP/SAVPF 98", "a=mid:9"),
         "no m-line": "v=0\r\ns=-\r\n",
+        # Each packet would carry the mid: 300 bytes of it, or in an extension id past 255,
+        # are what no RTP header holds (aiortc's packer asserts).
+        "a 300-character mid": re.sub(r"^a=mid:0", "a=mid:" + "m" * 300, offer, flags=re.M),
+        "a=extmap:300": re.sub(r"^a=extmap:\d+ ", "a=extmap:300 ", offer, flags=re.M),
     }
     with httpx.Client(timeout=10) as whep:
         for what, body in hostile.items():

@@ -36,6 +36,7 @@ from aiortc.utils import random32, uint32_add
 
 from video_service.edge.errors import FeedEnded
 from video_service.edge.live_view.fanout import LiveFeed
+from video_service.edge.live_view.h264 import AccessUnit
 from video_service.edge.live_view.track import Timeline
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,10 @@ _PRIVATE_STATE = {
 _NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900 to 1970
 _HEADER = struct.Struct("!BBHLL")  # RFC 3550, without CSRCs
 _EXTENSION = struct.Struct("!HH")  # RFC 8285: the extensions' profile and length in words
+
+
+class SenderUnsupported(RuntimeError):
+    """The installed aiortc's sender is not the one the broadcast was written against."""
 
 
 def payloads_of(nals: Sequence[bytes]) -> list[bytes]:
@@ -214,22 +219,27 @@ class VideoBroadcast:
         missing = [f"{owner}.{name}" for owner, names in _PRIVATE_STATE.items()
                    for name in names if not hasattr(owners[owner], name)]  # fmt: skip
         if missing:  # an aiortc other than the one this was written against
-            raise RuntimeError(f"aiortc's RTCRtpSender lacks {', '.join(missing)}")
+            raise SenderUnsupported(f"aiortc's RTCRtpSender lacks {', '.join(missing)}")
 
         async def run_rtp(codec: RTCRtpCodecParameters) -> None:
             getattr(sender, _STARTED).set()
-            target = _Target(sender, codec.payloadType or 0)  # aiortc numbers every codec
-            if self._task.done():
-                target.end()
-            self._targets.append(target)
+            target = None
             try:
+                target = _Target(sender, codec.payloadType or 0)  # aiortc numbers every codec
+                if self._task.done():
+                    target.end()
+                self._targets.append(target)
                 await target.ended
             except asyncio.CancelledError:  # the sender stopped (its connection closed)
                 pass
+            except Exception:  # negotiated what cannot be sent (aiortc's own loop ends too)
+                log.exception("live view of %s: a viewer's stream cannot be sent",
+                              self.feed.camera_id)  # fmt: skip
             finally:
-                self._targets.remove(target)
+                if target in self._targets:
+                    self._targets.remove(target)
                 if sender.track is not None:
-                    sender.track.stop()
+                    sender.track.stop()  # its session ends
                 getattr(sender, _EXITED).set()  # what aiortc's `stop` waits for
 
         sender._run_rtp = run_rtp  # type: ignore[method-assign]
@@ -243,34 +253,45 @@ class VideoBroadcast:
         for target in self._targets:
             target.end()
 
+    @property
+    def running(self) -> bool:
+        return not self._task.done()
+
     async def _run(self) -> None:
         try:
             while True:
-                unit = await self._source.next()
-                payloads: list[bytes] | None = None
-                for target in tuple(self._targets):
-                    if target.ended.done() or not target.sender._enabled:
-                        continue
-                    if target.waiting:
-                        if not unit.keyframe:
-                            continue
-                        target.waiting = False
-                    if payloads is None:
-                        payloads = payloads_of(unit.nals)
-                    try:
-                        packets = target.packets(payloads, unit.timestamp)
-                        if not target.write(packets):
-                            await target.send(packets)
-                    except ConnectionError:  # its DTLS transport closed
-                        target.end()
-                    except Exception:  # one viewer's fault is not the others'
-                        log.exception("live view of %s: a viewer's packets failed",
-                                      self.feed.camera_id)  # fmt: skip
-                        target.end()
+                await self._send(await self._source.next())
         except FeedEnded:
             pass
         finally:
+            self.feed.leave(self._source)
             self._end_all()
+
+    async def _send(self, unit: AccessUnit) -> None:
+        payloads: list[bytes] | None = None
+        for target in tuple(self._targets):
+            if target.ended.done() or not target.sender._enabled:
+                continue
+            if target.waiting:
+                if not unit.keyframe:
+                    continue
+                target.waiting = False
+            if payloads is None:
+                try:
+                    payloads = payloads_of(unit.nals)
+                except Exception:  # a frame that cannot be cut into packets: the next one
+                    log.exception("live view of %s: a frame left out", self.feed.camera_id)
+                    return
+            try:
+                packets = target.packets(payloads, unit.timestamp)
+                if not target.write(packets):
+                    await target.send(packets)
+            except ConnectionError:  # its DTLS transport closed
+                target.end()
+            except Exception:  # one viewer's fault is not the others'
+                log.exception("live view of %s: a viewer's packets failed",
+                              self.feed.camera_id)  # fmt: skip
+                target.end()
 
 
 class VideoBroadcasts:
@@ -281,9 +302,9 @@ class VideoBroadcasts:
 
     def hold(self, feed: LiveFeed) -> VideoBroadcast:
         """The feed's broadcast, held until `release`d; a new one where the camera published
-        again (a new feed: the old one's sessions end with their feed)."""
+        again (a new feed: the old one's sessions end with their feed) or the old one ended."""
         current = self._open.get(feed.camera_id)
-        if current is not None and current.feed is not feed:
+        if current is not None and (current.feed is not feed or not current.running):
             del self._open[feed.camera_id]
             current.close()
             current = None

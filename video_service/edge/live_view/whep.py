@@ -61,7 +61,11 @@ from starlette.routing import Route
 from cdn.errors import TokenRejected
 from cdn.signing import OriginSigner
 from video_service.edge.errors import LiveViewRefused, NoFreePort
-from video_service.edge.live_view.broadcast import VideoBroadcast, VideoBroadcasts
+from video_service.edge.live_view.broadcast import (
+    SenderUnsupported,
+    VideoBroadcast,
+    VideoBroadcasts,
+)
 from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.ice import ANY_HOST, HostPlan, adopt, host_plan
 from video_service.edge.live_view.track import RelayedAudio, RelayedVideo
@@ -78,6 +82,9 @@ MAX_REMOTE_CANDIDATES = 16
 # What live view sends: one video and one audio stream (a browser may add a data channel).
 MAX_M_LINES = {"video": 1, "audio": 1, "application": 1}
 SETUP_ROLES = {"actpass", "active", "passive"}
+# Each packet carries the mid (RFC 8843): browsers name theirs "0", "1" or "video0"; an RTP
+# header extension holds at most 255 bytes.
+MAX_MID = 32
 # What the answer says of the stream: constrained baseline, which every browser decoding
 # H.264 over WebRTC accepts (the camera's own profile plays regardless: decoders do not
 # hold the stream to it), packetization mode 1 (FU-A, STAP-A).
@@ -92,6 +99,7 @@ _CANDIDATE = re.compile(
     re.IGNORECASE,
 )
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+_EXTMAP = re.compile(r"^a=extmap:(?:[1-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])(?:/\w+)? \S+")
 _H264_PT = re.compile(r"^a=rtpmap:(\d+) H264/90000\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -196,6 +204,14 @@ class WhepService:
             await self._drop(session)
             busy = f"no UDP port free for live view on this edge ({full.strerror}): use HLS"
             return _refused(503, busy, {"Retry-After": str(RETRY_AFTER_S)})
+        except SenderUnsupported as unsupported:  # this edge's fault, not the offer's
+            log.error("live view cannot send: %s", unsupported)
+            await self._drop(session)
+            return _refused(503, "live view is out of order on this edge: use HLS")
+        except asyncio.CancelledError:  # the request went away: nothing kept
+            self._give_back(session)
+            asyncio.get_running_loop().create_task(_close(session.connection))
+            raise
         except Exception as error:  # aiortc's word on an offer it cannot use
             # (ValueError, OperationError, KeyError, AttributeError ... from deep in its
             # parser: the offer was hostile or broken, never our fault).
@@ -251,11 +267,13 @@ class WhepService:
 
     async def _drop(self, session: WhepSession) -> None:
         """An offer not answered: its viewer slot and its token's count given back."""
+        self._give_back(session)
+        await _close(session.connection)
+
+    def _give_back(self, session: WhepSession) -> None:
         session.broadcast.feed.leave(session.track.viewer)
         self._broadcasts.release(session.broadcast)
         self._release(session.holder)
-        with contextlib.suppress(Exception):  # a connection aiortc left half made
-            await session.connection.close()
 
     def _release(self, holder: str) -> None:
         self._pending[holder] -= 1
@@ -315,6 +333,11 @@ class WhepService:
         session.expiry = asyncio.create_task(expire())
 
 
+async def _close(connection: RTCPeerConnection) -> None:
+    with contextlib.suppress(Exception):  # a connection aiortc left half made
+        await connection.close()
+
+
 _FRAGMENT_LINES = ("a=ice-ufrag:", "a=ice-pwd:", "a=ice-options:", "a=group:", "m=", "a=mid:",
                    "a=candidate:", "a=end-of-candidates")  # fmt: skip
 _M_LINE = re.compile(r"^m=(\w+) (\d{1,5})(?:/\d{1,5})? ([A-Z0-9/]{1,32})((?: \d{1,3})*)$")
@@ -344,9 +367,13 @@ def offer_problem(offer: str) -> str | None:
                 return "a payload type past 127"
         elif line.startswith("a=mid:"):
             mid = line[6:]
+            if len(mid) > MAX_MID:
+                return f"a mid of more than {MAX_MID} characters"
             if mid in mids:
                 return f"two streams share the mid {mid[:16]!r}"
             mids.add(mid)
+        elif line.startswith("a=extmap:") and not _EXTMAP.match(line):
+            return f"an extmap that does not parse (ids are 1-255): {line[:40]!r}"
         elif line.startswith("a=setup:") and line[8:] not in SETUP_ROLES:
             return f"a=setup:{line[8:][:16]} (actpass, active or passive)"
     if not kinds:
