@@ -57,7 +57,10 @@ def test_an_operator_signs_in_and_watches_a_wall_of_four_live_cameras(
     cli_user(live_api, "olga", "operator", site)
     for n, camera in enumerate(cameras):
         main = owning_edge.url(camera)
-        children.popen(publisher(main, 90, size="320x180", gop_s=1), stderr=subprocess.DEVNULL)
+        # One camera has sound the browser could play (G.711): a muted tile asks for none.
+        sound = "pcm_mulaw" if n == 1 else "aac"
+        command = publisher(main, 90, size="320x180", gop_s=1, audio=sound)
+        children.popen(command, stderr=subprocess.DEVNULL)
         if n == 0:  # one camera sends a sub-stream too: its tile plays that
             sub = publisher(main + "/sub", 90, size="192x108", gop_s=1)
             children.popen(sub, stderr=subprocess.DEVNULL)
@@ -90,6 +93,10 @@ def test_an_operator_signs_in_and_watches_a_wall_of_four_live_cameras(
                       "secure": False}, cookie  # fmt: skip
     assert f"http://127.0.0.1:{whep_port}" in str(playing["policy"]), "the edge may be reached"
     assert feeds.viewer_count() >= TILES
+    whep = owning_edge.edge.whep
+    assert whep is not None
+    heard = [s.audio for s in list(whep.sessions.values()) if s.camera_id == cameras[1]["id"]]
+    assert heard and all(a == "none: the offer has no audio/PCMU" for a in heard), heard
 
     assert step()["step"] == "hidden"
     eventually(lambda: feeds.viewer_count() == 0, 15, what="every stream stopped")

@@ -93,7 +93,7 @@ async function playWebRtc(url: string, options: LiveOptions, askedAt: number, on
   const { video, signal } = options;
   let session;
   try {
-    session = await startWhep(url, video, signal);
+    session = await startWhep(url, video, signal, options.stream === "main");
     await firstFrame(video, WEBRTC_FIRST_FRAME_MS, signal);
   } catch (error) {
     session?.stop();

@@ -59,11 +59,17 @@ function gathered(connection: RTCPeerConnection, signal: AbortSignal): Promise<v
 }
 
 /**
- * Plays `whepUrl` (on the edge's origin) in `video`. Rejects with WhepRefused when the edge
- * answers anything but 201, with an AbortError when `signal` aborts first; either way
- * nothing is left open.
+ * Plays `whepUrl` (on the edge's origin) in `video`, with the camera's sound where `withSound`
+ * (a wall's muted tile asks for none: the edge would send it to each tile all the same).
+ * Rejects with WhepRefused when the edge answers anything but 201, with an AbortError when
+ * `signal` aborts first; either way nothing is left open.
  */
-export async function startWhep(whepUrl: string, video: HTMLVideoElement, signal: AbortSignal): Promise<WhepSession> {
+export async function startWhep(
+  whepUrl: string,
+  video: HTMLVideoElement,
+  signal: AbortSignal,
+  withSound = true,
+): Promise<WhepSession> {
   const connection = new RTCPeerConnection();
   let sessionUrl: string | null = null;
   let audio: string | null = null;
@@ -80,7 +86,7 @@ export async function startWhep(whepUrl: string, video: HTMLVideoElement, signal
   };
   try {
     connection.addTransceiver("video", { direction: "recvonly" });
-    connection.addTransceiver("audio", { direction: "recvonly" });
+    if (withSound) connection.addTransceiver("audio", { direction: "recvonly" });
     const media = new MediaStream();
     connection.addEventListener("track", (event) => {
       media.addTrack(event.track);
