@@ -1,8 +1,9 @@
-"""Live view's video goes by one broadcast per feed (video_service/edge/live_view/broadcast.py).
-Its packets are the bytes aiortc's own sender would write, and a NACK is answered with the
-same bytes again; aiortc viewers on loopback decode the camera's frames through it, one
-joining late and one leaving slowing no one; the last session's end takes the broadcast
-out of the feed; the answer asks for no bandwidth estimates."""
+"""Live view's video and sound go by one broadcast per feed
+(video_service/edge/live_view/broadcast.py). Its packets are the bytes aiortc's own sender
+would write, and a NACK is answered with the same bytes again; aiortc viewers on loopback
+decode the camera's frames through it, one joining late and one leaving slowing no one, the
+camera's G.711 heard by the viewer that asked for sound only; the last session's end takes
+the broadcast out of the feed; the answer asks for no bandwidth estimates."""
 
 import asyncio
 import subprocess
@@ -21,10 +22,10 @@ from aiortc.rtcrtpparameters import (
     RTCRtpSendParameters,
 )
 from aiortc.rtp import RtpPacket
-from av import VideoFrame
+from av import AudioFrame, VideoFrame
 
 from cdn.signing import OriginSigner, StreamGrant
-from video_service.edge.live_view.broadcast import SenderUnsupported, VideoBroadcast, _Target
+from video_service.edge.live_view.broadcast import Broadcast, SenderUnsupported, _Target
 from video_service.edge.live_view.fanout import LiveFeed, LiveFeeds
 from video_service.edge.live_view.h264 import AccessUnit
 from video_service.edge.live_view.ice import HostPlan
@@ -111,7 +112,7 @@ def test_a_viewers_packets_are_the_bytes_aiortc_would_send_and_a_nack_gets_them_
 def test_a_sender_whose_private_state_is_not_there_is_refused() -> None:
     async def check() -> None:
         feed = LiveFeed(CAMERA)
-        broadcast = VideoBroadcast(feed)
+        broadcast = Broadcast(feed)
         sender = await _sender([MID])
         del sender._RTCRtpSender__rtp_history
         with pytest.raises(SenderUnsupported, match="rtp_history"):
@@ -128,7 +129,7 @@ def test_a_stream_that_cannot_be_sent_ends_its_session_and_lets_its_sender_stop(
 
     async def check() -> None:
         feed = LiveFeed(CAMERA)
-        broadcast = VideoBroadcast(feed)
+        broadcast = Broadcast(feed)
         sender = await _sender([])
         past = [RTCRtpHeaderExtensionParameters(id=300, uri=MID)]
         sender._RTCRtpSender__rtp_header_extensions_map.configure(
@@ -166,12 +167,16 @@ def _units(work: Path) -> list[AccessUnit]:
 
 
 class _Watcher:
-    """An aiortc viewer of the service's camera, counting the frames it decodes."""
+    """An aiortc viewer of the service's camera, counting the frames it decodes (and the
+    sound, where it asks for it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sound: bool = False) -> None:
         self.connection = RTCPeerConnection()
         self.connection.addTransceiver("video", direction="recvonly")
+        if sound:
+            self.connection.addTransceiver("audio", direction="recvonly")
         self.sizes: list[tuple[int, int]] = []
+        self.heard = 0  # sound frames decoded
         self.session: WhepSession | None = None
         self.answer = ""
 
@@ -180,6 +185,8 @@ class _Watcher:
                 frame = await track.recv()
                 if isinstance(frame, VideoFrame):
                     self.sizes.append((frame.width, frame.height))
+                elif isinstance(frame, AudioFrame):
+                    self.heard += 1
 
         self.connection.on("track", lambda track: asyncio.ensure_future(read(track)))
 
@@ -207,20 +214,24 @@ def test_viewers_decode_the_feed_through_one_broadcast_that_leaves_with_the_last
     async def check() -> None:
         feeds = LiveFeeds()
         feed = feeds.open(CAMERA)
+        feed.audio_codec = ("audio/PCMU", 8000)  # G.711, as the camera's tap names it
         signer = OriginSigner("a secret")
         token = signer.token(StreamGrant(whep_path(CAMERA), int(time.time()) + 60))
         service = WhepService(feeds, signer, max_viewers=8,
                               hosts=HostPlan(addresses=("127.0.0.1",)))  # fmt: skip
 
         async def camera() -> None:
+            """25 frames a second, and 20 ms of sound after each half of one."""
             n = 0
             while True:
                 feed.publish(units[n % len(units)]._replace(timestamp=n * 3600))
+                for half in range(2):
+                    feed.publish_audio((2 * n + half) * 160, b"\xff" * 160)
                 n += 1
                 await asyncio.sleep(0.04)
 
         playing = asyncio.create_task(camera())
-        first, second, late = _Watcher(), _Watcher(), _Watcher()
+        first, second, late = _Watcher(sound=True), _Watcher(), _Watcher()
         try:
             await first.watch(service, token)
             await second.watch(service, token)
@@ -229,8 +240,10 @@ def test_viewers_decode_the_feed_through_one_broadcast_that_leaves_with_the_last
             await _until(lambda: len(first.sizes) >= 10 and len(second.sizes) >= 10, 20,
                          "both viewers' frames")  # fmt: skip
             assert set(first.sizes) == set(second.sizes) == {(640, 360)}
-            # Two sessions (their sound's places) and the one broadcast.
-            assert len(feed.viewers) == 3
+            assert first.session is not None and first.session.audio == "audio/PCMU"
+            await _until(lambda: first.heard >= 10, 10, "the sound")
+            assert second.heard == 0  # it did not ask for sound
+            assert len(feed.viewers) == 1  # the one broadcast, for both
 
             await late.watch(service, token)  # mid-stream: it starts on a keyframe
             assert first.session is not None and second.session is not None

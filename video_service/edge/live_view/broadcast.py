@@ -1,7 +1,8 @@
-"""One sender of a camera's video to all its WebRTC viewers on this edge: each frame is taken
-from the feed once, cut into RTP payloads once (FU-A and STAP-A, aiortc's own H.264
-packetizer), and written to every viewer in one pass, each viewer's packets with its own
-sequence numbers, timestamps, SSRC, header extensions and SRTP.
+"""One sender of a camera's video and sound to all its WebRTC viewers on this edge: each
+frame is taken from the feed once, cut into RTP payloads once (FU-A and STAP-A, aiortc's own
+H.264 packetizer), and written to every viewer in one pass, each viewer's packets with its
+own sequence numbers, timestamps, SSRC, header extensions and SRTP; each sound packet (G.711,
+Opus, as the camera sent it) likewise, to the viewers whose offer took sound.
 
 aiortc would run one task per viewer, woken for every frame to take it from that viewer's
 queue, join it into Annex B, split it again and packetize it: work paid per frame and per
@@ -14,11 +15,14 @@ NACKs from the packet history kept here. Only its RTP loop (`_run_rtp`) is repla
 instance, by a place in the broadcast. Its private state is reached by name (aiortc 1.16,
 pinned in pyproject.toml; `take_over` refuses a sender without it rather than send wrong).
 
-A viewer starts on a keyframe. The broadcast's own place in the feed is a `Viewer`: when
-the edge falls behind by a second, the broadcast skips to the next keyframe, for everyone.
+A viewer starts on a keyframe, and its sound with it. The broadcast's own place in the feed
+is a `Viewer`: when the edge falls behind by a second, the broadcast skips to the next
+keyframe, for everyone. Timestamps are the camera's RTP timestamps, counted from the
+viewer's first packet (plus aiortc's random origin), unwrapped past 2^32.
 """
 
 import asyncio
+import contextlib
 import logging
 import struct
 import time
@@ -37,7 +41,6 @@ from aiortc.utils import random32, uint32_add
 from video_service.edge.errors import FeedEnded
 from video_service.edge.live_view.fanout import LiveFeed
 from video_service.edge.live_view.h264 import AccessUnit
-from video_service.edge.live_view.track import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,26 @@ _PRIVATE_STATE = {
 _NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900 to 1970
 _HEADER = struct.Struct("!BBHLL")  # RFC 3550, without CSRCs
 _EXTENSION = struct.Struct("!HH")  # RFC 8285: the extensions' profile and length in words
+
+
+_WRAP = 1 << 32
+
+
+class Timeline:
+    """A camera's RTP timestamps as a viewer's: counted from its first packet, unwrapped
+    past 2^32, never backwards (a camera's clock may jump)."""
+
+    def __init__(self) -> None:
+        self._last: int | None = None
+        self.pts = 0
+
+    def at(self, timestamp: int) -> int:
+        if self._last is not None:
+            step = (timestamp - self._last) % _WRAP
+            if step < _WRAP // 2:
+                self.pts += step
+        self._last = timestamp
+        return self.pts
 
 
 class SenderUnsupported(RuntimeError):
@@ -201,26 +224,55 @@ class _Target:
             await self._dtls.transport._send(packet)
 
 
-class VideoBroadcast:
-    """A feed's video to the viewers whose senders it took over, while it is open."""
+class _Viewer:
+    """One session's places in the broadcast: its video's and its sound's (once aiortc
+    starts each sender)."""
+
+    def __init__(self) -> None:
+        self.video: _Target | None = None
+        self.sound: _Target | None = None
+
+    @property
+    def sees(self) -> bool:
+        """Its picture has started (sound starts with it)."""
+        return self.video is not None and not self.video.waiting
+
+
+class Broadcast:
+    """A feed's video and sound to the viewers whose senders it took over, while it is open."""
 
     def __init__(self, feed: LiveFeed) -> None:
         self.feed = feed
         self._source = feed.join()
-        self._targets: list[_Target] = []
-        self.holders = 0  # live-view sessions using it (VideoBroadcasts counts them)
+        self._video: list[_Target] = []
+        self._sound: list[tuple[_Viewer, _Target]] = []
+        self.holders = 0  # live-view sessions using it (Broadcasts counts them)
         self._task = asyncio.create_task(self._run(), name=f"live view of {feed.camera_id}")
+        self._sound_task = asyncio.create_task(self._run_sound(), name=f"sound of {feed.camera_id}")
 
-    def take_over(self, sender: RTCRtpSender) -> None:
-        """The sender's RTP (once its connection starts it) comes from this broadcast; it
-        ends, as aiortc's loop does, stopping its track, when the feed ends, its transport
-        fails, or the broadcast closes. Call before the connection is negotiated."""
-        owners = {"sender": sender, "transport": sender.transport}
-        missing = [f"{owner}.{name}" for owner, names in _PRIVATE_STATE.items()
-                   for name in names if not hasattr(owners[owner], name)]  # fmt: skip
-        if missing:  # an aiortc other than the one this was written against
-            raise SenderUnsupported(f"aiortc's RTCRtpSender lacks {', '.join(missing)}")
+    @property
+    def running(self) -> bool:
+        return not self._task.done()
 
+    def take_over(self, video: RTCRtpSender, sound: RTCRtpSender | None = None) -> None:
+        """One viewer's senders: their RTP (once its connection starts them) comes from this
+        broadcast; each ends, as aiortc's loop does, stopping its track, when the feed ends,
+        its transport fails, or the broadcast closes. Call before the connection is
+        negotiated."""
+        for sender in (video, sound):
+            if sender is None:
+                continue
+            owners = {"sender": sender, "transport": sender.transport}
+            missing = [f"{owner}.{name}" for owner, names in _PRIVATE_STATE.items()
+                       for name in names if not hasattr(owners[owner], name)]  # fmt: skip
+            if missing:  # an aiortc other than the one this was written against
+                raise SenderUnsupported(f"aiortc's RTCRtpSender lacks {', '.join(missing)}")
+        viewer = _Viewer()
+        self._replace_loop(video, viewer, is_video=True)
+        if sound is not None:
+            self._replace_loop(sound, viewer, is_video=False)
+
+    def _replace_loop(self, sender: RTCRtpSender, viewer: _Viewer, is_video: bool) -> None:
         async def run_rtp(codec: RTCRtpCodecParameters) -> None:
             getattr(sender, _STARTED).set()
             target = None
@@ -228,7 +280,12 @@ class VideoBroadcast:
                 target = _Target(sender, codec.payloadType or 0)  # aiortc numbers every codec
                 if self._task.done():
                     target.end()
-                self._targets.append(target)
+                if is_video:
+                    viewer.video = target
+                    self._video.append(target)
+                else:
+                    viewer.sound = target
+                    self._sound.append((viewer, target))
                 await target.ended
             except asyncio.CancelledError:  # the sender stopped (its connection closed)
                 pass
@@ -236,8 +293,9 @@ class VideoBroadcast:
                 log.exception("live view of %s: a viewer's stream cannot be sent",
                               self.feed.camera_id)  # fmt: skip
             finally:
-                if target in self._targets:
-                    self._targets.remove(target)
+                if target in self._video:
+                    self._video.remove(target)
+                self._sound = [(v, t) for v, t in self._sound if t is not target]
                 if sender.track is not None:
                     sender.track.stop()  # its session ends
                 getattr(sender, _EXITED).set()  # what aiortc's `stop` waits for
@@ -247,15 +305,14 @@ class VideoBroadcast:
     def close(self) -> None:
         self.feed.leave(self._source)
         self._task.cancel()
+        self._sound_task.cancel()
         self._end_all()
 
     def _end_all(self) -> None:
-        for target in self._targets:
+        for target in self._video:
             target.end()
-
-    @property
-    def running(self) -> bool:
-        return not self._task.done()
+        for _, target in self._sound:
+            target.end()
 
     async def _run(self) -> None:
         try:
@@ -265,11 +322,12 @@ class VideoBroadcast:
             pass
         finally:
             self.feed.leave(self._source)
+            self._sound_task.cancel()
             self._end_all()
 
     async def _send(self, unit: AccessUnit) -> None:
         payloads: list[bytes] | None = None
-        for target in tuple(self._targets):
+        for target in tuple(self._video):
             if target.ended.done() or not target.sender._enabled:
                 continue
             if target.waiting:
@@ -282,38 +340,50 @@ class VideoBroadcast:
                 except Exception:  # a frame that cannot be cut into packets: the next one
                     log.exception("live view of %s: a frame left out", self.feed.camera_id)
                     return
-            try:
-                packets = target.packets(payloads, unit.timestamp)
-                if not target.write(packets):
-                    await target.send(packets)
-            except ConnectionError:  # its DTLS transport closed
-                target.end()
-            except Exception:  # one viewer's fault is not the others'
-                log.exception("live view of %s: a viewer's packets failed",
-                              self.feed.camera_id)  # fmt: skip
-                target.end()
+            await self._write(target, payloads, unit.timestamp)
+
+    async def _run_sound(self) -> None:
+        with contextlib.suppress(FeedEnded):
+            while True:
+                timestamp, payload = await self._source.next_audio()
+                for viewer, target in tuple(self._sound):
+                    if viewer.sees and not target.ended.done() and target.sender._enabled:
+                        await self._write(target, [payload], timestamp)
+
+    async def _write(self, target: _Target, payloads: list[bytes], timestamp: int) -> None:
+        try:
+            packets = target.packets(payloads, timestamp)
+            if not target.write(packets):
+                await target.send(packets)
+        except ConnectionError:  # its DTLS transport closed
+            target.end()
+        except Exception:  # one viewer's fault is not the others'
+            log.exception("live view of %s: a viewer's packets failed", self.feed.camera_id)
+            target.end()
 
 
-class VideoBroadcasts:
+class Broadcasts:
     """The broadcasts of one edge's feeds, each open while a live-view session holds it."""
 
     def __init__(self) -> None:
-        self._open: dict[str, VideoBroadcast] = {}
+        self._open: dict[str, Broadcast] = {}
 
-    def hold(self, feed: LiveFeed) -> VideoBroadcast:
+    def hold(self, feed: LiveFeed) -> Broadcast:
         """The feed's broadcast, held until `release`d; a new one where the camera published
-        again (a new feed: the old one's sessions end with their feed) or the old one ended."""
+        again (a new feed: the old one's sessions end with their feed) or the old one ended.
+        LiveViewRefused for a feed that cannot be relayed or has ended."""
         current = self._open.get(feed.camera_id)
         if current is not None and (current.feed is not feed or not current.running):
             del self._open[feed.camera_id]
             current.close()
             current = None
         if current is None:
-            current = self._open[feed.camera_id] = VideoBroadcast(feed)
+            current = Broadcast(feed)
+            self._open[feed.camera_id] = current
         current.holders += 1
         return current
 
-    def release(self, broadcast: VideoBroadcast) -> None:
+    def release(self, broadcast: Broadcast) -> None:
         broadcast.holders -= 1
         if broadcast.holders <= 0:
             if self._open.get(broadcast.feed.camera_id) is broadcast:

@@ -20,11 +20,7 @@ PUBLISHER_GONE = "the camera stopped publishing"
 
 
 class Viewer:
-    """A place in a feed. One that takes no `video` (a WebRTC session, whose video goes by the
-    feed's broadcast) keeps only its sound, from the first keyframe on."""
-
-    def __init__(self, limit: int = MAX_QUEUED, video: bool = True) -> None:
-        self._video = video
+    def __init__(self, limit: int = MAX_QUEUED) -> None:
         self._queue: deque[AccessUnit] = deque()
         self._ready = asyncio.Event()
         self._limit = limit
@@ -51,9 +47,8 @@ class Viewer:
                 return
             self._waiting = False
             self.started = True
-        if self._video:
-            self._queue.append(unit)
-            self._ready.set()
+        self._queue.append(unit)
+        self._ready.set()
 
     def offer_audio(self, timestamp: int, payload: bytes) -> None:
         """Audio from the first keyframe on (picture and sound start together)."""
@@ -115,12 +110,12 @@ class LiveFeed:
             if waiter in self._keyframe_waiters:
                 self._keyframe_waiters.remove(waiter)
 
-    def join(self, limit: int = MAX_QUEUED, video: bool = True) -> Viewer:
+    def join(self, limit: int = MAX_QUEUED) -> Viewer:
         if self.refusal is not None:
             raise LiveViewRefused(self.refusal)
         if self.closed:
             raise LiveViewRefused(PUBLISHER_GONE)
-        viewer = Viewer(limit, video)
+        viewer = Viewer(limit)
         self.viewers.add(viewer)
         return viewer
 

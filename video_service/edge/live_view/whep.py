@@ -61,11 +61,7 @@ from starlette.routing import Route
 from cdn.errors import TokenRejected
 from cdn.signing import OriginSigner
 from video_service.edge.errors import LiveViewRefused, NoFreePort
-from video_service.edge.live_view.broadcast import (
-    SenderUnsupported,
-    VideoBroadcast,
-    VideoBroadcasts,
-)
+from video_service.edge.live_view.broadcast import Broadcast, Broadcasts, SenderUnsupported
 from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.ice import ANY_HOST, HostPlan, adopt, host_plan
 from video_service.edge.live_view.track import RelayedAudio, RelayedVideo
@@ -109,7 +105,7 @@ class WhepSession:
     camera_id: str  # its feed's: the camera's id, or its sub-stream's (`sub_stream_id`)
     connection: RTCPeerConnection
     track: RelayedVideo
-    broadcast: VideoBroadcast  # what sends it the camera's video
+    broadcast: Broadcast  # what sends it the camera's video and sound
     expires: int
     holder: str  # whose token opened it (its digest)
     connected: bool = False  # its viewer's connection came up (it no longer counts as pending)
@@ -146,7 +142,7 @@ class WhepService:
         self._hosts = hosts
         self._clock = clock
         self._opening = 0  # offers being answered: they count against the cap already
-        self._broadcasts = VideoBroadcasts()
+        self._broadcasts = Broadcasts()
 
     async def close(self) -> None:
         await asyncio.gather(*(self.end(s.id) for s in list(self.sessions.values())))
@@ -184,18 +180,17 @@ class WhepService:
         if not _H264_PT.search(offer) or "packetization-mode=1" not in offer:
             return _refused(400, "the offer has no H.264 video with packetization-mode=1")
         try:
-            viewer = feed.join(video=False)  # its sound; its video goes by the broadcast
+            broadcast = self._broadcasts.hold(feed)
         except LiveViewRefused as refused:
             return _refused(409, str(refused))
-        track = RelayedVideo(viewer)
-        broadcast = self._broadcasts.hold(feed)
+        track = RelayedVideo()
         connection = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
         session = WhepSession(
             secrets.token_hex(16), feed_id, connection, track, broadcast, grant.expires, holder
         )
         sound = None
         if feed.audio_codec is not None and _offers(offer, feed.audio_codec[0]):
-            sound = (RelayedAudio(viewer, feed.audio_codec[1]), feed.audio_codec[0])
+            sound = (RelayedAudio(), feed.audio_codec[0])
         self._opening += 1
         self._pending[holder] += 1
         try:
@@ -271,7 +266,6 @@ class WhepService:
         await _close(session.connection)
 
     def _give_back(self, session: WhepSession) -> None:
-        session.broadcast.feed.leave(session.track.viewer)
         self._broadcasts.release(session.broadcast)
         self._release(session.holder)
 
@@ -293,7 +287,6 @@ class WhepService:
             self._release(session.holder)
         edge_metrics().webrtc_viewers.set(len(self.sessions))
         session.track.stop()
-        session.broadcast.feed.leave(session.track.viewer)
         self._broadcasts.release(session.broadcast)
         session.ended.set()
         if session.expiry is not None and session.expiry is not asyncio.current_task():
@@ -390,7 +383,7 @@ def _offers(offer: str, mime: str) -> bool:
 
 async def _answer(
     connection: RTCPeerConnection,
-    broadcast: VideoBroadcast,
+    broadcast: Broadcast,
     track: RelayedVideo,
     offer: str,
     sound: tuple[RelayedAudio, str] | None,
@@ -400,7 +393,6 @@ async def _answer(
     answers with the first codec both sides know, VP8 (and, for sound, what it would
     encode itself, not what the camera sends)."""
     transceiver = connection.addTransceiver(track, direction="sendonly")
-    broadcast.take_over(transceiver.sender)
     h264 = [
         codec
         for codec in RTCRtpSender.getCapabilities("video").codecs
@@ -409,11 +401,14 @@ async def _answer(
     ]
     rtx = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/rtx"]
     transceiver.setCodecPreferences([*h264, *rtx])
+    heard = None
     if sound is not None:
         audio, mime = sound
         speaker = connection.addTransceiver(audio, direction="sendonly")
         speaker.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("audio").codecs
                                      if c.mimeType.lower() == mime.lower()])  # fmt: skip
+        heard = speaker.sender
+    broadcast.take_over(transceiver.sender, heard)
     await connection.setRemoteDescription(RTCSessionDescription(offer, "offer"))
     if not any(c.mimeType.lower() == "video/h264" for c in transceiver._codecs):
         return None
