@@ -9,10 +9,12 @@ import asyncio
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import av
 import pytest
+from aioice.ice import StunProtocol
 from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.rtcdtlstransport import State
@@ -25,7 +27,13 @@ from aiortc.rtp import RtpPacket
 from av import AudioFrame, VideoFrame
 
 from cdn.signing import OriginSigner, StreamGrant
-from video_service.edge.live_view.broadcast import Broadcast, SenderUnsupported, _Target
+from video_service.edge.errors import LiveViewRefused
+from video_service.edge.live_view.broadcast import (
+    Broadcast,
+    Broadcasts,
+    SenderUnsupported,
+    _Target,
+)
 from video_service.edge.live_view.fanout import LiveFeed, LiveFeeds
 from video_service.edge.live_view.h264 import AccessUnit
 from video_service.edge.live_view.ice import HostPlan
@@ -144,6 +152,65 @@ def test_a_stream_that_cannot_be_sent_ends_its_session_and_lets_its_sender_stop(
         broadcast.close()
         assert not feed.viewers
         await sender._connection.close()
+
+    asyncio.run(check())
+
+
+class _Socket:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendto(self, data: bytes, address: object) -> None:
+        self.sent.append(data)
+
+
+def test_a_viewer_whose_sending_waits_slows_no_other_and_a_refused_feed_gets_none() -> None:
+    """One viewer's path waits a second for each send (as a path that is not a plain UDP
+    pair may): the other viewer gets every frame at once; the first is sent what it can take.
+    A feed refused after its broadcast started is refused to a new viewer (409)."""
+
+    async def check() -> None:
+        feed = LiveFeed(CAMERA)
+        broadcast = Broadcast(feed)
+        slow, quick = await _sender([MID]), await _sender([MID])
+        waits = 0
+
+        async def waiting(data: bytes) -> None:
+            nonlocal waits
+            waits += 1
+            await asyncio.sleep(1)
+
+        slow.transport.transport._connection._nominated = {}  # no plain UDP pair
+        slow.transport.transport._send = waiting
+        socket = _Socket()
+        pair = SimpleNamespace(protocol=StunProtocol(None), remote_addr=("127.0.0.1", 9))
+        pair.protocol.transport = socket
+        quick.transport.transport._connection._nominated = {1: pair}
+        codec = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=102)
+        running = []
+        for sender in (slow, quick):
+            sender.replaceTrack(VideoStreamTrack())
+            broadcast.take_over(sender)
+            running.append(asyncio.create_task(sender._run_rtp(codec)))
+        await asyncio.sleep(0)
+        frame = AccessUnit(0, (b"\x65" + b"\x01" * 100,), True, False)
+        started = time.monotonic()
+        for n in range(10):
+            feed.publish(frame._replace(timestamp=n * 3600, keyframe=n == 0))
+            await asyncio.sleep(0.01)
+        await _until(lambda: len(socket.sent) == 10, 2, "the quick viewer's ten frames")
+        assert time.monotonic() - started < 0.8, "the quick viewer waited for the slow one"
+        assert waits == 1  # the slow one: its first send, still waiting; the others left out
+
+        with pytest.raises(LiveViewRefused, match="B-frames"):
+            broadcasts = Broadcasts()
+            broadcasts.hold(feed)
+            feed.refuse("B-frames")
+            broadcasts.hold(feed)
+        broadcast.close()
+        await asyncio.gather(*running)
+        for sender in (slow, quick):
+            await sender._connection.close()
 
     asyncio.run(check())
 

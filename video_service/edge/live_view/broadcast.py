@@ -38,8 +38,8 @@ from aiortc.rtcrtpsender import random_sequence_number
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, HeaderExtensionsMap, RtpPacket
 from aiortc.utils import random32, uint32_add
 
-from video_service.edge.errors import FeedEnded
-from video_service.edge.live_view.fanout import LiveFeed
+from video_service.edge.errors import FeedEnded, LiveViewRefused
+from video_service.edge.live_view.fanout import PUBLISHER_GONE, LiveFeed
 from video_service.edge.live_view.h264 import AccessUnit
 
 log = logging.getLogger(__name__)
@@ -163,6 +163,7 @@ class _Target:
         self._extensions = _Extensions(getattr(sender, _EXTENSIONS_MAP), self._mid)
         self._dtls: RTCDtlsTransport = sender.transport
         self._octets = self._packets = 0
+        self.sending: asyncio.Task[None] | None = None  # a send that may wait, under way
 
     def end(self) -> None:
         if not self.ended.done():
@@ -249,10 +250,17 @@ class Broadcast:
         self.holders = 0  # live-view sessions using it (Broadcasts counts them)
         self._task = asyncio.create_task(self._run(), name=f"live view of {feed.camera_id}")
         self._sound_task = asyncio.create_task(self._run_sound(), name=f"sound of {feed.camera_id}")
+        for task in (self._task, self._sound_task):
+            task.add_done_callback(self._failed)
 
     @property
     def running(self) -> bool:
         return not self._task.done()
+
+    def _failed(self, task: "asyncio.Task[None]") -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("live view of %s: %s failed", self.feed.camera_id, task.get_name(),
+                      exc_info=task.exception())  # fmt: skip
 
     def take_over(self, video: RTCRtpSender, sound: RTCRtpSender | None = None) -> None:
         """One viewer's senders: their RTP (once its connection starts them) comes from this
@@ -330,16 +338,15 @@ class Broadcast:
         for target in tuple(self._video):
             if target.ended.done() or not target.sender._enabled:
                 continue
-            if target.waiting:
-                if not unit.keyframe:
-                    continue
-                target.waiting = False
+            if target.waiting and not unit.keyframe:
+                continue
             if payloads is None:
                 try:
                     payloads = payloads_of(unit.nals)
                 except Exception:  # a frame that cannot be cut into packets: the next one
                     log.exception("live view of %s: a frame left out", self.feed.camera_id)
                     return
+            target.waiting = False
             await self._write(target, payloads, unit.timestamp)
 
     async def _run_sound(self) -> None:
@@ -351,13 +358,27 @@ class Broadcast:
                         await self._write(target, [payload], timestamp)
 
     async def _write(self, target: _Target, payloads: list[bytes], timestamp: int) -> None:
+        """The viewer's packets, written at once; where its path may wait (not a plain UDP
+        pair), sent by a task of its own, and left out while its last such send waits: one
+        slow viewer slows no one."""
         try:
             packets = target.packets(payloads, timestamp)
-            if not target.write(packets):
-                await target.send(packets)
+            if target.write(packets):
+                return
+            if target.sending is None or target.sending.done():
+                target.sending = asyncio.create_task(self._send_slowly(target, packets))
         except ConnectionError:  # its DTLS transport closed
             target.end()
         except Exception:  # one viewer's fault is not the others'
+            log.exception("live view of %s: a viewer's packets failed", self.feed.camera_id)
+            target.end()
+
+    async def _send_slowly(self, target: _Target, packets: list[bytes]) -> None:
+        try:
+            await target.send(packets)
+        except ConnectionError:
+            target.end()
+        except Exception:
             log.exception("live view of %s: a viewer's packets failed", self.feed.camera_id)
             target.end()
 
@@ -372,6 +393,8 @@ class Broadcasts:
         """The feed's broadcast, held until `release`d; a new one where the camera published
         again (a new feed: the old one's sessions end with their feed) or the old one ended.
         LiveViewRefused for a feed that cannot be relayed or has ended."""
+        if feed.refusal is not None or feed.closed:  # its broadcast may still be draining
+            raise LiveViewRefused(feed.refusal or PUBLISHER_GONE)
         current = self._open.get(feed.camera_id)
         if current is not None and (current.feed is not feed or not current.running):
             del self._open[feed.camera_id]

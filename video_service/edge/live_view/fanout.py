@@ -177,4 +177,6 @@ class LiveFeeds:
         return self._feeds.get(camera_id)
 
     def viewer_count(self) -> int:
+        """Places taken in the feeds: a live-view broadcast holds one for all its camera's
+        viewers (their count is the WHEP service's sessions)."""
         return sum(len(feed.viewers) for feed in self._feeds.values())

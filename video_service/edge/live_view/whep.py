@@ -183,14 +183,18 @@ class WhepService:
             broadcast = self._broadcasts.hold(feed)
         except LiveViewRefused as refused:
             return _refused(409, str(refused))
-        track = RelayedVideo()
-        connection = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
-        session = WhepSession(
-            secrets.token_hex(16), feed_id, connection, track, broadcast, grant.expires, holder
-        )
-        sound = None
-        if feed.audio_codec is not None and _offers(offer, feed.audio_codec[0]):
-            sound = (RelayedAudio(), feed.audio_codec[0])
+        try:
+            track = RelayedVideo()
+            connection = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+            session = WhepSession(
+                secrets.token_hex(16), feed_id, connection, track, broadcast, grant.expires, holder
+            )
+            sound = None
+            if feed.audio_codec is not None and _offers(offer, feed.audio_codec[0]):
+                sound = (RelayedAudio(), feed.audio_codec[0])
+        except BaseException:
+            self._broadcasts.release(broadcast)
+            raise
         self._opening += 1
         self._pending[holder] += 1
         try:
