@@ -3,7 +3,8 @@
 // over WebRTC; then hide the tab (every stream stops), and show it again (they come back).
 //   CONSOLE_PASSWORD=... node tests/browser/console_wall.mjs BASE_URL USERNAME SITE_ID TILES
 // Prints JSON lines: {"step": "playing", ...}, then {"step": "hidden"} and waits for a line on
-// standard input before showing the tab again, then {"step": "shown", ...}; errors say so.
+// standard input before showing the tab again, then {"step": "shown", ...} and waits for
+// another before closing it; errors say so.
 import readline from "node:readline";
 import { AUTOPLAY, launchChromium } from "./chromium.mjs";
 
@@ -71,6 +72,7 @@ try {
   const fromServiceWorker = ready && second.fromServiceWorker();
   await again.close();
   say({ step: "shown", violations, fromServiceWorker });
+  await lines.next(); // the test has counted the streams: the page may go
   await page.close({ runBeforeUnload: true });
 } catch (error) {
   say({ step: "error", error: String(error), violations });
