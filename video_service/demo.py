@@ -41,7 +41,11 @@ from video_service.shared.ownership import Ownership
 from workers.base.layout import SOURCE, MediaLayout, master_key, playlist_key
 from workers.base.ports import free_port
 from workers.base.process import run_capture, stop_process
-from workers.base.redis_server import resolve_redis_url
+from workers.base.redis_server import (
+    embedded_redis_url,
+    resolve_redis_url,
+    stop_embedded_redis,
+)
 from workers.base.secrets import secret_box
 from workers.base.settings import Settings, shared_settings
 
@@ -75,9 +79,24 @@ def build_camera_command(ffmpeg: str, url: str, seconds: int | None) -> list[str
 
 
 def run_demo(workdir: Path, *, ports: DemoPorts, seconds: int | None, once: bool, say: Say) -> str:
+    """The demo; the embedded Redis it started (none configured, none running in `workdir`)
+    is stopped as it ends, so that it leaves no process behind."""
     workdir = workdir.absolute()
+    settings = Settings(state_dir=workdir)
+    embedded = workdir / "redis"
+    ours = settings.redis_url is None and embedded_redis_url(embedded) is None
+    try:
+        return _run(workdir, resolve_redis_url(settings), ports=ports, seconds=seconds,
+                    once=once, say=say)  # fmt: skip
+    finally:
+        if ours:
+            stop_embedded_redis(embedded)
+
+
+def _run(
+    workdir: Path, redis_url: str, *, ports: DemoPorts, seconds: int | None, once: bool, say: Say
+) -> str:
     state = workdir / "state"
-    redis_url = resolve_redis_url(Settings(state_dir=workdir))
     shared = Settings(state_dir=state, redis_url=redis_url)
     admin_key = generate_api_key()
     api_port = ports.api or free_port()

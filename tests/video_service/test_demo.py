@@ -1,17 +1,16 @@
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import m3u8
 
-from tests.environment import TEST_REDIS_URL
 
-
-def test_the_readme_main_job_gives_a_live_ladder_that_plays_over_http(
-    tmp_path: Path, redis_client: object
-) -> None:
-    env = {**os.environ, "REDIS_URL": TEST_REDIS_URL}
+def test_the_readme_main_job_gives_a_live_ladder_that_plays_over_http(tmp_path: Path) -> None:
+    """As the README runs it: no REDIS_URL, so the demo starts the embedded Redis in its work
+    directory, and stops it as it ends (its `redis-server` would be left behind)."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     command = [sys.executable, "-m", "video_service.cli", "demo", "--once", "--seconds", "90"]
     command += ["--api-port", "0", "--rtsp-port", "0", "--whep-port", "0"]
     command += ["--workdir", str(tmp_path / "demo")]
@@ -34,3 +33,11 @@ def test_the_readme_main_job_gives_a_live_ladder_that_plays_over_http(
     behind = [line for line in left.splitlines() if str(tmp_path / "demo") in line
               or "demo@local" in line]  # fmt: skip
     assert behind == [], "the demo leaves no process behind"
+    # The embedded Redis names itself by its address only: found by its pid file.
+    pid_file = tmp_path / "demo" / "redis" / "redis.pid"
+    assert pid_file.parent.is_dir(), "the demo ran on the embedded Redis"
+    pid = int(pid_file.read_text()) if pid_file.exists() else 0
+    left_running = pid > 0 and Path(f"/proc/{pid}").exists()
+    if left_running:
+        os.kill(pid, signal.SIGTERM)  # not left for the next test either
+    assert not left_running, "the demo's embedded Redis was left running"

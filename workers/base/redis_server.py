@@ -46,6 +46,11 @@ def ensure_embedded_redis(directory: Path) -> str:
         return url
 
 
+def embedded_redis_url(directory: Path) -> str | None:
+    """The URL of the embedded Redis running from `directory`, or None."""
+    return _running_url(directory)
+
+
 def stop_embedded_redis(directory: Path) -> bool:
     url = _running_url(directory)
     if url is None:
