@@ -40,19 +40,14 @@ def ensure_embedded_redis(directory: Path) -> str:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     with (directory / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        url = _running_url(directory)
+        url = embedded_redis_url(directory)
         if url is None:
             url = _start(directory)
         return url
 
 
-def embedded_redis_url(directory: Path) -> str | None:
-    """The URL of the embedded Redis running from `directory`, or None."""
-    return _running_url(directory)
-
-
 def stop_embedded_redis(directory: Path) -> bool:
-    url = _running_url(directory)
+    url = embedded_redis_url(directory)
     if url is None:
         return False
     # The server closes the connection as it stops.
@@ -61,7 +56,8 @@ def stop_embedded_redis(directory: Path) -> bool:
     return True
 
 
-def _running_url(directory: Path) -> str | None:
+def embedded_redis_url(directory: Path) -> str | None:
+    """The URL of the embedded Redis running from `directory`, or None."""
     url_file = directory / "url"
     if not url_file.exists():
         return None

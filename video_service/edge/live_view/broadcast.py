@@ -220,18 +220,17 @@ class _Target:
         return True
 
     async def send(self, packets: list[bytes]) -> None:
-        """Through aiortc's ICE transport (a TURN relay may wait for its channel)."""
+        """Through aiortc's ICE transport, which may wait (aioice 0.13 waits nowhere: with no
+        nominated pair it raises ConnectionError; TURN pairs are written by `write`)."""
         for packet in packets:
             await self._dtls.transport._send(packet)
 
 
 class _Viewer:
-    """One session's places in the broadcast: its video's and its sound's (once aiortc
-    starts each sender)."""
+    """One session in the broadcast: its sound waits for its picture."""
 
     def __init__(self) -> None:
-        self.video: _Target | None = None
-        self.sound: _Target | None = None
+        self.video: _Target | None = None  # once aiortc starts its video sender
 
     @property
     def sees(self) -> bool:
@@ -292,7 +291,6 @@ class Broadcast:
                     viewer.video = target
                     self._video.append(target)
                 else:
-                    viewer.sound = target
                     self._sound.append((viewer, target))
                 await target.ended
             except asyncio.CancelledError:  # the sender stopped (its connection closed)

@@ -426,9 +426,8 @@ async def _answer(
 def _no_bandwidth_estimates(transceiver: RTCRtpTransceiver) -> None:
     """The answer asks for no bandwidth estimates (REMB, and the abs-send-time each packet
     would carry for them): the relay sends the camera's stream as it is and could not follow
-    them. Without them a viewer sends a report a second, not three (an RTCP packet costs the
-    edge about as much as a frame's packets), and each packet is 8 bytes shorter. NACK and
-    PLI are kept."""
+    them. Without them a viewer sends a report a second, not three (aiortc's viewers sent two
+    REMB a second), and each packet is 8 bytes shorter. NACK and PLI are kept."""
     transceiver._headerExtensions = [extension for extension in transceiver._headerExtensions
                                      if extension.uri != ABS_SEND_TIME]  # fmt: skip
     for codec in transceiver._codecs:
