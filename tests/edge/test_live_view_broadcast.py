@@ -6,6 +6,7 @@ camera's G.711 heard by the viewer that asked for sound only; the last session's
 the broadcast out of the feed; the answer asks for no bandwidth estimates."""
 
 import asyncio
+import itertools
 import subprocess
 import time
 from pathlib import Path
@@ -23,7 +24,16 @@ from aiortc.rtcrtpparameters import (
     RTCRtpHeaderExtensionParameters,
     RTCRtpSendParameters,
 )
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import (
+    RtcpByePacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+)
 from av import AudioFrame, VideoFrame
 
 from cdn.signing import OriginSigner, StreamGrant
@@ -31,6 +41,7 @@ from video_service.edge.errors import LiveViewRefused
 from video_service.edge.live_view.broadcast import (
     Broadcast,
     Broadcasts,
+    Clock,
     SenderUnsupported,
     _Target,
 )
@@ -49,6 +60,9 @@ class _Unprotected:
     """SRTP that leaves the packet as it is, so that the bytes can be compared."""
 
     def protect(self, data: bytes) -> bytes:
+        return data
+
+    def protect_rtcp(self, data: bytes) -> bytes:
         return data
 
 
@@ -87,7 +101,7 @@ def test_a_viewers_packets_are_the_bytes_aiortc_would_send_and_a_nack_gets_them_
         first = target.sequence
         written: dict[int, bytes] = {}
         for frame in range(3):
-            packets = target.packets(payloads, 1_000_000 + 3600 * frame)
+            packets = target.packets(payloads, 1_000_000 + 3600 * frame, Clock.now())
             assert len(packets) == count == 4
             for index, data in enumerate(packets):
                 sequence = (first + frame * count + index) & 0xFFFF
@@ -110,8 +124,69 @@ def test_a_viewers_packets_are_the_bytes_aiortc_would_send_and_a_nack_gets_them_
         lost = (first + 4) & 0xFFFF
         await sender._retransmit(lost)
         assert sent == [written[lost]]
+        target.hand_over_counts()  # as its reports and its end do
         assert sender._RTCRtpSender__packet_count == 3 * count
         assert sender._RTCRtpSender__octet_count == 3 * sum(map(len, payloads))
+        await sender._connection.close()
+
+    asyncio.run(check())
+
+
+def test_a_viewers_sender_reports_go_with_its_frames_as_aiortc_would_write_them() -> None:
+    """A report 0.5 to 1.5 s after the viewer's first packet, and after the last report, goes
+    after a frame's packets: aiortc's SR and SDES bytes, the last packet's times, the counts
+    so far; aiortc reads the round trip from the viewer's receiver report on it. The
+    sender's RTCP loop, stopped, says goodbye (BYE) as aiortc's does."""
+
+    async def check() -> None:
+        sender = await _sender([MID])
+        sender._RTCRtpSender__cname = "edge-1"
+        target = _Target(sender, 102)
+        payloads = H264Encoder._packetize([b"\x65" + b"\x01" * 3000])
+        start = Clock.now()
+        frames = []
+        for n in range(40):  # 1.6 s of frames at 25 a second
+            wall = start.wall + n * 0.04
+            clock = Clock(wall, int((wall + 2_208_988_800) * (1 << 32)), 0)
+            frames.append((clock, target.packets(payloads, 3600 * n, clock)))
+        reports = [(n, clock, out[-1]) for n, (clock, out) in enumerate(frames)
+                   if len(out) > len(payloads)]  # fmt: skip
+        assert reports, "no sender report in 1.6 s"
+        times = [0] + [n for n, _, _ in reports]
+        assert all(0.5 <= (b - a) * 0.04 <= 1.5 + 0.04 for a, b in itertools.pairwise(times))
+        n, clock, report = reports[0]
+        expected = bytes(RtcpSrPacket(ssrc=sender._ssrc, sender_info=RtcpSenderInfo(
+            ntp_timestamp=clock.ntp, rtp_timestamp=(target.origin + 3600 * n) & 0xFFFFFFFF,
+            packet_count=(n + 1) * len(payloads), octet_count=(n + 1) * sum(map(len, payloads)),
+        ))) + bytes(RtcpSdesPacket(chunks=[
+            RtcpSourceInfo(ssrc=sender._ssrc, items=[(1, b"edge-1")])
+        ]))  # fmt: skip
+        assert report == expected
+        lsr = (reports[-1][1].ntp >> 16) & 0xFFFFFFFF  # the last report's
+        answer = RtcpRrPacket(ssrc=1, reports=[RtcpReceiverInfo(
+            ssrc=sender._ssrc, fraction_lost=0, packets_lost=0, highest_sequence=0, jitter=0,
+            lsr=lsr, dlsr=0x8000,
+        )])  # fmt: skip
+        await sender._handle_rtcp_packet(answer)
+        assert sender._RTCRtpSender__rtt is not None
+
+        sent: list[bytes] = []
+
+        async def capture(data: bytes) -> None:
+            sent.append(data)
+
+        sender.transport._send_rtp = capture
+        broadcast = Broadcast(LiveFeed(CAMERA))
+        broadcast.take_over(sender)
+        assert "Broadcast" in sender._run_rtcp.__qualname__  # not aiortc's timed loop
+        loop = asyncio.create_task(sender._run_rtcp())
+        await asyncio.sleep(0)
+        assert sender._RTCRtpSender__rtcp_started.is_set()
+        loop.cancel()
+        await asyncio.wait_for(loop, 5)
+        assert sent == [bytes(RtcpByePacket(sources=[sender._ssrc]))]
+        assert sender._RTCRtpSender__rtcp_exited.is_set()
+        broadcast.close()
         await sender._connection.close()
 
     asyncio.run(check())

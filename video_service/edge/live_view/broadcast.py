@@ -10,20 +10,24 @@ viewer, the same for a 640x360 sub-stream's three packets as for a 1080p frame's
 (bench/walls_bench.py measured it: a sub-stream viewer cost 0.55x a main-stream viewer).
 
 Each viewer's aiortc `RTCRtpSender` still runs as aiortc runs it: it is started and stopped
-by its peer connection, sends RTCP (sender reports from the counts kept here), and answers
-NACKs from the packet history kept here. Only its RTP loop (`_run_rtp`) is replaced, on the
-instance, by a place in the broadcast. Its private state is reached by name (aiortc 1.16,
+by its peer connection, reads the viewer's receiver reports, answers NACKs from the packet
+history kept here, and says goodbye (RTCP BYE). Its two loops are replaced, on the instance,
+by a place in the broadcast: its RTP, and its sender reports, which go with a frame's packets
+(each viewer's every 0.5 to 1.5 s, as aiortc times them) rather than by a task and a timer
+per viewer that woke the edge for each report (half of what a connected viewer cost it when
+no picture was sent: bench/README.md). Its private state is reached by name (aiortc 1.16,
 pinned in pyproject.toml; `take_over` refuses a sender without it rather than send wrong).
 
 A viewer starts on a keyframe, and its sound with it. The broadcast's own place in the feed
 is a `Viewer`: when the edge falls behind by a second, the broadcast skips to the next
 keyframe, for everyone. Timestamps are the camera's RTP timestamps, counted from the
-viewer's first packet (plus aiortc's random origin), unwrapped past 2^32.
+viewer's first packet (plus aiortc's random origin), unwrapped past 2^32 once for all.
 """
 
 import asyncio
 import contextlib
 import logging
+import random
 import struct
 import time
 from collections.abc import Sequence
@@ -35,8 +39,18 @@ from aiortc.codecs.h264 import H264Encoder
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpsender import random_sequence_number
-from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, HeaderExtensionsMap, RtpPacket
-from aiortc.utils import random32, uint32_add
+from aiortc.rtp import (
+    RTP_HISTORY_SIZE,
+    HeaderExtensions,
+    HeaderExtensionsMap,
+    RtcpByePacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+)
+from aiortc.utils import random32
 
 from video_service.edge.errors import FeedEnded, LiveViewRefused
 from video_service.edge.live_view.fanout import PUBLISHER_GONE, LiveFeed
@@ -53,11 +67,17 @@ _STARTED, _EXITED, _HISTORY, _EXTENSIONS_MAP, _MID = (
 _NTP_TIMESTAMP, _RTP_TIMESTAMP, _OCTET_COUNT, _PACKET_COUNT = (
     f"{_SENDER}{name}" for name in ("ntp_timestamp", "rtp_timestamp", "octet_count", "packet_count")
 )
+# Its sender reports' part: the reports' CNAME, the last report's time (by which aiortc reads
+# the round trip from a receiver report), and its RTCP loop's start and end.
+_CNAME, _LSR, _LSR_TIME, _RTCP_STARTED, _RTCP_EXITED = (
+    f"{_SENDER}{name}" for name in ("cname", "lsr", "lsr_time", "rtcp_started", "rtcp_exited")
+)
 # Its DTLS transport's counts (its stats), which aiortc's `_send_rtp` keeps.
 _DTLS_TX_BYTES, _DTLS_TX_PACKETS = "_RTCDtlsTransport__tx_bytes", "_RTCDtlsTransport__tx_packets"
 _PRIVATE_STATE = {
     "sender": (_STARTED, _EXITED, _HISTORY, _EXTENSIONS_MAP, _MID, _NTP_TIMESTAMP,
-               _RTP_TIMESTAMP, _OCTET_COUNT, _PACKET_COUNT),
+               _RTP_TIMESTAMP, _OCTET_COUNT, _PACKET_COUNT, _CNAME, _LSR, _LSR_TIME,
+               _RTCP_STARTED, _RTCP_EXITED),
     "transport": (_DTLS_TX_BYTES, _DTLS_TX_PACKETS, "_tx_srtp", "_state"),
 }  # fmt: skip
 _NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900 to 1970
@@ -94,29 +114,40 @@ def payloads_of(nals: Sequence[bytes]) -> list[bytes]:
     return H264Encoder._packetize(nals)
 
 
-class _Sent(NamedTuple):
-    payload_type: int
-    marker: int
-    sequence: int
-    timestamp: int
-    ssrc: int
-    payload: bytes
-    mid: str | None
-    abs_send_time: int
+class _History(dict[int, tuple[bytes, int, int, int, int]]):
+    """A sender's last packets, for NACKs: kept as their parts (payload, marker, sequence,
+    timestamp, abs-send-time), made into aiortc's `RtpPacket` only when one is asked for
+    again (aiortc reads them by `get`)."""
 
-
-class _History(dict[int, _Sent]):
-    """A sender's last packets, for NACKs: kept as their parts, made into aiortc's
-    `RtpPacket` only when one is asked for again (aiortc reads them by `get`)."""
+    def __init__(self, payload_type: int, ssrc: int, mid: str | None) -> None:
+        super().__init__()
+        self.payload_type, self.ssrc, self.mid = payload_type, ssrc, mid
 
     def get(self, key: int, default: Any = None) -> Any:
         sent = dict.get(self, key)
         if sent is None:
             return default
-        packet = RtpPacket(*sent[:6])
-        packet.extensions.mid = sent.mid
-        packet.extensions.abs_send_time = sent.abs_send_time
+        payload, marker, sequence, timestamp, abs_send_time = sent
+        packet = RtpPacket(self.payload_type, marker, sequence, timestamp, self.ssrc, payload)
+        packet.extensions.mid = self.mid
+        packet.extensions.abs_send_time = abs_send_time
         return packet
+
+
+class Clock(NamedTuple):
+    """The time a frame (or a sound packet) leaves, read once for all its viewers: the
+    packets leave within a few milliseconds of each other (aiortc reads it twice a
+    packet)."""
+
+    wall: float  # Unix time
+    ntp: int  # the same, as NTP's 64-bit fixed point
+    abs_send_time: int  # its 24 bits as the abs-send-time header extension carries it
+
+    @classmethod
+    def now(cls) -> "Clock":
+        wall = time.time()
+        ntp = _ntp(wall)
+        return cls(wall, ntp, (ntp >> 14) & 0x00FFFFFF)
 
 
 def _ntp(now: float) -> int:
@@ -139,6 +170,11 @@ class _Extensions:
                      if pair[0] != pair[1]]  # fmt: skip
         self._at = differing[0] if differing else None  # where the time's bytes are
 
+    @property
+    def timed(self) -> bool:
+        """It carries the abs-send-time."""
+        return self._at is not None
+
     def at(self, abs_send_time: int) -> bytes:
         if self._at is None:
             return self.template
@@ -147,74 +183,125 @@ class _Extensions:
 
 
 class _Target:
-    """One viewer's RTP stream, numbered, timed and framed as aiortc's own loop would."""
+    """One viewer's RTP stream, numbered, timed and framed as aiortc's own loop would.
+
+    Everything a frame's pass reads of it is its own (a viewer's state is out of the
+    caches by the next frame: each object touched costs): its socket is found once (and
+    again with each report), its counts are handed to aiortc's sender with each report."""
 
     def __init__(self, sender: RTCRtpSender, payload_type: int) -> None:
         self.sender = sender
         self.payload_type = payload_type
         self.sequence = random_sequence_number()
         self.origin = random32()
-        self.timeline = Timeline()
+        self.start: int | None = None  # the feed's time of its first packet
         self.waiting = True  # for a keyframe
         self.ended = asyncio.get_running_loop().create_future()
-        self._history = _History()
-        setattr(sender, _HISTORY, self._history)
+        self._ssrc: int = sender._ssrc
         self._mid: str | None = getattr(sender, _MID)
-        self._extensions = _Extensions(getattr(sender, _EXTENSIONS_MAP), self._mid)
+        self._history = _History(payload_type, self._ssrc, self._mid)
+        setattr(sender, _HISTORY, self._history)
+        extensions = _Extensions(getattr(sender, _EXTENSIONS_MAP), self._mid)
+        self._extension = extensions.template
+        self._extension_at = extensions.at if extensions.timed else None
         self._dtls: RTCDtlsTransport = sender.transport
-        self._octets = self._packets = 0
+        self._protect = self._dtls._tx_srtp.protect
+        self._octets = self._packets = self._tx_bytes = self._tx_packets = 0
+        cname: str | None = getattr(sender, _CNAME)
+        self._description = b"" if cname is None else bytes(RtcpSdesPacket(
+            chunks=[RtcpSourceInfo(ssrc=self._ssrc, items=[(1, cname.encode())])]
+        ))  # fmt: skip
+        self._report_due = 0.0  # the first, 0.5 to 1.5 s after the first packet
+        self._last = (0, 0)  # the last packet's NTP and RTP times, for the reports
+        self._udp: tuple[Any, Any] | None = None  # the nominated pair's socket and address
         self.sending: asyncio.Task[None] | None = None  # a send that may wait, under way
 
     def end(self) -> None:
         if not self.ended.done():
             self.ended.set_result(None)
 
-    def packets(self, payloads: list[bytes], timestamp: int) -> list[bytes]:
-        """The frame's packets for this viewer, SRTP-protected, counted as sent."""
-        sender, dtls = self.sender, self._dtls
-        if dtls._state is not DtlsState.CONNECTED:
+    def packets(self, payloads: list[bytes], pts: int, clock: Clock) -> list[bytes]:
+        """The frame's packets for this viewer, SRTP-protected, counted as sent (and its
+        sender report where one is due). `pts`: the frame's time in the feed, unwrapped."""
+        if self._dtls._state is not DtlsState.CONNECTED:
             raise ConnectionError("the viewer's DTLS transport is not connected")
-        rtp_timestamp = uint32_add(self.origin, self.timeline.at(timestamp))
-        # One reading of the clock for the frame's packets (aiortc reads it twice a packet):
-        # they leave within microseconds of each other.
-        now = _ntp(time.time())
-        abs_send_time = (now >> 14) & 0x00FFFFFF
-        extension = self._extensions.at(abs_send_time)
+        if self.start is None:
+            self.start = pts
+            self._report_due = clock.wall + 0.5 + random.random()
+        rtp_timestamp = (self.origin + pts - self.start) & 0xFFFFFFFF
+        at = self._extension_at
+        extension = self._extension if at is None else at(clock.abs_send_time)
         first = 0x90 if extension else 0x80  # RTP version 2, and the X bit
-        ssrc, pt, sequence, mid = sender._ssrc, self.payload_type, self.sequence, self._mid
-        protect, history = dtls._tx_srtp.protect, self._history
+        ssrc, pt, sequence = self._ssrc, self.payload_type, self.sequence
+        protect, history = self._protect, self._history
         last = len(payloads) - 1
         out = []
+        octets = 0
         for index, payload in enumerate(payloads):
             marker = 1 if index == last else 0
             header = _HEADER.pack(first, marker << 7 | pt, sequence, rtp_timestamp, ssrc)
-            history[sequence % RTP_HISTORY_SIZE] = _Sent(
-                pt, marker, sequence, rtp_timestamp, ssrc, payload, mid, abs_send_time
+            history[sequence % RTP_HISTORY_SIZE] = (
+                payload,
+                marker,
+                sequence,
+                rtp_timestamp,
+                clock.abs_send_time,
             )
             out.append(protect(header + extension + payload))
             sequence = (sequence + 1) & 0xFFFF
-            self._octets += len(payload)
+            octets += len(payload)
         self.sequence = sequence
+        self._octets += octets
         self._packets += len(payloads)
-        # What aiortc's loop keeps for its RTCP sender reports, and its transport's stats.
-        setattr(sender, _NTP_TIMESTAMP, now)
-        setattr(sender, _RTP_TIMESTAMP, rtp_timestamp)
+        self._last = (clock.ntp, rtp_timestamp)  # the times a report gives
+        if clock.wall >= self._report_due:
+            out.append(self._report(clock))
+            self._report_due = clock.wall + 0.5 + random.random()
+        self._tx_packets += len(out)
+        for packet in out:
+            self._tx_bytes += len(packet)
+        return out
+
+    def _report(self, clock: Clock) -> bytes:
+        """A sender report (and the CNAME), SRTCP-protected, as aiortc's RTCP loop sends it:
+        the last packet's times, the counts so far. Hands the counts to aiortc (its stats)
+        and looks for the viewer's socket again."""
+        ntp, rtp_timestamp = self._last
+        info = RtcpSenderInfo(ntp_timestamp=ntp, rtp_timestamp=rtp_timestamp,
+                              packet_count=self._packets & 0xFFFFFFFF,
+                              octet_count=self._octets & 0xFFFFFFFF)  # fmt: skip
+        report = bytes(RtcpSrPacket(ssrc=self._ssrc, sender_info=info))
+        setattr(self.sender, _LSR, (ntp >> 16) & 0xFFFFFFFF)
+        setattr(self.sender, _LSR_TIME, clock.wall)
+        self.hand_over_counts()
+        self._udp = None
+        return self._dtls._tx_srtp.protect_rtcp(report + self._description)
+
+    def hand_over_counts(self) -> None:
+        """What aiortc's loop would have counted: its sender's (for its stats and NACKs'
+        sake) and its transport's."""
+        sender, dtls = self.sender, self._dtls
+        if self.start is not None:
+            setattr(sender, _NTP_TIMESTAMP, self._last[0])
+            setattr(sender, _RTP_TIMESTAMP, self._last[1])
         setattr(sender, _OCTET_COUNT, self._octets)
         setattr(sender, _PACKET_COUNT, self._packets)
-        setattr(dtls, _DTLS_TX_BYTES, getattr(dtls, _DTLS_TX_BYTES) + sum(map(len, out)))
-        setattr(dtls, _DTLS_TX_PACKETS, getattr(dtls, _DTLS_TX_PACKETS) + len(out))
-        return out
+        setattr(dtls, _DTLS_TX_BYTES, getattr(dtls, _DTLS_TX_BYTES) + self._tx_bytes)
+        setattr(dtls, _DTLS_TX_PACKETS, getattr(dtls, _DTLS_TX_PACKETS) + self._tx_packets)
+        self._tx_bytes = self._tx_packets = 0
 
     def write(self, packets: list[bytes]) -> bool:
         """Writes the packets to the viewer's UDP socket where ICE chose a plain UDP pair
         (what aiortc's five awaits end in); False where they must go by `send`."""
-        pair = self._dtls.transport._connection._nominated.get(1)
-        if pair is None or type(pair.protocol) is not StunProtocol:
-            return False
-        socket = pair.protocol.transport
-        if socket is None:
-            return False
-        address = pair.remote_addr
+        udp = self._udp
+        if udp is None:
+            pair = self._dtls.transport._connection._nominated.get(1)
+            if pair is None or type(pair.protocol) is not StunProtocol:
+                return False
+            if pair.protocol.transport is None:
+                return False
+            udp = self._udp = (pair.protocol.transport, pair.remote_addr)
+        socket, address = udp
         for packet in packets:
             socket.sendto(packet, address)
         return True
@@ -247,6 +334,7 @@ class Broadcast:
         self._video: list[_Target] = []
         self._sound: list[tuple[_Viewer, _Target]] = []
         self.holders = 0  # live-view sessions using it (Broadcasts counts them)
+        self._timeline, self._sound_timeline = Timeline(), Timeline()
         self._task = asyncio.create_task(self._run(), name=f"live view of {feed.camera_id}")
         self._sound_task = asyncio.create_task(self._run_sound(), name=f"sound of {feed.camera_id}")
         for task in (self._task, self._sound_task):
@@ -299,6 +387,8 @@ class Broadcast:
                 log.exception("live view of %s: a viewer's stream cannot be sent",
                               self.feed.camera_id)  # fmt: skip
             finally:
+                if target is not None:
+                    target.hand_over_counts()
                 if target in self._video:
                     self._video.remove(target)
                 self._sound = [(v, t) for v, t in self._sound if t is not target]
@@ -306,7 +396,20 @@ class Broadcast:
                     sender.track.stop()  # its session ends
                 getattr(sender, _EXITED).set()  # what aiortc's `stop` waits for
 
+        async def run_rtcp() -> None:
+            getattr(sender, _RTCP_STARTED).set()
+            try:
+                await asyncio.get_running_loop().create_future()  # its reports go with frames
+            except asyncio.CancelledError:  # the sender stopped
+                pass
+            finally:
+                try:
+                    await sender._send_rtcp([RtcpByePacket(sources=[sender._ssrc])])
+                finally:
+                    getattr(sender, _RTCP_EXITED).set()  # what aiortc's `stop` waits for
+
         sender._run_rtp = run_rtp  # type: ignore[method-assign]
+        sender._run_rtcp = run_rtcp  # type: ignore[method-assign]
 
     def close(self) -> None:
         self.feed.leave(self._source)
@@ -323,7 +426,7 @@ class Broadcast:
     async def _run(self) -> None:
         try:
             while True:
-                await self._send(await self._source.next())
+                self._send(await self._source.next())
         except FeedEnded:
             pass
         finally:
@@ -331,8 +434,10 @@ class Broadcast:
             self._sound_task.cancel()
             self._end_all()
 
-    async def _send(self, unit: AccessUnit) -> None:
+    def _send(self, unit: AccessUnit) -> None:
+        pts = self._timeline.at(unit.timestamp)
         payloads: list[bytes] | None = None
+        clock = Clock.now()
         for target in tuple(self._video):
             if target.ended.done() or not target.sender._enabled:
                 continue
@@ -345,22 +450,23 @@ class Broadcast:
                     log.exception("live view of %s: a frame left out", self.feed.camera_id)
                     return
             target.waiting = False
-            await self._write(target, payloads, unit.timestamp)
+            self._write(target, payloads, pts, clock)
 
     async def _run_sound(self) -> None:
         with contextlib.suppress(FeedEnded):
             while True:
                 timestamp, payload = await self._source.next_audio()
+                pts, clock = self._sound_timeline.at(timestamp), Clock.now()
                 for viewer, target in tuple(self._sound):
                     if viewer.sees and not target.ended.done() and target.sender._enabled:
-                        await self._write(target, [payload], timestamp)
+                        self._write(target, [payload], pts, clock)
 
-    async def _write(self, target: _Target, payloads: list[bytes], timestamp: int) -> None:
+    def _write(self, target: _Target, payloads: list[bytes], pts: int, clock: Clock) -> None:
         """The viewer's packets, written at once; where its path may wait (not a plain UDP
         pair), sent by a task of its own, and left out while its last such send waits: one
         slow viewer slows no one."""
         try:
-            packets = target.packets(payloads, timestamp)
+            packets = target.packets(payloads, pts, clock)
             if target.write(packets):
                 return
             if target.sending is None or target.sending.done():
