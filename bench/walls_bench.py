@@ -2,20 +2,26 @@
 machine against baselines of the same run.
 
     .venv/bin/python bench/walls_bench.py [--viewers 10] [--cameras 20] [--asked 20]
-        [--seconds 20] [--rounds 2] [--only viewers|cameras|stills]
+        [--seconds 20] [--rounds 2] [--only viewers|connected|cameras|stills]
 
 A `sparc-video serve` and a `sparc-video edge` (live view on, its embedded Redis), cameras
 publishing pre-encoded clips (copied, so the publishers cost little): a main stream of
 1280x720 at 2 Mb/s and a sub-stream of 640x360 at 0.5 Mb/s, both H.264 without B-frames, a
-keyframe a second. Three measures:
+keyframe a second; and a second camera's main stream of 1920x1080 at 4 Mb/s (a camera's
+usual 1080p main). Three measures:
 
 1. viewers: `--viewers` WebRTC viewers of one camera's sub-stream, then as many of its main
-   stream (aiortc clients receiving without decoding), the edge's CPU per viewer above its
-   CPU with none, `--rounds` times over (the means compared). The edge process's own CPU:
+   stream, then as many of the 1080p camera's main stream (aiortc clients receiving without
+   decoding), the edge's CPU per viewer above its CPU with none, `--rounds` times over (the
+   means compared). The edge process's own CPU:
    its FFmpeg recorder's, which no viewer changes, only added noise of the size measured.
    From 10 s after the last viewer connected: what a viewer costs while it watches, not
    its connection's set-up (ICE checks, the DTLS handshake). Target: a sub-stream viewer
-   under half a main-stream viewer.
+   under half a main-stream viewer (the 720p one: the 1080p one is printed beside it).
+   `--only connected`: what a viewer costs while it is sent nothing (its connection's ICE
+   consent and RTCP, the event loop's wakeups): `--viewers` viewers of the sub-stream, the
+   edge's own CPU with the camera's publishers stopped (SIGSTOP, for 9 s: the camera stays
+   connected) against the same with no viewer. Not in the default run.
 2. cameras: `--cameras` cameras publishing the main stream only, then the same with their
    sub-streams too, the edge's CPU over `--seconds` each, twice over (the means compared).
    Target: the sub-streams add under 30 %.
@@ -27,6 +33,8 @@ keyframe a second. Three measures:
 
 import argparse
 import asyncio
+import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -63,12 +71,13 @@ class Wall:
                                   "SPARC_SEGMENT_SECONDS": "2"})  # fmt: skip
         self.main = clip(work / "main.mp4", "1280x720", 2000)
         self.sub = clip(work / "sub.mp4", "640x360", 500)
+        self.full_hd = work / "main-1080p.mp4"  # made where a measure needs it
         self.seconds = seconds
         self.publishers: list[subprocess.Popen[bytes]] = []
 
-    def publish(self, url: str, sub: bool, seconds: float) -> None:
-        command = publisher(self.sub if sub else self.main, url + ("/sub" if sub else ""),
-                            int(seconds))  # fmt: skip
+    def publish(self, url: str, sub: bool, seconds: float, source: Path | None = None) -> None:
+        source = source or (self.sub if sub else self.main)
+        command = publisher(source, url + ("/sub" if sub else ""), int(seconds))
         self.publishers.append(self.stack.processes.quiet(command))
 
     def stop_publishers(self) -> None:
@@ -98,22 +107,31 @@ def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop, rounds: int
     """Sub-stream viewers, then main-stream viewers, `rounds` times over (a few % of a core
     above a noisy idle: each side's mean over the rounds)."""
     camera_id, url = wall.stack.camera("watched")
-    wall.publish(url, False, 600)
-    wall.publish(url, True, 600)
-    playback = f"/api/cameras/{camera_id}/playback"
+    wall.publish(url, False, 900)
+    wall.publish(url, True, 900)
+    full_hd_id, full_hd_url = wall.stack.camera("watched 1080p")
+    wall.publish(full_hd_url, False, 900, clip(wall.full_hd, "1920x1080", 4000))
 
-    def both() -> dict[str, Any] | None:
-        got = wall.stack.http.get(playback)
-        return got.json() if got.status_code == 200 and got.json()["webrtc_sub"] else None
+    def live(camera: str, stream: str) -> dict[str, Any]:
+        def answer() -> Any:
+            got = wall.stack.http.get(f"/api/cameras/{camera}/playback")
+            return got.json() if got.status_code == 200 and got.json()[stream] else None
 
-    answer = wait_until(both, 60, "the camera live with its sub-stream")
-    per: dict[str, list[float]] = {"webrtc_sub": [], "webrtc": []}
+        found: dict[str, Any] = wait_until(answer, 60, f"{camera}'s {stream}")
+        return found
+
+    answer = live(camera_id, "webrtc_sub")
+    urls = {"webrtc_sub": answer["webrtc_sub"], "webrtc": answer["webrtc"],
+            "1080p": live(full_hd_id, "webrtc")["webrtc"]}  # fmt: skip
+    streams = {"webrtc_sub": "sub-stream 640x360", "webrtc": "main 1280x720",
+               "1080p": "main 1920x1080"}  # fmt: skip
+    per: dict[str, list[float]] = {name: [] for name in urls}
     for _ in range(rounds):
         idle = wall.edge_own_cpu()
-        for name in ("webrtc_sub", "webrtc"):
+        for name in urls:
             FRAMES["count"] = 0
             opened = asyncio.run_coroutine_threadsafe(
-                webrtc_viewers(answer[name], count, wall.seconds), loop
+                webrtc_viewers(urls[name], count, wall.seconds), loop
             )
             connections = opened.result(120)
             time.sleep(10)  # the connections' set-up done
@@ -123,14 +141,54 @@ def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop, rounds: int
             for connection in connections:
                 asyncio.run_coroutine_threadsafe(connection.close(), loop).result(20)
             per[name].append((cpu - idle) / count)
-            stream = "sub-stream 640x360" if name == "webrtc_sub" else "main 1280x720"
-            print(f"  {count} viewers of the {stream}: edge {100 * cpu:5.1f}% (idle "
+            print(f"  {count} viewers of the {streams[name]}: edge {100 * cpu:5.1f}% (idle "
                   f"{100 * idle:4.1f}%) -> {100 * per[name][-1]:5.2f}% of a core per viewer, "
                   f"{frames:4.1f} frames/s each", flush=True)  # fmt: skip
-    sub, main = (sum(per[name]) / rounds for name in ("webrtc_sub", "webrtc"))
-    ratio = sub / main if main > 0 else float("nan")
-    print(f"  over {rounds} rounds: a sub-stream viewer {100 * sub:.2f}%, a main-stream viewer "
-          f"{100 * main:.2f}%: {ratio:.2f}x (target < 0.5)")  # fmt: skip
+    sub, main, full_hd = (sum(per[name]) / rounds for name in urls)
+
+    def ratio(main: float) -> str:
+        return f"{sub / main:.2f}x" if main > 0 else "n/a"
+
+    print(f"  over {rounds} rounds: a sub-stream viewer {100 * sub:.2f}%, a 720p main-stream "
+          f"viewer {100 * main:.2f}%: {ratio(main)} (target < 0.5); a 1080p main-stream "
+          f"viewer {100 * full_hd:.2f}%: {ratio(full_hd)}")  # fmt: skip
+    wall.stop_publishers()
+
+
+def connected(wall: Wall, count: int, loop: asyncio.AbstractEventLoop) -> None:
+    camera_id, url = wall.stack.camera("connected")
+    wall.publish(url, False, 900)
+    wall.publish(url, True, 900)
+
+    def live() -> Any:
+        got = wall.stack.http.get(f"/api/cameras/{camera_id}/playback")
+        return got.json() if got.status_code == 200 and got.json()["webrtc_sub"] else None
+
+    sub_url = wait_until(live, 60, "the camera's sub-stream")["webrtc_sub"]
+
+    def paused() -> float:
+        for process in wall.publishers:
+            os.kill(process.pid, signal.SIGSTOP)
+        try:
+            time.sleep(1)
+            before, started = proc_cpu(wall.stack.edge.pid), time.monotonic()
+            time.sleep(min(wall.seconds, 8))  # short: a camera silent for long is taken for gone
+            return (proc_cpu(wall.stack.edge.pid) - before) / (time.monotonic() - started)
+        finally:
+            for process in wall.publishers:
+                os.kill(process.pid, signal.SIGCONT)
+
+    alone = paused()
+    opened = asyncio.run_coroutine_threadsafe(webrtc_viewers(sub_url, count, wall.seconds), loop)
+    connections = opened.result(120)
+    time.sleep(10)  # the connections' set-up done
+    watched = paused()
+    still = sum(connection.connectionState == "connected" for connection in connections)
+    for connection in connections:
+        asyncio.run_coroutine_threadsafe(connection.close(), loop).result(20)
+    print(f"  {count} viewers sent nothing ({still} still connected): edge {100 * watched:.2f}% "
+          f"against {100 * alone:.2f}% with none -> {100 * (watched - alone) / count:.3f}% of a "
+          f"core per connected viewer")  # fmt: skip
     wall.stop_publishers()
 
 
@@ -213,7 +271,8 @@ def main() -> None:
     parser.add_argument("--asked", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=2, help="of the viewers measure")
-    parser.add_argument("--only", choices=["viewers", "cameras", "stills"], default=None)
+    parser.add_argument("--only", default=None,
+                        choices=["viewers", "connected", "cameras", "stills"])  # fmt: skip
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sparc-walls-bench-"))
     wall = Wall(work, args.seconds)
@@ -224,6 +283,9 @@ def main() -> None:
         if args.only in (None, "viewers"):
             print("viewers", flush=True)
             viewers(wall, args.viewers, loop, args.rounds)
+        if args.only == "connected":
+            print("connected, sent nothing", flush=True)
+            connected(wall, args.viewers, loop)
         if args.only in (None, "cameras"):
             print("cameras", flush=True)
             cameras(wall, args.cameras)

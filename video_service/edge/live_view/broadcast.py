@@ -387,14 +387,14 @@ class Broadcast:
                 log.exception("live view of %s: a viewer's stream cannot be sent",
                               self.feed.camera_id)  # fmt: skip
             finally:
-                if target is not None:
-                    target.hand_over_counts()
                 if target in self._video:
                     self._video.remove(target)
                 self._sound = [(v, t) for v, t in self._sound if t is not target]
                 if sender.track is not None:
                     sender.track.stop()  # its session ends
                 getattr(sender, _EXITED).set()  # what aiortc's `stop` waits for
+                if target is not None:
+                    target.hand_over_counts()  # its stats, final
 
         async def run_rtcp() -> None:
             getattr(sender, _RTCP_STARTED).set()
