@@ -147,7 +147,7 @@ def test_a_viewers_sender_reports_go_with_its_frames_as_aiortc_would_write_them(
         frames = []
         for n in range(40):  # 1.6 s of frames at 25 a second
             wall = start.wall + n * 0.04
-            clock = Clock(wall, int((wall + 2_208_988_800) * (1 << 32)), 0)
+            clock = Clock(wall, int((wall + 2_208_988_800) * (1 << 32)), 0, n * 0.04)
             frames.append((clock, target.packets(payloads, 3600 * n, clock)))
         reports = [(n, clock, out[-1]) for n, (clock, out) in enumerate(frames)
                    if len(out) > len(payloads)]  # fmt: skip
@@ -235,8 +235,41 @@ class _Socket:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
+        self.closing = False
+
     def sendto(self, data: bytes, address: object) -> None:
+        assert not self.closing, "written to a closed socket"
         self.sent.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+def test_a_viewers_writes_follow_ices_pair_and_stop_at_a_closed_socket() -> None:
+    """The socket found once is written while ICE keeps its pair open; once aioice closes it
+    (before the DTLS transport hears of it) or nominates another pair, the write follows."""
+
+    async def check() -> None:
+        sender = await _sender([MID])
+        first, second = _Socket(), _Socket()
+        pairs = []
+        for socket in (first, second):
+            pair = SimpleNamespace(protocol=StunProtocol(None), remote_addr=("127.0.0.1", 9))
+            pair.protocol.transport = socket
+            pairs.append(pair)
+        nominated = sender.transport.transport._connection._nominated
+        nominated[1] = pairs[0]
+        target = _Target(sender, 102)
+        assert target.write([b"a"]) and first.sent == [b"a"]
+        first.closing = True
+        assert not target.write([b"b"])  # to aiortc's path, which ends the viewer
+        nominated[1] = pairs[1]
+        assert target.write([b"c"]) and second.sent == [b"c"]
+        del nominated[1]
+        assert not target.write([b"d"]) and second.sent == [b"c"]
+        await sender._connection.close()
+
+    asyncio.run(check())
 
 
 def test_a_viewer_whose_sending_waits_slows_no_other_and_a_refused_feed_gets_none() -> None:

@@ -142,12 +142,13 @@ class Clock(NamedTuple):
     wall: float  # Unix time
     ntp: int  # the same, as NTP's 64-bit fixed point
     abs_send_time: int  # its 24 bits as the abs-send-time header extension carries it
+    monotonic: float  # what the reports are timed by (the wall clock may be stepped back)
 
     @classmethod
     def now(cls) -> "Clock":
         wall = time.time()
         ntp = _ntp(wall)
-        return cls(wall, ntp, (ntp >> 14) & 0x00FFFFFF)
+        return cls(wall, ntp, (ntp >> 14) & 0x00FFFFFF, time.monotonic())
 
 
 def _ntp(now: float) -> int:
@@ -187,7 +188,9 @@ class _Target:
 
     Everything a frame's pass reads of it is its own (a viewer's state is out of the
     caches by the next frame: each object touched costs): its socket is found once (and
-    again with each report), its counts are handed to aiortc's sender with each report."""
+    again when ICE drops its pair or the socket closes), its counts are handed to aiortc's
+    sender with each report. Its reports go with frames: while none flows (a stalled
+    camera, a disabled sender) none is sent, rather than stale ones."""
 
     def __init__(self, sender: RTCRtpSender, payload_type: int) -> None:
         self.sender = sender
@@ -213,7 +216,8 @@ class _Target:
         ))  # fmt: skip
         self._report_due = 0.0  # the first, 0.5 to 1.5 s after the first packet
         self._last = (0, 0)  # the last packet's NTP and RTP times, for the reports
-        self._udp: tuple[Any, Any] | None = None  # the nominated pair's socket and address
+        self._ice = self._dtls.transport._connection  # aioice's
+        self._udp: tuple[Any, Any, Any] | None = None  # the nominated pair, its socket, address
         self.sending: asyncio.Task[None] | None = None  # a send that may wait, under way
 
     def end(self) -> None:
@@ -227,7 +231,7 @@ class _Target:
             raise ConnectionError("the viewer's DTLS transport is not connected")
         if self.start is None:
             self.start = pts
-            self._report_due = clock.wall + 0.5 + random.random()
+            self._report_due = clock.monotonic + 0.5 + random.random()
         rtp_timestamp = (self.origin + pts - self.start) & 0xFFFFFFFF
         at = self._extension_at
         extension = self._extension if at is None else at(clock.abs_send_time)
@@ -254,9 +258,9 @@ class _Target:
         self._octets += octets
         self._packets += len(payloads)
         self._last = (clock.ntp, rtp_timestamp)  # the times a report gives
-        if clock.wall >= self._report_due:
+        if clock.monotonic >= self._report_due:
             out.append(self._report(clock))
-            self._report_due = clock.wall + 0.5 + random.random()
+            self._report_due = clock.monotonic + 0.5 + random.random()
         self._tx_packets += len(out)
         for packet in out:
             self._tx_bytes += len(packet)
@@ -264,8 +268,7 @@ class _Target:
 
     def _report(self, clock: Clock) -> bytes:
         """A sender report (and the CNAME), SRTCP-protected, as aiortc's RTCP loop sends it:
-        the last packet's times, the counts so far. Hands the counts to aiortc (its stats)
-        and looks for the viewer's socket again."""
+        the last packet's times, the counts so far. Hands the counts to aiortc (its stats)."""
         ntp, rtp_timestamp = self._last
         info = RtcpSenderInfo(ntp_timestamp=ntp, rtp_timestamp=rtp_timestamp,
                               packet_count=self._packets & 0xFFFFFFFF,
@@ -274,7 +277,6 @@ class _Target:
         setattr(self.sender, _LSR, (ntp >> 16) & 0xFFFFFFFF)
         setattr(self.sender, _LSR_TIME, clock.wall)
         self.hand_over_counts()
-        self._udp = None
         return self._dtls._tx_srtp.protect_rtcp(report + self._description)
 
     def hand_over_counts(self) -> None:
@@ -294,14 +296,18 @@ class _Target:
         """Writes the packets to the viewer's UDP socket where ICE chose a plain UDP pair
         (what aiortc's five awaits end in); False where they must go by `send`."""
         udp = self._udp
-        if udp is None:
-            pair = self._dtls.transport._connection._nominated.get(1)
+        # The pair found last time, while ICE keeps it and its socket is open (aioice closes
+        # the sockets before the DTLS transport hears of it; a closed one's sendto raises).
+        if udp is None or self._ice._nominated.get(1) is not udp[0] or udp[1].is_closing():
+            self._udp = udp = None
+            pair = self._ice._nominated.get(1)
             if pair is None or type(pair.protocol) is not StunProtocol:
                 return False
-            if pair.protocol.transport is None:
+            transport = pair.protocol.transport
+            if transport is None or transport.is_closing():
                 return False
-            udp = self._udp = (pair.protocol.transport, pair.remote_addr)
-        socket, address = udp
+            udp = self._udp = (pair, transport, pair.remote_addr)
+        _, socket, address = udp
         for packet in packets:
             socket.sendto(packet, address)
         return True
