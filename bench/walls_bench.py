@@ -96,11 +96,21 @@ class Wall:
         """The edge's CPU and its FFmpeg children's, in cores."""
         return measure(self.stack.edge.pid, self.seconds)
 
-    def edge_own_cpu(self) -> float:
-        """The edge process's own CPU, in cores."""
+    def edge_own_cpu(self, seconds: float | None = None) -> float:
+        """The edge process's own CPU over `seconds` (`--seconds`), in cores."""
         before, started = proc_cpu(self.stack.edge.pid), time.monotonic()
-        time.sleep(self.seconds)
+        time.sleep(self.seconds if seconds is None else seconds)
         return (proc_cpu(self.stack.edge.pid) - before) / (time.monotonic() - started)
+
+    def live(self, camera: str, stream: str) -> dict[str, Any]:
+        """The camera's playback answer, once it offers `stream` (webrtc, webrtc_sub)."""
+
+        def answer() -> Any:
+            got = self.stack.http.get(f"/api/cameras/{camera}/playback")
+            return got.json() if got.status_code == 200 and got.json()[stream] else None
+
+        found: dict[str, Any] = wait_until(answer, 60, f"{camera}'s {stream}")
+        return found
 
 
 def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop, rounds: int = 2) -> None:
@@ -112,17 +122,9 @@ def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop, rounds: int
     full_hd_id, full_hd_url = wall.stack.camera("watched 1080p")
     wall.publish(full_hd_url, False, 900, clip(wall.full_hd, "1920x1080", 4000))
 
-    def live(camera: str, stream: str) -> dict[str, Any]:
-        def answer() -> Any:
-            got = wall.stack.http.get(f"/api/cameras/{camera}/playback")
-            return got.json() if got.status_code == 200 and got.json()[stream] else None
-
-        found: dict[str, Any] = wait_until(answer, 60, f"{camera}'s {stream}")
-        return found
-
-    answer = live(camera_id, "webrtc_sub")
+    answer = wall.live(camera_id, "webrtc_sub")
     urls = {"webrtc_sub": answer["webrtc_sub"], "webrtc": answer["webrtc"],
-            "1080p": live(full_hd_id, "webrtc")["webrtc"]}  # fmt: skip
+            "1080p": wall.live(full_hd_id, "webrtc")["webrtc"]}  # fmt: skip
     streams = {"webrtc_sub": "sub-stream 640x360", "webrtc": "main 1280x720",
                "1080p": "main 1920x1080"}  # fmt: skip
     per: dict[str, list[float]] = {name: [] for name in urls}
@@ -160,20 +162,14 @@ def connected(wall: Wall, count: int, loop: asyncio.AbstractEventLoop) -> None:
     wall.publish(url, False, 900)
     wall.publish(url, True, 900)
 
-    def live() -> Any:
-        got = wall.stack.http.get(f"/api/cameras/{camera_id}/playback")
-        return got.json() if got.status_code == 200 and got.json()["webrtc_sub"] else None
-
-    sub_url = wait_until(live, 60, "the camera's sub-stream")["webrtc_sub"]
+    sub_url = wall.live(camera_id, "webrtc_sub")["webrtc_sub"]
 
     def paused() -> float:
         for process in wall.publishers:
             os.kill(process.pid, signal.SIGSTOP)
         try:
             time.sleep(1)
-            before, started = proc_cpu(wall.stack.edge.pid), time.monotonic()
-            time.sleep(min(wall.seconds, 8))  # short: a camera silent for long is taken for gone
-            return (proc_cpu(wall.stack.edge.pid) - before) / (time.monotonic() - started)
+            return wall.edge_own_cpu(min(wall.seconds, 8))  # a camera long silent is gone
         finally:
             for process in wall.publishers:
                 os.kill(process.pid, signal.SIGCONT)

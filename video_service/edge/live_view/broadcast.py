@@ -171,11 +171,6 @@ class _Extensions:
                      if pair[0] != pair[1]]  # fmt: skip
         self._at = differing[0] if differing else None  # where the time's bytes are
 
-    @property
-    def timed(self) -> bool:
-        """It carries the abs-send-time."""
-        return self._at is not None
-
     def at(self, abs_send_time: int) -> bytes:
         if self._at is None:
             return self.template
@@ -204,9 +199,7 @@ class _Target:
         self._mid: str | None = getattr(sender, _MID)
         self._history = _History(payload_type, self._ssrc, self._mid)
         setattr(sender, _HISTORY, self._history)
-        extensions = _Extensions(getattr(sender, _EXTENSIONS_MAP), self._mid)
-        self._extension = extensions.template
-        self._extension_at = extensions.at if extensions.timed else None
+        self._extensions = _Extensions(getattr(sender, _EXTENSIONS_MAP), self._mid)
         self._dtls: RTCDtlsTransport = sender.transport
         self._protect = self._dtls._tx_srtp.protect
         self._octets = self._packets = self._tx_bytes = self._tx_packets = 0
@@ -233,8 +226,7 @@ class _Target:
             self.start = pts
             self._report_due = clock.monotonic + 0.5 + random.random()
         rtp_timestamp = (self.origin + pts - self.start) & 0xFFFFFFFF
-        at = self._extension_at
-        extension = self._extension if at is None else at(clock.abs_send_time)
+        extension = self._extensions.at(clock.abs_send_time)
         first = 0x90 if extension else 0x80  # RTP version 2, and the X bit
         ssrc, pt, sequence = self._ssrc, self.payload_type, self.sequence
         protect, history = self._protect, self._history
@@ -262,8 +254,7 @@ class _Target:
             out.append(self._report(clock))
             self._report_due = clock.monotonic + 0.5 + random.random()
         self._tx_packets += len(out)
-        for packet in out:
-            self._tx_bytes += len(packet)
+        self._tx_bytes += sum(map(len, out))
         return out
 
     def _report(self, clock: Clock) -> bytes:
@@ -295,12 +286,11 @@ class _Target:
     def write(self, packets: list[bytes]) -> bool:
         """Writes the packets to the viewer's UDP socket where ICE chose a plain UDP pair
         (what aiortc's five awaits end in); False where they must go by `send`."""
-        udp = self._udp
+        pair, udp = self._ice._nominated.get(1), self._udp
         # The pair found last time, while ICE keeps it and its socket is open (aioice closes
         # the sockets before the DTLS transport hears of it; a closed one's sendto raises).
-        if udp is None or self._ice._nominated.get(1) is not udp[0] or udp[1].is_closing():
+        if udp is None or udp[0] is not pair or udp[1].is_closing():
             self._udp = udp = None
-            pair = self._ice._nominated.get(1)
             if pair is None or type(pair.protocol) is not StunProtocol:
                 return False
             transport = pair.protocol.transport
