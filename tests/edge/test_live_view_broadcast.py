@@ -35,6 +35,7 @@ from aiortc.rtp import (
     RtpPacket,
 )
 from av import AudioFrame, VideoFrame
+from pylibsrtp import Policy, Session
 
 from cdn.signing import OriginSigner, StreamGrant
 from video_service.edge.errors import LiveViewRefused
@@ -43,6 +44,7 @@ from video_service.edge.live_view.broadcast import (
     Broadcasts,
     Clock,
     SenderUnsupported,
+    _protector,
     _Target,
 )
 from video_service.edge.live_view.fanout import LiveFeed, LiveFeeds
@@ -130,6 +132,74 @@ def test_a_viewers_packets_are_the_bytes_aiortc_would_send_and_a_nack_gets_them_
         await sender._connection.close()
 
     asyncio.run(check())
+
+
+def test_a_viewers_history_answers_a_nack_for_each_of_its_last_128_packets_only() -> None:
+    """Kept a frame at a time: frames of 1 to 7 packets, 300 packets in all, across the
+    sequence numbers' wrap, then a keyframe of 300; each of the last 128 is answered with its
+    own bytes, an older one not (aiortc checks the sequence number of what `get` answers)."""
+
+    async def check() -> None:
+        sender = await _sender([MID])
+        target = _Target(sender, 102)
+        target.sequence = 0xFFFF - 150
+        sent: dict[int, bytes] = {}
+        for n in itertools.count():
+            payloads = [bytes([n % 256, i]) * 50 for i in range(n % 7 + 1)]
+            first = target.sequence
+            for index, data in enumerate(target.packets(payloads, 3600 * n, Clock.now())):
+                sent[(first + index) & 0xFFFF] = data
+            if len(sent) >= 300:
+                break
+        aiortc_map = sender._RTCRtpSender__rtp_header_extensions_map
+
+        def answered_are_the_last_128(order: list[int]) -> None:
+            for sequence in order[-128:]:
+                kept = target._history.get(sequence % 128)
+                assert kept.sequence_number == sequence
+                assert kept.serialize(aiortc_map) == sent[sequence]
+            for sequence in order[:-128]:
+                kept = target._history.get(sequence % 128)
+                assert kept is None or kept.sequence_number != sequence
+
+        answered_are_the_last_128(list(sent))
+        first, keyframe = target.sequence, [bytes([i % 256]) * 40 for i in range(300)]
+        for index, data in enumerate(target.packets(keyframe, 3600 * 1000, Clock.now())):
+            sent[(first + index) & 0xFFFF] = data
+        answered_are_the_last_128(list(sent))
+        await sender._connection.close()
+
+    asyncio.run(check())
+
+
+@pytest.mark.parametrize(
+    ("profile", "key_length"),
+    [(Policy.SRTP_PROFILE_AES128_CM_SHA1_80, 30), (Policy.SRTP_PROFILE_AEAD_AES_128_GCM, 28)],
+)
+def test_srtp_without_pylibsrtps_per_packet_steps_writes_what_its_session_writes(
+    profile: int, key_length: int
+) -> None:
+    """The broadcast calls libsrtp as pylibsrtp's `Session.protect` does, without its
+    allocations: the same bytes, which the viewer's session unprotects; a packet too long for
+    the session's buffer gets pylibsrtp's own error."""
+    key = bytes(range(key_length))
+
+    def session(direction: int) -> Session:
+        return Session(policy=Policy(key=key, ssrc_type=direction, srtp_profile=profile))
+
+    theirs, ours = session(Policy.SSRC_ANY_OUTBOUND), session(Policy.SSRC_ANY_OUTBOUND)
+    viewer = session(Policy.SSRC_ANY_INBOUND)
+    protect = _protector(ours)
+    for sequence in range(200):
+        payload = bytes([sequence % 256]) * (sequence * 7 % 1200)
+        packet = RtpPacket(102, sequence % 2, (65500 + sequence) & 0xFFFF,
+                           sequence * 3600, 1234, payload).serialize()  # fmt: skip
+        protected = protect(packet)
+        assert protected == theirs.protect(packet)
+        assert viewer.unprotect(protected) == packet
+    with pytest.raises(ValueError, match="too long"):
+        protect(b"\x80" + bytes(1499))
+    assert _protector(_Unprotected())(b"as it is") == b"as it is"
 
 
 def test_a_viewers_sender_reports_go_with_its_frames_as_aiortc_would_write_them() -> None:
@@ -234,11 +304,14 @@ def test_a_stream_that_cannot_be_sent_ends_its_session_and_lets_its_sender_stop(
 class _Socket:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
-
         self.closing = False
+        self.fault: OSError | None = None  # what its next sendto raises
 
     def sendto(self, data: bytes, address: object) -> None:
         assert not self.closing, "written to a closed socket"
+        if self.fault is not None:
+            fault, self.fault = self.fault, None
+            raise fault
         self.sent.append(data)
 
     def is_closing(self) -> bool:
@@ -265,8 +338,14 @@ def test_a_viewers_writes_follow_ices_pair_and_stop_at_a_closed_socket() -> None
         assert not target.write([b"b"])  # to aiortc's path, which ends the viewer
         nominated[1] = pairs[1]
         assert target.write([b"c"]) and second.sent == [b"c"]
+        # A full socket (EAGAIN): the rest of the frame is lost to this viewer, as on a full
+        # network; any other error is logged: the next frame is written as before.
+        second.fault = BlockingIOError()
+        assert target.write([b"d", b"e"]) and second.sent == [b"c"]
+        second.fault = OSError(101, "Network is unreachable")
+        assert target.write([b"f"]) and target.write([b"g"]) and second.sent == [b"c", b"g"]
         del nominated[1]
-        assert not target.write([b"d"]) and second.sent == [b"c"]
+        assert not target.write([b"h"]) and second.sent == [b"c", b"g"]
         await sender._connection.close()
 
     asyncio.run(check())

@@ -30,9 +30,11 @@ import logging
 import random
 import struct
 import time
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, cast
 
+import pylibsrtp
 from aioice.ice import StunProtocol
 from aiortc import RTCDtlsTransport, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
@@ -51,6 +53,8 @@ from aiortc.rtp import (
     RtpPacket,
 )
 from aiortc.utils import random32
+from pylibsrtp._binding import ffi as srtp_ffi
+from pylibsrtp._binding import lib as srtp_lib
 
 from video_service.edge.errors import FeedEnded, LiveViewRefused
 from video_service.edge.live_view.fanout import PUBLISHER_GONE, LiveFeed
@@ -114,24 +118,66 @@ def payloads_of(nals: Sequence[bytes]) -> list[bytes]:
     return H264Encoder._packetize(nals)
 
 
-class _History(dict[int, tuple[bytes, int, int, int, int]]):
-    """A sender's last packets, for NACKs: kept as their parts (payload, marker, sequence,
-    timestamp, abs-send-time), made into aiortc's `RtpPacket` only when one is asked for
-    again (aiortc reads them by `get`)."""
+class _History:
+    """A sender's last packets, for NACKs, kept a frame at a time (its payloads, its first
+    sequence number, timestamp and abs-send-time: one entry a frame, not one a packet), made
+    into aiortc's `RtpPacket` only when one is asked for again. aiortc reads it as the dict
+    it keeps, by `get(sequence % RTP_HISTORY_SIZE)`, and checks the packet's sequence: the
+    newest of the frames held (at least the last RTP_HISTORY_SIZE packets) answers."""
 
     def __init__(self, payload_type: int, ssrc: int, mid: str | None) -> None:
-        super().__init__()
         self.payload_type, self.ssrc, self.mid = payload_type, ssrc, mid
+        self._frames: deque[tuple[int, list[bytes], int, int]] = deque()
+        self._held = 0  # packets in _frames
+
+    def add(self, first: int, payloads: list[bytes], timestamp: int, abs_send_time: int) -> None:
+        frames = self._frames
+        frames.append((first, payloads, timestamp, abs_send_time))
+        self._held += len(payloads)
+        while self._held - len(frames[0][1]) >= RTP_HISTORY_SIZE:
+            self._held -= len(frames.popleft()[1])
 
     def get(self, key: int, default: Any = None) -> Any:
-        sent = dict.get(self, key)
-        if sent is None:
-            return default
-        payload, marker, sequence, timestamp, abs_send_time = sent
-        packet = RtpPacket(self.payload_type, marker, sequence, timestamp, self.ssrc, payload)
-        packet.extensions.mid = self.mid
-        packet.extensions.abs_send_time = abs_send_time
-        return packet
+        for first, payloads, timestamp, abs_send_time in reversed(self._frames):
+            index = (key - first) % RTP_HISTORY_SIZE
+            if index < len(payloads):  # its last packet of that key (a frame may hold more)
+                index += (len(payloads) - 1 - index) // RTP_HISTORY_SIZE * RTP_HISTORY_SIZE
+                marker = int(index == len(payloads) - 1)
+                sequence = (first + index) & 0xFFFF
+                packet = RtpPacket(self.payload_type, marker, sequence, timestamp, self.ssrc,
+                                   payloads[index])  # fmt: skip
+                packet.extensions.mid = self.mid
+                packet.extensions.abs_send_time = abs_send_time
+                return packet
+        return default
+
+
+def _protector(session: Any) -> Callable[[bytes], bytes]:
+    """pylibsrtp's `Session.protect`, less what it does again for every packet (a call
+    within the call, an `int *` allocated, its checks): the session's own buffer and
+    libsrtp's `srtp_protect`, as it calls them. Where the session is not pylibsrtp's (or
+    not the one this was written against), its own `protect`."""
+    if type(session) is not pylibsrtp.Session or not all(
+        hasattr(session, name) for name in ("_srtp", "_cdata", "_buffer")
+    ):
+        return cast(Callable[[bytes], bytes], session.protect)
+    srtp_protect, srtp, data, buffer = (
+        srtp_lib.srtp_protect, session._srtp[0], session._cdata, session._buffer
+    )  # fmt: skip
+    length = srtp_ffi.new("int *")
+    room = len(data) - pylibsrtp.SRTP_MAX_TRAILER_LEN
+
+    def protect(packet: bytes) -> bytes:
+        size = len(packet)
+        if size > room:
+            return session.protect(packet)  # its error
+        buffer[0:size] = packet
+        length[0] = size
+        if srtp_protect(srtp, data, length):
+            return session.protect(packet)  # its error, with libsrtp's words
+        return cast(bytes, buffer[0 : length[0]])
+
+    return protect
 
 
 class Clock(NamedTuple):
@@ -201,7 +247,7 @@ class _Target:
         setattr(sender, _HISTORY, self._history)
         self._extensions = _Extensions(getattr(sender, _EXTENSIONS_MAP), self._mid)
         self._dtls: RTCDtlsTransport = sender.transport
-        self._protect = self._dtls._tx_srtp.protect
+        self._protect = _protector(self._dtls._tx_srtp)
         self._octets = self._packets = self._tx_bytes = self._tx_packets = 0
         cname: str | None = getattr(sender, _CNAME)
         self._description = b"" if cname is None else bytes(RtcpSdesPacket(
@@ -210,7 +256,8 @@ class _Target:
         self._report_due = 0.0  # the first, 0.5 to 1.5 s after the first packet
         self._last = (0, 0)  # the last packet's NTP and RTP times, for the reports
         self._ice = self._dtls.transport._connection  # aioice's
-        self._udp: tuple[Any, Any, Any] | None = None  # the nominated pair, its socket, address
+        # the nominated pair, its transport, its socket's sendto, the viewer's address
+        self._udp: tuple[Any, Any, Callable[[bytes, Any], Any], Any] | None = None
         self.sending: asyncio.Task[None] | None = None  # a send that may wait, under way
 
     def end(self) -> None:
@@ -229,20 +276,14 @@ class _Target:
         extension = self._extensions.at(clock.abs_send_time)
         first = 0x90 if extension else 0x80  # RTP version 2, and the X bit
         ssrc, pt, sequence = self._ssrc, self.payload_type, self.sequence
-        protect, history = self._protect, self._history
+        protect, pack = self._protect, _HEADER.pack
+        self._history.add(sequence, payloads, rtp_timestamp, clock.abs_send_time)
         last = len(payloads) - 1
         out = []
         octets = 0
         for index, payload in enumerate(payloads):
-            marker = 1 if index == last else 0
-            header = _HEADER.pack(first, marker << 7 | pt, sequence, rtp_timestamp, ssrc)
-            history[sequence % RTP_HISTORY_SIZE] = (
-                payload,
-                marker,
-                sequence,
-                rtp_timestamp,
-                clock.abs_send_time,
-            )
+            marker = 0x80 if index == last else 0
+            header = pack(first, marker | pt, sequence, rtp_timestamp, ssrc)
             out.append(protect(header + extension + payload))
             sequence = (sequence + 1) & 0xFFFF
             octets += len(payload)
@@ -285,7 +326,9 @@ class _Target:
 
     def write(self, packets: list[bytes]) -> bool:
         """Writes the packets to the viewer's UDP socket where ICE chose a plain UDP pair
-        (what aiortc's five awaits end in); False where they must go by `send`."""
+        (what aiortc's five awaits end in: asyncio's transport's `sendto`, less its checks);
+        False where they must go by `send`. A packet the socket cannot take now is left out,
+        as a full network would (the viewer asks again, by NACK)."""
         pair, udp = self._ice._nominated.get(1), self._udp
         # The pair found last time, while ICE keeps it and its socket is open (aioice closes
         # the sockets before the DTLS transport hears of it; a closed one's sendto raises).
@@ -296,10 +339,17 @@ class _Target:
             transport = pair.protocol.transport
             if transport is None or transport.is_closing():
                 return False
-            udp = self._udp = (pair, transport, pair.remote_addr)
-        _, socket, address = udp
-        for packet in packets:
-            socket.sendto(packet, address)
+            # asyncio's selector transport's socket (another loop's transport: its sendto)
+            socket = getattr(transport, "_sock", transport)
+            udp = self._udp = (pair, transport, socket.sendto, pair.remote_addr)
+        sendto, address = udp[2], udp[3]
+        try:
+            for packet in packets:
+                sendto(packet, address)
+        except (BlockingIOError, InterruptedError):
+            pass  # the rest of the frame is lost to this viewer
+        except OSError as error:  # (asyncio's transport tells its protocol, aioice logs it)
+            log.debug("live view: a viewer's packets not written: %s", error)
         return True
 
     async def send(self, packets: list[bytes]) -> None:
