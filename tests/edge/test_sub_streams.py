@@ -24,6 +24,7 @@ from tests.edge_harness import RunningEdge, publish, publisher, start_edge
 from tests.processes import Children
 from tests.waiting import eventually, holds
 from tests.webrtc_harness import first_frame_size, offer_sdp
+from video_service.edge.sessions import read_within
 from video_service.shared.ownership import Ownership
 from video_service.shared.streams import sub_stream_id
 from workers.base import redis_keys
@@ -448,3 +449,25 @@ def test_a_camera_is_watchable_live_before_its_first_segment(
     assert bad.status_code == 422 and "webrtc_only" in bad.text
     children.stop_all()
     eventually(lambda: admin.get(playback).status_code == 409, 15, what="offline again")
+
+
+def test_a_relayed_streams_read_gives_its_chunk_its_end_or_a_timeout_once_idle() -> None:
+    """`read_within`, by which a sub-stream's publisher (pushed or pulled) is read: what came,
+    b"" at the end, TimeoutError after the idle time with nothing; a chunk that comes just
+    before it is taken (the timer is the read's, not the session's)."""
+
+    async def check() -> None:
+        reader = asyncio.StreamReader()
+        reader.feed_data(b"$\x00\x00\x04rtp!")
+        assert await read_within(reader, 1024, 0.2) == b"$\x00\x00\x04rtp!"
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.1, reader.feed_data, b"late")
+        assert await read_within(reader, 1024, 0.3) == b"late"
+        started = loop.time()
+        with pytest.raises(TimeoutError):
+            await read_within(reader, 1024, 0.2)
+        assert 0.2 <= loop.time() - started < 2
+        reader.feed_eof()
+        assert await read_within(reader, 1024, 0.2) == b""
+
+    asyncio.run(check())

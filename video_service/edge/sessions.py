@@ -113,3 +113,11 @@ async def unhurried(feed: LiveFeed) -> None:
     """Before the next read of a relayed-only stream: a pause while no one watches it."""
     if not feed.watched:
         await asyncio.sleep(UNWATCHED_READ_S)
+
+
+async def read_within(reader: asyncio.StreamReader, size: int, idle_s: float) -> bytes:
+    """The stream's next chunk (b"" at its end); TimeoutError after `idle_s` with none.
+    One timer for the read: `asyncio.wait_for` made a task, a timer and a future for each and
+    woke the loop twice, for every frame of a watched relayed-only stream."""
+    async with asyncio.timeout(idle_s):
+        return await reader.read(size)

@@ -27,7 +27,13 @@ from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.tap import CameraTap, InterleavedReader, interleaved_channels
 from video_service.edge.relay import INGESTED, RELAY_CHUNK, send
 from video_service.edge.rtsp import Message, parse_head, read_message, response
-from video_service.edge.sessions import CameraSessions, forget_facts, tell_facts, unhurried
+from video_service.edge.sessions import (
+    CameraSessions,
+    forget_facts,
+    read_within,
+    tell_facts,
+    unhurried,
+)
 from video_service.edge.settings import EdgeSettings
 from video_service.shared.ownership import Owner
 from video_service.shared.streams import (
@@ -174,7 +180,7 @@ class SubStreams(CameraSessions[SubStreamSession]):
         frames = InterleavedReader(requests.append)
         loop = asyncio.get_running_loop()
         window, asked = loop.time(), 0  # requests in the current window of IDLE_S
-        while chunk := await asyncio.wait_for(reader.read(RELAY_CHUNK), IDLE_S):
+        while chunk := await read_within(reader, RELAY_CHUNK, IDLE_S):
             INGESTED.add(len(chunk))
             tap.read_or_end(frames, chunk)
             if requests and loop.time() - window > IDLE_S:
