@@ -7,6 +7,7 @@ the broadcast out of the feed; the answer asks for no bandwidth estimates."""
 
 import asyncio
 import itertools
+import math
 import subprocess
 import time
 from pathlib import Path
@@ -35,7 +36,7 @@ from aiortc.rtp import (
     RtpPacket,
 )
 from av import AudioFrame, VideoFrame
-from pylibsrtp import Policy, Session
+from pylibsrtp import Error, Policy, Session
 
 from cdn.signing import OriginSigner, StreamGrant
 from video_service.edge.errors import LiveViewRefused
@@ -104,6 +105,7 @@ def test_a_viewers_packets_are_the_bytes_aiortc_would_send_and_a_nack_gets_them_
         written: dict[int, bytes] = {}
         for frame in range(3):
             packets = target.packets(payloads, 1_000_000 + 3600 * frame, Clock.now())
+            target._report_due = math.inf  # no sender report among them, however slow
             assert len(packets) == count == 4
             for index, data in enumerate(packets):
                 sequence = (first + frame * count + index) & 0xFFFF
@@ -149,6 +151,7 @@ def test_a_viewers_history_answers_a_nack_for_each_of_its_last_128_packets_only(
             first = target.sequence
             for index, data in enumerate(target.packets(payloads, 3600 * n, Clock.now())):
                 sent[(first + index) & 0xFFFF] = data
+            target._report_due = math.inf  # no sender report among them, however slow
             if len(sent) >= 300:
                 break
         aiortc_map = sender._RTCRtpSender__rtp_header_extensions_map
@@ -190,6 +193,7 @@ def test_srtp_without_pylibsrtps_per_packet_steps_writes_what_its_session_writes
     theirs, ours = session(Policy.SSRC_ANY_OUTBOUND), session(Policy.SSRC_ANY_OUTBOUND)
     viewer = session(Policy.SSRC_ANY_INBOUND)
     protect = _protector(ours)
+    assert protect != ours.protect  # libsrtp's, not pylibsrtp's call
     for sequence in range(200):
         payload = bytes([sequence % 256]) * (sequence * 7 % 1200)
         packet = RtpPacket(102, sequence % 2, (65500 + sequence) & 0xFFFF,
@@ -197,8 +201,15 @@ def test_srtp_without_pylibsrtps_per_packet_steps_writes_what_its_session_writes
         protected = protect(packet)
         assert protected == theirs.protect(packet)
         assert viewer.unprotect(protected) == packet
+    room = 1500 - 144  # pylibsrtp's buffer, less its largest trailer
+    assert viewer.unprotect(protect(b"\x80" + bytes(room - 1))) == b"\x80" + bytes(room - 1)
     with pytest.raises(ValueError, match="too long"):
-        protect(b"\x80" + bytes(1499))
+        protect(b"\x80" + bytes(room))
+    # libsrtp's refusal (a stream of another source only): pylibsrtp's error, its words
+    other = Session(policy=Policy(key=key, ssrc_type=Policy.SSRC_SPECIFIC, ssrc_value=99,
+                                  srtp_profile=profile))  # fmt: skip
+    with pytest.raises(Error, match="no appropriate context"):
+        _protector(other)(packet)
     assert _protector(_Unprotected())(b"as it is") == b"as it is"
 
 
@@ -302,40 +313,66 @@ def test_a_stream_that_cannot_be_sent_ends_its_session_and_lets_its_sender_stop(
 
 
 class _Socket:
+    """An asyncio selector transport's own socket."""
+
     def __init__(self) -> None:
         self.sent: list[bytes] = []
-        self.closing = False
+        self.closed = False
         self.fault: OSError | None = None  # what its next sendto raises
 
     def sendto(self, data: bytes, address: object) -> None:
-        assert not self.closing, "written to a closed socket"
+        assert not self.closed, "written to a closed socket"
         if self.fault is not None:
             fault, self.fault = self.fault, None
             raise fault
         self.sent.append(data)
 
+
+class _Transport:
+    """asyncio's selector datagram transport, as far as the broadcast reads it: its socket,
+    whether it is closing (aioice closes it before the DTLS transport hears of it)."""
+
+    def __init__(self, socket: _Socket) -> None:
+        self._sock = socket
+        self.closing = False
+
+    def sendto(self, data: bytes, address: object) -> None:
+        raise AssertionError("the broadcast writes the transport's socket")
+
     def is_closing(self) -> bool:
         return self.closing
 
 
+class _TurnTransport:
+    """aioice's TURN relay transport: no socket of its own, no is_closing."""
+
+    def sendto(self, data: bytes, address: object) -> None:
+        raise AssertionError("a TURN pair goes by aiortc's path")
+
+
+def _pair(transport: object) -> SimpleNamespace:
+    pair = SimpleNamespace(protocol=StunProtocol(None), remote_addr=("127.0.0.1", 9))
+    pair.protocol.transport = transport
+    return pair
+
+
 def test_a_viewers_writes_follow_ices_pair_and_stop_at_a_closed_socket() -> None:
     """The socket found once is written while ICE keeps its pair open; once aioice closes it
-    (before the DTLS transport hears of it) or nominates another pair, the write follows."""
+    (before the DTLS transport hears of it) or nominates another pair, the write follows. A
+    TURN pair (no socket of its own) goes by aiortc's path."""
 
     async def check() -> None:
         sender = await _sender([MID])
         first, second = _Socket(), _Socket()
-        pairs = []
-        for socket in (first, second):
-            pair = SimpleNamespace(protocol=StunProtocol(None), remote_addr=("127.0.0.1", 9))
-            pair.protocol.transport = socket
-            pairs.append(pair)
+        pairs = [_pair(_Transport(first)), _pair(_Transport(second))]
         nominated = sender.transport.transport._connection._nominated
         nominated[1] = pairs[0]
         target = _Target(sender, 102)
         assert target.write([b"a"]) and first.sent == [b"a"]
-        first.closing = True
+        pairs[0].protocol.transport.closing = True
         assert not target.write([b"b"])  # to aiortc's path, which ends the viewer
+        nominated[1] = _pair(_TurnTransport())
+        assert not target.write([b"b"])
         nominated[1] = pairs[1]
         assert target.write([b"c"]) and second.sent == [b"c"]
         # A full socket (EAGAIN): the rest of the frame is lost to this viewer, as on a full
@@ -370,9 +407,7 @@ def test_a_viewer_whose_sending_waits_slows_no_other_and_a_refused_feed_gets_non
         slow.transport.transport._connection._nominated = {}  # no plain UDP pair
         slow.transport.transport._send = waiting
         socket = _Socket()
-        pair = SimpleNamespace(protocol=StunProtocol(None), remote_addr=("127.0.0.1", 9))
-        pair.protocol.transport = socket
-        quick.transport.transport._connection._nominated = {1: pair}
+        quick.transport.transport._connection._nominated = {1: _pair(_Transport(socket))}
         codec = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=102)
         running = []
         for sender in (slow, quick):

@@ -461,8 +461,8 @@ def test_a_relayed_streams_read_gives_its_chunk_its_end_or_a_timeout_once_idle()
         reader.feed_data(b"$\x00\x00\x04rtp!")
         assert await read_within(reader, 1024, 0.2) == b"$\x00\x00\x04rtp!"
         loop = asyncio.get_running_loop()
-        loop.call_later(0.1, reader.feed_data, b"late")
-        assert await read_within(reader, 1024, 0.3) == b"late"
+        loop.call_later(0.05, reader.feed_data, b"late")
+        assert await read_within(reader, 1024, 1.0) == b"late"
         started = loop.time()
         with pytest.raises(TimeoutError):
             await read_within(reader, 1024, 0.2)

@@ -173,8 +173,10 @@ def _protector(session: Any) -> Callable[[bytes], bytes]:
             return session.protect(packet)  # its error
         buffer[0:size] = packet
         length[0] = size
-        if srtp_protect(srtp, data, length):
-            return session.protect(packet)  # its error, with libsrtp's words
+        status = srtp_protect(srtp, data, length)
+        if status:  # pylibsrtp's error, with libsrtp's words
+            known = 0 <= status < len(pylibsrtp.ERRORS)
+            raise pylibsrtp.Error(pylibsrtp.ERRORS[status] if known else f"libsrtp: {status}")
         return cast(bytes, buffer[0 : length[0]])
 
     return protect
@@ -337,16 +339,17 @@ class _Target:
             if pair is None or type(pair.protocol) is not StunProtocol:
                 return False
             transport = pair.protocol.transport
-            if transport is None or transport.is_closing():
+            # asyncio's selector transport, whose socket is written (a TURN relay's transport,
+            # or another loop's, has none: aiortc's path, which does not wait for them)
+            socket = getattr(transport, "_sock", None)
+            if socket is None or not hasattr(transport, "is_closing") or transport.is_closing():
                 return False
-            # asyncio's selector transport's socket (another loop's transport: its sendto)
-            socket = getattr(transport, "_sock", transport)
             udp = self._udp = (pair, transport, socket.sendto, pair.remote_addr)
         sendto, address = udp[2], udp[3]
         try:
             for packet in packets:
                 sendto(packet, address)
-        except (BlockingIOError, InterruptedError):
+        except BlockingIOError:
             pass  # the rest of the frame is lost to this viewer
         except OSError as error:  # (asyncio's transport tells its protocol, aioice logs it)
             log.debug("live view: a viewer's packets not written: %s", error)
@@ -354,7 +357,7 @@ class _Target:
 
     async def send(self, packets: list[bytes]) -> None:
         """Through aiortc's ICE transport, which may wait (aioice 0.13 waits nowhere: with no
-        nominated pair it raises ConnectionError; TURN pairs are written by `write`)."""
+        nominated pair it raises ConnectionError; a TURN pair's relay is written at once)."""
         for packet in packets:
             await self._dtls.transport._send(packet)
 
