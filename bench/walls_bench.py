@@ -2,7 +2,8 @@
 machine against baselines of the same run.
 
     .venv/bin/python bench/walls_bench.py [--viewers 10] [--cameras 20] [--asked 20]
-        [--seconds 20] [--rounds 2] [--only viewers|connected|cameras|stills]
+        [--tiles 10] [--seconds 20] [--rounds 2] [--only viewers|tiles|connected|cameras|stills]
+        [--woken]
 
 A `sparc-video serve` and a `sparc-video edge` (live view on, its embedded Redis), cameras
 publishing pre-encoded clips (copied, so the publishers cost little): a main stream of
@@ -18,6 +19,11 @@ usual 1080p main). Three measures:
    From 10 s after the last viewer connected: what a viewer costs while it watches, not
    its connection's set-up (ICE checks, the DTLS handshake). Target: a sub-stream viewer
    under half a main-stream viewer (the 720p one: the 1080p one is printed beside it).
+   The viewers receive on a 5 ms tick (`live_view_bench._TickSelector`: on loopback, waking
+   them was the edge's cost); `--woken` for viewers woken by each packet.
+   tiles (in the default run too, `--only tiles`): a wall, `--tiles` cameras each watched
+   by one viewer, of its sub-stream then of its main stream, the edge's own CPU per tile
+   above the same cameras unwatched.
    `--only connected`: what a viewer costs while it is sent nothing (its connection's ICE
    consent and RTCP, the event loop's wakeups): `--viewers` viewers of the sub-stream, the
    edge's own CPU with the camera's publishers stopped (SIGSTOP, for 9 s: the camera stays
@@ -45,7 +51,7 @@ from typing import Any
 import httpx
 from harness import proc_cpu, wait_until
 from live_bench import Stack, publisher
-from live_view_bench import FRAMES, measure, webrtc_viewers
+from live_view_bench import FRAMES, measure, viewers_loop, webrtc_viewers
 
 from workers.base.ports import free_port
 
@@ -157,6 +163,47 @@ def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop, rounds: int
     wall.stop_publishers()
 
 
+def tiles(wall: Wall, count: int, loop: asyncio.AbstractEventLoop, rounds: int = 2) -> None:
+    """A wall: `count` cameras, each watched by one viewer, of its sub-stream, then of its
+    main stream; the edge's own CPU per tile above the same cameras publishing unwatched
+    (measured just before each)."""
+    cameras = []
+    for n in range(count):
+        camera_id, url = wall.stack.camera(f"tile {n}")
+        wall.publish(url, False, 900)
+        wall.publish(url, True, 900)
+        cameras.append(camera_id)
+    answers = [wall.live(camera_id, "webrtc_sub") for camera_id in cameras]
+    time.sleep(20)  # the recorders started, their first segments written
+    streams = {"webrtc_sub": "sub-stream 640x360", "webrtc": "main 1280x720"}
+    per: dict[str, list[float]] = {name: [] for name in streams}
+    for _ in range(rounds):
+        for name in streams:
+            idle = wall.edge_own_cpu()  # just before: the unwatched edge wanders by a few %
+            FRAMES["count"] = 0
+            connections = []
+            for answer in answers:
+                opened = asyncio.run_coroutine_threadsafe(
+                    webrtc_viewers(answer[name], 1, wall.seconds), loop
+                )
+                connections += opened.result(120)
+            time.sleep(10)  # the connections' set-up done
+            before = FRAMES["count"]
+            cpu = wall.edge_own_cpu()
+            frames = (FRAMES["count"] - before) / count / wall.seconds
+            for connection in connections:
+                asyncio.run_coroutine_threadsafe(connection.close(), loop).result(20)
+            per[name].append((cpu - idle) / count)
+            print(f"  {count} tiles of the {streams[name]}: edge {100 * cpu:5.1f}% (unwatched "
+                  f"{100 * idle:4.1f}%) -> {100 * per[name][-1]:5.2f}% of a core per tile, "
+                  f"{frames:4.1f} frames/s each", flush=True)  # fmt: skip
+    sub, main = (sum(per[name]) / rounds for name in streams)
+    ratio = f"{sub / main:.2f}x" if main > 0 else "n/a"
+    print(f"  over {rounds} rounds: a sub-stream tile {100 * sub:.2f}%, a 720p main-stream tile "
+          f"{100 * main:.2f}%: {ratio}")  # fmt: skip
+    wall.stop_publishers()
+
+
 def connected(wall: Wall, count: int, loop: asyncio.AbstractEventLoop) -> None:
     camera_id, url = wall.stack.camera("connected")
     wall.publish(url, False, 900)
@@ -264,21 +311,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--viewers", type=int, default=10)
     parser.add_argument("--cameras", type=int, default=20)
+    parser.add_argument("--tiles", type=int, default=10)
     parser.add_argument("--asked", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=2, help="of the viewers measure")
     parser.add_argument("--only", default=None,
-                        choices=["viewers", "connected", "cameras", "stills"])  # fmt: skip
+                        choices=["viewers", "tiles", "connected", "cameras", "stills"])  # fmt: skip
+    parser.add_argument(
+        "--woken",
+        action="store_true",
+        help="viewers woken by each packet (live_view_bench._TickSelector)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sparc-walls-bench-"))
     wall = Wall(work, args.seconds)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
+    loop = viewers_loop(args.woken)
     try:
         if args.only in (None, "viewers"):
             print("viewers", flush=True)
             viewers(wall, args.viewers, loop, args.rounds)
+        if args.only in (None, "tiles"):
+            print("tiles", flush=True)
+            tiles(wall, args.tiles, loop, args.rounds)
         if args.only == "connected":
             print("connected, sent nothing", flush=True)
             connected(wall, args.viewers, loop)
@@ -294,7 +348,6 @@ def main() -> None:
             process.wait(10)
         wall.stack.close()
         loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
 
 
 if __name__ == "__main__":
