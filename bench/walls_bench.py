@@ -108,6 +108,24 @@ class Wall:
         time.sleep(self.seconds if seconds is None else seconds)
         return (proc_cpu(self.stack.edge.pid) - before) / (time.monotonic() - started)
 
+    def watched_cpu(
+        self, urls: list[str], each: int, loop: asyncio.AbstractEventLoop
+    ) -> tuple[float, float]:
+        """The edge's own CPU while `each` WebRTC viewers of every URL watch, from 10 s after
+        they connected (not their set-up), and the frames a second each received."""
+        FRAMES["count"] = 0
+        connections = []
+        for url in urls:
+            opened = asyncio.run_coroutine_threadsafe(webrtc_viewers(url, each, self.seconds), loop)
+            connections += opened.result(120)
+        time.sleep(10)  # the connections' set-up done
+        before = FRAMES["count"]
+        cpu = self.edge_own_cpu()
+        frames = (FRAMES["count"] - before) / len(connections) / self.seconds
+        for connection in connections:
+            asyncio.run_coroutine_threadsafe(connection.close(), loop).result(20)
+        return cpu, frames
+
     def live(self, camera: str, stream: str) -> dict[str, Any]:
         """The camera's playback answer, once it offers `stream` (webrtc, webrtc_sub)."""
 
@@ -137,17 +155,7 @@ def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop, rounds: int
     for _ in range(rounds):
         idle = wall.edge_own_cpu()
         for name in urls:
-            FRAMES["count"] = 0
-            opened = asyncio.run_coroutine_threadsafe(
-                webrtc_viewers(urls[name], count, wall.seconds), loop
-            )
-            connections = opened.result(120)
-            time.sleep(10)  # the connections' set-up done
-            before = FRAMES["count"]
-            cpu = wall.edge_own_cpu()
-            frames = (FRAMES["count"] - before) / count / wall.seconds
-            for connection in connections:
-                asyncio.run_coroutine_threadsafe(connection.close(), loop).result(20)
+            cpu, frames = wall.watched_cpu([urls[name]], count, loop)
             per[name].append((cpu - idle) / count)
             print(f"  {count} viewers of the {streams[name]}: edge {100 * cpu:5.1f}% (idle "
                   f"{100 * idle:4.1f}%) -> {100 * per[name][-1]:5.2f}% of a core per viewer, "
@@ -180,19 +188,7 @@ def tiles(wall: Wall, count: int, loop: asyncio.AbstractEventLoop, rounds: int =
     for _ in range(rounds):
         for name in streams:
             idle = wall.edge_own_cpu()  # just before: the unwatched edge wanders by a few %
-            FRAMES["count"] = 0
-            connections = []
-            for answer in answers:
-                opened = asyncio.run_coroutine_threadsafe(
-                    webrtc_viewers(answer[name], 1, wall.seconds), loop
-                )
-                connections += opened.result(120)
-            time.sleep(10)  # the connections' set-up done
-            before = FRAMES["count"]
-            cpu = wall.edge_own_cpu()
-            frames = (FRAMES["count"] - before) / count / wall.seconds
-            for connection in connections:
-                asyncio.run_coroutine_threadsafe(connection.close(), loop).result(20)
+            cpu, frames = wall.watched_cpu([answer[name] for answer in answers], 1, loop)
             per[name].append((cpu - idle) / count)
             print(f"  {count} tiles of the {streams[name]}: edge {100 * cpu:5.1f}% (unwatched "
                   f"{100 * idle:4.1f}%) -> {100 * per[name][-1]:5.2f}% of a core per tile, "
