@@ -342,7 +342,7 @@ class _Target:
             # asyncio's selector transport, whose socket is written (a TURN relay's transport,
             # or another loop's, has none: aiortc's path, which does not wait for them)
             socket = getattr(transport, "_sock", None)
-            if socket is None or not hasattr(transport, "is_closing") or transport.is_closing():
+            if socket is None or transport.is_closing():
                 return False
             udp = self._udp = (pair, transport, socket.sendto, pair.remote_addr)
         sendto, address = udp[2], udp[3]
