@@ -369,7 +369,7 @@ def test_a_viewers_writes_follow_ices_pair_and_stop_at_a_closed_socket() -> None
         nominated[1] = pairs[0]
         target = _Target(sender, 102)
         assert target.write([b"a"]) and first.sent == [b"a"]
-        pairs[0].protocol.transport.closing = True
+        pairs[0].protocol.transport.closing = first.closed = True  # aioice closed it
         assert not target.write([b"b"])  # to aiortc's path, which ends the viewer
         nominated[1] = _pair(_TurnTransport())
         assert not target.write([b"b"])
