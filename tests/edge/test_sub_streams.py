@@ -24,7 +24,7 @@ from tests.edge_harness import RunningEdge, publish, publisher, start_edge
 from tests.processes import Children
 from tests.waiting import eventually, holds
 from tests.webrtc_harness import first_frame_size, offer_sdp
-from video_service.edge.sessions import read_within
+from video_service.edge.sessions import Silence
 from video_service.shared.ownership import Ownership
 from video_service.shared.streams import sub_stream_id
 from workers.base import redis_keys
@@ -451,23 +451,39 @@ def test_a_camera_is_watchable_live_before_its_first_segment(
     eventually(lambda: admin.get(playback).status_code == 409, 15, what="offline again")
 
 
-def test_a_relayed_streams_read_gives_its_chunk_its_end_or_a_timeout_once_idle() -> None:
-    """`read_within`, by which a sub-stream's publisher (pushed or pulled) is read: what came,
-    b"" at the end, TimeoutError after the idle time with nothing; a chunk that comes just
-    before it is taken (the timer is the read's, not the session's)."""
+def test_a_relayed_stream_is_cut_after_its_silence_not_after_its_first_reads() -> None:
+    """`Silence`, by which a sub-stream's publisher (pushed or pulled) is read: a stream whose
+    chunks keep coming outlives the idle time many times over (its one timer moves on); one
+    that goes quiet gets TimeoutError about the idle time after its last chunk; a cancel
+    from outside stays a cancel; a stream that ends, ends."""
+
+    async def relay(reader: asyncio.StreamReader, idle_s: float) -> list[bytes]:
+        got = []
+        async with Silence(idle_s) as silence:
+            while chunk := await reader.read(1024):
+                silence.heard()
+                got.append(chunk)
+        return got
 
     async def check() -> None:
-        reader = asyncio.StreamReader()
-        reader.feed_data(b"$\x00\x00\x04rtp!")
-        assert await read_within(reader, 1024, 0.2) == b"$\x00\x00\x04rtp!"
         loop = asyncio.get_running_loop()
-        loop.call_later(0.05, reader.feed_data, b"late")
-        assert await read_within(reader, 1024, 1.0) == b"late"
+        reader = asyncio.StreamReader()
+        for n in range(8):  # 0.8 s of chunks, 0.1 s apart, against an idle time of 0.25 s
+            loop.call_later(0.1 * n, reader.feed_data, b"$\x00\x00\x01%d" % n)
+        loop.call_later(0.8, reader.feed_eof)
+        assert len(await relay(reader, 0.25)) >= 4
+
+        quiet = asyncio.StreamReader()
+        for n in range(3):
+            loop.call_later(0.1 * n, quiet.feed_data, b"rtp")
         started = loop.time()
         with pytest.raises(TimeoutError):
-            await read_within(reader, 1024, 0.2)
-        assert 0.2 <= loop.time() - started < 2
-        reader.feed_eof()
-        assert await read_within(reader, 1024, 0.2) == b""
+            await relay(quiet, 0.25)
+        assert 0.2 + 0.25 <= loop.time() - started < 2
+
+        cancelled = asyncio.create_task(relay(asyncio.StreamReader(), 0.25))
+        loop.call_later(0.05, cancelled.cancel)
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
 
     asyncio.run(check())

@@ -115,9 +115,50 @@ async def unhurried(feed: LiveFeed) -> None:
         await asyncio.sleep(UNWATCHED_READ_S)
 
 
-async def read_within(reader: asyncio.StreamReader, size: int, idle_s: float) -> bytes:
-    """The stream's next chunk (b"" at its end); TimeoutError after `idle_s` with none.
-    One timer for the read: `asyncio.wait_for` made a task, a timer and a future for each and
-    woke the loop twice, for every frame of a watched relayed-only stream."""
-    async with asyncio.timeout(idle_s):
-        return await reader.read(size)
+class Silence:
+    """The session's task is cut (TimeoutError where it is entered) once `idle_s` pass with
+    nothing `heard`: one timer for the whole session, moved on only when it fires. A timer
+    for each read (`asyncio.timeout`, before it `asyncio.wait_for`'s task and future) put an
+    entry on the event loop's heap and looked up the running loop for every read, dozens a
+    second for a watched sub-stream."""
+
+    def __init__(self, idle_s: float) -> None:
+        self.idle_s = idle_s
+        self._loop = asyncio.get_running_loop()
+        self._heard = self._loop.time()
+        self._task: asyncio.Task[object] | None = None
+        self._cancelling = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._expired = False
+
+    async def __aenter__(self) -> "Silence":
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("Silence is entered in a task")
+        self._task, self._cancelling = task, task.cancelling()
+        self.heard()
+        self._timer = self._loop.call_at(self._heard + self.idle_s, self._check)
+        return self
+
+    def heard(self) -> None:
+        """Something came: the silence starts again."""
+        self._heard = self._loop.time()
+
+    def _check(self) -> None:
+        due = self._heard + self.idle_s
+        if self._loop.time() < due:  # heard since the timer was set: set it for then
+            self._timer = self._loop.call_at(due, self._check)
+        elif self._task is not None:
+            self._expired = True
+            self._task.cancel()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: object
+    ) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        # as asyncio.timeout: the cancel that was ours (and only ours) becomes TimeoutError
+        task = self._task
+        ours = self._expired and task is not None and task.uncancel() <= self._cancelling
+        if ours and kind is asyncio.CancelledError:
+            raise TimeoutError(f"nothing came for {self.idle_s:g} s") from error

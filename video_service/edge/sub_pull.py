@@ -29,7 +29,7 @@ from video_service.edge.live_view.tap import RELAYED_AUDIO, CameraTap, Interleav
 from video_service.edge.pull_urls import PullUrl, check_pull_destination
 from video_service.edge.relay import INGESTED, RELAY_CHUNK
 from video_service.edge.rtsp import MAX_HEAD, Message, read_message
-from video_service.edge.sessions import forget_facts, read_within, tell_facts, unhurried
+from video_service.edge.sessions import Silence, forget_facts, tell_facts, unhurried
 from video_service.edge.settings import EdgeSettings
 from video_service.shared.streams import sub_stream_id
 
@@ -144,13 +144,15 @@ async def read_frames(client: RtspClient, base: str, tap: CameraTap) -> None:
     loop = asyncio.get_running_loop()
     keep_alive_s = client.session_timeout_s / 2
     last_sent = loop.time()
-    while chunk := await read_within(client.reader, RELAY_CHUNK, IDLE_S):
-        INGESTED.add(len(chunk))
-        tap.read_or_end(frames, chunk)
-        if loop.time() - last_sent > keep_alive_s:
-            client.send(client.request("GET_PARAMETER", base))
-            last_sent = loop.time()
-        await unhurried(tap.feed)
+    async with Silence(IDLE_S) as silence:
+        while chunk := await client.reader.read(RELAY_CHUNK):
+            silence.heard()
+            INGESTED.add(len(chunk))
+            tap.read_or_end(frames, chunk)
+            if loop.time() - last_sent > keep_alive_s:
+                client.send(client.request("GET_PARAMETER", base))
+                last_sent = loop.time()
+            await unhurried(tap.feed)
 
 
 class SubStreamPuller:

@@ -29,8 +29,8 @@ from video_service.edge.relay import INGESTED, RELAY_CHUNK, send
 from video_service.edge.rtsp import Message, parse_head, read_message, response
 from video_service.edge.sessions import (
     CameraSessions,
+    Silence,
     forget_facts,
-    read_within,
     tell_facts,
     unhurried,
 )
@@ -180,18 +180,21 @@ class SubStreams(CameraSessions[SubStreamSession]):
         frames = InterleavedReader(requests.append)
         loop = asyncio.get_running_loop()
         window, asked = loop.time(), 0  # requests in the current window of IDLE_S
-        while chunk := await read_within(reader, RELAY_CHUNK, IDLE_S):
-            INGESTED.add(len(chunk))
-            tap.read_or_end(frames, chunk)
-            if requests and loop.time() - window > IDLE_S:
-                window, asked = loop.time(), 0
-            asked += len(requests)
-            if asked > MAX_REQUESTS_PER_WINDOW:
-                raise BadMessage(f"more than {MAX_REQUESTS_PER_WINDOW} requests in {IDLE_S:.0f} s")
-            while requests:
-                if not await self._answer(parse_head(requests.pop(0)), session):
-                    return
-            await unhurried(tap.feed)
+        async with Silence(IDLE_S) as silence:
+            while chunk := await reader.read(RELAY_CHUNK):
+                silence.heard()
+                INGESTED.add(len(chunk))
+                tap.read_or_end(frames, chunk)
+                if requests and loop.time() - window > IDLE_S:
+                    window, asked = loop.time(), 0
+                asked += len(requests)
+                if asked > MAX_REQUESTS_PER_WINDOW:
+                    limit = f"more than {MAX_REQUESTS_PER_WINDOW} requests in {IDLE_S:.0f} s"
+                    raise BadMessage(limit)
+                while requests:
+                    if not await self._answer(parse_head(requests.pop(0)), session):
+                        return
+                await unhurried(tap.feed)
 
     async def _answer(self, request: Message, session: SubStreamSession) -> bool:
         """Answer a request that came between the frames; False after TEARDOWN."""
