@@ -58,6 +58,7 @@ from pylibsrtp._binding import lib as srtp_lib
 
 from video_service.edge.errors import FeedEnded, LiveViewRefused
 from video_service.edge.live_view.fanout import PUBLISHER_GONE, LiveFeed
+from video_service.edge.live_view.feedback import read_feedback_here
 from video_service.edge.live_view.h264 import AccessUnit
 
 log = logging.getLogger(__name__)
@@ -412,6 +413,7 @@ class Broadcast:
             if missing:  # an aiortc other than the one this was written against
                 raise SenderUnsupported(f"aiortc's RTCRtpSender lacks {', '.join(missing)}")
         viewer = _Viewer()
+        read_feedback_here(video.transport)
         self._replace_loop(video, viewer, is_video=True)
         if sound is not None:
             self._replace_loop(sound, viewer, is_video=False)

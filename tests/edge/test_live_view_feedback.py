@@ -1,0 +1,111 @@
+"""A viewer's RTCP (video_service/edge/live_view/feedback.py): receiver reports, source
+descriptions and bitrate estimates end where aioice hands them over; a NACK, a picture-loss
+request or a BYE reaches aiortc's handling unprotected, whatever rides with it; DTLS and RTP
+take aiortc's path untouched; a forged or replayed report reaches no one."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiortc import RTCPeerConnection
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpByePacket,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSdesPacket,
+    RtcpSourceInfo,
+    RtpPacket,
+    pack_remb_fci,
+)
+from pylibsrtp import Policy, Session
+
+from video_service.edge.live_view.feedback import only_reports, read_feedback_here
+
+KEY = bytes(range(30))
+REPORT = bytes(RtcpRrPacket(ssrc=7, reports=[RtcpReceiverInfo(
+    ssrc=1234, fraction_lost=0, packets_lost=0, highest_sequence=99, jitter=3, lsr=0, dlsr=0,
+)]))  # fmt: skip
+NAME = bytes(RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=7, items=[(1, b"viewer")])]))
+ESTIMATE = bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=7, media_ssrc=0,
+                                fci=pack_remb_fci(500_000, [1234])))  # fmt: skip
+NACK = bytes(RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=7, media_ssrc=1234, lost=[98]))
+PICTURE_LOST = bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=7, media_ssrc=1234))
+BYE = bytes(RtcpByePacket(sources=[7]))
+
+
+@pytest.mark.parametrize(
+    ("compound", "reports_only"),
+    [
+        (REPORT, True),
+        (REPORT + NAME, True),
+        (REPORT + NAME + ESTIMATE, True),
+        (REPORT + NACK, False),
+        (REPORT + NAME + PICTURE_LOST, False),
+        (REPORT + BYE, False),
+        (NACK, False),
+        (b"", False),
+        (REPORT[:-4], False),  # its length says more than there is
+        (REPORT + b"\x00\x00\x00\x00", False),  # a version-0 packet after it
+        (b"\x40" + REPORT[1:], False),  # version 1
+    ],
+)
+def test_a_compound_of_reports_descriptions_and_estimates_only_is_told_from_the_rest(
+    compound: bytes, reports_only: bool
+) -> None:
+    assert only_reports(compound) is reports_only
+
+
+def test_a_viewers_reports_end_where_aioice_hands_them_over_and_the_rest_reach_aiortc() -> None:
+    async def check() -> None:
+        connection = RTCPeerConnection()
+        dtls: Any = connection.addTransceiver("video", direction="sendonly").sender.transport
+        ice = dtls.transport._connection
+        handled: list[bytes] = []
+
+        async def handle(data: bytes) -> None:
+            handled.append(data)
+
+        dtls._handle_rtcp_data = handle
+        viewer = Session(policy=Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_OUTBOUND))
+        read_feedback_here(dtls)
+        read_feedback_here(dtls)  # the sound's sender, on the same transport: once
+
+        # before the keys: aioice's queue, as before (aiortc drops what it cannot read)
+        early = viewer.protect_rtcp(REPORT)
+        ice.data_received(early, 1)
+        assert ice._queue.get_nowait() == (early, 1)
+
+        dtls._rx_srtp = Session(policy=Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_INBOUND))
+        for compound in (REPORT, REPORT + NAME, REPORT + NAME + ESTIMATE):
+            ice.data_received(viewer.protect_rtcp(compound), 1)
+        for compound in (REPORT + NACK, PICTURE_LOST, REPORT + BYE):
+            ice.data_received(viewer.protect_rtcp(compound), 1)
+        await asyncio.sleep(0)  # the handling tasks run
+        assert handled == [REPORT + NACK, PICTURE_LOST, REPORT + BYE]
+        assert [type(p) for p in RtcpPacket.parse(handled[0])] == [RtcpRrPacket, RtcpRtpfbPacket]
+        assert ice._queue.empty()
+
+        # forged, or the same packet again: no one hears it
+        protected = bytearray(viewer.protect_rtcp(REPORT + NACK))
+        ice.data_received(bytes(protected), 1)
+        ice.data_received(bytes(protected), 1)
+        protected[10] ^= 0xFF
+        ice.data_received(bytes(protected), 1)
+        await asyncio.sleep(0)
+        assert handled == [REPORT + NACK, PICTURE_LOST, REPORT + BYE, REPORT + NACK]
+
+        # DTLS records and RTP: aiortc's path, untouched
+        record = b"\x17\xfe\xfd" + bytes(20)
+        rtp = RtpPacket(payload_type=96, sequence_number=1, ssrc=7).serialize()
+        for data in (record, rtp):
+            ice.data_received(data, 1)
+            assert ice._queue.get_nowait() == (data, 1)
+        await connection.close()
+
+    asyncio.run(check())
