@@ -4,6 +4,9 @@ request or a BYE reaches aiortc's handling unprotected, whatever rides with it; 
 take aiortc's path untouched; a forged or replayed report reaches no one."""
 
 import asyncio
+import socket
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +28,13 @@ from aiortc.rtp import (
 )
 from pylibsrtp import Policy, Session
 
+from cdn.signing import OriginSigner, StreamGrant
+from tests.edge.test_live_view_broadcast import CAMERA, _units, _until, _Watcher
+from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.feedback import only_reports, read_feedback_here
+from video_service.edge.live_view.ice import HostPlan
+from video_service.edge.live_view.whep import WhepService
+from workers.base.layout import whep_path
 
 KEY = bytes(range(30))
 REPORT = bytes(RtcpRrPacket(ssrc=7, reports=[RtcpReceiverInfo(
@@ -100,6 +109,9 @@ def test_a_viewers_reports_end_where_aioice_hands_them_over_and_the_rest_reach_a
         await asyncio.sleep(0)
         assert handled == [REPORT + NACK, PICTURE_LOST, REPORT + BYE, REPORT + NACK]
 
+        ice.data_received(b"", 1)  # nothing in it: no one hears it
+        assert ice._queue.empty()
+
         # DTLS records and RTP: aiortc's path, untouched
         record = b"\x17\xfe\xfd" + bytes(20)
         rtp = RtpPacket(payload_type=96, sequence_number=1, ssrc=7).serialize()
@@ -107,5 +119,54 @@ def test_a_viewers_reports_end_where_aioice_hands_them_over_and_the_rest_reach_a
             ice.data_received(data, 1)
             assert ice._queue.get_nowait() == (data, 1)
         await connection.close()
+
+    asyncio.run(check())
+
+
+def test_a_viewer_outlives_an_empty_datagram_and_its_reports_stop_at_the_edge(
+    tmp_path: Path,
+) -> None:
+    """An aiortc viewer through the edge's WHEP service: its receiver reports (one a second)
+    never reach the edge's sender (no round-trip statistics kept); an empty datagram to the
+    edge's port, which anyone can send and which aiortc's DTLS task could not read (its first
+    byte), is dropped: the viewer keeps its pictures."""
+    units = _units(tmp_path)
+
+    async def check() -> None:
+        feeds = LiveFeeds()
+        feed = feeds.open(CAMERA)
+        signer = OriginSigner("a secret")
+        token = signer.token(StreamGrant(whep_path(CAMERA), int(time.time()) + 60))
+        service = WhepService(feeds, signer, max_viewers=2,
+                              hosts=HostPlan(addresses=("127.0.0.1",)))  # fmt: skip
+
+        async def camera() -> None:
+            n = 0
+            while True:
+                feed.publish(units[n % len(units)]._replace(timestamp=n * 3600))
+                n += 1
+                await asyncio.sleep(0.04)
+
+        playing = asyncio.create_task(camera())
+        watcher = _Watcher()
+        try:
+            await watcher.watch(service, token)
+            await _until(lambda: len(watcher.sizes) >= 50, 20, "two seconds of frames")
+            assert watcher.session is not None
+            sender = watcher.session.connection.getSenders()[0]
+            kept = sender._RTCRtpSender__stats
+            assert not [s for s in kept.values() if s.type == "remote-inbound-rtp"]
+
+            viewer_ice = watcher.connection.getTransceivers()[0].receiver.transport.transport
+            edge_address = viewer_ice._connection._nominated[1].remote_addr
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+                stranger.sendto(b"", edge_address)
+            seen = len(watcher.sizes)
+            await _until(lambda: len(watcher.sizes) >= seen + 25, 20, "frames after it")
+            assert sender.transport.state == "connected"
+        finally:
+            playing.cancel()
+            await service.close()
+            await watcher.connection.close()
 
     asyncio.run(check())

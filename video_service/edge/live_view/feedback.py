@@ -11,8 +11,10 @@ Here the datagram is looked at where aioice hands it over: SRTCP is unprotected 
 must be, to see past its first packet, and so is authenticated as aiortc would), and a
 compound of receiver reports, source descriptions and bitrate estimates (REMB) ends there.
 Anything else (a NACK, a picture-loss or full-intra request, a BYE) goes on to aiortc's own
-handling, already unprotected; DTLS, STUN and RTP take aiortc's path as before. The reports
-are not lost to the viewer: its RTCP goes on as before, and NACKs are still answered."""
+handling, already unprotected; DTLS, STUN and RTP take aiortc's path as before, and an empty
+datagram, which aiortc could not read (its DTLS task fails on it, ending the session), is
+dropped. The reports cost the viewer nothing: its RTCP goes on as before, NACKs are still
+answered; what is lost is aiortc's round-trip estimate, which only `getStats` shows."""
 
 import asyncio
 import logging
@@ -56,6 +58,8 @@ def read_feedback_here(dtls: RTCDtlsTransport) -> None:
     delivered: Callable[[bytes, int], None] = connection.data_received
 
     def data_received(data: bytes, component: int) -> None:
+        if not data:  # anyone may send one; aiortc's DTLS task, reading its first byte,
+            return  # would fail on it and end the viewer's session
         srtp = dtls._rx_srtp
         if srtp is None or not 127 < data[0] < 192 or not is_rtcp(data):
             delivered(data, component)  # DTLS, RTP, or SRTCP before the keys are known
