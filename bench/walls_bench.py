@@ -13,9 +13,9 @@ usual 1080p main). Three measures:
 
 1. viewers: `--viewers` WebRTC viewers of one camera's sub-stream, then as many of its main
    stream, then as many of the 1080p camera's main stream (aiortc clients receiving without
-   decoding), the edge's CPU per viewer above its CPU with none, `--rounds` times over (the
-   means compared). The edge process's own CPU:
-   its FFmpeg recorder's, which no viewer changes, only added noise of the size measured.
+   decoding), the edge's CPU per viewer above its CPU with none just before, `--rounds`
+   times over (the means compared). The edge process's own CPU: its FFmpeg recorder's,
+   which no viewer changes, only added noise of the size measured.
    From 10 s after the last viewer connected: what a viewer costs while it watches, not
    its connection's set-up (ICE checks, the DTLS handshake). Target: a sub-stream viewer
    under half a main-stream viewer (the 720p one: the 1080p one is printed beside it).
@@ -138,8 +138,9 @@ class Wall:
 
 
 def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop, rounds: int = 2) -> None:
-    """Sub-stream viewers, then main-stream viewers, `rounds` times over (a few % of a core
-    above a noisy idle: each side's mean over the rounds)."""
+    """Sub-stream viewers, then main-stream viewers, `rounds` times over, each above the edge
+    with none just before (a few % of a core above a noisy idle: each side's mean over the
+    rounds)."""
     camera_id, url = wall.stack.camera("watched")
     wall.publish(url, False, 900)
     wall.publish(url, True, 900)
@@ -153,8 +154,8 @@ def viewers(wall: Wall, count: int, loop: asyncio.AbstractEventLoop, rounds: int
                "1080p": "main 1920x1080"}  # fmt: skip
     per: dict[str, list[float]] = {name: [] for name in urls}
     for _ in range(rounds):
-        idle = wall.edge_own_cpu()
         for name in urls:
+            idle = wall.edge_own_cpu()  # just before: the unwatched edge wanders by a few %
             cpu, frames = wall.watched_cpu([urls[name]], count, loop)
             per[name].append((cpu - idle) / count)
             print(f"  {count} viewers of the {streams[name]}: edge {100 * cpu:5.1f}% (idle "
