@@ -459,11 +459,11 @@ class _Watcher:
     """An aiortc viewer of the service's camera, counting the frames it decodes (and the
     sound, where it asks for it)."""
 
-    def __init__(self, sound: bool = False) -> None:
+    def __init__(self, sound: bool = False, sound_first: bool = False) -> None:
         self.connection = RTCPeerConnection()
-        self.connection.addTransceiver("video", direction="recvonly")
-        if sound:
-            self.connection.addTransceiver("audio", direction="recvonly")
+        kinds = ["audio", "video"] if sound_first else ["video", "audio"] if sound else ["video"]
+        for kind in kinds:  # the offer's m-lines in this order (BUNDLE takes the first's)
+            self.connection.addTransceiver(kind, direction="recvonly")
         self.sizes: list[tuple[int, int]] = []
         self.heard = 0  # sound frames decoded
         self.session: WhepSession | None = None

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiortc import RTCPeerConnection
+from aiortc.rtcdtlstransport import State
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_PLI,
@@ -31,7 +32,7 @@ from pylibsrtp import Policy, Session
 from cdn.signing import OriginSigner, StreamGrant
 from tests.edge.test_live_view_broadcast import CAMERA, _units, _until, _Watcher
 from video_service.edge.live_view.fanout import LiveFeeds
-from video_service.edge.live_view.feedback import only_reports, read_feedback_here
+from video_service.edge.live_view.feedback import LONGEST, only_reports, read_feedback_here
 from video_service.edge.live_view.ice import HostPlan
 from video_service.edge.live_view.whep import WhepService
 from workers.base.layout import whep_path
@@ -91,6 +92,7 @@ def test_a_viewers_reports_end_where_aioice_hands_them_over_and_the_rest_reach_a
         assert ice._queue.get_nowait() == (early, 1)
 
         dtls._rx_srtp = Session(policy=Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_INBOUND))
+        dtls._state = State.CONNECTED  # the handshake done
         for compound in (REPORT, REPORT + NAME, REPORT + NAME + ESTIMATE):
             ice.data_received(viewer.protect_rtcp(compound), 1)
         for compound in (REPORT + NACK, PICTURE_LOST, REPORT + BYE):
@@ -110,7 +112,15 @@ def test_a_viewers_reports_end_where_aioice_hands_them_over_and_the_rest_reach_a
         assert handled == [REPORT + NACK, PICTURE_LOST, REPORT + BYE, REPORT + NACK]
 
         ice.data_received(b"", 1)  # nothing in it: no one hears it
+        ice.data_received(b"\x80\xc9" + bytes(LONGEST), 1)  # longer than pylibsrtp takes
+        ice.data_received(b"\x80\x60" + bytes(LONGEST), 1)
         assert ice._queue.empty()
+
+        dtls._state = State.CLOSED  # closing: a NACK has nothing to answer with
+        ice.data_received(viewer.protect_rtcp(REPORT + NACK), 1)
+        await asyncio.sleep(0)
+        assert len(handled) == 4
+        dtls._state = State.CONNECTED
 
         # DTLS records and RTP: aiortc's path, untouched
         record = b"\x17\xfe\xfd" + bytes(20)
@@ -123,13 +133,15 @@ def test_a_viewers_reports_end_where_aioice_hands_them_over_and_the_rest_reach_a
     asyncio.run(check())
 
 
+@pytest.mark.parametrize("sound_first", [False, True])
 def test_a_viewer_outlives_an_empty_datagram_and_its_reports_stop_at_the_edge(
-    tmp_path: Path,
+    tmp_path: Path, sound_first: bool
 ) -> None:
     """An aiortc viewer through the edge's WHEP service: its receiver reports (one a second)
     never reach the edge's sender (no round-trip statistics kept); an empty datagram to the
     edge's port, which anyone can send and which aiortc's DTLS task could not read (its first
-    byte), is dropped: the viewer keeps its pictures."""
+    byte), is dropped, as is one too long for pylibsrtp: the viewer keeps its pictures. With
+    its offer's sound first too (BUNDLE then gives the video the sound's transport)."""
     units = _units(tmp_path)
 
     async def check() -> None:
@@ -148,12 +160,13 @@ def test_a_viewer_outlives_an_empty_datagram_and_its_reports_stop_at_the_edge(
                 await asyncio.sleep(0.04)
 
         playing = asyncio.create_task(camera())
-        watcher = _Watcher()
+        watcher = _Watcher(sound_first=sound_first)
         try:
             await watcher.watch(service, token)
             await _until(lambda: len(watcher.sizes) >= 50, 20, "two seconds of frames")
             assert watcher.session is not None
-            sender = watcher.session.connection.getSenders()[0]
+            connection = watcher.session.connection
+            sender = next(s for s in connection.getSenders() if s.kind == "video")
             kept = sender._RTCRtpSender__stats
             assert not [s for s in kept.values() if s.type == "remote-inbound-rtp"]
 
@@ -161,6 +174,8 @@ def test_a_viewer_outlives_an_empty_datagram_and_its_reports_stop_at_the_edge(
             edge_address = viewer_ice._connection._nominated[1].remote_addr
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
                 stranger.sendto(b"", edge_address)
+                stranger.sendto(b"\x80\x60" + bytes(2000), edge_address)  # "RTP", too long
+                stranger.sendto(b"\x80\xc9" + bytes(2000), edge_address)  # "RTCP", too long
             seen = len(watcher.sizes)
             await _until(lambda: len(watcher.sizes) >= seen + 25, 20, "frames after it")
             assert sender.transport.state == "connected"

@@ -481,6 +481,22 @@ def test_a_relayed_stream_is_cut_after_its_silence_not_after_its_first_reads() -
             await relay(quiet, 0.25)
         assert 0.2 + 0.25 <= loop.time() - started < 2
 
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0  # its own cancel taken back
+
+        async def swallowing(idle_s: float) -> None:
+            """A body that swallows the first cut (as 3.11's wait_for may): cut again."""
+            async with Silence(idle_s):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.sleep(10)
+                await asyncio.sleep(10)
+
+        started = loop.time()
+        with pytest.raises(TimeoutError):
+            await swallowing(0.2)
+        assert 0.4 <= loop.time() - started < 2
+        assert task.cancelling() == 0
+
         cancelled = asyncio.create_task(relay(asyncio.StreamReader(), 0.25))
         loop.call_later(0.05, cancelled.cancel)
         with pytest.raises(asyncio.CancelledError):

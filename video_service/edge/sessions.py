@@ -117,7 +117,8 @@ async def unhurried(feed: LiveFeed) -> None:
 
 class Silence:
     """The session's task is cut (TimeoutError where it is entered) once `idle_s` pass with
-    nothing `heard`: one timer for the whole session, moved on only when it fires. A timer
+    nothing `heard`: one timer for the whole session, moved on only when it fires (and set
+    again after a cut, in case the body swallowed it). A timer
     for each read (`asyncio.timeout`, before it `asyncio.wait_for`'s task and future) put an
     entry on the event loop's heap and looked up the running loop for every read, dozens a
     second for a watched sub-stream."""
@@ -129,7 +130,7 @@ class Silence:
         self._task: asyncio.Task[object] | None = None
         self._cancelling = 0
         self._timer: asyncio.TimerHandle | None = None
-        self._expired = False
+        self._cuts = 0  # the cancels it asked for
 
     async def __aenter__(self) -> "Silence":
         task = asyncio.current_task()
@@ -146,11 +147,15 @@ class Silence:
 
     def _check(self) -> None:
         due = self._heard + self.idle_s
-        if self._loop.time() < due:  # heard since the timer was set: set it for then
+        now = self._loop.time()
+        if now < due:  # heard since the timer was set: set it for then
             self._timer = self._loop.call_at(due, self._check)
         elif self._task is not None:
-            self._expired = True
+            self._cuts += 1
             self._task.cancel()
+            # again later, should something in the body swallow the cancel (3.11's wait_for
+            # may, where what it waits for finishes in the same pass)
+            self._timer = self._loop.call_at(now + self.idle_s, self._check)
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: object
@@ -158,7 +163,10 @@ class Silence:
         if self._timer is not None:
             self._timer.cancel()
         # as asyncio.timeout: the cancel that was ours (and only ours) becomes TimeoutError
-        task = self._task
-        ours = self._expired and task is not None and task.uncancel() <= self._cancelling
+        left = None  # the task's cancels once its own are taken back
+        if self._task is not None:
+            for _ in range(self._cuts):
+                left = self._task.uncancel()
+        ours = left is not None and left <= self._cancelling
         if ours and kind is asyncio.CancelledError:
             raise TimeoutError(f"nothing came for {self.idle_s:g} s") from error

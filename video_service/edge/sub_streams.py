@@ -207,7 +207,8 @@ class SubStreams(CameraSessions[SubStreamSession]):
 
     async def _send(self, writer: asyncio.StreamWriter, message: Message) -> None:
         """An answer, or TimeoutError for a publisher that does not read its answers."""
-        await asyncio.wait_for(send(writer, message), self._timeout_s)
+        async with asyncio.timeout(self._timeout_s):  # (3.11's wait_for could swallow the
+            await send(writer, message)  # session's own cut, `Silence`, as it finished)
 
     def taken(self, owner: Owner) -> bool:
         """Another edge took a sub-stream: cut it off here if it is here (unless this edge

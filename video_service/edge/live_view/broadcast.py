@@ -83,7 +83,8 @@ _PRIVATE_STATE = {
     "sender": (_STARTED, _EXITED, _HISTORY, _EXTENSIONS_MAP, _MID, _NTP_TIMESTAMP,
                _RTP_TIMESTAMP, _OCTET_COUNT, _PACKET_COUNT, _CNAME, _LSR, _LSR_TIME,
                _RTCP_STARTED, _RTCP_EXITED),
-    "transport": (_DTLS_TX_BYTES, _DTLS_TX_PACKETS, "_tx_srtp", "_state"),
+    "transport": (_DTLS_TX_BYTES, _DTLS_TX_PACKETS, "_tx_srtp", "_state", "_rx_srtp",
+                  "_handle_rtcp_data"),
 }  # fmt: skip
 _NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900 to 1970
 _HEADER = struct.Struct("!BBHLL")  # RFC 3550, without CSRCs
@@ -413,7 +414,6 @@ class Broadcast:
             if missing:  # an aiortc other than the one this was written against
                 raise SenderUnsupported(f"aiortc's RTCRtpSender lacks {', '.join(missing)}")
         viewer = _Viewer()
-        read_feedback_here(video.transport)
         self._replace_loop(video, viewer, is_video=True)
         if sound is not None:
             self._replace_loop(sound, viewer, is_video=False)
@@ -423,6 +423,8 @@ class Broadcast:
             getattr(sender, _STARTED).set()
             target = None
             try:
+                # its transport as negotiated (BUNDLE may have given it another's)
+                read_feedback_here(sender.transport)
                 target = _Target(sender, codec.payloadType or 0)  # aiortc numbers every codec
                 if self._task.done():
                     target.end()
