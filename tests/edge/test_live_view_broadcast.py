@@ -281,7 +281,15 @@ def test_a_sender_whose_private_state_is_not_there_is_refused() -> None:
         del sender._RTCRtpSender__rtp_history
         with pytest.raises(SenderUnsupported, match="rtp_history"):
             broadcast.take_over(sender)
+        other = await _sender([MID])
+        ice = other.transport.transport
+        connection = ice._connection
+        del ice._connection  # an aiortc whose ICE transport keeps aioice's elsewhere
+        with pytest.raises(SenderUnsupported, match=r"ice\._connection"):
+            broadcast.take_over(other)
+        ice._connection = connection
         broadcast.close()
+        await other._connection.close()
         await sender._connection.close()
 
     asyncio.run(check())

@@ -85,6 +85,7 @@ _PRIVATE_STATE = {
                _RTCP_STARTED, _RTCP_EXITED),
     "transport": (_DTLS_TX_BYTES, _DTLS_TX_PACKETS, "_tx_srtp", "_state", "_rx_srtp",
                   "_handle_rtcp_data"),
+    "ice": ("_connection",),  # aioice's, whose `data_received` feedback.py takes over
 }  # fmt: skip
 _NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900 to 1970
 _HEADER = struct.Struct("!BBHLL")  # RFC 3550, without CSRCs
@@ -408,7 +409,8 @@ class Broadcast:
         for sender in (video, sound):
             if sender is None:
                 continue
-            owners = {"sender": sender, "transport": sender.transport}
+            owners = {"sender": sender, "transport": sender.transport,
+                      "ice": getattr(sender.transport, "transport", None)}  # fmt: skip
             missing = [f"{owner}.{name}" for owner, names in _PRIVATE_STATE.items()
                        for name in names if not hasattr(owners[owner], name)]  # fmt: skip
             if missing:  # an aiortc other than the one this was written against
