@@ -495,6 +495,14 @@ class _Watcher:
         await self.connection.setRemoteDescription(RTCSessionDescription(opened.answer, "answer"))
 
 
+def _loopback_service(feeds: LiveFeeds, max_viewers: int) -> tuple[WhepService, str]:
+    """The edge's WHEP service on loopback, and a token for CAMERA."""
+    signer = OriginSigner("a secret")
+    token = signer.token(StreamGrant(whep_path(CAMERA), int(time.time()) + 60))
+    hosts = HostPlan(addresses=("127.0.0.1",))
+    return WhepService(feeds, signer, max_viewers=max_viewers, hosts=hosts), token
+
+
 async def _until(condition: Any, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -512,10 +520,7 @@ def test_viewers_decode_the_feed_through_one_broadcast_that_leaves_with_the_last
         feeds = LiveFeeds()
         feed = feeds.open(CAMERA)
         feed.audio_codec = ("audio/PCMU", 8000)  # G.711, as the camera's tap names it
-        signer = OriginSigner("a secret")
-        token = signer.token(StreamGrant(whep_path(CAMERA), int(time.time()) + 60))
-        service = WhepService(feeds, signer, max_viewers=8,
-                              hosts=HostPlan(addresses=("127.0.0.1",)))  # fmt: skip
+        service, token = _loopback_service(feeds, max_viewers=8)
 
         async def camera() -> None:
             """25 frames a second, and 20 ms of sound after each half of one."""

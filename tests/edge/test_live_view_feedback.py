@@ -5,7 +5,6 @@ take aiortc's path untouched; a forged or replayed report reaches no one."""
 
 import asyncio
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +28,15 @@ from aiortc.rtp import (
 )
 from pylibsrtp import Policy, Session
 
-from cdn.signing import OriginSigner, StreamGrant
-from tests.edge.test_live_view_broadcast import CAMERA, _units, _until, _Watcher
+from tests.edge.test_live_view_broadcast import (
+    CAMERA,
+    _loopback_service,
+    _units,
+    _until,
+    _Watcher,
+)
 from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.feedback import LONGEST, only_reports, read_feedback_here
-from video_service.edge.live_view.ice import HostPlan
-from video_service.edge.live_view.whep import WhepService
-from workers.base.layout import whep_path
 
 KEY = bytes(range(30))
 REPORT = bytes(RtcpRrPacket(ssrc=7, reports=[RtcpReceiverInfo(
@@ -147,10 +148,7 @@ def test_a_viewer_outlives_an_empty_datagram_and_its_reports_stop_at_the_edge(
     async def check() -> None:
         feeds = LiveFeeds()
         feed = feeds.open(CAMERA)
-        signer = OriginSigner("a secret")
-        token = signer.token(StreamGrant(whep_path(CAMERA), int(time.time()) + 60))
-        service = WhepService(feeds, signer, max_viewers=2,
-                              hosts=HostPlan(addresses=("127.0.0.1",)))  # fmt: skip
+        service, token = _loopback_service(feeds, max_viewers=2)
 
         async def camera() -> None:
             n = 0

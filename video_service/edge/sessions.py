@@ -118,10 +118,10 @@ async def unhurried(feed: LiveFeed) -> None:
 class Silence:
     """The session's task is cut (TimeoutError where it is entered) once `idle_s` pass with
     nothing `heard`: one timer for the whole session, moved on only when it fires (and set
-    again after a cut, in case the body swallowed it). A timer
-    for each read (`asyncio.timeout`, before it `asyncio.wait_for`'s task and future) put an
-    entry on the event loop's heap and looked up the running loop for every read, dozens a
-    second for a watched sub-stream."""
+    again after a cut, in case the body swallowed it). A timer for each read
+    (`asyncio.timeout`, before it `asyncio.wait_for`'s task and future) put an entry on the
+    event loop's heap and looked up the running loop for every read, dozens a second for a
+    watched sub-stream."""
 
     def __init__(self, idle_s: float) -> None:
         self.idle_s = idle_s

@@ -207,8 +207,9 @@ class SubStreams(CameraSessions[SubStreamSession]):
 
     async def _send(self, writer: asyncio.StreamWriter, message: Message) -> None:
         """An answer, or TimeoutError for a publisher that does not read its answers."""
-        async with asyncio.timeout(self._timeout_s):  # (3.11's wait_for could swallow the
-            await send(writer, message)  # session's own cut, `Silence`, as it finished)
+        # not wait_for: 3.11's could swallow the session's own cut (`Silence`) as it finished
+        async with asyncio.timeout(self._timeout_s):
+            await send(writer, message)
 
     def taken(self, owner: Owner) -> bool:
         """Another edge took a sub-stream: cut it off here if it is here (unless this edge
