@@ -4,7 +4,9 @@ request or a BYE reaches aiortc's handling unprotected, whatever rides with it; 
 take aiortc's path untouched; a forged or replayed report reaches no one."""
 
 import asyncio
+import logging
 import socket
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -134,15 +136,44 @@ def test_a_viewers_reports_end_where_aioice_hands_them_over_and_the_rest_reach_a
     asyncio.run(check())
 
 
+def _stun(attribute: int, value: bytes, method: int = 0x0001) -> bytes:
+    """A STUN message (a Binding request) with one attribute, its length as given."""
+    body = struct.pack("!HH", attribute, len(value)) + value + bytes(-len(value) % 4)
+    return struct.pack("!HHI12s", method, len(body), 0x2112A442, bytes(12)) + body
+
+
+# What anyone who reaches a viewer's UDP port may send it, none of which may end the viewer
+# or fill the edge's log: each is dropped (or, a STUN request, answered with an error).
+STRANGERS = [
+    b"",  # aiortc's DTLS task read its first byte
+    b"\x80\x60" + bytes(2000),  # "RTP", longer than pylibsrtp takes
+    b"\x80\xc9" + bytes(2000),  # "RTCP", likewise
+    _stun(0x0024, b"\x00\x01"),  # a PRIORITY of 2 bytes: aioice's parser raised struct.error
+    _stun(0x8029, b"\x00" * 3),  # an ICE-CONTROLLED of 3 bytes, likewise
+    _stun(0x0006, b"\xff\xfe"),  # a USERNAME that is not UTF-8
+    _stun(0x0006, b"user:name"),  # a request without MESSAGE-INTEGRITY
+    _stun(0x0024, bytes(4), method=0x0101),  # a response to no request of its
+    b"\x15\xfe\xfd" + bytes(8) + b"\x00\x02\x01\x00",  # a DTLS close_notify, epoch 0, plain
+    b"\x16\xfe\xfd" + bytes(8) + b"\x00\x04\x01\x00\x00\x00",  # a DTLS handshake, cut
+    b"\x90\x60" + bytes(100),  # "SRTP" that authenticates as nothing
+    b"\x80\xc8" + bytes(60),  # "SRTCP", likewise
+    b"\x00\x01\x00",  # a STUN header cut short
+    bytes(range(256)) * 4,
+]
+
+
 @pytest.mark.parametrize("sound_first", [False, True])
-def test_a_viewer_outlives_an_empty_datagram_and_its_reports_stop_at_the_edge(
-    tmp_path: Path, sound_first: bool
+def test_a_viewer_outlives_what_strangers_send_its_port_and_its_reports_stop_at_the_edge(
+    tmp_path: Path, sound_first: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An aiortc viewer through the edge's WHEP service: its receiver reports (one a second)
-    never reach the edge's sender (no round-trip statistics kept); an empty datagram to the
-    edge's port, which anyone can send and which aiortc's DTLS task could not read (its first
-    byte), is dropped, as is one too long for pylibsrtp: the viewer keeps its pictures. With
-    its offer's sound first too (BUNDLE then gives the video the sound's transport)."""
+    never reach the edge's sender (no round-trip statistics kept); what a stranger sends the
+    edge's port (`STRANGERS`: an empty datagram, which aiortc's DTLS task could not read,
+    ones too long for pylibsrtp, STUN messages aioice's parser cannot read, plain DTLS
+    records, SRTP of no one's keys) is dropped, logging no error: the viewer keeps its
+    pictures. With its offer's sound first too (BUNDLE then gives the video the sound's
+    transport)."""
+    caplog.set_level(logging.WARNING)
     units = _units(tmp_path)
 
     async def check() -> None:
@@ -171,12 +202,14 @@ def test_a_viewer_outlives_an_empty_datagram_and_its_reports_stop_at_the_edge(
             viewer_ice = watcher.connection.getTransceivers()[0].receiver.transport.transport
             edge_address = viewer_ice._connection._nominated[1].remote_addr
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
-                stranger.sendto(b"", edge_address)
-                stranger.sendto(b"\x80\x60" + bytes(2000), edge_address)  # "RTP", too long
-                stranger.sendto(b"\x80\xc9" + bytes(2000), edge_address)  # "RTCP", too long
+                for datagram in STRANGERS:
+                    stranger.sendto(datagram, edge_address)
             seen = len(watcher.sizes)
             await _until(lambda: len(watcher.sizes) >= seen + 25, 20, "frames after it")
             assert sender.transport.state == "connected"
+            assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [
+                r.getMessage() for r in caplog.records
+            ]
         finally:
             playing.cancel()
             await service.close()

@@ -8,15 +8,22 @@ either. A WHEP session's ICE connections are adopted before they gather
 free port of its range, and leave server-reflexive (STUN) and relayed (TURN) candidates to
 aioice as before. A range with no free port left refuses the viewer (`NoFreePort`: the
 WHEP server answers 503) rather than falling back to a port the firewall would drop.
+
+Anyone who reaches those ports may send them anything: a STUN message that aioice's parser
+cannot read (an attribute shorter than its type, which raises `struct.error` rather than
+the ValueError aioice catches) is dropped by `guard_stun`, not logged by the event loop as
+an error with its traceback, one for every datagram sent.
 """
 
 import asyncio
 import errno
 import ipaddress
+import logging
 import random
 import re
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import ifaddr
 from aioice import Candidate
@@ -26,6 +33,9 @@ from aioice.candidate import candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection
 
 from video_service.edge.errors import NoFreePort
+
+log = logging.getLogger(__name__)
+_GUARDED = "_sparc_guarded"
 
 MIN_PORT = 1024
 MAX_PORT = 65535
@@ -105,6 +115,29 @@ def adopt(connection: RTCPeerConnection, plan: HostPlan) -> None:
         if not isinstance(ice, PinnedConnection):
             ice.__class__ = PinnedConnection
         ice.plan = plan  # type: ignore[attr-defined]
+
+
+def guard_stun(connection: RTCPeerConnection) -> None:
+    """Datagrams to the host candidates of `connection` that aioice fails on are dropped (a
+    debug line), not raised into the event loop. Call it once it has gathered (its local
+    description set), before the answer leaves: its sockets are bound then (one that
+    arrives while it gathers is logged as before)."""
+    for transceiver in connection.getTransceivers():
+        ice = transceiver.sender.transport.transport.iceGatherer._connection  # aioice's
+        for protocol in ice._protocols:  # its host candidates' (BUNDLE: once for all)
+            if type(protocol) is aioice_ice.StunProtocol and _GUARDED not in vars(protocol):
+                protocol.datagram_received = _guarded(protocol.datagram_received)  # type: ignore[method-assign]
+                setattr(protocol, _GUARDED, True)
+
+
+def _guarded(received: Any) -> Any:
+    def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
+        try:
+            received(data, addr)
+        except Exception as error:  # unauthenticated input aioice could not read
+            log.debug("live view: a datagram from %s dropped: %r", addr, error)
+
+    return datagram_received
 
 
 class PinnedConnection(aioice_ice.Connection):

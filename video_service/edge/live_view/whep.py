@@ -63,7 +63,7 @@ from cdn.signing import OriginSigner
 from video_service.edge.errors import LiveViewRefused, NoFreePort
 from video_service.edge.live_view.broadcast import Broadcast, Broadcasts, SenderUnsupported
 from video_service.edge.live_view.fanout import LiveFeeds
-from video_service.edge.live_view.ice import ANY_HOST, HostPlan, adopt, host_plan
+from video_service.edge.live_view.ice import ANY_HOST, HostPlan, adopt, guard_stun, host_plan
 from video_service.edge.live_view.track import RelayedAudio, RelayedVideo
 from video_service.edge.metrics import edge_metrics
 from video_service.edge.settings import EdgeSettings
@@ -420,6 +420,7 @@ async def _answer(
     adopt(connection, hosts)
     answer = await connection.createAnswer()
     await connection.setLocalDescription(answer)
+    guard_stun(connection)
     return str(connection.localDescription.sdp)
 
 
