@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiortc import RTCPeerConnection
+from aioice import stun
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcdtlstransport import State
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -39,6 +40,7 @@ from tests.edge.test_live_view_broadcast import (
 )
 from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.feedback import LONGEST, only_reports, read_feedback_here
+from video_service.edge.live_view.whep import WhepSession
 
 KEY = bytes(range(30))
 REPORT = bytes(RtcpRrPacket(ssrc=7, reports=[RtcpReceiverInfo(
@@ -159,6 +161,16 @@ STRANGERS = [
     b"\x80\xc8" + bytes(60),  # "SRTCP", likewise
     b"\x00\x01\x00",  # a STUN header cut short
     bytes(range(256)) * 4,
+    b"\x00\x01\x00\x00" + bytes(16),  # a STUN request without the magic cookie
+    _stun(0x0024, bytes(4)) + bytes(1500),  # STUN longer than a datagram WebRTC sends
+]
+# Before the handshake ends, aiortc's DTLS took each of these as the viewer's and failed the
+# handshake: one ended the session (the edge is the DTLS client).
+ENDERS = [
+    b"\x15\xfe\xfd" + bytes(8) + b"\x00\x02\x02\x28",  # a fatal alert, epoch 0
+    b"\x15\xfe\xfd" + bytes(8) + b"\x00\x02\x01\x00",  # a close_notify, epoch 0
+    b"\x17\xfe\xfd" + bytes(8) + b"\x00\x05hello",  # application data, epoch 0
+    b"\x1e\xfe\xfd" + bytes(8) + b"\x00\x01\x00",  # a content type of no one's
 ]
 
 
@@ -214,5 +226,71 @@ def test_a_viewer_outlives_what_strangers_send_its_port_and_its_reports_stop_at_
             playing.cancel()
             await service.close()
             await watcher.connection.close()
+
+    asyncio.run(check())
+
+
+def _fingerprints(size: int) -> bytes:
+    """A STUN indication of FINGERPRINT attributes, each right for the bytes before it:
+    aioice's parser computes each one's CRC over all of them (its cost the square of the
+    size)."""
+    count = (size - 20) // 8
+    data = struct.pack("!HHI12s", 0x0011, count * 8, 0x2112A442, bytes(12))
+    for _ in range(count):
+        data += struct.pack("!HHI", 0x8028, 4, stun.message_fingerprint(data))
+    return data
+
+
+def test_a_viewer_connects_though_strangers_sent_its_port_everything_before_it_did(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Between the answer and the end of the handshake, what a stranger sends the edge's
+    port (`ENDERS`, `STRANGERS`, a flood of 1,400-byte DTLS-looking datagrams, STUN made
+    costly to parse) reaches neither aioice's queue nor aiortc's DTLS: the viewer connects
+    and gets its pictures, and nothing is logged."""
+    caplog.set_level(logging.WARNING)
+    units = _units(tmp_path)
+
+    async def check() -> None:
+        feeds = LiveFeeds()
+        feed = feeds.open(CAMERA)
+        service, token = _loopback_service(feeds, max_viewers=1)
+
+        async def camera() -> None:
+            n = 0
+            while True:
+                feed.publish(units[n % len(units)]._replace(timestamp=n * 3600))
+                n += 1
+                await asyncio.sleep(0.04)
+
+        playing = asyncio.create_task(camera())
+        watcher = _Watcher()
+        viewer = watcher.connection
+        try:
+            await viewer.setLocalDescription(await viewer.createOffer())
+            opened = await service.open(CAMERA, token, viewer.localDescription.sdp)
+            assert isinstance(opened, WhepSession)
+            ports = {int(line.split()[5]) for line in opened.answer.splitlines()
+                     if line.startswith("a=candidate:")}  # fmt: skip
+            assert ports
+            edge_ice = opened.connection.getTransceivers()[0].sender.transport.transport
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+                stranger.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+                for port in ports:
+                    for datagram in [*ENDERS, *STRANGERS, _fingerprints(1_468)]:
+                        stranger.sendto(datagram, ("127.0.0.1", port))
+                    for _ in range(200):
+                        stranger.sendto(b"\x17\xfe\xfd" + bytes(1397), ("127.0.0.1", port))
+            await asyncio.sleep(0.2)  # (what the edge's sockets hold, read)
+            assert edge_ice._connection._queue.empty()  # nothing kept for aiortc
+            await viewer.setRemoteDescription(RTCSessionDescription(opened.answer, "answer"))
+            await _until(lambda: len(watcher.sizes) >= 25, 20, "a second of frames")
+            assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [
+                r.getMessage() for r in caplog.records
+            ]
+        finally:
+            playing.cancel()
+            await service.close()
+            await viewer.close()
 
     asyncio.run(check())

@@ -9,10 +9,17 @@ free port of its range, and leave server-reflexive (STUN) and relayed (TURN) can
 aioice as before. A range with no free port left refuses the viewer (`NoFreePort`: the
 WHEP server answers 503) rather than falling back to a port the firewall would drop.
 
-Anyone who reaches those ports may send them anything: a STUN message that aioice's parser
-cannot read (an attribute shorter than its type, which raises `struct.error` rather than
-the ValueError aioice catches) is dropped by `guard_stun`, not logged by the event loop as
-an error with its traceback, one for every datagram sent.
+Anyone who reaches those ports may send them anything, and aioice takes it all: any datagram
+that is not STUN goes to its connection's queue (unbounded, unread until DTLS starts), from
+whatever address, and before the handshake aiortc's DTLS reads it as the viewer's (one plain
+alert ended the session). `guard_stun` stands at each socket: a datagram longer than WebRTC
+sends (1,500 bytes) is dropped; one that is not STUN only passes from an address ICE pairs
+with (a candidate of the viewer's offer, or one that sent a request signed with the
+session's ICE password); STUN must look like STUN (a first byte of 0-3, the magic cookie,
+at most 548 bytes: aioice's parser checks each FINGERPRINT over all the bytes before it)
+and its parser must read it (an attribute shorter than its type raised `struct.error`, not
+the ValueError aioice catches, which the event loop logged as an error with its traceback,
+one a datagram; what fails with a ValueError aioice queues as data).
 """
 
 import asyncio
@@ -28,6 +35,7 @@ from typing import Any
 import ifaddr
 from aioice import Candidate
 from aioice import ice as aioice_ice
+from aioice import stun as aioice_stun
 from aioice import turn as aioice_turn
 from aioice.candidate import candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection
@@ -36,6 +44,9 @@ from video_service.edge.errors import NoFreePort
 
 log = logging.getLogger(__name__)
 _GUARDED = "_sparc_guarded"
+LONGEST_DATAGRAM = 1500  # bytes: WebRTC keeps under a path's MTU
+LONGEST_STUN = 548  # bytes: RFC 8489's bound for STUN over UDP where the MTU is not known
+_MAGIC_COOKIE = b"\x21\x12\xa4\x42"
 
 MIN_PORT = 1024
 MAX_PORT = 65535
@@ -118,26 +129,54 @@ def adopt(connection: RTCPeerConnection, plan: HostPlan) -> None:
 
 
 def guard_stun(connection: RTCPeerConnection) -> None:
-    """Datagrams to the host candidates of `connection` that aioice fails on are dropped (a
-    debug line), not raised into the event loop. Call it once it has gathered (its local
-    description set), before the answer leaves: its sockets are bound then (one that
-    arrives while it gathers is logged as before)."""
+    """The datagrams that reach the host candidates of `connection`, sifted as the module
+    says. Call it once it has gathered (its local description set), before the answer
+    leaves: its sockets are bound then (what arrives while it gathers passes as before)."""
     for transceiver in connection.getTransceivers():
         ice = transceiver.sender.transport.transport.iceGatherer._connection  # aioice's
         for protocol in ice._protocols:  # its host candidates' (BUNDLE: once for all)
             if type(protocol) is aioice_ice.StunProtocol and _GUARDED not in vars(protocol):
-                protocol.datagram_received = _guarded(protocol.datagram_received)  # type: ignore[method-assign]
+                protocol.datagram_received = _sifted(protocol, ice)  # type: ignore[method-assign]
                 setattr(protocol, _GUARDED, True)
 
 
-def _guarded(received: Any) -> Any:
+def _sifted(protocol: aioice_ice.StunProtocol, ice: Any) -> Any:
+    received = protocol.datagram_received
+
     def datagram_received(data: bytes, addr: tuple[Any, ...]) -> None:
+        if not data or len(data) > LONGEST_DATAGRAM:
+            return
+        if data[0] < 4:  # STUN (RFC 7983)
+            if len(data) > LONGEST_STUN or data[4:8] != _MAGIC_COOKIE or not _readable(data):
+                return  # (aioice would hand what it cannot parse to the queue, as data)
+        elif not _paired(ice, protocol, addr):  # DTLS, SRTP: from the viewer only
+            return
         try:
             received(data, addr)
         except Exception as error:  # unauthenticated input aioice could not read
             log.debug("live view: a datagram from %s dropped: %r", addr, error)
 
     return datagram_received
+
+
+def _readable(data: bytes) -> bool:
+    """aioice's parser reads it (it parses it again: what a viewer sends, a request every
+    few seconds, is small)."""
+    try:
+        aioice_stun.parse_message(data)
+    except Exception:
+        return False
+    return True
+
+
+def _paired(ice: Any, protocol: aioice_ice.StunProtocol, addr: tuple[Any, ...]) -> bool:
+    """ICE pairs this socket with `addr`: a candidate the viewer's offer (or a trickle)
+    gave, or one that sent a request signed with the session's password (aioice pairs
+    those too)."""
+    host, port = addr[0], addr[1]
+    return any(
+        pair.protocol is protocol and pair.remote_addr == (host, port) for pair in ice._check_list
+    )
 
 
 class PinnedConnection(aioice_ice.Connection):
