@@ -40,6 +40,7 @@ from tests.edge.test_live_view_broadcast import (
 )
 from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.feedback import LONGEST, only_reports, read_feedback_here
+from video_service.edge.live_view.ice import MOST_STUN_ATTRIBUTES, _plain
 from video_service.edge.live_view.whep import WhepSession
 
 KEY = bytes(range(30))
@@ -144,6 +145,17 @@ def _stun(attribute: int, value: bytes, method: int = 0x0001) -> bytes:
     return struct.pack("!HHI12s", method, len(body), 0x2112A442, bytes(12)) + body
 
 
+def _fingerprints(size: int) -> bytes:
+    """A STUN indication of FINGERPRINT attributes, each right for the bytes before it:
+    aioice's parser computes each one's CRC over all of them (its cost the square of the
+    size)."""
+    count = (size - 20) // 8
+    data = struct.pack("!HHI12s", 0x0011, count * 8, 0x2112A442, bytes(12))
+    for _ in range(count):
+        data += struct.pack("!HHI", 0x8028, 4, stun.message_fingerprint(data))
+    return data
+
+
 # What anyone who reaches a viewer's UDP port may send it, none of which may end the viewer
 # or fill the edge's log: each is dropped (or, a STUN request, answered with an error).
 STRANGERS = [
@@ -163,6 +175,7 @@ STRANGERS = [
     bytes(range(256)) * 4,
     b"\x00\x01\x00\x00" + bytes(16),  # a STUN request without the magic cookie
     _stun(0x0024, bytes(4)) + bytes(1500),  # STUN longer than a datagram WebRTC sends
+    _fingerprints(540),  # within the length: parsed, 66 checks over the bytes before each
 ]
 # Before the handshake ends, aiortc's DTLS took each of these as the viewer's and failed the
 # handshake: one ended the session (the edge is the DTLS client).
@@ -230,17 +243,6 @@ def test_a_viewer_outlives_what_strangers_send_its_port_and_its_reports_stop_at_
     asyncio.run(check())
 
 
-def _fingerprints(size: int) -> bytes:
-    """A STUN indication of FINGERPRINT attributes, each right for the bytes before it:
-    aioice's parser computes each one's CRC over all of them (its cost the square of the
-    size)."""
-    count = (size - 20) // 8
-    data = struct.pack("!HHI12s", 0x0011, count * 8, 0x2112A442, bytes(12))
-    for _ in range(count):
-        data += struct.pack("!HHI", 0x8028, 4, stun.message_fingerprint(data))
-    return data
-
-
 def test_a_viewer_connects_though_strangers_sent_its_port_everything_before_it_did(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -294,3 +296,23 @@ def test_a_viewer_connects_though_strangers_sent_its_port_everything_before_it_d
             await viewer.close()
 
     asyncio.run(check())
+
+
+def test_stun_a_viewer_sends_is_taken_and_stun_costly_to_parse_is_not() -> None:
+    """A check as ICE agents write them (aioice's own: USERNAME, PRIORITY, ICE-CONTROLLING,
+    USE-CANDIDATE, MESSAGE-INTEGRITY, FINGERPRINT) passes the sifting; one of more than
+    MOST_STUN_ATTRIBUTES attributes, or of two FINGERPRINTs, does not."""
+    check = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
+    check.attributes["USERNAME"] = "remote:local"
+    check.attributes["PRIORITY"] = 1853824767
+    check.attributes["ICE-CONTROLLING"] = 2**63 - 1
+    check.attributes["USE-CANDIDATE"] = None
+    check.add_message_integrity(b"a password of the session")
+    check.add_fingerprint()
+    assert _plain(bytes(check))
+    assert _plain(_fingerprints(28))  # one
+    assert not _plain(_fingerprints(36))  # two
+    many = b"".join(struct.pack("!HH", 0x8030 + n, 0) for n in range(MOST_STUN_ATTRIBUTES + 1))
+    head = struct.pack("!HHI12s", 0x0011, len(many), 0x2112A442, bytes(12))
+    assert _plain(head[:2] + struct.pack("!H", len(many) - 4) + head[4:] + many[:-4])
+    assert not _plain(head + many)
