@@ -40,8 +40,9 @@ from tests.edge.test_live_view_broadcast import (
 )
 from video_service.edge.live_view.fanout import LiveFeeds
 from video_service.edge.live_view.feedback import LONGEST, only_reports, read_feedback_here
+from video_service.edge.live_view.h264 import AccessUnit
 from video_service.edge.live_view.ice import MOST_STUN_ATTRIBUTES, _plain
-from video_service.edge.live_view.whep import WhepSession
+from video_service.edge.live_view.whep import WhepService, WhepSession
 
 KEY = bytes(range(30))
 REPORT = bytes(RtcpRrPacket(ssrc=7, reports=[RtcpReceiverInfo(
@@ -139,6 +140,24 @@ def test_a_viewers_reports_end_where_aioice_hands_them_over_and_the_rest_reach_a
     asyncio.run(check())
 
 
+def _camera_on_loopback(
+    units: list[AccessUnit], max_viewers: int
+) -> tuple[WhepService, str, "asyncio.Task[None]"]:
+    """The edge's WHEP service on loopback (and a token), its camera publishing `units`
+    over and over at 25 a second until the task returned is cancelled."""
+    feeds = LiveFeeds()
+    feed = feeds.open(CAMERA)
+
+    async def camera() -> None:
+        n = 0
+        while True:
+            feed.publish(units[n % len(units)]._replace(timestamp=n * 3600))
+            n += 1
+            await asyncio.sleep(0.04)
+
+    return (*_loopback_service(feeds, max_viewers), asyncio.create_task(camera()))
+
+
 def _stun(attribute: int, value: bytes, method: int = 0x0001) -> bytes:
     """A STUN message (a Binding request) with one attribute, its length as given."""
     body = struct.pack("!HH", attribute, len(value)) + value + bytes(-len(value) % 4)
@@ -202,18 +221,7 @@ def test_a_viewer_outlives_what_strangers_send_its_port_and_its_reports_stop_at_
     units = _units(tmp_path)
 
     async def check() -> None:
-        feeds = LiveFeeds()
-        feed = feeds.open(CAMERA)
-        service, token = _loopback_service(feeds, max_viewers=2)
-
-        async def camera() -> None:
-            n = 0
-            while True:
-                feed.publish(units[n % len(units)]._replace(timestamp=n * 3600))
-                n += 1
-                await asyncio.sleep(0.04)
-
-        playing = asyncio.create_task(camera())
+        service, token, playing = _camera_on_loopback(units, max_viewers=2)
         watcher = _Watcher(sound_first=sound_first)
         try:
             await watcher.watch(service, token)
@@ -254,18 +262,7 @@ def test_a_viewer_connects_though_strangers_sent_its_port_everything_before_it_d
     units = _units(tmp_path)
 
     async def check() -> None:
-        feeds = LiveFeeds()
-        feed = feeds.open(CAMERA)
-        service, token = _loopback_service(feeds, max_viewers=1)
-
-        async def camera() -> None:
-            n = 0
-            while True:
-                feed.publish(units[n % len(units)]._replace(timestamp=n * 3600))
-                n += 1
-                await asyncio.sleep(0.04)
-
-        playing = asyncio.create_task(camera())
+        service, token, playing = _camera_on_loopback(units, max_viewers=1)
         watcher = _Watcher()
         viewer = watcher.connection
         try:
