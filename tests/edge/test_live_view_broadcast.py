@@ -503,6 +503,24 @@ def _loopback_service(feeds: LiveFeeds, max_viewers: int) -> tuple[WhepService, 
     return WhepService(feeds, signer, max_viewers=max_viewers, hosts=hosts), token
 
 
+def _publishing(
+    feed: LiveFeed, units: list[AccessUnit], sound: bool = False
+) -> "asyncio.Task[None]":
+    """`units` published to `feed` over and over, 25 frames a second (with `sound`, 20 ms of
+    G.711 after each half of one), until the task is cancelled."""
+
+    async def camera() -> None:
+        n = 0
+        while True:
+            feed.publish(units[n % len(units)]._replace(timestamp=n * 3600))
+            for half in range(2 if sound else 0):
+                feed.publish_audio((2 * n + half) * 160, b"\xff" * 160)
+            n += 1
+            await asyncio.sleep(0.04)
+
+    return asyncio.create_task(camera())
+
+
 async def _until(condition: Any, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -521,18 +539,7 @@ def test_viewers_decode_the_feed_through_one_broadcast_that_leaves_with_the_last
         feed = feeds.open(CAMERA)
         feed.audio_codec = ("audio/PCMU", 8000)  # G.711, as the camera's tap names it
         service, token = _loopback_service(feeds, max_viewers=8)
-
-        async def camera() -> None:
-            """25 frames a second, and 20 ms of sound after each half of one."""
-            n = 0
-            while True:
-                feed.publish(units[n % len(units)]._replace(timestamp=n * 3600))
-                for half in range(2):
-                    feed.publish_audio((2 * n + half) * 160, b"\xff" * 160)
-                n += 1
-                await asyncio.sleep(0.04)
-
-        playing = asyncio.create_task(camera())
+        playing = _publishing(feed, units, sound=True)
         first, second, late = _Watcher(sound=True), _Watcher(), _Watcher()
         try:
             await first.watch(service, token)

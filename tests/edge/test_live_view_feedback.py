@@ -34,6 +34,7 @@ from pylibsrtp import Policy, Session
 from tests.edge.test_live_view_broadcast import (
     CAMERA,
     _loopback_service,
+    _publishing,
     _units,
     _until,
     _Watcher,
@@ -144,18 +145,10 @@ def _camera_on_loopback(
     units: list[AccessUnit], max_viewers: int
 ) -> tuple[WhepService, str, "asyncio.Task[None]"]:
     """The edge's WHEP service on loopback (and a token), its camera publishing `units`
-    over and over at 25 a second until the task returned is cancelled."""
+    until the task returned is cancelled."""
     feeds = LiveFeeds()
-    feed = feeds.open(CAMERA)
-
-    async def camera() -> None:
-        n = 0
-        while True:
-            feed.publish(units[n % len(units)]._replace(timestamp=n * 3600))
-            n += 1
-            await asyncio.sleep(0.04)
-
-    return (*_loopback_service(feeds, max_viewers), asyncio.create_task(camera()))
+    playing = _publishing(feeds.open(CAMERA), units)
+    return (*_loopback_service(feeds, max_viewers), playing)
 
 
 def _stun(attribute: int, value: bytes, method: int = 0x0001) -> bytes:
